@@ -1,0 +1,90 @@
+"""The few named exceptions erepwatch raises, each carrying what a user needs to act.
+
+Every error derives from :class:`ErepwatchError`, so the CLI turns any of them into a one-line
+message on stderr and a non-zero exit status. Lower-level exceptions are kept as ``__cause__``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ErepwatchError(Exception):
+    """Base of every error erepwatch raises on purpose."""
+
+
+class ConfigError(ErepwatchError):
+    """A setting is unknown or has a value that cannot be used; the message names the key."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"setting {key}: {problem}")
+        self.key = key
+        self.problem = problem
+
+
+class NotFoundError(ErepwatchError):
+    """A watch, source, recipient… named on the command line does not exist."""
+
+
+class ConflictError(ErepwatchError):
+    """Creating something would duplicate an existing one (same name, same URL)."""
+
+
+class InvalidInputError(ErepwatchError):
+    """A value given by the user (URL, duration, option) is malformed."""
+
+
+class StorageError(ErepwatchError):
+    """The database cannot be reached or refused an operation."""
+
+
+class FetchErrorKind(StrEnum):
+    """Closed set of reasons a fetch failed, shown on `source list` and in digests."""
+
+    TIMEOUT = "timeout"
+    NETWORK = "network"
+    TLS = "tls"
+    HTTP_4XX = "http_4xx"
+    HTTP_429 = "http_429"
+    HTTP_5XX = "http_5xx"
+    TOO_LARGE = "too_large"
+    EMPTY = "empty"
+    NOT_A_FEED = "not_a_feed"
+    PARSE = "parse"
+    FORBIDDEN_ADDRESS = "forbidden_address"
+
+
+class FetchError(ErepwatchError):
+    """Fetching a source failed; ``kind`` says why in a word, the message in a sentence."""
+
+    def __init__(self, kind: FetchErrorKind, message: str, *, url: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.kind = kind
+        self.url = url
+        self.retry_after = retry_after
+
+
+class FeedParseError(ErepwatchError):
+    """The fetched bytes are not a feed, or a feed with nothing readable in it."""
+
+    def __init__(self, kind: FetchErrorKind, message: str):
+        super().__init__(message)
+        self.kind = kind
+
+
+class QuerySyntaxError(ErepwatchError):
+    """A watch query is malformed; ``column`` is 1-based and points at the mistake."""
+
+    def __init__(self, problem: str, column: int, query: str = ""):
+        super().__init__(f"query error at column {column}: {problem}")
+        self.problem = problem
+        self.column = column
+        self.query = query
+
+
+class DeliveryError(ErepwatchError):
+    """A digest or alert could not be delivered; ``permanent`` says whether retrying can help."""
+
+    def __init__(self, message: str, *, permanent: bool = False):
+        super().__init__(message)
+        self.permanent = permanent
