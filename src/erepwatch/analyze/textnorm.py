@@ -1,0 +1,245 @@
+"""The one normalization used for queries, item text and the sentiment lexicons.
+
+Folding rules (issue #3, item 2): Unicode NFKC, case folding, accents removed (é→e, ç→c, œ→oe, ß→ss),
+typographic apostrophes, quotes and dashes unified (’ = '), HTML entities decoded, French elisions split
+from the word (``l'Oréal`` → ``l'`` + ``oreal``), the English possessive ``'s`` dropped (``Apple's`` →
+``apple``), hyphens and spaces equal (``Coca-Cola`` → ``coca`` ``cola``).
+
+Two entry points:
+
+* :func:`normalize` gives the folded words joined by single spaces. Its output contains only word
+  characters, apostrophes and spaces, so applying it again changes nothing (no entity can re-appear).
+* :func:`tokens` gives each word's folded form with its ``(start, end)`` offsets in the ORIGINAL text,
+  which is what highlighting and snippets need.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from bisect import bisect_right
+from typing import NamedTuple
+
+__all__ = ["ELISIONS", "Token", "fold", "normalize", "tokens", "words"]
+
+#: French elided articles and pronouns, split from the word they precede.
+ELISIONS = frozenset(["l'", "d'", "qu'", "j'", "n'", "s'", "c'", "m'", "t'", "jusqu'", "lorsqu'", "puisqu'"])
+
+# Characters unified before anything else: NFKC would otherwise turn some of them into odd sequences
+# (´ becomes a space plus a combining accent).
+_PUNCT = {
+    **dict.fromkeys("’‘‛′`´ʼʹʻ‚＇", "'"),
+    **dict.fromkeys("“”„‟″«»〝〞＂", '"'),
+    **dict.fromkeys("‐‑‒–—―−﹘﹣－⁃", "-"),
+    # Invisible characters that sit inside words in real feeds (soft hyphen, zero-width joiners, BOM).
+    **dict.fromkeys("\u00ad\u200b\u200c\u200d\u2060\ufeff", ""),
+}
+# Letters that NFKD does not decompose but a French or German reader treats as plain letters.
+_LETTERS = {"œ": "oe", "æ": "ae", "ø": "o", "ł": "l", "đ": "d", "ħ": "h", "ı": "i", "ŀ": "l", "ß": "ss"}
+
+
+def _fold_once(text: str) -> str:
+    out = []
+    for ch in text:
+        if ch in _PUNCT:
+            out.append(_PUNCT[ch])
+            continue
+        s = unicodedata.normalize("NFKC", ch).casefold()
+        s = "".join(_LETTERS.get(c, c) for c in s)
+        s = "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c))
+        out.append("".join(_PUNCT.get(c, c) for c in s))
+    return "".join(out)
+
+
+def _fold_char(ch: str) -> str:
+    # Iterate to a fixed point so that folding a folded character never changes it again.
+    s = _fold_once(ch)
+    for _ in range(4):
+        again = _fold_once(s)
+        if again == s:
+            break
+        s = again
+    return s
+
+
+class _FoldTable(dict[int, str]):
+    """``str.translate`` table filled lazily; remembers which characters change length when folded."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.odd: set[str] = set()
+        self.version = 0
+
+    def __missing__(self, code: int) -> str:
+        ch = chr(code)
+        folded = _fold_char(ch)
+        if len(folded) != 1:
+            self.odd.add(ch)
+            self.version += 1
+        self[code] = folded
+        return folded
+
+
+_TABLE = _FoldTable()
+_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+_special_cache: tuple[int, re.Pattern[str]] | None = None
+
+
+def _special() -> re.Pattern[str]:
+    """Entities plus every character seen so far whose fold is not exactly one character."""
+    global _special_cache
+    if _special_cache is None or _special_cache[0] != _TABLE.version:
+        chars = "".join(sorted(_TABLE.odd))
+        pattern = _ENTITY.pattern + (f"|[{re.escape(chars)}]" if chars else "")
+        _special_cache = (_TABLE.version, re.compile(pattern))
+    return _special_cache[1]
+
+
+def fold(text: str) -> str:
+    """Character-level fold (case, accents, punctuation, entities); keeps punctuation and spacing."""
+    return _fold_mapped(text)[0]
+
+
+class _OffsetMap:
+    """Maps offsets in folded text back to the original when folding changed lengths."""
+
+    __slots__ = ("_atomic", "_fold_ends", "_fold_starts", "_orig_ends", "_orig_starts")
+
+    def __init__(self) -> None:
+        self._fold_starts: list[int] = []
+        self._fold_ends: list[int] = []
+        self._orig_starts: list[int] = []
+        self._orig_ends: list[int] = []
+        self._atomic: list[bool] = []
+
+    def add(self, fold_start: int, fold_end: int, orig_start: int, orig_end: int, atomic: bool) -> None:
+        self._fold_starts.append(fold_start)
+        self._fold_ends.append(fold_end)
+        self._orig_starts.append(orig_start)
+        self._orig_ends.append(orig_end)
+        self._atomic.append(atomic)
+
+    def start(self, i: int) -> int:
+        k = bisect_right(self._fold_starts, i) - 1
+        return self._orig_starts[k] if self._atomic[k] else self._orig_starts[k] + i - self._fold_starts[k]
+
+    def end(self, i: int) -> int:
+        # ``i`` is exclusive: map the last character included, then step past it.
+        k = bisect_right(self._fold_starts, i - 1) - 1
+        end = self._orig_ends[k] if self._atomic[k] else self._orig_starts[k] + i - self._fold_starts[k]
+        # Characters that fold to nothing right after the word (a combining accent) belong to it.
+        k += 1
+        while k < len(self._fold_starts) and self._fold_ends[k] == i and self._orig_starts[k] == end:
+            end = self._orig_ends[k]
+            k += 1
+        return end
+
+
+def _fold_mapped(text: str) -> tuple[str, _OffsetMap | None]:
+    if text.isascii() and "&" not in text:
+        return text.lower(), None
+    folded = text.translate(_TABLE)  # also teaches _TABLE which characters are odd
+    special = _special()
+    first = special.search(text)
+    if first is None:
+        return folded, None
+    pieces: list[str] = []
+    omap = _OffsetMap()
+    pos = fpos = 0
+    for m in special.finditer(text, first.start()):
+        if m.start() > pos:
+            seg = text[pos : m.start()].translate(_TABLE)
+            omap.add(fpos, fpos + len(seg), pos, m.start(), False)
+            pieces.append(seg)
+            fpos += len(seg)
+        raw = m.group()
+        rep = html.unescape(raw).translate(_TABLE) if raw.startswith("&") else _TABLE[ord(raw)]
+        omap.add(fpos, fpos + len(rep), m.start(), m.end(), True)
+        pieces.append(rep)
+        fpos += len(rep)
+        pos = m.end()
+    if pos < len(text):
+        seg = text[pos:].translate(_TABLE)
+        omap.add(fpos, fpos + len(seg), pos, len(text), False)
+        pieces.append(seg)
+    return "".join(pieces), omap
+
+
+# A word: letters and digits, with apostrophes allowed inside (aujourd'hui, l'oreal, apple's).
+# Hyphens, underscores and every other sign separate words, which makes "coca-cola" equal "coca cola".
+_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
+
+
+class Token(NamedTuple):
+    text: str
+    start: int
+    end: int
+
+
+def _split_word(word: str) -> list[tuple[str, int, int]]:
+    """Split elisions off a word containing an apostrophe and drop a possessive 's.
+
+    Returns (folded text, start, end) with offsets relative to the word.
+    """
+    out = []
+    pos = 0
+    while True:
+        cut = word.find("'", pos)
+        if cut < 0:
+            break
+        prefix = word[pos : cut + 1]
+        if prefix in ELISIONS and cut + 1 < len(word):
+            out.append((prefix, pos, cut + 1))
+            pos = cut + 1
+        else:
+            break
+    rest_end = len(word)
+    if word.endswith("'s") and rest_end - 2 > pos:
+        rest_end -= 2
+    out.append((word[pos:rest_end], pos, len(word)))
+    return out
+
+
+def words(text: str) -> list[str]:
+    """The folded words of ``text``, in order; cheaper than :func:`tokens` when offsets are not needed."""
+    folded = _fold_mapped(text)[0]
+    found = _WORD.findall(folded)
+    if "'" not in folded:
+        return found
+    out: list[str] = []
+    for w in found:
+        if "'" in w:
+            out.extend(piece for piece, _, _ in _split_word(w))
+        else:
+            out.append(w)
+    return out
+
+
+def tokens(text: str) -> list[Token]:
+    """The folded words of ``text`` with their offsets in ``text`` itself."""
+    folded, omap = _fold_mapped(text)
+    out: list[Token] = []
+    for m in _WORD.finditer(folded):
+        w, s, e = m.group(), m.start(), m.end()
+        pieces = _split_word(w) if "'" in w else [(w, 0, e - s)]
+        for piece, ps, pe in pieces:
+            fs, fe = s + ps, s + pe
+            if omap is None:
+                out.append(Token(piece, fs, fe))
+            else:
+                out.append(Token(piece, omap.start(fs), omap.end(fe)))
+    return out
+
+
+def normalize(text: str) -> str:
+    """Folded words of ``text`` joined by single spaces; idempotent.
+
+    An elision stays glued to its word (``l'oreal``) so that normalizing again splits it the same way.
+    """
+    out: list[str] = []
+    for w in words(text):
+        out.append(w)
+        if not w.endswith("'"):
+            out.append(" ")
+    return "".join(out).rstrip()
