@@ -203,8 +203,10 @@ def prepared_near_duplicate(a: PreparedText, b: PreparedText) -> bool:
     if score >= need:
         return True
     # Titles just under the bar, rewritten by an editor, are confirmed by a near-identical lead.
-    if score >= need - 12 and min(len(a.lead), len(b.lead)) >= 60:
-        return fuzz.ratio(a.lead[:300], b.lead[:300]) >= 90
+    # Feeds cut summaries at different lengths, so leads are compared over their common length.
+    common = min(len(a.lead), len(b.lead), 300)
+    if score >= need - 12 and common >= 60:
+        return fuzz.ratio(a.lead[:common], b.lead[:common]) >= 90
     return False
 
 

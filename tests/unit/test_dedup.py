@@ -1,0 +1,213 @@
+"""Near-duplicate clustering (issue #4): pairwise decision, labelled quality, incremental index."""
+
+from __future__ import annotations
+
+import csv
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from erepwatch.analyze.dedup import (
+    ClusterCandidate,
+    ClusterIndex,
+    is_near_duplicate,
+    prepare,
+    prepared_near_duplicate,
+)
+
+T0 = datetime(2025, 2, 10, 8, 0, tzinfo=UTC)
+PAIRS = Path(__file__).resolve().parents[1] / "data" / "dedup" / "pairs.tsv"
+
+# Floors: the measured figures on pairs.tsv (precision 1.000, recall 1.000 when written) minus a small
+# margin, stricter than the issue's goals (0.97 / 0.85), so a change that loosens or tightens the
+# decision shows up here.
+MIN_PRECISION = 0.99
+MIN_RECALL = 0.97
+
+
+def cand(mention_id: int, title: str, *, hours: float = 0, watch: int = 1, lead: str = "") -> ClusterCandidate:
+    return ClusterCandidate(mention_id, watch, title, lead, T0 + timedelta(hours=hours))
+
+
+DECISIONS = [
+    ("identical", "Acme rappelle 10 000 produits", "Acme rappelle 10 000 produits", True),
+    ("number-format", "Acme recalls 10,000 units", "ACME recalls 10 000 units", True),
+    ("number-differs", "Acme recalls 10,000 units", "Acme recalls 2 units", False),
+    ("year-differs", "Budget 2025 : Acme supprime 300 postes", "Budget 2026 : Acme supprime 300 postes", False),
+    (
+        "decimal-comma",
+        "Acme : le chiffre d'affaires recule de 3,5 %",
+        "Acme: le chiffre d’affaires recule de 3.5%",
+        True,
+    ),
+    ("same-brand-other-story", "Acme launches a new phone in Europe", "Acme sued over its old phone in Europe", False),
+    (
+        "kicker",
+        "REPORTAGE. « C'est une loterie ! » : au cœur du click day en Italie",
+        '"C\'est une loterie !" : au cœur du click day en Italie',
+        True,
+    ),
+    (
+        "location-prefix",
+        "Le suspect de l'attaque devant la préfecture de police de Paris a été mis en examen",
+        "Paris : le suspect de l’attaque devant la préfecture de police mis en examen",
+        True,
+    ),
+    (
+        "truncated",
+        "Législatives en Allemagne : Olaf Scholz à l'offensive lors d'un premier débat télévisé…",
+        "Législatives en Allemagne : Olaf Scholz à l'offensive lors d'un premier débat télévisé face à Merz",
+        True,
+    ),
+    (
+        "truncated-keeps-numbers",
+        "Acme : 1 200 emplois supprimés en France d'ici…",
+        "Acme : 1 500 emplois supprimés en France d'ici 2026",
+        False,
+    ),
+    ("short-one-word-apart", "Acme rachète Globex", "Acme rachète Initech", False),
+    ("short-identical-after-case", "ACME RACHÈTE GLOBEX", "Acme rachète Globex", True),
+    (
+        "rewrite-is-not-near-duplicate",
+        "Civil rights leader Jesse Jackson dies, aged 84",
+        "Tributes pour in after US civil rights icon Jesse Jackson dies at 84",
+        False,
+    ),
+    (
+        "before-and-after",
+        "U.S. and Iran to hold a second round of nuclear talks in Geneva",
+        "U.S. and Iran wrap up second round of nuclear talks",
+        False,
+    ),
+    ("empty", "", "", False),
+    ("punctuation-only", "!!!", "???", False),
+]
+
+
+@pytest.mark.parametrize(("a", "b", "expected"), [d[1:] for d in DECISIONS], ids=[d[0] for d in DECISIONS])
+def test_pairwise_decision(a: str, b: str, expected: bool) -> None:
+    assert is_near_duplicate(cand(1, a), cand(2, b)) is expected
+    assert is_near_duplicate(cand(2, b), cand(1, a)) is expected
+
+
+def test_lead_confirms_a_title_just_under_the_bar() -> None:
+    lead = (
+        "Le groupe Acme a annoncé lundi le rappel de 10 000 cafetières vendues en France depuis mars, "
+        "après plusieurs signalements de surchauffe."
+    )
+    a = cand(1, "Acme rappelle 10 000 cafetières pour risque de surchauffe", lead=lead)
+    b = cand(2, "Surchauffe : Acme rappelle 10 000 cafetières", lead=lead + " Les clients seront remboursés.")
+    assert not is_near_duplicate(cand(1, a.title), cand(2, b.title))
+    assert is_near_duplicate(a, b)
+
+
+@pytest.mark.parametrize(
+    ("other", "expected"),
+    [(dict(watch=2), False), (dict(hours=73), False), (dict(hours=71), True)],
+    ids=["other-watch", "outside-window", "inside-window"],
+)
+def test_watch_and_window(other: dict, expected: bool) -> None:
+    title = "Acme rappelle 10 000 cafetières pour risque de surchauffe"
+    assert is_near_duplicate(cand(1, title), cand(2, title, **other)) is expected
+
+
+def test_numbers_are_parsed_as_written() -> None:
+    assert prepare("Acme: 10,000 units, 10 000 units, 10.000 units").numbers == {"10000"}
+    assert prepare("Acme : hausse de 3,5 % en 2025").numbers == {"3.5", "2025"}
+
+
+def _load_pairs() -> list[dict[str, str]]:
+    with PAIRS.open(encoding="utf-8") as fh:
+        return list(csv.DictReader(fh, delimiter="\t"))
+
+
+def test_labelled_set_is_large_and_bilingual() -> None:
+    rows = [r for r in _load_pairs() if r["label"] in ("duplicate", "distinct")]
+    assert len(rows) >= 300
+    for lang in ("fr", "en"):
+        labels = {r["label"] for r in rows if r["lang"] == lang}
+        assert labels == {"duplicate", "distinct"}
+
+
+def test_quality_on_labelled_pairs() -> None:
+    tp = fp = fn = 0
+    for row in _load_pairs():
+        if row["label"] not in ("duplicate", "distinct"):
+            continue
+        predicted = prepared_near_duplicate(prepare(row["title_a"]), prepare(row["title_b"]))
+        tp += predicted and row["label"] == "duplicate"
+        fp += predicted and row["label"] == "distinct"
+        fn += not predicted and row["label"] == "duplicate"
+    precision = tp / (tp + fp)
+    recall = tp / (tp + fn)
+    assert precision >= MIN_PRECISION, f"precision {precision:.3f} ({fp} false merges)"
+    assert recall >= MIN_RECALL, f"recall {recall:.3f} ({fn} missed duplicates)"
+
+
+def test_real_pairs_alone_keep_precision() -> None:
+    # The derived pairs must not carry the score: on the pairs published as-is, no false merge either.
+    false_merges = [
+        (r["title_a"], r["title_b"])
+        for r in _load_pairs()
+        if r["kind"] == "real"
+        and r["label"] == "distinct"
+        and prepared_near_duplicate(prepare(r["title_a"]), prepare(r["title_b"]))
+    ]
+    assert false_merges == []
+
+
+# --- the incremental index ---------------------------------------------------------------------------------
+
+STORY = "Acme rappelle 10 000 cafetières vendues en France pour risque de surchauffe"
+
+
+def test_index_assigns_clusters_incrementally() -> None:
+    index = ClusterIndex()
+    assert index.add(cand(10, STORY)) == 10
+    assert index.add(cand(11, "VIDÉO. " + STORY, hours=2)) == 10
+    assert index.add(cand(12, "Acme rappelle 2 cafetières vendues en France pour risque de surchauffe", hours=3)) == 12
+    assert index.add(cand(13, STORY.upper(), hours=4)) == 10
+    assert index.add(cand(14, STORY, hours=5, watch=2)) == 14
+    assert len(index) == 5
+
+
+def test_add_is_idempotent_per_mention() -> None:
+    index = ClusterIndex()
+    assert index.add(cand(1, STORY)) == 1
+    assert index.add(cand(1, "something else entirely, never seen")) == 1
+    assert len(index) == 1
+
+
+def test_window_and_eviction() -> None:
+    index = ClusterIndex(window=timedelta(hours=72))
+    index.add(cand(1, STORY))
+    assert index.add(cand(2, STORY, hours=80)) == 2, "too far from mention 1 to join it"
+    assert index.evict(T0 + timedelta(hours=80)) == 1
+    assert 1 not in index and 2 in index
+    assert index.add(cand(3, STORY, hours=90)) == 2
+
+
+def test_preload_then_join_existing_cluster() -> None:
+    index = ClusterIndex()
+    index.preload([(cand(5, STORY, hours=-10), 4), (cand(4, STORY, hours=-12), 4)])
+    assert index.add(cand(6, "INFO FRANCEINFO. " + STORY)) == 4
+    assert index.representative(4) == 4
+
+
+def test_representative_is_earliest_published_member() -> None:
+    index = ClusterIndex()
+    index.add(cand(20, STORY, hours=5))
+    index.add(cand(21, STORY, hours=1))  # a late feed brings an earlier copy
+    assert index.representative(20) == 21
+
+
+def test_blocking_compares_only_plausible_candidates() -> None:
+    index = ClusterIndex()
+    # 300 different Acme stories: the brand name in every title must not make every pair a candidate.
+    for i in range(300):
+        index.add(cand(i, f"Acme annonce le projet numéro {i} à {i * 7} clients de la région {i % 13}"))
+    before = index.comparisons
+    index.add(cand(1000, "Acme rachète la société Globex pour un montant de 12 millions"))
+    assert index.comparisons - before < 30
+    assert index.add(cand(1001, "VIDÉO. Acme rachète la société Globex pour un montant de 12 millions")) == 1000
