@@ -1,0 +1,126 @@
+"""Word lists for sentiment and keyword tags: where they live, how they are read, how they are matched.
+
+Lists are plain UTF-8 text a user can read and extend (format in the header of
+``config/lexicons/fr.tsv``). Entries go through :mod:`erepwatch.analyze.textnorm`, the same
+normalization as the text, so case, accents, elisions and hyphens never stop a match.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from erepwatch.analyze.textnorm import words
+from erepwatch.errors import ConfigError
+
+__all__ = ["Entry", "Lexicon", "config_dir", "read_lexicon"]
+
+Kind = Literal["word", "booster", "negation", "contrast"]
+_KINDS: frozenset[str] = frozenset(("word", "booster", "negation", "contrast"))
+#: A stem shorter than this would match too much ("bo*" would match "boycott").
+_MIN_STEM = 3
+
+
+def config_dir() -> Path:
+    """The folder holding ``lexicons/`` and ``tags/``, from a source checkout or an installed wheel.
+
+    Order: ``EREPWATCH_DATA_DIR`` if set; ``erepwatch/config`` inside the installed package (the wheel
+    force-includes the repository's ``config/`` there); the ``config/`` folder of a source checkout.
+    """
+    env = os.environ.get("EREPWATCH_DATA_DIR")
+    if env:
+        return Path(env)
+    package = Path(__file__).resolve().parents[1]
+    for candidate in (package / "config", package.parents[1] / "config"):
+        if (candidate / "lexicons").is_dir():
+            return candidate
+    raise ConfigError("analysis.lexicons", f"no lexicons folder found near {package}")
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    text: str
+    weight: float
+    kind: Kind = "word"
+
+
+def read_lexicon(path: Path) -> list[tuple[str, float, Kind]]:
+    """Read ``entry <TAB> weight [<TAB> kind]`` lines; a malformed line is a ConfigError naming it."""
+    out: list[tuple[str, float, Kind]] = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ConfigError("analysis.extra_lexicons", f"cannot read {path}: {exc}") from exc
+    for number, line in enumerate(lines, 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        fields = line.rstrip("\n").split("\t")
+        try:
+            entry, weight = fields[0].strip(), float(fields[1])
+            kind = fields[2].strip() if len(fields) > 2 and fields[2].strip() else "word"
+        except (IndexError, ValueError) as exc:
+            raise ConfigError("analysis.extra_lexicons", f"{path}:{number}: expected 'entry<TAB>weight'") from exc
+        if kind not in _KINDS:
+            raise ConfigError("analysis.extra_lexicons", f"{path}:{number}: unknown kind {kind!r}")
+        out.append((entry, weight, kind))  # type: ignore[arg-type]
+    return out
+
+
+class Lexicon:
+    """Longest-match lookup of normalized word sequences, with ``stem*`` entries on the last word."""
+
+    def __init__(self, entries: Iterable[tuple[str, float, Kind]] = ()) -> None:
+        self._exact: dict[tuple[str, ...], Entry] = {}
+        self._stems: dict[tuple[tuple[str, ...], str], Entry] = {}
+        self._max_len = 1
+        self._max_stem_len = 0
+        self.symbols: dict[str, Entry] = {}
+        for entry, weight, kind in entries:
+            self.add(entry, weight, kind)
+
+    def add(self, entry: str, weight: float, kind: Kind = "word") -> None:
+        """Add or replace an entry; entries without any word (emoji, ``:-)``) are kept as raw symbols."""
+        stem = entry.endswith("*")
+        ws = tuple(words(entry[:-1] if stem else entry))
+        value = Entry(entry, weight, kind)
+        if not ws:
+            self.symbols[entry] = value
+            return
+        if stem and len(ws[-1]) >= _MIN_STEM:
+            self._stems[(ws[:-1], ws[-1])] = value
+            self._max_stem_len = max(self._max_stem_len, len(ws))
+        else:
+            self._exact[ws] = value
+        self._max_len = max(self._max_len, len(ws))
+
+    def merged(self, other: Lexicon) -> Lexicon:
+        """A new lexicon holding both; ``other`` wins where both have an entry."""
+        out = Lexicon()
+        for src in (self, other):
+            out._exact.update(src._exact)
+            out._stems.update(src._stems)
+            out.symbols.update(src.symbols)
+            out._max_len = max(out._max_len, src._max_len)
+            out._max_stem_len = max(out._max_stem_len, src._max_stem_len)
+        return out
+
+    def match(self, toks: Sequence[str], i: int) -> tuple[Entry, int] | None:
+        """The longest entry starting at ``toks[i]`` and how many tokens it covers."""
+        rest = len(toks) - i
+        for n in range(min(self._max_len, rest), 0, -1):
+            hit = self._exact.get(tuple(toks[i : i + n]))
+            if hit is not None:
+                return hit, n
+            if n <= self._max_stem_len:
+                head, last = tuple(toks[i : i + n - 1]), toks[i + n - 1]
+                for cut in range(len(last), _MIN_STEM - 1, -1):
+                    hit = self._stems.get((head, last[:cut]))
+                    if hit is not None:
+                        return hit, n
+        return None
+
+    def __len__(self) -> int:
+        return len(self._exact) + len(self._stems) + len(self.symbols)
