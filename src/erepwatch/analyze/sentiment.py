@@ -248,7 +248,10 @@ def load_scorer(spec: str = "lexicon", extra_lexicons: Sequence[Path] = ()) -> S
         cls = getattr(importlib.import_module(module_name), class_name)
     except (ImportError, AttributeError) as exc:
         raise ConfigError("analysis.scorer", f"cannot load {spec!r}: {exc}") from exc
-    scorer = cls()
+    try:
+        scorer = cls()
+    except TypeError as exc:
+        raise ConfigError("analysis.scorer", f"cannot create {spec!r} without arguments: {exc}") from exc
     if not isinstance(scorer, SentimentScorer):
         raise ConfigError("analysis.scorer", f"{spec!r} has no score(text, language, focus) method")
     return scorer

@@ -1,0 +1,47 @@
+from pathlib import Path
+
+import pytest
+
+from erepwatch.analyze.tags import load_tagger
+
+
+@pytest.fixture(scope="module")
+def tagger():
+    return load_tagger()
+
+
+def test_builtin_groups(tagger) -> None:
+    assert {"crisis", "review", "customer-service", "legal", "hiring"} <= set(tagger.groups)
+
+
+CASES = [
+    ("recall-fr", "Rappel de produits : risque d'intoxication", ("crisis",)),
+    ("breach-en", "Acme hit by a data breach", ("crisis",)),
+    ("elision-accents", "L'INTOXICATION alimentaire", ("crisis",)),
+    ("stem", "Vague de licenciements chez Acme", ("crisis",)),
+    ("customer-service", "Le service client ne répond pas", ("customer-service",)),
+    ("legal", "Acme condamnée par le tribunal", ("legal",)),
+    ("hiring", "We're hiring: three job openings in Paris", ("hiring",)),
+    ("nothing", "Acme ouvre un magasin à Lyon", ()),
+    ("whole-words", "The scampi were delicious", ()),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_tags(tagger, text: str, expected: tuple[str, ...]) -> None:
+    found = tagger.tags(text, None)
+    assert set(expected) <= set(found)
+    if not expected:
+        assert found == ()
+
+
+def test_custom_groups_per_watch(tagger) -> None:
+    custom = {"crise": ["rappel", "intoxication"], "prix": ["trop cher"]}
+    assert tagger.tags("Rappel : intoxication possible", "fr", custom) == ("crisis", "crise")
+    assert "prix" in tagger.tags("C'est TROP cher", "fr", custom)
+
+
+def test_extra_file_adds_a_group(tmp_path: Path) -> None:
+    extra = tmp_path / "bakery.tsv"
+    extra.write_text("# mine\nbaguette*\n", encoding="utf-8")
+    assert "bakery" in load_tagger([extra]).tags("Des baguettes brûlées", "fr")
