@@ -22,9 +22,11 @@ from __future__ import annotations
 import hashlib
 import heapq
 import re
+from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from rapidfuzz import fuzz
 
@@ -225,29 +227,20 @@ def is_near_duplicate(a: ClusterCandidate, b: ClusterCandidate, *, window: timed
 # (its brand name): that word must be the minimum of three independent hashes in both titles at once.
 _BANDS = 20
 _ROWS = 3
-_MASK = (1 << 64) - 1
 
 
-def _seeds(count: int) -> list[tuple[int, int]]:
-    out = []
-    for i in range(count):
-        digest = hashlib.blake2b(f"erepwatch-minhash-{i}".encode(), digest_size=16).digest()
-        out.append((int.from_bytes(digest[:8], "little") | 1, int.from_bytes(digest[8:], "little")))
-    return out
-
-
-_SEEDS = _seeds(_BANDS * _ROWS)
-
-
-def _word_hash(word: str) -> int:
-    return int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "little")
+@lru_cache(maxsize=200_000)
+def _word_hashes(word: str) -> array:
+    # BANDS * ROWS independent 32-bit hashes of one word from a single extendable-output hash (SHAKE-128):
+    # one C call per word instead of one Python multiplication per word and hash function.
+    return array("I", hashlib.shake_128(word.encode()).digest(4 * _BANDS * _ROWS))
 
 
 def _band_keys(words: Iterable[str]) -> list[int]:
-    hashes = {_word_hash(w) for w in words}
-    if not hashes:
+    rows = [_word_hashes(w) for w in set(words)]
+    if not rows:
         return []
-    mins = [min(((a * h + c) & _MASK) for h in hashes) for a, c in _SEEDS]
+    mins = list(map(min, zip(*rows, strict=True))) if len(rows) > 1 else list(rows[0])
     return [hash((band, *mins[band * _ROWS : (band + 1) * _ROWS])) for band in range(_BANDS)]
 
 
@@ -289,9 +282,10 @@ class ClusterIndex:
         if candidate.mention_id in self._entries:
             return self._entries[candidate.mention_id].cluster_id
         prepared = prepare(candidate.title, candidate.lead)
+        keys = _band_keys(prepared.words)
         best: _Entry | None = None
         best_score = -1.0
-        for other in self._candidates(candidate.watch_id, prepared):
+        for other in self._candidates(candidate.watch_id, prepared, keys):
             if abs(other.candidate.published - candidate.published) > self.window:
                 continue
             self.comparisons += 1
@@ -301,7 +295,7 @@ class ClusterIndex:
             if score > best_score or (score == best_score and best and other.cluster_id < best.cluster_id):
                 best, best_score = other, score
         cluster_id = best.cluster_id if best else candidate.mention_id
-        self._insert(candidate, prepared, cluster_id)
+        self._insert(candidate, prepared, cluster_id, keys)
         return cluster_id
 
     def preload(self, members: Iterable[tuple[ClusterCandidate, int]]) -> None:
@@ -343,17 +337,21 @@ class ClusterIndex:
         first = self._first.get(cluster_id)
         return first[1] if first else None
 
-    def _candidates(self, watch_id: int, prepared: PreparedText) -> list[_Entry]:
+    def _candidates(self, watch_id: int, prepared: PreparedText, keys: list[int]) -> list[_Entry]:
         seen: dict[int, _Entry] = dict(self._exact.get((watch_id, prepared.title), {}))
-        for band_key in _band_keys(prepared.words):
+        for band_key in keys:
             bucket = self._buckets.get((watch_id, band_key, 0))
             if bucket:
                 seen.update(bucket)
         return list(seen.values())
 
-    def _insert(self, candidate: ClusterCandidate, prepared: PreparedText, cluster_id: int) -> None:
+    def _insert(
+        self, candidate: ClusterCandidate, prepared: PreparedText, cluster_id: int, keys: list[int] | None = None
+    ) -> None:
         entry = _Entry(candidate, prepared, cluster_id)
-        entry.keys = [(candidate.watch_id, k, 0) for k in _band_keys(prepared.words)]
+        if keys is None:
+            keys = _band_keys(prepared.words)
+        entry.keys = [(candidate.watch_id, k, 0) for k in keys]
         for key in entry.keys:
             self._buckets.setdefault(key, {})[candidate.mention_id] = entry
         self._exact.setdefault((candidate.watch_id, prepared.title), {})[candidate.mention_id] = entry
