@@ -11,8 +11,6 @@ string obtained by deleting at most ``k`` characters from each, so an exact dict
 
 from __future__ import annotations
 
-from itertools import combinations
-
 from rapidfuzz.distance import Levenshtein
 
 __all__ = ["STOP_WORDS", "deletes", "edit_budget", "within"]
@@ -45,11 +43,10 @@ def edit_budget(word: str) -> int:
 def deletes(word: str, k: int) -> set[str]:
     """``word`` and every string made by deleting up to ``k`` of its characters."""
     out = {word}
-    n = len(word)
-    for d in range(1, min(k, n - 1) + 1):
-        for drop in combinations(range(n), d):
-            dropped = set(drop)
-            out.add("".join(ch for i, ch in enumerate(word) if i not in dropped))
+    layer = {word}
+    for _ in range(k):
+        layer = {w[:i] + w[i + 1 :] for w in layer if len(w) > 1 for i in range(len(w))}
+        out |= layer
     return out
 
 

@@ -21,7 +21,7 @@ from rapidfuzz.distance import Levenshtein
 from erepwatch.analyze import fuzzy as fz
 from erepwatch.analyze.query import And, InTitle, Node, Not, Or, Phrase, Site, Word, parse_query, to_canonical
 from erepwatch.analyze.query import canonical_query as canonical_query
-from erepwatch.analyze.textnorm import Token, tokens, words
+from erepwatch.analyze.textnorm import Scan, scan
 from erepwatch.errors import QuerySyntaxError
 
 __all__ = [
@@ -98,45 +98,59 @@ def _host(url: str | None) -> str:
 
 
 class _Doc:
-    """One item as the evaluator sees it; tokens with offsets are computed only when a watch needs them."""
+    """One item as the evaluator sees it.
 
-    __slots__ = ("_fuzzy_cache", "_index", "_tokens", "_vocab", "item", "words")
+    Both fields are scanned once (folded words and their offsets); positions are computed only for the
+    words a candidate watch looks up.
+    """
+
+    __slots__ = ("_near", "_positions", "_vocab", "item", "scans", "words")
 
     def __init__(self, item: MatchItem):
         self.item = item
-        self.words: dict[Field, list[str]] = {"title": words(item.title), "text": words(item.text)}
-        self._tokens: dict[Field, list[Token]] = {}
-        self._index: dict[Field, dict[str, list[int]]] = {}
-        self._vocab: dict[Field, list[str]] = {}
-        self._fuzzy_cache: dict[tuple[Field, str, int], list[str]] = {}
+        self.scans: dict[Field, Scan] = {"title": scan(item.title), "text": scan(item.text)}
+        self.words: dict[Field, list[str]] = {f: sc.words for f, sc in self.scans.items()}
+        self._vocab: dict[Field, set[str]] = {}
+        self._positions: dict[tuple[Field, str], list[int]] = {}
+        self._near: dict[tuple[Field, str, int], list[str]] = {}
 
-    def tokens(self, field: Field) -> list[Token]:
-        if field not in self._tokens:
-            self._tokens[field] = tokens(self.item.title if field == "title" else self.item.text)
-        return self._tokens[field]
+    def vocab(self, field: Field) -> set[str]:
+        found = self._vocab.get(field)
+        if found is None:
+            found = self._vocab[field] = set(self.words[field])
+        return found
 
-    def positions(self, field: Field) -> dict[str, list[int]]:
-        if field not in self._index:
-            index: dict[str, list[int]] = defaultdict(list)
-            for i, tok in enumerate(self.tokens(field)):
-                index[tok.text].append(i)
-            self._index[field] = dict(index)
-        return self._index[field]
+    def positions(self, field: Field, word: str) -> list[int]:
+        key = (field, word)
+        found = self._positions.get(key)
+        if found is None:
+            found = []
+            if word in self.vocab(field):
+                ws = self.words[field]
+                i = -1
+                try:
+                    while True:  # list.index scans in C: far quicker than enumerating in Python
+                        i = ws.index(word, i + 1)
+                        found.append(i)
+                except ValueError:
+                    pass
+            self._positions[key] = found
+        return found
 
     def near(self, field: Field, word: str, k: int) -> list[str]:
         """Distinct words of ``field`` within ``k`` edits of ``word`` (including itself)."""
         key = (field, word, k)
-        if key not in self._fuzzy_cache:
-            if field not in self._vocab:
-                self._vocab[field] = list(self.positions(field))
-            found = process.extract(word, self._vocab[field], scorer=Levenshtein.distance, score_cutoff=k, limit=None)
-            self._fuzzy_cache[key] = [choice for choice, _, _ in found]
-        return self._fuzzy_cache[key]
+        if key not in self._near:
+            found = process.extract(word, self.vocab(field), scorer=Levenshtein.distance, score_cutoff=k, limit=None)
+            self._near[key] = [choice for choice, _, _ in found]
+        return self._near[key]
 
 
 # ------------------------------------------------------------------------------------- compiled query
 
-Spans = list[Span]
+# A hit before it becomes a Span: field, first word index, number of words, term label, fuzzy.
+_Hit = tuple[Field, int, int, str, bool]
+Hits = list[_Hit]
 
 
 class _Seq:
@@ -160,32 +174,34 @@ class _Seq:
             return False
         return None
 
-    def eval(self, doc: _Doc) -> Spans | None:
-        spans: Spans = []
+    def eval(self, doc: _Doc) -> Hits | None:
+        hits: Hits = []
         first, k0 = self.words[0], self.budgets[0]
         n = len(self.words)
         for field in self.fields:
-            positions = doc.positions(field)
-            starts = [p for w in doc.near(field, first, k0) for p in positions[w]] if k0 else positions.get(first, [])
+            if k0:
+                starts = sorted(p for w in doc.near(field, first, k0) for p in doc.positions(field, w))
+            else:
+                starts = doc.positions(field, first)
             if not starts:
                 continue
-            toks = doc.tokens(field)
+            ws = doc.words[field]
             found = 0
-            for p in sorted(starts):
-                if p + n > len(toks):
+            for p in starts:
+                if p + n > len(ws):
                     continue
-                exact = toks[p].text == first
+                exact = ws[p] == first
                 for i in range(1, n):
-                    same = self._same(i, toks[p + i].text)
+                    same = self._same(i, ws[p + i])
                     if same is None:
                         break
                     exact = exact and same
                 else:
-                    spans.append(Span(field, toks[p].start, toks[p + n - 1].end, self.label, not exact))
+                    hits.append((field, p, n, self.label, not exact))
                     found += 1
                     if found >= MAX_SPANS_PER_TERM:
                         break
-        return spans or None
+        return hits or None
 
 
 class _Site:
@@ -195,7 +211,7 @@ class _Site:
         self.domain = domain
         self.path = path
 
-    def eval(self, doc: _Doc) -> Spans | None:
+    def eval(self, doc: _Doc) -> Hits | None:
         host = _host(doc.item.url)
         # The domain itself or a subdomain: "shop.acme.fr" is on acme.fr, "notacme.fr" is not.
         if host != self.domain and not host.endswith("." + self.domain):
@@ -213,7 +229,7 @@ class _Not:
     def __init__(self, child: _Node):
         self.child = child
 
-    def eval(self, doc: _Doc) -> Spans | None:
+    def eval(self, doc: _Doc) -> Hits | None:
         return None if self.child.eval(doc) is not None else []
 
 
@@ -224,8 +240,8 @@ class _And:
         # Exclusions and site: checks are cheap and often decisive: run them first.
         self.children = sorted(children, key=lambda c: 0 if isinstance(c, _Site) else 1)
 
-    def eval(self, doc: _Doc) -> Spans | None:
-        spans: Spans = []
+    def eval(self, doc: _Doc) -> Hits | None:
+        spans: Hits = []
         for child in self.children:
             found = child.eval(doc)
             if found is None:
@@ -240,9 +256,9 @@ class _Or:
     def __init__(self, children: list[_Node]):
         self.children = children
 
-    def eval(self, doc: _Doc) -> Spans | None:
+    def eval(self, doc: _Doc) -> Hits | None:
         # Every branch is evaluated so that the mention explains all the terms that matched.
-        spans: Spans | None = None
+        spans: Hits | None = None
         for child in self.children:
             found = child.eval(doc)
             if found is not None:
@@ -332,7 +348,7 @@ class IndexedMatcher:
         self._fuzzy: dict[int, dict[str, list[int]]] = {1: defaultdict(list), 2: defaultdict(list)}
         self._domains: dict[str, list[int]] = defaultdict(list)
         self._always: list[int] = []
-        self._deletes_cache: dict[tuple[str, int], set[str]] = {}
+        self._fuzzy_cache: dict[str, tuple[int, ...]] = {}
         for spec in watches:
             try:
                 root = _compile(parse_query(spec.query), spec.fuzzy)
@@ -346,6 +362,10 @@ class IndexedMatcher:
         self._exact = dict(self._exact)
         self._domains = dict(self._domains)
         self._fuzzy = {k: dict(v) for k, v in self._fuzzy.items() if v}
+        # Only item words whose length is within k of a fuzzy anchor's can be k edits from it.
+        self._fuzzy_lengths = {
+            k: (min(map(len, index)), max(map(len, index)) + 2 * k) for k, index in self._fuzzy.items()
+        }
 
     def _register(self, idx: int, anchors: tuple[list[Anchor], float] | None) -> None:
         if anchors is None:
@@ -360,36 +380,37 @@ class IndexedMatcher:
                 for variant in fz.deletes(key, kind):
                     self._fuzzy[kind][variant].append(idx)
 
-    def _item_deletes(self, word: str, k: int) -> set[str]:
-        key = (word, k)
-        found = self._deletes_cache.get(key)
-        if found is None:
-            if len(self._deletes_cache) > 200_000:
-                self._deletes_cache.clear()  # bound memory on a long-running daemon
-            found = self._deletes_cache[key] = fz.deletes(word, k)
-        return found
+    def _fuzzy_hits(self, word: str) -> tuple[int, ...]:
+        """Watches with a fuzzy anchor within reach of ``word``; cached, as item vocabularies repeat."""
+        found: set[int] = set()
+        for k, index in self._fuzzy.items():
+            shortest, longest = self._fuzzy_lengths[k]
+            if shortest <= len(word) <= longest:
+                for variant in index.keys() & fz.deletes(word, k):
+                    found.update(index[variant])
+        if len(self._fuzzy_cache) > 500_000:
+            self._fuzzy_cache.clear()  # bound memory on a long-running daemon
+        hits = self._fuzzy_cache[word] = tuple(found)
+        return hits
 
     def candidates(self, doc: _Doc) -> list[int]:
-        vocab = set(doc.words["title"])
-        vocab.update(doc.words["text"])
+        vocab = doc.vocab("title") | doc.vocab("text")
         found: set[int] = set(self._always)
         exact = self._exact
         for word in vocab.intersection(exact):
             found.update(exact[word])
         if self._domains:
-            host = _host(doc.item.url)
-            parts = host.split(".")
+            parts = _host(doc.item.url).split(".")
             for i in range(len(parts)):
                 found.update(self._domains.get(".".join(parts[i:]), ()))
-        for k, index in self._fuzzy.items():
-            # A word k edits from a query word of 5+ (k=1) or 9+ (k=2) letters has at least 5+-k letters.
-            shortest = 4 if k == 1 else 7
-            variants: set[str] = set()
+        if self._fuzzy:
+            cache = self._fuzzy_cache
             for word in vocab:
-                if len(word) >= shortest:
-                    variants |= self._item_deletes(word, k)
-            for variant in variants.intersection(index):
-                found.update(index[variant])
+                hits = cache.get(word)
+                if hits is None:
+                    hits = self._fuzzy_hits(word)
+                if hits:
+                    found.update(hits)
         return sorted(found)
 
     def match(self, item: MatchItem) -> list[Match]:
@@ -401,11 +422,18 @@ class IndexedMatcher:
             # Items too short for language detection (language None) are kept.
             if compiled.languages and lang and lang not in compiled.languages:
                 continue
-            spans = compiled.root.eval(doc)
-            if spans is not None:
-                unique = sorted(set(spans), key=lambda s: (s.field != "title", s.start, s.end, s.term))
-                out.append(Match(compiled.spec.id, tuple(unique)))
+            hits = compiled.root.eval(doc)
+            if hits is not None:
+                out.append(Match(compiled.spec.id, _spans(doc, hits)))
         return out
+
+
+def _spans(doc: _Doc, hits: Hits) -> tuple[Span, ...]:
+    spans = set()
+    for field, p, n, label, is_fuzzy in hits:
+        sc = doc.scans[field]
+        spans.add(Span(field, sc.starts[p], sc.ends[p + n - 1], label, is_fuzzy))
+    return tuple(sorted(spans, key=lambda s: (s.field != "title", s.start, s.end, s.term)))
 
 
 def compile_matcher(watches: Iterable[WatchSpec]) -> IndexedMatcher:

@@ -18,10 +18,12 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass
+from itertools import accumulate
 from typing import NamedTuple
 
-__all__ = ["ELISIONS", "Token", "fold", "normalize", "tokens", "words"]
+__all__ = ["ELISIONS", "Scan", "Token", "fold", "normalize", "scan", "tokens", "words"]
 
 #: French elided articles and pronouns, split from the word they precede.
 ELISIONS = frozenset(["l'", "d'", "qu'", "j'", "n'", "s'", "c'", "m'", "t'", "jusqu'", "lorsqu'", "puisqu'"])
@@ -32,6 +34,7 @@ _PUNCT = {
     **dict.fromkeys("’‘‛′`´ʼʹʻ‚＇", "'"),
     **dict.fromkeys("“”„‟″«»〝〞＂", '"'),
     **dict.fromkeys("‐‑‒–—―−﹘﹣－⁃", "-"),
+    "…": ".",  # NFKC would make it three characters, and it is in almost every feed
     # Invisible characters that sit inside words in real feeds (soft hyphen, zero-width joiners, BOM).
     **dict.fromkeys("\u00ad\u200b\u200c\u200d\u2060\ufeff", ""),
 }
@@ -45,7 +48,8 @@ def _fold_once(text: str) -> str:
         if ch in _PUNCT:
             out.append(_PUNCT[ch])
             continue
-        s = unicodedata.normalize("NFKC", ch).casefold()
+        # lower() after casefold(): Cherokee casefolds to upper case, and the fast path lowers ASCII.
+        s = unicodedata.normalize("NFKC", ch).casefold().lower()
         s = "".join(_LETTERS.get(c, c) for c in s)
         s = "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c))
         out.append("".join(_PUNCT.get(c, c) for c in s))
@@ -124,6 +128,35 @@ class _OffsetMap:
         k = bisect_right(self._fold_starts, i) - 1
         return self._orig_starts[k] if self._atomic[k] else self._orig_starts[k] + i - self._fold_starts[k]
 
+    def map_starts(self, starts: list[int]) -> list[int]:
+        """``start`` over a sorted list; linear pieces are shifted in bulk (the slow path is per word)."""
+        out = list(starts)
+        for k, fs in enumerate(self._fold_starts):
+            a, b = bisect_left(starts, fs), bisect_left(starts, self._fold_ends[k])
+            if a == b:
+                continue
+            if self._atomic[k]:
+                out[a:b] = [self._orig_starts[k]] * (b - a)
+            else:
+                d = self._orig_starts[k] - fs
+                out[a:b] = [x + d for x in starts[a:b]]
+        return out
+
+    def map_ends(self, ends: list[int]) -> list[int]:
+        """``end`` over a sorted list of exclusive ends."""
+        out = list(ends)
+        for k, fs in enumerate(self._fold_starts):
+            fe = self._fold_ends[k]
+            # Ends strictly inside a linear piece shift with it; the others need the careful mapping.
+            a, b = bisect_right(ends, fs), bisect_left(ends, fe)
+            if not self._atomic[k] and a < b:
+                d = self._orig_starts[k] - fs
+                out[a:b] = [x + d for x in ends[a:b]]
+                a = b
+            for j in range(a, bisect_right(ends, fe)):
+                out[j] = self.end(ends[j])
+        return out
+
     def end(self, i: int) -> int:
         # ``i`` is exclusive: map the last character included, then step past it.
         k = bisect_right(self._fold_starts, i - 1) - 1
@@ -136,10 +169,23 @@ class _OffsetMap:
         return end
 
 
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
+def _fold_run(m: re.Match[str]) -> str:
+    return m.group().translate(_TABLE)
+
+
+def _fold_plain(text: str) -> str:
+    # Most of a French or English text is ASCII: fold only the runs of other characters (a C-level
+    # translate per run), then lower the whole, which leaves the folded runs as they are.
+    return _NON_ASCII.sub(_fold_run, text).lower()
+
+
 def _fold_mapped(text: str) -> tuple[str, _OffsetMap | None]:
     if text.isascii() and "&" not in text:
         return text.lower(), None
-    folded = text.translate(_TABLE)  # also teaches _TABLE which characters are odd
+    folded = _fold_plain(text)  # also teaches _TABLE which characters are odd
     special = _special()
     first = special.search(text)
     if first is None:
@@ -149,18 +195,18 @@ def _fold_mapped(text: str) -> tuple[str, _OffsetMap | None]:
     pos = fpos = 0
     for m in special.finditer(text, first.start()):
         if m.start() > pos:
-            seg = text[pos : m.start()].translate(_TABLE)
+            seg = _fold_plain(text[pos : m.start()])
             omap.add(fpos, fpos + len(seg), pos, m.start(), False)
             pieces.append(seg)
             fpos += len(seg)
         raw = m.group()
-        rep = html.unescape(raw).translate(_TABLE) if raw.startswith("&") else _TABLE[ord(raw)]
+        rep = _fold_plain(html.unescape(raw)) if raw.startswith("&") else _TABLE[ord(raw)]
         omap.add(fpos, fpos + len(rep), m.start(), m.end(), True)
         pieces.append(rep)
         fpos += len(rep)
         pos = m.end()
     if pos < len(text):
-        seg = text[pos:].translate(_TABLE)
+        seg = _fold_plain(text[pos:])
         omap.add(fpos, fpos + len(seg), pos, len(text), False)
         pieces.append(seg)
     return "".join(pieces), omap
@@ -169,12 +215,22 @@ def _fold_mapped(text: str) -> tuple[str, _OffsetMap | None]:
 # A word: letters and digits, with apostrophes allowed inside (aujourd'hui, l'oreal, apple's).
 # Hyphens, underscores and every other sign separate words, which makes "coca-cola" equal "coca cola".
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
+_SPLIT = re.compile(r"([^\W_]+(?:'[^\W_]+)*)")
 
 
 class Token(NamedTuple):
     text: str
     start: int
     end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Scan:
+    """The folded words of a text and their offsets in the original, as three parallel lists."""
+
+    words: list[str]
+    starts: list[int]
+    ends: list[int]
 
 
 def _split_word(word: str) -> list[tuple[str, int, int]]:
@@ -195,41 +251,53 @@ def _split_word(word: str) -> list[tuple[str, int, int]]:
         else:
             break
     rest_end = len(word)
-    if word.endswith("'s") and rest_end - 2 > pos:
+    while word.endswith("'s", pos, rest_end) and rest_end - 2 > pos:
         rest_end -= 2
     out.append((word[pos:rest_end], pos, len(word)))
     return out
 
 
+def scan(text: str) -> Scan:
+    """Words and offsets of ``text``.
+
+    Written for speed, as the matcher scans every item: the split into words and the offsets come from
+    C-level ``re.split`` and ``accumulate``; Python only touches words with an apostrophe.
+    """
+    folded, omap = _fold_mapped(text)
+    parts = _SPLIT.split(folded)  # gap, word, gap, word, ..., gap
+    bounds = list(accumulate(map(len, parts)))
+    found, starts, ends = parts[1::2], bounds[0::2][:-1], bounds[1::2]
+    if "'" in folded:
+        fixes: list[int] = []
+        at = folded.find("'")
+        while at >= 0:
+            i = bisect_right(starts, at) - 1
+            if i >= 0 and at < ends[i] and (not fixes or fixes[-1] != i):
+                fixes.append(i)
+            at = folded.find("'", at + 1)
+        # From the end, so that splicing does not move the indices still to fix.
+        for i in reversed(fixes):
+            s = starts[i]
+            pieces = _split_word(found[i])
+            if len(pieces) == 1 and pieces[0][0] == found[i]:
+                continue
+            found[i : i + 1] = [p for p, _, _ in pieces]
+            starts[i : i + 1] = [s + ps for _, ps, _ in pieces]
+            ends[i : i + 1] = [s + pe for _, _, pe in pieces]
+    if omap is not None:
+        starts, ends = omap.map_starts(starts), omap.map_ends(ends)
+    return Scan(found, starts, ends)
+
+
 def words(text: str) -> list[str]:
-    """The folded words of ``text``, in order; cheaper than :func:`tokens` when offsets are not needed."""
-    folded = _fold_mapped(text)[0]
-    found = _WORD.findall(folded)
-    if "'" not in folded:
-        return found
-    out: list[str] = []
-    for w in found:
-        if "'" in w:
-            out.extend(piece for piece, _, _ in _split_word(w))
-        else:
-            out.append(w)
-    return out
+    """The folded words of ``text``, in order."""
+    return scan(text).words
 
 
 def tokens(text: str) -> list[Token]:
     """The folded words of ``text`` with their offsets in ``text`` itself."""
-    folded, omap = _fold_mapped(text)
-    out: list[Token] = []
-    for m in _WORD.finditer(folded):
-        w, s, e = m.group(), m.start(), m.end()
-        pieces = _split_word(w) if "'" in w else [(w, 0, e - s)]
-        for piece, ps, pe in pieces:
-            fs, fe = s + ps, s + pe
-            if omap is None:
-                out.append(Token(piece, fs, fe))
-            else:
-                out.append(Token(piece, omap.start(fs), omap.end(fe)))
-    return out
+    sc = scan(text)
+    return [Token(w, s, e) for w, s, e in zip(sc.words, sc.starts, sc.ends, strict=True)]
 
 
 def normalize(text: str) -> str:

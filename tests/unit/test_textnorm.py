@@ -1,0 +1,105 @@
+"""Normalization rules shared by queries and item text (issue #3, item 2)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from erepwatch.analyze.textnorm import fold, normalize, scan, tokens, words
+
+NORMALIZE_CASES = [
+    ("lowercase", "ACME Corp", "acme corp"),
+    ("accents", "Crédit Agricole à Noël", "credit agricole a noel"),
+    ("upper-case accents", "ÉCOLE ÇA ÀÉÎÕÜ", "ecole ca aeiou"),
+    ("oe ligature", "Œuvre du cœur", "oeuvre du coeur"),
+    ("sharp s", "Straße", "strasse"),
+    ("ae ligature", "Cæsar", "caesar"),
+    ("nfkc ligature fi", "ﬁnance", "finance"),
+    ("fullwidth letters", "ＡＣＭＥ", "acme"),
+    ("combining accent", "e\u0301te\u0301", "ete"),
+    ("typographic apostrophe elision", "L’Oréal", "l'oreal"),
+    ("straight apostrophe elision", "l'Oréal", "l'oreal"),
+    ("modifier letter apostrophe", "Lʼoréal", "l'oreal"),
+    ("d elision", "d’Acme", "d'acme"),
+    ("qu elision", "qu'Acme", "qu'acme"),
+    ("jusqu elision", "jusqu’à Paris", "jusqu'a paris"),
+    ("lorsqu elision", "lorsqu'il", "lorsqu'il"),
+    ("puisqu elision", "puisqu'elle", "puisqu'elle"),
+    ("j n s c m t elisions", "j'ai n'est s'il c'est m'a t'as", "j'ai n'est s'il c'est m'a t'as"),
+    ("apostrophe inside a word is kept", "aujourd'hui", "aujourd'hui"),
+    ("english possessive", "Apple's results", "apple results"),
+    ("typographic possessive", "McDonald’s", "mcdonald"),
+    ("hyphen is a space", "Coca-Cola", "coca cola"),
+    ("en dash is a space", "Air France–KLM", "air france klm"),
+    ("punctuation dropped", "Acme, Inc. (Paris)!", "acme inc paris"),
+    ("html entities", "L&#8217;Or&eacute;al &amp; Co", "l'oreal co"),
+    ("double-escaped entity decodes once", "&amp;eacute;", "eacute"),
+    ("soft hyphen joins", "Ca\u00adrrefour", "carrefour"),
+    ("zero-width space joins", "Carre\u200bfour", "carrefour"),
+    ("ellipsis", "Danone…", "danone"),
+    ("underscore separates", "acme_corp", "acme corp"),
+    ("nbsp", "Air\u00a0France", "air france"),
+    ("empty", "", ""),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), [c[1:] for c in NORMALIZE_CASES], ids=[c[0] for c in NORMALIZE_CASES])
+def test_normalize(text: str, expected: str) -> None:
+    assert normalize(text) == expected
+
+
+OFFSET_CASES = [
+    ("ascii", "Hello Acme-Corp", ["Hello", "Acme", "Corp"]),
+    ("accents keep offsets", "Chez L’Oréal", ["Chez", "L’", "Oréal"]),
+    ("entity inside word", "Or&eacute;al x", ["Or&eacute;al", "x"]),
+    ("ligature oe", "œuf frais", ["œuf", "frais"]),
+    ("trailing combining mark stays with word", "cafe\u0301 noir", ["cafe\u0301", "noir"]),
+    ("possessive covered", "Apple's", ["Apple's"]),
+    ("sharp s then word", "Maß Acme", ["Maß", "Acme"]),
+]
+
+
+@pytest.mark.parametrize(("text", "pieces"), [c[1:] for c in OFFSET_CASES], ids=[c[0] for c in OFFSET_CASES])
+def test_token_offsets_point_into_original(text: str, pieces: list[str]) -> None:
+    assert [text[t.start : t.end] for t in tokens(text)] == pieces
+
+
+def test_scan_matches_tokens_and_words() -> None:
+    text = "L’Oréal et d'Acme: l'œuvre d’aujourd'hui, Apple's &amp; Co-op"
+    sc = scan(text)
+    assert sc.words == words(text) == [t.text for t in tokens(text)]
+    assert list(zip(sc.starts, sc.ends, strict=True)) == [(t.start, t.end) for t in tokens(text)]
+
+
+def test_fold_keeps_punctuation() -> None:
+    assert fold("L’ÉTÉ — «Acme»") == 'l\'ete - "acme"'
+
+
+text_strategy = st.lists(
+    st.one_of(
+        st.characters(codec="utf-8"),
+        st.sampled_from(list("’'-–&;#éÉœßﬁ\u0301\u00ad\u200b… ")),
+        st.sampled_from(["&amp;", "&eacute;", "&#8217;", "l'", "qu'", "'s", "Acme"]),
+    ),
+    max_size=30,
+).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(text_strategy)
+def test_normalize_is_idempotent(text: str) -> None:
+    once = normalize(text)
+    assert normalize(once) == once
+
+
+@settings(max_examples=300, deadline=None)
+@given(text_strategy)
+def test_token_offsets_are_in_bounds_and_ordered(text: str) -> None:
+    previous_end = 0
+    for tok in tokens(text):
+        assert 0 <= tok.start < tok.end <= len(text)
+        assert tok.start >= previous_end
+        previous_end = tok.end
+        # The original slice folds back to the token (elisions and possessives aside).
+        assert tok.text.rstrip("'") in normalize(text[tok.start : tok.end]).replace(" ", "")
