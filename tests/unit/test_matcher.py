@@ -1,0 +1,218 @@
+"""Matcher behaviour for every operator and normalization rule, French and English traps included."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from erepwatch.analyze.matcher import MatchItem, Span, WatchSpec, _Doc, canonical_query, compile_matcher
+from erepwatch.errors import QuerySyntaxError
+
+
+def matches(query: str, title: str, text: str = "", url: str | None = None, **kw: object) -> bool:
+    matcher = compile_matcher([WatchSpec(1, "w", query, **kw)])  # type: ignore[arg-type]
+    return bool(matcher.match(MatchItem(title, text, url)))
+
+
+# (id, query, title, text, url, expected)
+CASES = [
+    # whole words
+    ("brand inside a longer word", "apple", "Applebee's opens in Lyon", "", None, False),
+    ("brand as a word", "apple", "Apple opens a store", "", None, True),
+    ("brand in pineapple", "apple", "Pineapple prices soar", "", None, False),
+    ("english possessive", "apple", "Apple's new phone", "", None, True),
+    ("typographic possessive", "mcdonald's", "McDonald’s hires", "", None, True),
+    ("word in text, not title", "danone", "Résultats", "Le groupe Danone publie", None, True),
+    # French
+    ("elision l'", "oréal", "L'Oréal rachète une marque", "", None, True),
+    ("typographic elision", "oreal", "Chez L’Oréal, la croissance", "", None, True),
+    ("elided query matches plain", "l'oréal", "L’ORÉAL annonce", "", None, True),
+    ("elision d'", "acme", "Le PDG d’Acme démissionne", "", None, True),
+    ("elision qu'", "acme", "On dit qu’Acme recrute", "", None, True),
+    ("elision jusqu'", "orléans", "jusqu'Orléans en train", "", None, True),
+    ("upper-case accents", "école", "L'ÉCOLE FERME", "", None, True),
+    ("accent-insensitive query", "credit agricole", "Crédit Agricole", "", None, True),
+    ("cedilla", "francais", "Le Français moyen", "", None, True),
+    ("oe ligature", "oeuvre", "Une Œuvre majeure", "", None, True),
+    ("html entities in title", "oréal", "L&#8217;Or&eacute;al &amp; Co", "", None, True),
+    ("elided word is not another word", "oréal", "Le Loréal café", "", None, False),
+    # hyphen and space
+    ("hyphenated query, spaced text", "coca-cola", "Coca Cola recalls bottles", "", None, True),
+    ("spaced phrase, hyphenated text", '"coca cola"', "Coca-Cola recalls bottles", "", None, True),
+    ("phrase inside hyphenated name", '"air france"', "Air France-KLM strikes", "", None, True),
+    ("hyphenated name not split by exclusion", "coca-cola", "Coca", "cola", None, False),
+    # phrases
+    ("phrase words apart", '"air france"', "Air Canada and France", "", None, False),
+    ("phrase does not span title and text", '"acme corp"', "About Acme", "Corp results", None, False),
+    # boolean
+    ("implicit and, both present", "acme paris", "Acme in Paris", "", None, True),
+    ("implicit and, one missing", "acme paris", "Acme in Lyon", "", None, False),
+    ("or", "acme OR globex", "Globex wins", "", None, True),
+    ("pipe", "acme | globex", "nothing", "", None, False),
+    ("exclusion hit", "acme -jobs", "Acme jobs fair", "", None, False),
+    ("exclusion miss", "acme -jobs", "Acme results", "", None, True),
+    ("exclusion phrase", 'acme -"job offer"', "Acme job offer", "", None, False),
+    ("exclusion phrase partial", 'acme -"job offer"', "Acme job fair offer", "", None, True),
+    ("parentheses", "(acme OR globex) recall", "Globex recall", "", None, True),
+    ("parentheses missing and", "(acme OR globex) recall", "Globex wins", "", None, False),
+    ("exclusion of a group", "acme -(jobs OR stage)", "Acme stage d'été", "", None, False),
+    # site:
+    ("site domain", "site:acme.fr", "x", "", "https://acme.fr/a", True),
+    ("site subdomain", "site:acme.fr", "x", "", "https://shop.acme.fr/a", True),
+    ("site lookalike domain", "site:acme.fr", "x", "", "https://notacme.fr/a", False),
+    ("site suffix trap", "site:acme.fr", "x", "", "https://acme.fr.evil.com/a", False),
+    ("site no url", "site:acme.fr", "x", "", None, False),
+    ("site with path", "site:acme.fr/blog", "x", "", "https://acme.fr/blog/post", True),
+    ("site with other path", "site:acme.fr/blog", "x", "", "https://acme.fr/blogger", False),
+    ("exclude site", "acme -site:acme.fr", "Acme", "", "https://www.acme.fr/", False),
+    ("exclude site elsewhere", "acme -site:acme.fr", "Acme", "", "https://lemonde.fr/", True),
+    # intitle:
+    ("intitle in title", "intitle:acme", "Acme news", "", None, True),
+    ("intitle only in text", "intitle:acme", "News", "Acme", None, False),
+    ("intitle phrase", 'intitle:"acme corp"', "Big Acme Corp deal", "", None, True),
+]
+
+
+@pytest.mark.parametrize(
+    ("query", "title", "text", "url", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
+def test_operator_and_normalization_table(query: str, title: str, text: str, url: str | None, expected: bool) -> None:
+    assert matches(query, title, text, url) is expected
+
+
+FUZZY_CASES = [
+    ("one typo in 5+ letters", "carrefour", "Carefour ouvre", True),
+    ("transposition is two edits in 8 letters", "danone", "Danoen", False),
+    ("one substitution in 6 letters", "danone", "Danane", True),
+    ("two typos in 9+ letters", "decathlonx", "decatlonn", True),
+    ("two typos in 8 letters refused", "michelin", "michalon", False),
+    ("short word never fuzzy", "acme", "acne", False),
+    ("numbers never fuzzy", "2024", "2025", False),
+    ("stop word in phrase not fuzzy", '"avant garde"', "avent garde", False),
+    ("brand word in phrase fuzzy", '"crédit agricole"', "credit agricol", True),
+    ("exact still matches", "carrefour", "Carrefour", True),
+]
+
+
+@pytest.mark.parametrize(("query", "title", "expected"), [c[1:] for c in FUZZY_CASES], ids=[c[0] for c in FUZZY_CASES])
+def test_fuzzy(query: str, title: str, expected: bool) -> None:
+    assert matches(query, title, fuzzy=True) is expected
+    if expected and query.lower() not in title.lower():
+        assert not matches(query, title, fuzzy=False)
+
+
+def test_fuzzy_spans_are_marked() -> None:
+    m = compile_matcher([WatchSpec(7, "c", "carrefour", fuzzy=True)])
+    [match] = m.match(MatchItem("Carefour et Carrefour", ""))
+    assert [(s.start, s.end, s.fuzzy) for s in match.spans] == [(0, 8, True), (12, 21, False)]
+
+
+def test_spans_point_into_original_fields() -> None:
+    item = MatchItem("L’ORÉAL & Coca-Cola", "Hier, l&#8217;Or&eacute;al et Coca Cola ont annoncé…")
+    m = compile_matcher([WatchSpec(1, "w", "oréal coca-cola")])
+    [match] = m.match(item)
+    got = [(s.field, getattr(item, s.field)[s.start : s.end], s.term) for s in match.spans]
+    assert got == [
+        ("title", "ORÉAL", "oréal"),
+        ("title", "Coca-Cola", "coca-cola"),
+        ("text", "Or&eacute;al", "oréal"),
+        ("text", "Coca Cola", "coca-cola"),
+    ]
+
+
+def test_or_explains_every_matching_branch() -> None:
+    m = compile_matcher([WatchSpec(1, "w", "acme OR globex OR initech")])
+    [match] = m.match(MatchItem("Acme buys Globex", ""))
+    assert [s.term for s in match.spans] == ["acme", "globex"]
+
+
+def test_site_only_match_has_no_spans() -> None:
+    m = compile_matcher([WatchSpec(1, "w", "site:acme.fr")])
+    assert [(x.watch_id, x.spans) for x in m.match(MatchItem("x", "", "https://acme.fr/"))] == [(1, ())]
+
+
+LANGUAGE_CASES = [
+    ("same language", frozenset({"fr"}), "fr", True),
+    ("region subtag", frozenset({"fr"}), "fr-CA", True),
+    ("other language", frozenset({"fr"}), "en", False),
+    ("unknown language kept", frozenset({"fr"}), None, True),
+    ("no restriction", frozenset(), "de", True),
+    ("several languages", frozenset({"fr", "EN"}), "en-GB", True),
+]
+
+
+@pytest.mark.parametrize(
+    ("langs", "item_lang", "expected"), [c[1:] for c in LANGUAGE_CASES], ids=[c[0] for c in LANGUAGE_CASES]
+)
+def test_language_filter(langs: frozenset[str], item_lang: str | None, expected: bool) -> None:
+    m = compile_matcher([WatchSpec(1, "w", "acme", languages=langs)])
+    assert bool(m.match(MatchItem("Acme", "", None, item_lang))) is expected
+
+
+def test_invalid_watch_is_reported_and_others_still_match() -> None:
+    m = compile_matcher([WatchSpec(1, "bad", '"acme'), WatchSpec(2, "good", "acme")])
+    assert isinstance(m.errors[1], QuerySyntaxError)
+    assert [x.watch_id for x in m.match(MatchItem("Acme", ""))] == [2]
+
+
+def test_canonical_query_validates() -> None:
+    assert canonical_query("acme|globex") == "acme OR globex"
+    with pytest.raises(QuerySyntaxError):
+        canonical_query("(acme")
+
+
+# The index must never hide a watch that full evaluation would match (anchors are a necessary condition).
+VOCAB = ["acme", "globex", "paris", "lyon", "jobs", "carrefour", "carefour", "l'oréal", "coca-cola", "air"]
+
+
+def _random_query(rng: random.Random) -> str:
+    def term() -> str:
+        w = rng.choice(VOCAB)
+        r = rng.random()
+        if r < 0.15:
+            return f'"{w} {rng.choice(VOCAB)}"'
+        if r < 0.25:
+            return f"intitle:{w}"
+        if r < 0.3:
+            return "site:acme.fr"
+        return w
+
+    parts = [term()]
+    for _ in range(rng.randint(0, 3)):
+        r = rng.random()
+        if r < 0.3:
+            parts.append(f"OR {term()}")
+        elif r < 0.5:
+            parts.append(f"-{term()}")
+        else:
+            parts.append(term())
+    return " ".join(parts)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 10_000))
+def test_index_agrees_with_watch_by_watch(seed: int) -> None:
+    rng = random.Random(seed)
+    watches = []
+    for i in range(12):
+        q = _random_query(rng)
+        try:
+            canonical_query(q)
+        except QuerySyntaxError:
+            continue
+        watches.append(WatchSpec(i, f"w{i}", q, fuzzy=rng.random() < 0.3))
+    together = compile_matcher(watches)
+    for _ in range(5):
+        words_ = [rng.choice([*VOCAB, "Acme", "CARREFOUR", "l’Oréal", "Coca Cola", "x"]) for _ in range(6)]
+        item = MatchItem(" ".join(words_[:3]), " ".join(words_[3:]), rng.choice([None, "https://www.acme.fr/a"]))
+        # Evaluate each compiled query directly on the item, bypassing the index.
+        doc = _Doc(item)
+        expected_ids = [c.spec.id for c in together.watches if c.root.eval(doc) is not None]
+        assert [m.watch_id for m in together.match(item)] == expected_ids
+
+
+def test_span_type_is_public() -> None:
+    assert Span("title", 0, 1, "a").fuzzy is False
