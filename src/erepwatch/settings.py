@@ -102,6 +102,8 @@ def parse_count(value: str | int) -> int:
 
 def parse_database_url(value: str) -> str:
     value = str(value).strip()
+    if not value:
+        return ""  # the SQLite file in data_dir
     scheme = urlsplit(value).scheme
     if not scheme.startswith(("sqlite", "postgresql", "postgres")):
         raise ValueError(f"unsupported database URL {value!r}: use sqlite:///PATH or postgresql://…")
@@ -202,6 +204,9 @@ class Settings:
 
     poll_interval: timedelta = _setting(
         "poll.interval", parse_duration, timedelta(minutes=60), "default interval of a feed"
+    )
+    poll_tick: timedelta = _setting(
+        "poll.tick", parse_duration, timedelta(seconds=30), "how often the daemon looks for due sources"
     )
     poll_search_interval: timedelta = _setting(
         "poll.search_interval", parse_duration, timedelta(minutes=15), "default interval of a search feed"

@@ -11,6 +11,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 import erepwatch
+from erepwatch.errors import StorageError
 
 
 def migrations_dir() -> Path:
@@ -25,7 +26,8 @@ def migrations_dir() -> Path:
 def _config(engine: Engine) -> Config:
     config = Config()
     config.set_main_option("script_location", str(migrations_dir()))
-    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    # The engine's URL is never put in the config: Alembic gets the live connection instead
+    # (and configparser would choke on a "%" in a password).
     return config
 
 
@@ -52,3 +54,16 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
     return before, current_revision(engine) or ""
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Create the schema of an empty database; refuse to work on an outdated one (``erepwatch init`` upgrades)."""
+    current = current_revision(engine)
+    if current is None:
+        upgrade(engine)
+        return
+    head = head_revision()
+    if current != head:
+        raise StorageError(
+            f"the database schema is at revision {current} but this erepwatch needs {head}: run `erepwatch init`"
+        )

@@ -1,0 +1,37 @@
+# One command to run erepwatch, one to test it; both bootstrap the virtual environment from uv.lock.
+PYTHON ?= python3
+VENV := .venv
+UV := .uv/bin/uv
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: run test lint bench setup clean
+
+# uv lives in its own small environment so that `uv sync` never removes itself from .venv.
+$(UV):
+	$(PYTHON) -m venv .uv
+	.uv/bin/python -m pip install --quiet --disable-pip-version-check "uv==0.13.9"
+
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --extra test --python $(PYTHON)
+	touch $@
+
+setup: $(VENV)/.synced
+
+## run: the daemon on the embedded defaults (SQLite in the data directory, .eml files in its outbox)
+run: setup
+	$(VENV)/bin/erepwatch init
+	$(VENV)/bin/erepwatch run
+
+## test: the whole test suite (SQLite and the PostgreSQL server at 127.0.0.1:5432)
+test: setup
+	$(VENV)/bin/python -m pytest
+
+lint: setup
+	$(VENV)/bin/ruff check src tests benchmarks migrations
+
+bench: setup
+	for b in benchmarks/*.py; do $(VENV)/bin/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) .uv .pytest_cache .ruff_cache

@@ -1,0 +1,66 @@
+"""``erepwatch mentions``: what was found, newest first, one line per story."""
+
+from __future__ import annotations
+
+import click
+
+from erepwatch.cli import cli, get_app, json_option, print_json
+from erepwatch.errors import InvalidInputError
+from erepwatch.service.mentions import SENTIMENTS, MentionView, list_mentions
+from erepwatch.settings import parse_duration
+
+_SENTIMENT_MARK = {"negative": ("-", "red"), "positive": ("+", "green"), "neutral": ("=", None)}
+
+
+def highlight(text: str, marks: list[list[int]], color: bool) -> str:
+    """The snippet with its matched terms emphasised (bold in a terminal, [brackets] otherwise)."""
+    out, last = [], 0
+    for start, end in sorted(marks):
+        if start < last or end > len(text):
+            continue
+        out.append(text[last:start])
+        term = text[start:end]
+        out.append(click.style(term, bold=True, underline=True) if color else f"[{term}]")
+        last = end
+    out.append(text[last:])
+    return "".join(out)
+
+
+def _line(view: MentionView, every_member: bool, color: bool) -> str:
+    mark, colour = _SENTIMENT_MARK.get(view.sentiment, ("?", None))
+    mark = click.style(mark, fg=colour) if color and colour else mark
+    more = "" if every_member or not view.duplicates else f"  (+{len(view.duplicates)} sources)"
+    tags = f"  #{' #'.join(view.tags)}" if view.tags else ""
+    head = f"{mark} {view.published:%Y-%m-%d %H:%M}  [{view.watch}]  {view.title}{more}{tags}"
+    lines = [head, f"    {view.source or '?'}  {view.url or ''}"]
+    if view.snippet:
+        lines.append(f"    {highlight(view.snippet, view.snippet_marks, color)}")
+    return "\n".join(lines)
+
+
+@cli.command()
+@click.option("--watch", "watch_ref", metavar="NAME|ID", help="Only this watch.")
+@click.option("--since", help="Only mentions published in this last period, e.g. 1d, 12h.")
+@click.option("--sentiment", type=click.Choice(SENTIMENTS), help="Only this sentiment.")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="At most this many.")
+@click.option("--all", "every_member", is_flag=True, help="Every member of each story cluster, not one per story.")
+@json_option
+def mentions(watch_ref: str | None, since: str | None, sentiment: str | None, limit: int, every_member: bool,
+             as_json: bool) -> None:
+    """List mentions, newest first, one per story (with how many other sources carried it)."""
+    try:
+        window = parse_duration(since) if since else None
+    except ValueError as exc:
+        raise InvalidInputError(f"--since: {exc}") from None
+    with get_app().sessions() as session:
+        views = list_mentions(
+            session, watch=watch_ref, since=window, sentiment=sentiment, limit=limit, every_member=every_member
+        )
+    if as_json:
+        print_json([v.as_dict() for v in views])
+        return
+    if not views:
+        click.echo("no mentions")
+    color = click.get_text_stream("stdout").isatty()
+    for view in views:
+        click.echo(_line(view, every_member, color))

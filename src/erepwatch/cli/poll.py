@@ -1,0 +1,29 @@
+"""``erepwatch poll``: one poll cycle now."""
+
+from __future__ import annotations
+
+import asyncio
+
+import click
+
+from erepwatch.cli import cli, get_app, json_option, print_json
+from erepwatch.pipeline import run_poll
+
+
+@cli.command()
+@click.option("--all", "all_sources", is_flag=True, help="Poll every source, due or not.")
+@json_option
+def poll(all_sources: bool, as_json: bool) -> None:
+    """Fetch the due sources once, store new items and mentions, print statistics."""
+    app = get_app()
+    stats = asyncio.run(run_poll(app.sessions, app.settings, all_sources=all_sources))
+    if as_json:
+        print_json(stats.as_dict())
+        return
+    click.echo(
+        f"{stats.sources} sources: {stats.fetched} fetched, {stats.not_modified} unchanged, {stats.failed} failed; "
+        f"{stats.entries} entries, {stats.new_items} new items, {stats.new_mentions} new mentions ({stats.ms} ms)"
+    )
+    for outcome in stats.outcomes:
+        if outcome.status == "error":
+            click.echo(f"  source {outcome.source_id} {outcome.url}: {outcome.error_kind}: {outcome.error}")

@@ -1,0 +1,73 @@
+"""``erepwatch source …``: the feeds polled."""
+
+from __future__ import annotations
+
+import click
+
+from erepwatch.cli import cli, get_app, json_option, print_json
+from erepwatch.errors import InvalidInputError
+from erepwatch.service import sources as svc
+from erepwatch.settings import parse_duration
+
+
+@cli.group()
+def source() -> None:
+    """Manage feeds."""
+
+
+@source.command("add")
+@click.argument("url")
+@click.option("--name", help="A short name (default: host and path).")
+@click.option("--interval", help="Time between two polls, e.g. 15m, 1h (default: poll.interval).")
+@json_option
+def add(url: str, name: str | None, interval: str | None, as_json: bool) -> None:
+    """Add the feed at URL (RSS, Atom, RDF or JSON Feed)."""
+    try:
+        every = parse_duration(interval) if interval else None
+    except ValueError as exc:
+        raise InvalidInputError(f"--interval: {exc}") from None
+    app = get_app()
+    with app.transaction() as session:
+        created = svc.add_source(
+            session, svc.SourceInput(url=url, name=name, interval=every), default_interval=app.settings.poll_interval
+        )
+        row = svc.source_as_dict(created, 0)
+    if as_json:
+        print_json(row)
+    else:
+        click.echo(f"added source {row['id']} {row['name']!r} ({row['url']}), every {row['interval']} s")
+
+
+@source.command("list")
+@json_option
+def list_(as_json: bool) -> None:
+    """List feeds with their health."""
+    with get_app().sessions() as session:
+        rows = [svc.source_as_dict(s, n) for s, n in svc.list_sources(session)]
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        click.echo("no sources yet: add one with `erepwatch source add URL`")
+    for row in rows:
+        if row["failures"]:
+            health = f"FAILING x{row['failures']} ({row['last_error_kind']}: {row['last_error']})"
+        elif row["last_success"]:
+            health = f"ok {row['last_success'][:16]}"
+        else:
+            health = "never polled"
+        click.echo(f"{row['id']:>4}  {row['name']:<32} {row['items']:>6} items  {health}")
+
+
+@source.command()
+@click.argument("ref", metavar="NAME|ID")
+@json_option
+def remove(ref: str, as_json: bool) -> None:
+    """Remove a feed (items it brought stay)."""
+    with get_app().transaction() as session:
+        gone = svc.remove_source(session, ref)
+        row = {"id": gone.id, "name": gone.name, "url": gone.url, "removed": True}
+    if as_json:
+        print_json(row)
+    else:
+        click.echo(f"removed source {row['id']} {row['name']!r}")

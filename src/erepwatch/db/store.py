@@ -1,0 +1,130 @@
+"""Writing what a poll found: items once per identity, their sources, and mentions once per watch.
+
+Inserts use the backend's "insert or ignore" (``ON CONFLICT DO NOTHING``) so that the daemon and a CLI
+``poll`` running at the same moment never fail on each other's rows: whoever comes second just links.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from erepwatch.db.models import Item, ItemSource, Mention
+from erepwatch.records import ItemDraft
+
+# SQLite allows at most 32,766 bound parameters per statement; items have ~14 columns.
+_BATCH = 500
+
+
+def insert_ignore(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    for start in range(0, len(rows), _BATCH):
+        session.execute(insert(table).on_conflict_do_nothing(), list(rows[start : start + _BATCH]))
+
+
+@dataclass(frozen=True, slots=True)
+class StoredItem:
+    id: int
+    draft: ItemDraft
+    language: str | None
+    is_new: bool
+
+
+def store_items(
+    session: Session,
+    drafts: Sequence[ItemDraft],
+    *,
+    source_id: int,
+    now: datetime,
+    languages: Sequence[str | None] | None = None,
+) -> list[StoredItem]:
+    """Store new items, link every item to the source; says which items were new."""
+    if not drafts:
+        return []
+    keys = [d.key for d in drafts]
+    existing = _ids_by_key(session, keys)
+    langs = list(languages) if languages is not None else [None] * len(drafts)
+    fresh = [(d, lang) for d, lang in zip(drafts, langs, strict=True) if d.key not in existing]
+    insert_ignore(
+        session,
+        Item.__table__,
+        [
+            {
+                "key": d.key,
+                "url": d.url,
+                "guid": d.guid,
+                "title": d.title,
+                "text": d.text,
+                "author": d.author,
+                "publisher": d.publisher,
+                "publisher_domain": d.publisher_domain,
+                "language": lang,
+                "published_at": d.published,
+                "fetched_at": now,
+                "first_source_id": source_id,
+            }
+            for d, lang in fresh
+        ],
+    )
+    ids = existing | _ids_by_key(session, [d.key for d, _ in fresh])
+    insert_ignore(
+        session,
+        ItemSource.__table__,
+        [{"item_id": ids[key], "source_id": source_id, "first_seen_at": now} for key in dict.fromkeys(keys)],
+    )
+    # An item is "new" for this poll only if this very transaction created it.
+    created = {ids[d.key] for d, _ in fresh} - set(existing.values())
+    created_by_us = _created_by(session, created, now, source_id)
+    return [
+        StoredItem(ids[d.key], d, lang, ids[d.key] in created_by_us)
+        for d, lang in zip(drafts, langs, strict=True)
+    ]
+
+
+def _ids_by_key(session: Session, keys: Iterable[str]) -> dict[str, int]:
+    keys = list(dict.fromkeys(keys))
+    found: dict[str, int] = {}
+    for start in range(0, len(keys), _BATCH):
+        chunk = keys[start : start + _BATCH]
+        found.update((key, id_) for key, id_ in session.execute(select(Item.key, Item.id).where(Item.key.in_(chunk))))
+    return found
+
+
+def _created_by(session: Session, ids: set[int], now: datetime, source_id: int) -> set[int]:
+    """Of ``ids``, those whose row this poll inserted (a concurrent poll may have won the race)."""
+    if not ids:
+        return set()
+    mine: set[int] = set()
+    id_list = sorted(ids)
+    for start in range(0, len(id_list), _BATCH):
+        chunk = id_list[start : start + _BATCH]
+        mine.update(
+            session.scalars(
+                select(Item.id).where(Item.id.in_(chunk), Item.fetched_at == now, Item.first_source_id == source_id)
+            )
+        )
+    return mine
+
+
+def insert_mentions(session: Session, rows: Sequence[dict[str, Any]]) -> list[Mention]:
+    """Insert mentions (one per watch and item, whoever comes first) and return those now stored."""
+    if not rows:
+        return []
+    insert_ignore(session, Mention.__table__, rows)
+    pairs = {(r["watch_id"], r["item_id"]) for r in rows}
+    item_ids = sorted({item for _, item in pairs})
+    mentions: list[Mention] = []
+    for start in range(0, len(item_ids), _BATCH):
+        chunk = item_ids[start : start + _BATCH]
+        found = session.scalars(select(Mention).where(Mention.item_id.in_(chunk)))
+        mentions.extend(m for m in found if (m.watch_id, m.item_id) in pairs)
+    return mentions

@@ -1,0 +1,291 @@
+"""Fetching feeds over HTTP: polite, bounded, and refusing what a monitoring daemon must never fetch.
+
+What this module guarantees, whatever the server does:
+- only ``http``/``https``; hosts resolving to loopback, private, link-local… addresses are refused unless
+  allowed, checked on the address actually connected to (so DNS rebinding and redirects cannot sneak in);
+- redirects are followed one by one up to a cap, each hop checked again;
+- the body is streamed and cut at ``max_bytes`` *after* decompression (a gzip bomb is "too_large");
+- conditional GET with the stored validators: a 304 costs no body and no parsing;
+- connection errors are retried with exponential backoff; 429/503 report their ``Retry-After``;
+- every failure is a :class:`FetchError` whose ``kind`` comes from a closed set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+import ssl
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import anyio
+import httpcore
+import httpx
+
+from erepwatch import USER_AGENT
+from erepwatch.errors import FetchError, FetchErrorKind
+from erepwatch.records import FetchResult, Validators
+
+ACCEPT = (
+    "application/atom+xml, application/rss+xml, application/rdf+xml;q=0.9, application/feed+json;q=0.9, "
+    "application/xml;q=0.8, text/xml;q=0.8, application/json;q=0.7, */*;q=0.1"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FetchPolicy:
+    timeout: float = 20.0
+    max_bytes: int = 15 * 2**20
+    max_redirects: int = 5
+    retries: int = 2
+    backoff: float = 0.5
+    concurrency: int = 16
+    per_host: int = 2
+    allow_private: bool = False
+    user_agent: str = USER_AGENT
+
+
+class ForbiddenAddressError(Exception):
+    """Raised inside the transport when a host resolves to an address we must not contact."""
+
+
+def is_public_address(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+class _GuardedBackend(httpcore.AsyncNetworkBackend):
+    """Resolves names itself and connects to a checked IP address, never to a name.
+
+    Checking the resolved address *and connecting to that very address* closes the gap between a
+    check and a second, different DNS answer at connect time.
+    """
+
+    def __init__(self, allow_private: bool) -> None:
+        self._inner = httpcore.AnyIOBackend()
+        self._allow_private = allow_private
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        try:
+            with anyio.fail_after(timeout):
+                infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except TimeoutError as exc:
+            raise httpcore.ConnectTimeout(f"resolving {host} timed out") from exc
+        except OSError as exc:
+            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
+        addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+        allowed = addresses if self._allow_private else [a for a in addresses if is_public_address(a)]
+        if not allowed:
+            raise ForbiddenAddressError(
+                f"{host} resolves to a private or local address ({', '.join(addresses)}); "
+                "set EREPWATCH_ALLOW_PRIVATE=1 to allow it"
+            )
+        last_error: Exception | None = None
+        for address in allowed:
+            try:
+                return await self._inner.connect_tcp(
+                    address, port, timeout=timeout, local_address=local_address, socket_options=socket_options
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                last_error = exc
+        assert last_error is not None
+        raise last_error
+
+    async def connect_unix_socket(self, *args: Any, **kwargs: Any) -> httpcore.AsyncNetworkStream:
+        raise ForbiddenAddressError("unix sockets are not fetched")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+class GuardedTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport with its connection pool rebuilt on the guarded network backend."""
+
+    def __init__(self, allow_private: bool, limits: httpx.Limits) -> None:
+        super().__init__(trust_env=False, limits=limits)
+        # httpx does not expose httpcore's `network_backend`; the pool is rebuilt with the same settings.
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(trust_env=False),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=_GuardedBackend(allow_private),
+        )
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP-date, RFC 9110 §10.2.3)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def _http_error(response: httpx.Response, url: str) -> FetchError:
+    status = response.status_code
+    retry_after = parse_retry_after(response.headers.get("retry-after"))
+    reason = response.reason_phrase or "error"
+    if status == 429:
+        return FetchError(FetchErrorKind.HTTP_429, f"HTTP 429 {reason}: the server asks to slow down",
+                          url=url, retry_after=retry_after)
+    if status >= 500:
+        return FetchError(FetchErrorKind.HTTP_5XX, f"HTTP {status} {reason}", url=url, retry_after=retry_after)
+    return FetchError(FetchErrorKind.HTTP_4XX, f"HTTP {status} {reason}", url=url)
+
+
+def _transport_error(exc: Exception, url: str) -> FetchError:
+    if isinstance(exc, ForbiddenAddressError):
+        return FetchError(FetchErrorKind.FORBIDDEN_ADDRESS, str(exc), url=url)
+    if isinstance(exc, httpx.TimeoutException):
+        return FetchError(FetchErrorKind.TIMEOUT, f"timed out ({type(exc).__name__})", url=url)
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ssl.SSLError):
+            return FetchError(FetchErrorKind.TLS, f"TLS error: {cause}", url=url)
+        cause = cause.__cause__ or cause.__context__
+    return FetchError(FetchErrorKind.NETWORK, f"network error: {exc or type(exc).__name__}", url=url)
+
+
+def check_url(url: str) -> httpx.URL:
+    """Refuse what is not an absolute http(s) URL before any network activity."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError) as exc:
+        raise FetchError(FetchErrorKind.NETWORK, f"invalid URL: {exc}", url=url) from None
+    if parsed.scheme not in {"http", "https"}:
+        raise FetchError(FetchErrorKind.FORBIDDEN_ADDRESS, f"scheme {parsed.scheme or '(none)'!r} is not fetched; "
+                         "only http and https", url=url)
+    if not parsed.host:
+        raise FetchError(FetchErrorKind.NETWORK, "URL has no host", url=url)
+    return parsed
+
+
+class Fetcher:
+    """An HTTP client shared by one poll: connection pool, global and per-host concurrency limits."""
+
+    def __init__(self, policy: FetchPolicy, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.policy = policy
+        limits = httpx.Limits(max_connections=policy.concurrency, max_keepalive_connections=policy.concurrency)
+        self._client = httpx.AsyncClient(
+            transport=transport or GuardedTransport(policy.allow_private, limits),
+            timeout=httpx.Timeout(policy.timeout),
+            headers={"User-Agent": policy.user_agent, "Accept": ACCEPT},
+            follow_redirects=False,
+            trust_env=False,
+        )
+        self._all = asyncio.Semaphore(policy.concurrency)
+        self._hosts: defaultdict[str, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(policy.per_host))
+
+    async def __aenter__(self) -> Fetcher:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def fetch(self, url: str, validators: Validators | None = None) -> FetchResult:
+        validators = validators or Validators()
+        check_url(url)
+        attempt = 0
+        while True:
+            try:
+                return await self._fetch_once(url, validators)
+            except FetchError as exc:
+                retriable = exc.kind in {FetchErrorKind.NETWORK, FetchErrorKind.TIMEOUT}
+                if not retriable or attempt >= self.policy.retries:
+                    raise
+                await asyncio.sleep(self.policy.backoff * 2**attempt)
+                attempt += 1
+
+    async def _fetch_once(self, url: str, validators: Validators) -> FetchResult:
+        started = time.monotonic()
+        current = check_url(url)
+        headers = {}
+        if validators.etag:
+            headers["If-None-Match"] = validators.etag
+        if validators.last_modified:
+            headers["If-Modified-Since"] = validators.last_modified
+        for _hop in range(self.policy.max_redirects + 1):
+            async with self._all, self._hosts[current.host]:
+                request = self._client.build_request("GET", current, headers=headers)
+                try:
+                    response = await self._client.send(request, stream=True)
+                except (httpx.TransportError, ForbiddenAddressError) as exc:
+                    raise _transport_error(exc, str(current)) from exc
+                try:
+                    if response.has_redirect_location:
+                        target = current.join(response.headers["location"])
+                        check_url(str(target))
+                        current = target
+                        continue
+                    if response.status_code == 304:
+                        return self._result(url, current, response, None, started)
+                    if response.status_code >= 300:
+                        raise _http_error(response, str(current))
+                    body = await self._read_capped(response, str(current))
+                    return self._result(url, current, response, body, started)
+                finally:
+                    await response.aclose()
+        raise FetchError(FetchErrorKind.HTTP_4XX, f"more than {self.policy.max_redirects} redirects", url=url)
+
+    async def _read_capped(self, response: httpx.Response, url: str) -> bytes:
+        cap = self.policy.max_bytes
+        declared = response.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > cap:
+            raise FetchError(FetchErrorKind.TOO_LARGE, f"body of {int(declared)} bytes exceeds the {cap}-byte cap",
+                             url=url)
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > cap:
+                    raise FetchError(FetchErrorKind.TOO_LARGE, f"body exceeds the {cap}-byte cap", url=url)
+                chunks.append(chunk)
+        except httpx.DecodingError as exc:
+            raise FetchError(FetchErrorKind.NETWORK, f"cannot decode the response body: {exc}", url=url) from exc
+        except httpx.TransportError as exc:
+            raise _transport_error(exc, url) from exc
+        body = b"".join(chunks)
+        if not body.strip():
+            raise FetchError(FetchErrorKind.EMPTY, "the server sent an empty body", url=url)
+        return body
+
+    @staticmethod
+    def _result(url: str, final: httpx.URL, response: httpx.Response, body: bytes | None, started: float):
+        headers = {k.lower(): v for k, v in response.headers.items()}
+        validators = Validators(etag=headers.get("etag"), last_modified=headers.get("last-modified"))
+        return FetchResult(
+            url=url,
+            final_url=str(final),
+            status=response.status_code,
+            content=body,
+            headers=headers,
+            validators=validators,
+            elapsed_ms=int((time.monotonic() - started) * 1000),
+        )

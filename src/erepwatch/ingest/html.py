@@ -1,0 +1,41 @@
+"""HTML → plain text for matching and snippets: tags dropped, entities decoded, whitespace folded."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from selectolax.lexbor import LexborHTMLParser
+
+_SPACES = re.compile(r"\s+")
+_LOOKS_LIKE_HTML = re.compile(r"<[a-zA-Z!/]|&[#a-zA-Z0-9]+;")
+# Elements whose content is never prose a reader sees.
+_INVISIBLE = "script, style, noscript, template, iframe, object, svg, head"
+
+
+def fold_whitespace(text: str) -> str:
+    return _SPACES.sub(" ", text).strip()
+
+
+def html_to_text(markup: str) -> str:
+    """Visible text of an HTML fragment; block boundaries become spaces so words never glue together."""
+    if not markup:
+        return ""
+    if not _LOOKS_LIKE_HTML.search(markup):
+        return fold_whitespace(markup)
+    tree = LexborHTMLParser(markup)
+    for node in tree.css(_INVISIBLE):
+        node.decompose()
+    root = tree.body or tree.root
+    text = root.text(separator=" ") if root is not None else ""
+    return fold_whitespace(text)
+
+
+def plain_text(value: str, content_type: str) -> str:
+    """Text of a feed field, trusting its declared type: ``text/plain`` is literal, never parsed as HTML."""
+    if content_type == "text/plain":
+        # feedparser already decoded entities in plain text; a literal "<b>" stays literal.
+        return fold_whitespace(value)
+    if content_type in {"text/html", "application/xhtml+xml"}:
+        return html_to_text(value)
+    return fold_whitespace(html.unescape(value))

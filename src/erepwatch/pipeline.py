@@ -1,0 +1,307 @@
+"""One poll cycle: the only place that knows the order of the stages.
+
+claim due sources (next check set *before* fetching, so a crash still reschedules) → fetch concurrently →
+for each source, in its own transaction: parse → normalize → store new items → match watches →
+mentions → source health. One source's failure is recorded on it and never stops the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from erepwatch.analyze.matcher import Matcher, MatchItem, compile_matcher
+from erepwatch.analyze.mentions import MentionDraft, build_mentions
+from erepwatch.db.models import Source, Watch
+from erepwatch.db.store import StoredItem, insert_mentions, store_items
+from erepwatch.errors import ErepwatchError, FeedParseError, FetchError, FetchErrorKind
+from erepwatch.ingest.fetch import Fetcher, FetchPolicy
+from erepwatch.ingest.normalize import normalize_feed
+from erepwatch.ingest.parse import parse_feed
+from erepwatch.records import FetchResult, Validators
+from erepwatch.service.common import utcnow
+from erepwatch.service.watches import watch_spec
+from erepwatch.settings import Settings
+
+log = logging.getLogger(__name__)
+
+#: A failing source is retried later and later, but at least once a day: never silently dropped.
+MAX_BACKOFF = timedelta(hours=24)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceTask:
+    id: int
+    url: str
+    validators: Validators
+    interval: timedelta
+    failures: int
+    created_at: datetime
+
+
+@dataclass(slots=True)
+class SourceOutcome:
+    source_id: int
+    url: str
+    status: str  # ok | not_modified | error
+    entries: int = 0
+    new_items: int = 0
+    new_mentions: int = 0
+    ms: int = 0
+    error_kind: str | None = None
+    error: str | None = None
+    warning: str | None = None
+
+
+@dataclass(slots=True)
+class PollStats:
+    sources: int = 0
+    fetched: int = 0
+    not_modified: int = 0
+    failed: int = 0
+    entries: int = 0
+    new_items: int = 0
+    new_mentions: int = 0
+    ms: int = 0
+    outcomes: list[SourceOutcome] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "sources": self.sources,
+            "fetched": self.fetched,
+            "not_modified": self.not_modified,
+            "failed": self.failed,
+            "entries": self.entries,
+            "new_items": self.new_items,
+            "new_mentions": self.new_mentions,
+            "ms": self.ms,
+            "outcomes": [
+                {k: getattr(o, k) for k in SourceOutcome.__slots__}  # type: ignore[attr-defined]
+                for o in self.outcomes
+            ],
+        }
+
+
+def fetch_policy(settings: Settings) -> FetchPolicy:
+    return FetchPolicy(
+        timeout=settings.fetch_timeout.total_seconds(),
+        max_bytes=settings.fetch_max_bytes,
+        max_redirects=settings.fetch_max_redirects,
+        retries=settings.fetch_retries,
+        concurrency=settings.fetch_concurrency,
+        per_host=settings.fetch_per_host,
+        allow_private=settings.allow_private,
+    )
+
+
+def claim_sources(
+    factory: sessionmaker[Session], *, now: datetime, all_sources: bool = False, source_ids: Sequence[int] = (),
+    limit: int | None = None,
+) -> list[SourceTask]:
+    """Pick the sources to poll and push their next check *before* fetching them."""
+    with factory() as session, session.begin():
+        query = select(Source).where(Source.enabled.is_(True)).order_by(Source.next_check_at, Source.id)
+        if source_ids:
+            query = query.where(Source.id.in_(source_ids))
+        elif not all_sources:
+            query = query.where(or_(Source.next_check_at <= now))
+        if limit:
+            query = query.limit(limit)
+        tasks = []
+        for source in session.scalars(query.with_for_update(skip_locked=True)):
+            interval = timedelta(seconds=source.interval_seconds)
+            source.next_check_at = now + interval
+            tasks.append(
+                SourceTask(
+                    id=source.id,
+                    url=source.url,
+                    validators=Validators(source.etag, source.last_modified),
+                    interval=interval,
+                    failures=source.consecutive_failures,
+                    created_at=source.created_at,
+                )
+            )
+        return tasks
+
+
+def _load_watches(factory: sessionmaker[Session]) -> tuple[Matcher, dict[int, Watch]]:
+    with factory() as session:
+        watches = list(session.scalars(select(Watch)))
+        session.expunge_all()
+    return compile_matcher(watch_spec(w) for w in watches), {w.id: w for w in watches}
+
+
+async def run_poll(
+    factory: sessionmaker[Session],
+    settings: Settings,
+    *,
+    now: datetime | None = None,
+    all_sources: bool = False,
+    source_ids: Sequence[int] = (),
+    fetcher: Fetcher | None = None,
+) -> PollStats:
+    """Poll due sources (or all, or the given ones) once and process what they bring."""
+    started = time.monotonic()
+    now = now or utcnow()
+    tasks = claim_sources(factory, now=now, all_sources=all_sources, source_ids=source_ids)
+    stats = PollStats(sources=len(tasks))
+    if not tasks:
+        return stats
+    matcher, watches = _load_watches(factory)
+    own_fetcher = fetcher is None
+    fetcher = fetcher or Fetcher(fetch_policy(settings))
+    try:
+        async def fetch(task: SourceTask) -> tuple[SourceTask, FetchResult | FetchError]:
+            try:
+                return task, await fetcher.fetch(task.url, task.validators)
+            except FetchError as exc:
+                return task, exc
+
+        for next_done in asyncio.as_completed([fetch(t) for t in tasks]):
+            task, result = await next_done
+            outcome = process_source(factory, task, result, matcher=matcher, watches=watches, now=now)
+            _count(stats, outcome)
+    finally:
+        if own_fetcher:
+            await fetcher.aclose()
+    stats.ms = int((time.monotonic() - started) * 1000)
+    return stats
+
+
+def _count(stats: PollStats, outcome: SourceOutcome) -> None:
+    stats.outcomes.append(outcome)
+    if outcome.status == "error":
+        stats.failed += 1
+    elif outcome.status == "not_modified":
+        stats.not_modified += 1
+    else:
+        stats.fetched += 1
+    stats.entries += outcome.entries
+    stats.new_items += outcome.new_items
+    stats.new_mentions += outcome.new_mentions
+    log.info(
+        "poll source_id=%s url=%s status=%s new=%s ms=%s%s",
+        outcome.source_id, outcome.url, outcome.status, outcome.new_items, outcome.ms,
+        f" error_kind={outcome.error_kind}" if outcome.error_kind else "",
+    )
+
+
+def process_source(
+    factory: sessionmaker[Session],
+    task: SourceTask,
+    result: FetchResult | FetchError,
+    *,
+    matcher: Matcher,
+    watches: dict[int, Watch],
+    now: datetime,
+) -> SourceOutcome:
+    """Parse, store and match one source's response in one transaction; record its health either way."""
+    if isinstance(result, FetchError):
+        return _record_failure(factory, task, result.kind, str(result), now, retry_after=result.retry_after)
+    outcome = SourceOutcome(task.id, task.url, "not_modified" if result.not_modified else "ok", ms=result.elapsed_ms)
+    if result.not_modified:
+        _record_success(factory, task, result, now, title=None)
+        return outcome
+    assert result.content is not None
+    try:
+        feed = parse_feed(result.content, result.headers, url=result.final_url)
+    except FeedParseError as exc:
+        return _record_failure(factory, task, exc.kind, str(exc), now, elapsed_ms=result.elapsed_ms)
+    drafts = normalize_feed(feed, fetched_at=now)
+    outcome.entries = len(feed.entries)
+    outcome.warning = feed.warning
+    try:
+        with factory() as session, session.begin():
+            stored = store_items(
+                session, drafts, source_id=task.id, now=now,
+                languages=[_item_language(d.feed_language) for d in drafts],
+            )
+            new = [s for s in stored if s.is_new]
+            outcome.new_items = len(new)
+            rows = [m.as_row(now) for m in _mentions(new, matcher, watches, task, now)]
+            outcome.new_mentions = len(insert_mentions(session, rows))
+            _apply_success(session, task, result, now, title=feed.title)
+    except ErepwatchError:
+        raise
+    except Exception as exc:  # a storage failure of one source must not stop the others
+        log.exception("storing source_id=%s failed", task.id)
+        return _record_failure(factory, task, FetchErrorKind.PARSE, f"could not store entries: {exc}", now)
+    return outcome
+
+
+def _item_language(feed_language: str | None) -> str | None:
+    return feed_language.split("-")[0] if feed_language else None
+
+
+def _mentions(
+    items: Sequence[StoredItem], matcher: Matcher, watches: dict[int, Watch], task: SourceTask, now: datetime
+) -> list[MentionDraft]:
+    drafts: list[MentionDraft] = []
+    for stored in items:
+        item = MatchItem(stored.draft.title, stored.draft.text, stored.draft.url, stored.language)
+        matches = matcher.match(item)
+        if matches:
+            drafts.extend(
+                build_mentions(
+                    stored.id, item, matches, published=stored.draft.published, watches=watches,
+                    source_created_at=task.created_at, now=now,
+                )
+            )
+    return drafts
+
+
+def _apply_success(session: Session, task: SourceTask, result: FetchResult, now: datetime, title: str | None) -> None:
+    source = session.get(Source, task.id)
+    if source is None:  # removed while we were fetching
+        return
+    source.last_checked_at = now
+    source.last_success_at = now
+    source.consecutive_failures = 0
+    if result.status != 304:
+        source.etag = result.validators.etag
+        source.last_modified = result.validators.last_modified
+    if title and not source.title:
+        source.title = title[:500]
+
+
+def _record_success(factory, task: SourceTask, result: FetchResult, now: datetime, title: str | None) -> None:
+    with factory() as session, session.begin():
+        _apply_success(session, task, result, now, title)
+
+
+def backoff_delay(interval: timedelta, failures: int, retry_after: float | None = None) -> timedelta:
+    """Exponential backoff after ``failures`` consecutive failures, honouring Retry-After, capped at a day."""
+    delay = min(interval * (2 ** max(0, failures - 1)), max(MAX_BACKOFF, interval))
+    if retry_after is not None:
+        delay = max(delay, timedelta(seconds=retry_after))
+    return delay
+
+
+def _record_failure(
+    factory: sessionmaker[Session],
+    task: SourceTask,
+    kind: FetchErrorKind,
+    message: str,
+    now: datetime,
+    *,
+    retry_after: float | None = None,
+    elapsed_ms: int = 0,
+) -> SourceOutcome:
+    with factory() as session, session.begin():
+        source = session.get(Source, task.id)
+        if source is not None:
+            source.consecutive_failures += 1
+            source.last_checked_at = now
+            source.last_error_at = now
+            source.last_error_kind = str(kind)
+            source.last_error_message = message[:2000]
+            source.next_check_at = now + backoff_delay(task.interval, source.consecutive_failures, retry_after)
+    return SourceOutcome(task.id, task.url, "error", ms=elapsed_ms, error_kind=str(kind), error=message)

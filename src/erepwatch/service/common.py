@@ -1,0 +1,29 @@
+"""Helpers shared by the service functions: look-ups by id or name, and the clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from erepwatch.errors import NotFoundError
+
+T = TypeVar("T")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def find_one(session: Session, model: type[T], ref: str | int, *, by: str = "name", what: str = "") -> T:
+    """The row whose id (when ``ref`` is all digits) or ``by`` column equals ``ref``."""
+    what = what or model.__name__.lower()
+    column = getattr(model, by)
+    row = session.scalar(select(model).where(column == str(ref)))
+    if row is None and str(ref).isdigit():
+        row = session.get(model, int(ref))
+    if row is None:
+        raise NotFoundError(f"no {what} named or numbered {ref!r}")
+    return row

@@ -1,0 +1,119 @@
+"""Sources: feed URLs with their schedule and health."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from erepwatch.db.models import ItemSource, Source
+from erepwatch.errors import ConflictError, InvalidInputError
+from erepwatch.service.common import find_one, utcnow
+
+
+def check_feed_url(url: str) -> str:
+    """An absolute http(s) URL with a host, or a clear refusal."""
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as exc:
+        raise InvalidInputError(f"malformed URL {url!r}: {exc}") from None
+    if parts.scheme.lower() not in {"http", "https"}:
+        raise InvalidInputError(f"malformed URL {url!r}: only http:// and https:// feeds can be added")
+    if not parts.hostname or any(c.isspace() for c in url):
+        raise InvalidInputError(f"malformed URL {url!r}: no host name")
+    return url
+
+
+def default_name(url: str) -> str:
+    parts = urlsplit(url)
+    path = parts.path.rstrip("/")
+    return f"{parts.hostname}{path}"[:200] if path else str(parts.hostname)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceInput:
+    url: str
+    name: str | None = None
+    interval: timedelta | None = None
+    kind: str = "feed"
+    watch_id: int | None = None
+    provider: str | None = None
+
+
+def add_source(session: Session, data: SourceInput, *, default_interval: timedelta,
+               now: datetime | None = None) -> Source:
+    now = now or utcnow()
+    url = check_feed_url(data.url)
+    name = (data.name or default_name(url)).strip()
+    if session.scalar(select(Source.id).where(Source.url == url)) is not None:
+        raise ConflictError(f"the feed {url} is already a source")
+    if session.scalar(select(Source.id).where(Source.name == name)) is not None:
+        raise ConflictError(f"a source named {name!r} already exists; choose another with --name")
+    interval = data.interval or default_interval
+    source = Source(
+        name=name,
+        url=url,
+        kind=data.kind,
+        watch_id=data.watch_id,
+        provider=data.provider,
+        interval_seconds=max(1, int(interval.total_seconds())),
+        enabled=True,
+        created_at=now,
+        next_check_at=now,
+        consecutive_failures=0,
+    )
+    session.add(source)
+    session.flush()
+    return source
+
+
+def get_source(session: Session, ref: str | int) -> Source:
+    return find_one(session, Source, ref, what="source")
+
+
+def remove_source(session: Session, ref: str | int) -> Source:
+    source = get_source(session, ref)
+    session.delete(source)
+    session.flush()
+    return source
+
+
+def list_sources(session: Session) -> list[tuple[Source, int]]:
+    """Every source with the number of items stored from it."""
+    counts = (
+        select(ItemSource.source_id, func.count().label("n")).group_by(ItemSource.source_id).subquery()
+    )
+    rows = session.execute(
+        select(Source, func.coalesce(counts.c.n, 0))
+        .outerjoin(counts, counts.c.source_id == Source.id)
+        .order_by(Source.id)
+    )
+    return [(source, int(n)) for source, n in rows]
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def source_as_dict(source: Source, items: int) -> dict[str, Any]:
+    return {
+        "id": source.id,
+        "name": source.name,
+        "url": source.url,
+        "kind": source.kind,
+        "watch": source.watch.name if source.watch_id and source.watch else None,
+        "interval": source.interval_seconds,
+        "items": items,
+        "last_success": _iso(source.last_success_at),
+        "last_error": source.last_error_message if source.last_error_kind else None,
+        "last_error_kind": source.last_error_kind,
+        "last_error_at": _iso(source.last_error_at),
+        "failures": source.consecutive_failures,
+        "next_check": _iso(source.next_check_at),
+    }

@@ -1,0 +1,157 @@
+"""Watches: named queries with languages, regions and keyword tag groups."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from erepwatch.analyze.matcher import WatchSpec, canonical_query
+from erepwatch.db.models import Watch
+from erepwatch.errors import ConflictError, InvalidInputError
+from erepwatch.service.common import find_one, utcnow
+
+_LANG = re.compile(r"^[a-z]{2,3}$")
+_REGION = re.compile(r"^[A-Z]{2}$")
+
+
+def parse_list(values: Iterable[str] | str | None) -> list[str]:
+    """``["fr,en", "de"]`` or ``"fr, en"`` → ``["fr", "en", "de"]``."""
+    if values is None:
+        return []
+    if isinstance(values, str):
+        values = [values]
+    return [v.strip() for value in values for v in value.split(",") if v.strip()]
+
+
+def parse_languages(values: Iterable[str] | str | None) -> list[str]:
+    langs = [v.lower() for v in parse_list(values)]
+    for lang in langs:
+        if not _LANG.match(lang):
+            raise InvalidInputError(f"language {lang!r} is not an ISO 639-1 code such as fr or en")
+    return list(dict.fromkeys(langs))
+
+
+def parse_regions(values: Iterable[str] | str | None) -> list[str]:
+    regions = [v.upper() for v in parse_list(values)]
+    for region in regions:
+        if not _REGION.match(region):
+            raise InvalidInputError(f"region {region!r} is not an ISO 3166 country code such as FR or CA")
+    return list(dict.fromkeys(regions))
+
+
+def parse_tag_specs(specs: Iterable[str]) -> dict[str, list[str]]:
+    """``["crise=rappel,intoxication"]`` → ``{"crise": ["rappel", "intoxication"]}``."""
+    groups: dict[str, list[str]] = {}
+    for spec in specs:
+        group, sep, words = spec.partition("=")
+        group = group.strip()
+        terms = parse_list(words)
+        if not sep or not group or not terms:
+            raise InvalidInputError(f"tag {spec!r} must look like GROUP=word,word")
+        groups.setdefault(group, [])
+        groups[group].extend(t for t in terms if t not in groups[group])
+    return groups
+
+
+@dataclass(frozen=True, slots=True)
+class WatchInput:
+    name: str
+    query: str
+    languages: Sequence[str] = ()
+    regions: Sequence[str] = ()
+    fuzzy: bool = False
+    tags: Mapping[str, Sequence[str]] | None = None
+
+
+def _check_name(name: str) -> str:
+    name = name.strip()
+    if not name:
+        raise InvalidInputError("a watch needs a non-empty name")
+    if len(name) > 200:
+        raise InvalidInputError("a watch name is at most 200 characters")
+    return name
+
+
+def add_watch(session: Session, data: WatchInput, *, now: datetime | None = None) -> Watch:
+    now = now or utcnow()
+    name = _check_name(data.name)
+    canonical_query(data.query)  # refuses a malformed query before anything is stored
+    if session.scalar(select(Watch.id).where(Watch.name == name)) is not None:
+        raise ConflictError(f"a watch named {name!r} already exists")
+    watch = Watch(
+        name=name,
+        query=data.query.strip(),
+        languages=list(data.languages),
+        regions=list(data.regions),
+        fuzzy=data.fuzzy,
+        tags={k: list(v) for k, v in (data.tags or {}).items()},
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(watch)
+    session.flush()
+    return watch
+
+
+def get_watch(session: Session, ref: str | int) -> Watch:
+    return find_one(session, Watch, ref, what="watch")
+
+
+def list_watches(session: Session) -> list[Watch]:
+    return list(session.scalars(select(Watch).order_by(Watch.name)))
+
+
+def edit_watch(session: Session, ref: str | int, *, now: datetime | None = None, **changes: Any) -> Watch:
+    watch = get_watch(session, ref)
+    if changes.get("name") is not None:
+        name = _check_name(changes["name"])
+        clash = session.scalar(select(Watch.id).where(Watch.name == name, Watch.id != watch.id))
+        if clash is not None:
+            raise ConflictError(f"a watch named {name!r} already exists")
+        watch.name = name
+    if changes.get("query") is not None:
+        canonical_query(changes["query"])
+        watch.query = changes["query"].strip()
+    for key in ("languages", "regions", "fuzzy"):
+        if changes.get(key) is not None:
+            setattr(watch, key, changes[key])
+    if changes.get("tags") is not None:
+        watch.tags = {k: list(v) for k, v in changes["tags"].items()}
+    watch.updated_at = now or utcnow()
+    session.flush()
+    return watch
+
+
+def remove_watch(session: Session, ref: str | int) -> Watch:
+    watch = get_watch(session, ref)
+    session.delete(watch)
+    session.flush()
+    return watch
+
+
+def watch_spec(watch: Watch) -> WatchSpec:
+    return WatchSpec(
+        id=watch.id, name=watch.name, query=watch.query, languages=frozenset(watch.languages or ()),
+        fuzzy=bool(watch.fuzzy),
+    )
+
+
+def watch_as_dict(watch: Watch) -> dict[str, Any]:
+    return {
+        "id": watch.id,
+        "name": watch.name,
+        "query": watch.query,
+        "canonical_query": canonical_query(watch.query),
+        "lang": list(watch.languages or []),
+        "region": list(watch.regions or []),
+        "fuzzy": bool(watch.fuzzy),
+        "tags": dict(watch.tags or {}),
+        "created_at": watch.created_at.isoformat(),
+        "updated_at": watch.updated_at.isoformat(),
+    }
