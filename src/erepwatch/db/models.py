@@ -189,6 +189,8 @@ class Recipient(Base):
     watch_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
     #: end of the period covered by the last successful digest: the next one starts exactly here.
     digest_cursor: Mapped[datetime | None]
+    #: creation time of the newest mention already considered for an instant alert.
+    alert_cursor: Mapped[datetime | None]
     created_at: Mapped[datetime]
 
 
@@ -204,7 +206,7 @@ class Delivery(Base):
     period_start: Mapped[datetime | None]
     period_end: Mapped[datetime | None]
     mention_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending | sent | failed
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending | sending | sent | failed | unknown
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
@@ -212,3 +214,7 @@ class Delivery(Base):
     message_id: Mapped[str] = mapped_column(String(300), unique=True)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+    #: email | push (the recipient's Apprise URLs)
+    channel: Mapped[str] = mapped_column(String(10), default="email", server_default="email")
+    #: what the message says beyond its mentions (a spike's numbers).
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
