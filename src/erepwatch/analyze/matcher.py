@@ -97,6 +97,9 @@ def _host(url: str | None) -> str:
 # ------------------------------------------------------------------------------------ the item's view
 
 
+_LOOKUPS_BEFORE_INDEX = 16
+
+
 class _Doc:
     """One item as the evaluator sees it.
 
@@ -104,7 +107,7 @@ class _Doc:
     words a candidate watch looks up.
     """
 
-    __slots__ = ("_near", "_positions", "_vocab", "item", "scans", "words")
+    __slots__ = ("_index", "_lookups", "_near", "_positions", "_vocab", "item", "scans", "words")
 
     def __init__(self, item: MatchItem):
         self.item = item
@@ -112,6 +115,8 @@ class _Doc:
         self.words: dict[Field, list[str]] = {f: sc.words for f, sc in self.scans.items()}
         self._vocab: dict[Field, set[str]] = {}
         self._positions: dict[tuple[Field, str], list[int]] = {}
+        self._index: dict[Field, dict[str, list[int]]] = {}
+        self._lookups = 0
         self._near: dict[tuple[Field, str, int], list[str]] = {}
 
     def vocab(self, field: Field) -> set[str]:
@@ -121,9 +126,19 @@ class _Doc:
         return found
 
     def positions(self, field: Field, word: str) -> list[int]:
+        index = self._index.get(field)
+        if index is not None:
+            return index.get(word, [])
         key = (field, word)
         found = self._positions.get(key)
         if found is None:
+            self._lookups += 1
+            if self._lookups > _LOOKUPS_BEFORE_INDEX:
+                # Many watches look at this item: one pass over its words now beats a scan per lookup.
+                index = self._index[field] = {}
+                for i, w in enumerate(self.words[field]):
+                    index.setdefault(w, []).append(i)
+                return index.get(word, [])
             found = []
             if word in self.vocab(field):
                 ws = self.words[field]
@@ -178,6 +193,10 @@ class _Seq:
         hits: Hits = []
         first, k0 = self.words[0], self.budgets[0]
         n = len(self.words)
+        if n == 1 and not k0:  # the most common term by far: one exact word
+            for field in self.fields:
+                hits.extend((field, p, 1, self.label, False) for p in doc.positions(field, first)[:MAX_SPANS_PER_TERM])
+            return hits or None
         for field in self.fields:
             if k0:
                 starts = sorted(p for w in doc.near(field, first, k0) for p in doc.positions(field, w))
@@ -397,7 +416,7 @@ class IndexedMatcher:
         vocab = doc.vocab("title") | doc.vocab("text")
         found: set[int] = set(self._always)
         exact = self._exact
-        for word in vocab.intersection(exact):
+        for word in exact.keys() & vocab:  # iterates over the smaller side
             found.update(exact[word])
         if self._domains:
             parts = _host(doc.item.url).split(".")

@@ -1,11 +1,22 @@
-"""Snippets: about 200 characters of an item around its first match, cut on word boundaries."""
+"""Snippets: about 200 characters of an item around its first match, cut on word boundaries.
+
+The snippet comes from the item's text, centred on the first match found there; when only the title
+matched, it is the opening of the text (the title is shown beside it anyway), and the title itself when
+there is no text. Runs of whitespace are collapsed, and ``marks`` give the matched terms' offsets in the
+snippet so the CLI, the digest and the web page can highlight them (:func:`highlight`).
+"""
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from erepwatch.analyze.matcher import MatchItem, Span
+
+__all__ = ["Snippet", "highlight", "make_snippet"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,32 +26,83 @@ class Snippet:
     marks: tuple[tuple[int, int], ...]
 
 
-def make_snippet(item: MatchItem, spans: Sequence[Span], width: int = 200) -> Snippet:
-    text_spans = sorted((s for s in spans if s.field == "text"), key=lambda s: s.start)
-    source = item.text if text_spans else item.title
-    chosen = text_spans or sorted((s for s in spans if s.field == "title"), key=lambda s: s.start)
-    if not source:
-        return Snippet("", ())
-    if not chosen:
-        start, end = 0, min(len(source), width)
-    else:
-        first = chosen[0]
-        centre = (first.start + first.end) // 2
-        start = max(0, min(centre - width // 2, len(source) - width))
-        end = min(len(source), start + width)
+_SPACES = re.compile(r"\s+")
+
+
+def _window(source: str, centre: int, width: int) -> tuple[int, int]:
+    start = max(0, min(centre - width // 2, len(source) - width))
+    end = min(len(source), start + width)
     # Move the cut points outwards to the nearest whitespace so no word is chopped.
     while start > 0 and not source[start - 1].isspace():
         start -= 1
     while end < len(source) and not source[end].isspace():
         end += 1
+    return start, end
+
+
+def make_snippet(item: MatchItem, spans: Sequence[Span], width: int = 200) -> Snippet:
+    text_spans = sorted((s for s in spans if s.field == "text"), key=lambda s: s.start)
+    if item.text.strip():
+        source, chosen = item.text, text_spans
+    else:
+        source, chosen = item.title, sorted((s for s in spans if s.field == "title"), key=lambda s: s.start)
+    if not source.strip():
+        return Snippet("", ())
+    centre = (chosen[0].start + chosen[0].end) // 2 if chosen else 0
+    start, end = _window(source, centre, width)
+
+    # Collapse whitespace and keep a map from source offsets to snippet offsets for the marks.
+    pieces: list[str] = []
+    where: dict[int, int] = {}
+    out_len = 0
+    pos = start
+    body = source[start:end]
+    lead = len(body) - len(body.lstrip())
+    pos += lead
     prefix = "…" if start > 0 else ""
+    out_len = len(prefix)
+    for m in _SPACES.finditer(source, pos, end):
+        chunk = source[pos : m.start()]
+        for i in range(len(chunk) + 1):
+            where[pos + i] = out_len + i
+        pieces.append(chunk)
+        out_len += len(chunk)
+        if m.end() < end:
+            pieces.append(" ")
+            out_len += 1
+        pos = m.end()
+    chunk = source[pos:end]
+    for i in range(len(chunk) + 1):
+        where[pos + i] = out_len + i
+    pieces.append(chunk)
     suffix = "…" if end < len(source) else ""
-    body = source[start:end].strip()
-    lead = len(source[start:end]) - len(source[start:end].lstrip())
-    offset = len(prefix) - start - lead
+    text = prefix + "".join(pieces) + suffix
     marks = tuple(
-        (s.start + offset, s.end + offset)
-        for s in chosen
-        if s.start >= start + lead and s.end <= start + lead + len(body)
+        (where[s.start], where[s.end]) for s in chosen if s.start in where and s.end in where and s.start < s.end
     )
-    return Snippet(prefix + body + suffix, marks)
+    return Snippet(text, tuple(sorted(set(marks))))
+
+
+Style = Literal["ansi", "brackets", "markdown", "html"]
+_STYLES: dict[str, tuple[str, str]] = {
+    "ansi": ("\x1b[1;33m", "\x1b[0m"),
+    "brackets": ("[", "]"),
+    "markdown": ("**", "**"),
+    "html": ("<mark>", "</mark>"),
+}
+
+
+def highlight(snippet: Snippet, style: Style = "ansi") -> str:
+    """The snippet with its marks wrapped; ``html`` also escapes the text (it comes from the web)."""
+    opening, closing = _STYLES[style]
+    escape = html.escape if style == "html" else (lambda t: t)
+    out = []
+    pos = 0
+    for start, end in snippet.marks:
+        if start < pos:
+            continue  # overlapping marks: the first one wins
+        out.append(escape(snippet.text[pos:start]))
+        out.append(opening + escape(snippet.text[start:end]) + closing)
+        pos = end
+    out.append(escape(snippet.text[pos:]))
+    return "".join(out)
