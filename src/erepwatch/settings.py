@@ -100,6 +100,19 @@ def parse_count(value: str | int) -> int:
     return int(value)
 
 
+def parse_positive_float(value: str | float) -> float:
+    if isinstance(value, bool) or float(value) <= 0:
+        raise ValueError(f"must be a positive number: {value!r}")
+    return float(value)
+
+
+def parse_base_url(value: str) -> str:
+    value = str(value).strip().rstrip("/")
+    if value and (urlsplit(value).scheme not in {"http", "https"} or not urlsplit(value).hostname):
+        raise ValueError(f"not an http(s) URL: {value!r}")
+    return value
+
+
 def parse_database_url(value: str) -> str:
     value = str(value).strip()
     if not value:
@@ -229,6 +242,32 @@ class Settings:
 
     web_addr: str = _setting(
         "web.addr", parse_host_port, "127.0.0.1:8080", "host:port of the web page", env="EREPWATCH_WEB_ADDR"
+    )
+    web_base_url: str = _setting(
+        "web.base_url", parse_base_url, "", "public URL of the web page, for unsubscribe links; empty: mailto only"
+    )
+
+    notify_backfill_grace: timedelta = _setting(
+        "notify.backfill_grace", parse_duration, timedelta(hours=24),
+        "items published this long before their watch or source existed are stored, never notified",
+    )
+    notify_alert_min_interval: timedelta = _setting(
+        "notify.alert_min_interval", parse_duration, timedelta(minutes=10),
+        "at most one instant alert per recipient in this time; the rest waits for the next",
+    )
+    notify_spike_k: float = _setting(
+        "notify.spike_k", parse_positive_float, 3.0,
+        "spike alert when the last 24 h exceed the 7-day daily mean by more than k standard deviations",
+    )
+    notify_spike_min_count: int = _setting(
+        "notify.spike_min_count", parse_int, 5, "no spike alert under this many mentions in 24 h"
+    )
+    notify_max_attempts: int = _setting(
+        "notify.max_attempts", parse_int, 8, "delivery attempts before a temporary failure is given up as failed"
+    )
+    notify_retry_base: timedelta = _setting(
+        "notify.retry_base", parse_duration, timedelta(minutes=1),
+        "first retry delay of a delivery; doubles at each attempt, capped at 6 h",
     )
 
     analysis_scorer: str = _setting("analysis.scorer", str, "lexicon", "sentiment scorer: lexicon or module:Class")
