@@ -11,14 +11,21 @@ from erepwatch.service import watches as svc
 QUERY_HELP = """Query language (case- and accent-insensitive, whole words):
 
 \b
-  acme                 a word
+  acme                 a word ("apple" never matches "pineapple" or "Applebee's")
   "acme corp"          an exact phrase
   acme widget          both (implicit AND)
-  acme OR widget       either (also: acme | widget)
-  -recall  -"X corp"   exclude a word or phrase
+  acme OR widget       either (also: acme | widget); OR binds tighter than AND
+  -recall  -"X corp"   exclude a word or phrase (the - touches the term)
+  coca-cola            a hyphen inside a word is part of it: same as "coca cola"
   (acme OR acmé) -job  parentheses group
   site:example.com     from that domain or its subdomains (-site: excludes)
-  intitle:acme         in the title
+  intitle:acme         in the title (also intitle:"acme corp")
+
+\b
+French and typography: elisions (l'Oréal, d’Acme), accents and possessives (Apple's) are understood: oréal finds
+L'Oréal, "air france" finds Air France-KLM. --fuzzy tolerates one typo in words of 5+ letters, two in
+9+ letters (never in short words, numbers or common words). Try a query before saving it with
+`erepwatch watch test --query Q`. A malformed query is refused with the column of the mistake.
 """
 
 
@@ -126,3 +133,75 @@ def remove(ref: str, as_json: bool) -> None:
         print_json(row)
     else:
         click.echo(f"removed watch {row['id']} {row['name']!r}")
+
+
+@watch.command("test", epilog=QUERY_HELP)
+@click.argument("ref", metavar="[NAME|ID]", required=False)
+@click.option("--query", "-q", help="Try this query instead of a saved watch.")
+@click.option("--lang", multiple=True, help="With --query: only items in these languages, e.g. fr,en.")
+@click.option("--fuzzy", is_flag=True, help="With --query: tolerate a typo in long words.")
+@click.option("--since", help="Only items published in this last period, e.g. 7d, 12h (default: all).")
+@click.option("--limit", type=click.IntRange(min=0), default=20, show_default=True, help="Items to show.")
+@json_option
+def test(ref: str | None, query: str | None, lang: tuple[str, ...], fuzzy: bool, since: str | None, limit: int,
+         as_json: bool) -> None:
+    """Preview which stored items a watch (or --query) would match, with counts per source."""
+    import sys
+
+    from erepwatch.analyze.snippet import Snippet, highlight
+    from erepwatch.errors import InvalidInputError
+    from erepwatch.service import preview
+    from erepwatch.settings import parse_duration
+
+    if (ref is None) == (query is None):
+        raise click.UsageError("give either a watch NAME or --query Q")
+    try:
+        window = parse_duration(since) if since else None
+    except ValueError as exc:
+        raise InvalidInputError(f"--since: {exc}") from None
+    with get_app().sessions() as session:
+        if query is not None:
+            result = preview.preview_query(
+                session, query, languages=svc.parse_languages(lang), fuzzy=fuzzy, since=window, limit=limit
+            )
+        else:
+            result = preview.preview_watch(session, ref or "", since=window, limit=limit)
+    if as_json:
+        print_json(result.as_dict())
+        return
+    color = sys.stdout.isatty()
+    click.echo(f"{result.canonical_query}: {result.matched} of {result.scanned} stored items would match")
+    for name, count in result.per_source.items():
+        click.echo(f"  {count:>6}  {name}")
+    for hit in result.hits:
+        click.echo(f"\n{hit.published:%Y-%m-%d %H:%M}  {hit.title}")
+        click.echo(f"    {', '.join(hit.sources) or '?'}  {hit.url or ''}")
+        if hit.snippet:
+            snip = Snippet(hit.snippet, hit.snippet_marks)
+            click.echo(f"    {highlight(snip, 'ansi' if color else 'brackets')}")
+
+
+@watch.command("import")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@json_option
+def import_(file: click.utils.LazyFile, as_json: bool) -> None:
+    """Add or update watches from JSON Lines FILE ("-" for stdin), all or nothing.
+
+    \b
+    One object per line, e.g.
+      {"name": "Acme", "query": "acme -jobs", "lang": "fr,en", "fuzzy": true, "tags": {"crise": ["rappel"]}}
+    A watch of the same name is updated to match the line. A bad line is reported with its number and
+    nothing of the file is applied.
+    """
+    from erepwatch.service import watch_import
+
+    lines = watch_import.parse_jsonl(file, source=getattr(file, "name", "input"))
+    with get_app().transaction() as session:
+        result = watch_import.import_watches(session, lines)
+    if as_json:
+        print_json(result.as_dict())
+    else:
+        click.echo(
+            f"imported {len(lines)} watches: {len(result.added)} added, {len(result.updated)} updated, "
+            f"{len(result.unchanged)} unchanged"
+        )
