@@ -77,6 +77,10 @@ class Lexicon:
         self._stems: dict[tuple[tuple[str, ...], str], Entry] = {}
         self._max_len = 1
         self._max_stem_len = 0
+        # First words (and single-word stems) of all entries: most tokens start no entry, and this lets
+        # `match` say so with one set lookup instead of trying every length and stem cut.
+        self._first_words: set[str] = set()
+        self._first_stems: set[str] = set()
         self.symbols: dict[str, Entry] = {}
         for entry, weight, kind in entries:
             self.add(entry, weight, kind)
@@ -92,8 +96,10 @@ class Lexicon:
         if stem and len(ws[-1]) >= _MIN_STEM:
             self._stems[(ws[:-1], ws[-1])] = value
             self._max_stem_len = max(self._max_stem_len, len(ws))
+            (self._first_words if len(ws) > 1 else self._first_stems).add(ws[0])
         else:
             self._exact[ws] = value
+            self._first_words.add(ws[0])
         self._max_len = max(self._max_len, len(ws))
 
     def merged(self, other: Lexicon) -> Lexicon:
@@ -103,12 +109,19 @@ class Lexicon:
             out._exact.update(src._exact)
             out._stems.update(src._stems)
             out.symbols.update(src.symbols)
+            out._first_words |= src._first_words
+            out._first_stems |= src._first_stems
             out._max_len = max(out._max_len, src._max_len)
             out._max_stem_len = max(out._max_stem_len, src._max_stem_len)
         return out
 
     def match(self, toks: Sequence[str], i: int) -> tuple[Entry, int] | None:
         """The longest entry starting at ``toks[i]`` and how many tokens it covers."""
+        first = toks[i]
+        if first not in self._first_words and not (
+            self._first_stems and any(first[:cut] in self._first_stems for cut in range(len(first), _MIN_STEM - 1, -1))
+        ):
+            return None
         rest = len(toks) - i
         for n in range(min(self._max_len, rest), 0, -1):
             hit = self._exact.get(tuple(toks[i : i + n]))
