@@ -120,6 +120,7 @@ def cli() -> None:
 def _register() -> None:
     # One module per command group; importing it adds its commands to `cli`.
     from erepwatch.cli import analyze, init, mentions, poll, run, source, watch  # noqa: F401
+    from erepwatch.cli import deliveries, digest, recipient  # noqa: F401
 
 
 def _configure_logging() -> None:

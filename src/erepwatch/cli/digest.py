@@ -1,0 +1,94 @@
+"""``erepwatch digest …``: preview the digest as it would be sent, or send what is due now."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from erepwatch.cli import cli, get_app, json_option, print_json
+from erepwatch.db.models import Recipient
+from erepwatch.notify import outbox
+from erepwatch.service.common import utcnow
+from erepwatch.service.recipients import get_recipient, list_recipients
+
+
+@cli.group()
+def digest() -> None:
+    """Preview or send digests."""
+
+
+@digest.command()
+@click.option(
+    "--recipient",
+    "email",
+    metavar="EMAIL",
+    help="Whose digest (default: the first recipient, or a French digest of every watch).",
+)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the HTML here (default: stdout).")
+def preview(email: str | None, out: Path | None) -> None:
+    """Write the HTML digest as it would be sent now (nothing is recorded or sent)."""
+    app = get_app()
+    now = utcnow()
+    with app.sessions() as session:
+        if email:
+            recipient = get_recipient(session, email)
+        else:
+            existing = list_recipients(session)
+            recipient = (
+                existing[0]
+                if existing
+                else Recipient(
+                    id=0,
+                    email="preview@localhost",
+                    frequency="daily",
+                    at_time="08:00",
+                    timezone="Europe/Paris",
+                    locale="fr",
+                    watch_ids=[],
+                    notify_urls=[],
+                    created_at=datetime(1970, 1, 1, tzinfo=UTC),
+                )
+            )
+        rendered = outbox.preview_digest(session, recipient, app.settings, now)
+    if out is None:
+        click.echo(rendered.html, nl=False)
+    else:
+        out.write_text(rendered.html, encoding="utf-8")
+        click.echo(f"wrote {out} ({rendered.subject})", err=True)
+
+
+@digest.command()
+@click.option(
+    "--recipient",
+    "email",
+    metavar="EMAIL",
+    help="Only this recipient, and its digest now even if its time has not come.",
+)
+@json_option
+def send(email: str | None, as_json: bool) -> None:
+    """Plan what is due now (digests, alerts, spikes) and send every pending delivery."""
+    app = get_app()
+    now = utcnow()
+    recipient_id = None
+    with app.transaction() as session:
+        if email:
+            recipient = get_recipient(session, email)
+            recipient_id = recipient.id
+            planned = [d for d in [outbox.plan_digest(session, recipient.id, now, app.settings, force=True)] if d]
+        else:
+            planned = outbox.plan_due_digests(session, now, app.settings)
+            planned += outbox.plan_alerts(session, now, app.settings)
+        planned_count = len(planned)
+    stats = outbox.send_pending(app.sessions, app.settings, now, recipient_id=recipient_id)
+    result = {"planned": planned_count, **stats.as_dict()}
+    if as_json:
+        print_json(result)
+        return
+    click.echo(
+        f"planned {planned_count}, sent {stats.sent}, retry later {stats.retried}, failed {stats.failed}"
+        + (f", unknown {stats.unknown}" if stats.unknown else "")
+    )
+    for error in stats.errors:
+        click.echo(f"  {error}", err=True)

@@ -1,0 +1,268 @@
+"""Digests and alerts as HTML and plain text, from one context, through Jinja2's sandbox.
+
+Every string that comes from a feed (title, publisher, snippet, URL) is cleaned and capped here, and
+escaped by the templates' autoescaping: a hostile feed can neither inject markup nor a link of its own
+(only http/https URLs become links), nor make a message huge. The HTML has no script and no remote
+resource; its CSS is inline (plus one <style> block for dark mode and phones, which clients that drop it
+can ignore without harm).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from jinja2 import PackageLoader, StrictUndefined, select_autoescape
+from jinja2.sandbox import SandboxedEnvironment
+
+from erepwatch.notify.alerts import SpikeCheck, spike_from_details
+from erepwatch.notify.digest import Digest, MentionRow
+from erepwatch.notify.strings import alert_subject, digest_subject, spike_subject, strings
+
+#: Caps on feed-derived text, in characters.
+TITLE_CAP = 300
+SNIPPET_CAP = 400
+NAME_CAP = 80
+URL_CAP = 2000
+CHART_HEIGHT = 60
+
+COLORS = {"negative": "#c5221f", "neutral": "#80868b", "positive": "#188038"}
+
+# Control characters and bidirectional overrides (which can disguise a link or a name) go.
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+_SPACES = re.compile(r"\s+")
+
+
+def clean(text: str | None, cap: int) -> str:
+    """Feed text made safe to show: no control or bidi characters, one line, at most ``cap`` characters."""
+    if not text:
+        return ""
+    text = _SPACES.sub(" ", _UNSAFE.sub("", unicodedata.normalize("NFC", text))).strip()
+    return text if len(text) <= cap else text[: cap - 1].rstrip() + "…"
+
+
+def safe_url(url: str | None) -> str | None:
+    """The URL if it is a plain http(s) link, else None (no javascript:, data:, or mailto: from feeds)."""
+    if not url or len(url) > URL_CAP or _UNSAFE.search(url) or any(c.isspace() for c in url):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    return url if parts.scheme.lower() in {"http", "https"} and parts.hostname else None
+
+
+def snippet_segments(snippet: str, marks: Sequence[Sequence[int]], cap: int = SNIPPET_CAP) -> list[dict[str, Any]]:
+    """The snippet cut into plain and marked pieces (the templates escape each piece)."""
+    pieces: list[dict[str, Any]] = []
+    last = 0
+    for start, end in sorted((int(a), int(b)) for a, b in marks):
+        if start < last or end > len(snippet) or start >= end:
+            continue
+        pieces.append({"text": snippet[last:start], "marked": False})
+        pieces.append({"text": snippet[start:end], "marked": True})
+        last = end
+    pieces.append({"text": snippet[last:], "marked": False})
+    out, used = [], 0
+    for piece in pieces:
+        text = _SPACES.sub(" ", _UNSAFE.sub("", piece["text"]))
+        if used + len(text) > cap:
+            text = text[: max(0, cap - used)] + "…"
+        if text:
+            out.append({"text": text, "marked": piece["marked"]})
+        used += len(text)
+        if used >= cap:
+            break
+    return out
+
+
+def local_time(when: datetime, tz: str, locale: str) -> str:
+    local = when.astimezone(ZoneInfo(tz))
+    return local.strftime("%d/%m/%Y %H:%M" if locale == "fr" else "%Y-%m-%d %H:%M")
+
+
+def _mention(row: MentionRow, tz: str, locale: str, t: dict[str, str]) -> dict[str, Any]:
+    untitled = "(sans titre)" if locale == "fr" else "(untitled)"
+    return {
+        "title": clean(row.title, TITLE_CAP) or untitled,
+        "url": safe_url(row.url),
+        "publisher": clean(row.publisher, NAME_CAP),
+        "date": local_time(row.published, tz, locale),
+        "sentiment": row.sentiment,
+        "sentiment_label": t.get(row.sentiment, row.sentiment),
+        "color": COLORS.get(row.sentiment, COLORS["neutral"]),
+        "tags": [clean(tag, NAME_CAP) for tag in row.tags][:8],
+        "snippet": snippet_segments(row.snippet, row.marks),
+        "snippet_text": clean(row.snippet, SNIPPET_CAP),
+        "alarming": row.alarming,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+@lru_cache(maxsize=1)
+def environment() -> SandboxedEnvironment:
+    return SandboxedEnvironment(
+        loader=PackageLoader("erepwatch.notify", "templates"),
+        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True, default=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def _render(name: str, context: dict[str, Any]) -> tuple[str, str]:
+    env = environment()
+    return env.get_template(f"{name}.txt").render(context), env.get_template(f"{name}.html").render(context)
+
+
+def _chart(digest: Digest, locale: str) -> list[dict[str, Any]]:
+    peak = max((d.total for d in digest.chart), default=0) or 1
+    days = []
+    for d in digest.chart:
+        bars = [
+            {"color": COLORS[s], "height": max(1, round(getattr(d, s) * CHART_HEIGHT / peak)), "count": getattr(d, s)}
+            for s in ("positive", "neutral", "negative")
+            if getattr(d, s)
+        ]
+        days.append(
+            {
+                "label": d.day.strftime("%d"),
+                "title": d.day.isoformat(),
+                "total": d.total,
+                "bars": bars,
+                "pad": CHART_HEIGHT - sum(b["height"] for b in bars),
+            }
+        )
+    return days
+
+
+def render_digest(digest: Digest, *, locale: str, tz: str, email: str, unsubscribe: str | None = None) -> Rendered:
+    t = strings(locale)
+    sections = [
+        {
+            "watch": s.watch,
+            "counts": s.counts,
+            "entries": [
+                {
+                    **_mention(e.mention, tz, locale, t),
+                    "others": [clean(o, NAME_CAP) for o in e.others[:5]],
+                    "more": (t["more_source"] if len(e.others) == 1 else t["more_sources"].format(n=len(e.others)))
+                    if e.others
+                    else "",
+                }
+                for e in s.entries
+            ],
+        }
+        for s in digest.sections
+    ]
+    troubles = [
+        {
+            "name": clean(x.name, NAME_CAP),
+            "problem": t[x.problem],
+            "detail": clean(x.detail, NAME_CAP),
+            "since": local_time(x.since, tz, locale) if x.since else t["never"],
+        }
+        for x in digest.troubles[:10]
+    ]
+    context = {
+        "t": t,
+        "locale": locale,
+        "title": t["digest_title"],
+        "period": t["period"].format(
+            start=local_time(digest.period_start, tz, locale), end=local_time(digest.period_end, tz, locale), tz=tz
+        ),
+        "sections": sections,
+        "totals": digest.counts,
+        "chart": _chart(digest, locale),
+        "chart_height": CHART_HEIGHT,
+        "colors": COLORS,
+        "troubles": troubles,
+        "email": email,
+        "unsubscribe": unsubscribe,
+    }
+    text, html = _render("digest", context)
+    counts = digest.counts
+    subject = digest_subject(locale, [s.watch for s in digest.sections], counts.total, counts.negative)
+    return Rendered(subject, text, html)
+
+
+def spike_text_of(locale: str, watch: str, spike: SpikeCheck) -> str:
+    """The spike's explanation with its numbers (count, mean, deviation, threshold)."""
+    return strings(locale)["spike_text"].format(
+        watch=watch,
+        count=spike.count,
+        mean=f"{spike.mean:.1f}",
+        std=f"{spike.std:.1f}",
+        k=f"{spike.k:g}",
+        spread=f"{spike.spread:.1f}",
+        threshold=f"{spike.threshold:.1f}",
+    )
+
+
+def spike_sentence(locale: str, details: dict[str, Any] | None) -> str:
+    d = dict(details or {})
+    return spike_text_of(locale, str(d.get("watch", "?")), spike_from_details(d))
+
+
+def render_alert(
+    rows: Sequence[MentionRow],
+    *,
+    locale: str,
+    tz: str,
+    email: str,
+    unsubscribe: str | None = None,
+    spike: SpikeCheck | None = None,
+    spike_watch: str | None = None,
+) -> Rendered:
+    t = strings(locale)
+    ordered = sorted(rows, key=lambda r: (not r.alarming, -r.published.timestamp(), r.id))
+    mentions = [{**_mention(r, tz, locale, t), "watch": r.watch} for r in ordered[:50]]
+    spike_text = spike_text_of(locale, spike_watch or "?", spike) if spike is not None else None
+    context = {
+        "t": t,
+        "locale": locale,
+        "title": t["spike_title"] if spike else t["alert_title"],
+        "spike_text": spike_text,
+        "mentions": mentions,
+        "more": max(0, len(rows) - len(mentions)),
+        "email": email,
+        "unsubscribe": unsubscribe,
+    }
+    text, html = _render("alert", context)
+    if spike is not None:
+        subject = spike_subject(locale, spike_watch or "?", spike.count, spike.mean)
+    else:
+        subject = alert_subject(locale, sorted({r.watch for r in rows}, key=str.casefold), len(rows))
+    return Rendered(subject, text, html)
+
+
+# Characters that chat services turn into markup, links or mass mentions (<!channel>, [x](y), @everyone).
+_CHAT_MARKUP = str.maketrans({"<": "‹", ">": "›", "[": "(", "]": ")", "*": "∗", "_": " ", "`": "'", "@": "＠"})
+
+
+def chat_lines(rendered_subject: str, rows: Sequence[MentionRow], *, spike_line: str | None = None) -> tuple[str, str]:
+    """(title, body) for push channels: one line per mention, markup characters defused."""
+    lines = [spike_line] if spike_line else []
+    for row in sorted(rows, key=lambda r: (not r.alarming, -r.published.timestamp()))[:10]:
+        title = clean(row.title, 140).translate(_CHAT_MARKUP)
+        publisher = clean(row.publisher, 40).translate(_CHAT_MARKUP)
+        url = safe_url(row.url) or ""
+        mark = "⚠" if row.alarming else "•"
+        lines.append(f"{mark} {title} — {publisher} {url}".strip())
+    if len(rows) > 10:
+        lines.append(f"… +{len(rows) - 10}")
+    return rendered_subject, "\n".join(lines)

@@ -1,0 +1,141 @@
+"""Recipients: who gets what, when — frequency, time of day and zone, watches followed, filters, channels."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from erepwatch.db.models import Recipient, Watch
+from erepwatch.errors import ConflictError, InvalidInputError
+from erepwatch.notify.digest import SEVERITY, WEEKDAYS, parse_at
+from erepwatch.notify.strings import LOCALES
+from erepwatch.service.common import find_one, utcnow
+from erepwatch.service.watches import get_watch, parse_list
+from erepwatch.settings import parse_email
+
+FREQUENCIES = ("instant", "daily", "weekly")
+
+
+def _check(changes: dict[str, Any]) -> None:
+    if changes.get("frequency") is not None and changes["frequency"] not in FREQUENCIES:
+        raise InvalidInputError(f"frequency must be one of {', '.join(FREQUENCIES)}")
+    if changes.get("at_time") is not None:
+        try:
+            hour, minute = parse_at(changes["at_time"])
+        except ValueError as exc:
+            raise InvalidInputError(f"--at: {exc}") from None
+        changes["at_time"] = f"{hour:02d}:{minute:02d}"
+    if changes.get("timezone") is not None:
+        try:
+            ZoneInfo(changes["timezone"])
+        except (ZoneInfoNotFoundError, ValueError):
+            raise InvalidInputError(f"unknown time zone {changes['timezone']!r} (use e.g. Europe/Paris)") from None
+    if changes.get("weekday") is not None:
+        day = changes["weekday"].strip().lower()
+        if day not in WEEKDAYS:
+            raise InvalidInputError(f"day must be one of {', '.join(WEEKDAYS)}")
+        changes["weekday"] = day
+    if changes.get("locale") is not None and changes["locale"] not in LOCALES:
+        raise InvalidInputError(f"locale must be one of {', '.join(LOCALES)}")
+    if changes.get("min_sentiment") not in (None, "") and changes["min_sentiment"] not in SEVERITY:
+        raise InvalidInputError(f"min sentiment must be one of {', '.join(SEVERITY)}")
+    if changes.get("notify_urls"):
+        from erepwatch.notify.deliver import valid_push_url
+
+        for url in changes["notify_urls"]:
+            if not valid_push_url(url):
+                raise InvalidInputError("a --notify URL is not understood by Apprise (see its list of services)")
+
+
+def resolve_watches(session: Session, refs: Sequence[str] | None) -> list[int] | None:
+    if refs is None:
+        return None
+    return sorted({get_watch(session, ref).id for ref in parse_list(list(refs))})
+
+
+def add_recipient(
+    session: Session, email: str, *, watches: Sequence[str] = (), now: datetime | None = None, **options: Any
+) -> Recipient:
+    try:
+        email = parse_email(email)
+    except ValueError as exc:
+        raise InvalidInputError(str(exc)) from None
+    if session.scalar(select(Recipient.id).where(Recipient.email == email)) is not None:
+        raise ConflictError(f"{email} is already a recipient; change it with `recipient edit`")
+    values = {
+        "frequency": "daily",
+        "at_time": "08:00",
+        "timezone": "Europe/Paris",
+        "locale": "fr",
+        "send_empty": False,
+        **{k: v for k, v in options.items() if v is not None},
+    }
+    _check(values)
+    if values["frequency"] == "weekly" and not values.get("weekday"):
+        values["weekday"] = "monday"
+    recipient = Recipient(
+        email=email,
+        watch_ids=resolve_watches(session, watches) or [],
+        notify_urls=list(values.pop("notify_urls", [])),
+        created_at=now or utcnow(),
+        **values,
+    )
+    session.add(recipient)
+    session.flush()
+    return recipient
+
+
+def get_recipient(session: Session, ref: str | int) -> Recipient:
+    return find_one(session, Recipient, ref, by="email", what="recipient")
+
+
+def list_recipients(session: Session) -> list[Recipient]:
+    return list(session.scalars(select(Recipient).order_by(Recipient.email)))
+
+
+def edit_recipient(session: Session, ref: str, *, watches: Sequence[str] | None = None, **changes: Any) -> Recipient:
+    recipient = get_recipient(session, ref)
+    changes = {k: v for k, v in changes.items() if v is not None}
+    _check(changes)
+    if changes.get("min_sentiment") == "":
+        changes["min_sentiment"] = None
+    for key, value in changes.items():
+        setattr(recipient, key, list(value) if key == "notify_urls" else value)
+    if watches is not None:
+        recipient.watch_ids = resolve_watches(session, watches) or []
+    if recipient.frequency == "weekly" and not recipient.weekday:
+        recipient.weekday = "monday"
+    session.flush()
+    return recipient
+
+
+def remove_recipient(session: Session, ref: str) -> Recipient:
+    recipient = get_recipient(session, ref)
+    session.delete(recipient)
+    session.flush()
+    return recipient
+
+
+def recipient_as_dict(session: Session, recipient: Recipient) -> dict[str, Any]:
+    names = dict(session.execute(select(Watch.id, Watch.name)).all())
+    return {
+        "id": recipient.id,
+        "email": recipient.email,
+        "frequency": recipient.frequency,
+        "at": recipient.at_time,
+        "tz": recipient.timezone,
+        "day": recipient.weekday,
+        "locale": recipient.locale,
+        "min_sentiment": recipient.min_sentiment,
+        "send_empty": bool(recipient.send_empty),
+        "watches": [names.get(int(i), f"#{i}") for i in recipient.watch_ids or []],
+        # Apprise URLs carry tokens: show only which services they reach.
+        "notify": [str(u).split("://", 1)[0] + "://…" for u in recipient.notify_urls or []],
+        "digest_cursor": recipient.digest_cursor.isoformat() if recipient.digest_cursor else None,
+        "created_at": recipient.created_at.isoformat(),
+    }
