@@ -6,8 +6,10 @@
 * bag of words: the same word lists, summed with no negation, booster, contrast or emphasis;
 * VADER (English only; vaderSentiment, with its own recommended +-0.05 neutral band).
 
-Labels of both sets are positive/negative; a "neutral" answer counts as a miss. Macro-F1 is the mean
-of the per-class F1 over the classes present in the gold labels. Also prints the throughput of
+Sets (tests/data/sentiment/README.md): en, 520 Yelp review sentences; fr, 612 Allociné TV-series
+reviews. Both sources are two-class (positive/negative): a "neutral" answer counts as a miss. Macro-F1
+is the mean of the per-class F1 over the classes present in the gold labels, so a set with a neutral
+class is scored on three classes without any change here. Also prints the throughput of
 ``erepwatch analyze`` (lines/s through the real command, language detection included).
 """
 
@@ -123,8 +125,9 @@ def main() -> None:
     parser.add_argument("--split", default="test", choices=("test", "tune"))
     args = parser.parse_args()
     for lang, systems in evaluate(args.split).items():
-        n = len(load(lang, args.split))
-        print(f"{lang} ({n} texts, {args.split} split)")
+        rows = load(lang, args.split)
+        classes = ", ".join(f"{c} {sum(g == c for g, _ in rows)}" for c in sorted({g for g, _ in rows}))
+        print(f"{lang} ({len(rows)} texts, {args.split} split: {classes})")
         base = systems["bag of words"][1]
         for name, (acc, f1) in systems.items():
             print(f"  {name:14} accuracy {acc:.3f}  macro-F1 {f1:.3f}  (x{f1 / base:.2f} vs bag of words)")
