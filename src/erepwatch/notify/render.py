@@ -116,7 +116,9 @@ class Rendered:
 def environment() -> SandboxedEnvironment:
     return SandboxedEnvironment(
         loader=PackageLoader("erepwatch.notify", "templates"),
-        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True, default=True),
+        autoescape=select_autoescape(
+            enabled_extensions=("html",), disabled_extensions=("txt",), default_for_string=True, default=True
+        ),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,

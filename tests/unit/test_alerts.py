@@ -1,0 +1,65 @@
+"""Spike detection with its numbers, daily windows, the alert rate limit and what an instant alert carries."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from erepwatch.notify.alerts import alarming_for, alert_allowed, daily_counts, detect_spike
+from erepwatch.notify.digest import MentionRow
+
+NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("count", "previous", "expected"),
+    [
+        (5, [0] * 7, True),  # nothing for a week, then 5
+        (4, [0] * 7, False),  # under the minimum count
+        (11, [10] * 7, False),  # steady 10 a day: √10 of natural noise
+        (30, [10] * 7, True),
+        (20, [2, 30, 1, 25, 3, 28, 2], False),  # a watch that is always bursty
+        (60, [2, 30, 1, 25, 3, 28, 2], True),
+    ],
+    ids=["from-zero", "below-min", "steady-noise", "steady-burst", "bursty-normal", "bursty-spike"],
+)
+def test_detect_spike(count, previous, expected):
+    check = detect_spike(count, previous, k=3, min_count=5)
+    assert check.is_spike is expected
+    assert check.threshold == pytest.approx(check.mean + 3 * max(check.std, math.sqrt(check.mean)))
+
+
+@given(st.lists(st.integers(0, 200), min_size=7, max_size=7), st.integers(0, 500))
+def test_spike_is_exactly_the_stated_rule(previous, count):
+    check = detect_spike(count, previous, k=3, min_count=5)
+    assert check.is_spike == (count >= 5 and count > check.threshold)
+    assert set(check.as_dict()) >= {"count", "mean", "std", "threshold", "k"}
+
+
+def test_daily_counts_windows():
+    published = [NOW - timedelta(hours=h) for h in (1, 23, 25, 47, 49, 24 * 7 + 1, 24 * 8 + 1)]
+    published.append(NOW + timedelta(hours=2))  # dated in the future: ignored
+    last, previous = daily_counts(published, now=NOW)
+    assert last == 2
+    assert previous == [1, 0, 0, 0, 0, 1, 2]
+
+
+@pytest.mark.parametrize(
+    ("minutes_ago", "expected"), [(None, True), (3, False), (10, True), (60, True)],
+    ids=["never", "too-soon", "exactly-interval", "long-ago"],
+)
+def test_alert_rate_limit(minutes_ago, expected):
+    last = None if minutes_ago is None else NOW - timedelta(minutes=minutes_ago)
+    assert alert_allowed(last, NOW, timedelta(minutes=10)) is expected
+
+
+def test_alert_carries_negative_and_crisis_only():
+    def m(id_, sentiment, tags=()):
+        return MentionRow(id_, 1, "Acme", id_, "t", None, None, NOW, NOW, sentiment, tuple(tags))
+
+    rows = [m(1, "negative"), m(2, "neutral"), m(3, "positive", ("crisis",)), m(4, "positive")]
+    assert [r.id for r in alarming_for(rows, None)] == [1, 3]
