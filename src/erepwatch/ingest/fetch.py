@@ -13,12 +13,13 @@ What this module guarantees, whatever the server does:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import socket
 import ssl
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -30,6 +31,7 @@ import httpx
 
 from erepwatch import USER_AGENT
 from erepwatch.errors import FetchError, FetchErrorKind
+from erepwatch.ingest.politeness import HostGate, shared_gate
 from erepwatch.records import FetchResult, Validators
 
 ACCEPT = (
@@ -186,8 +188,12 @@ def check_url(url: str) -> httpx.URL:
 class Fetcher:
     """An HTTP client shared by one poll: connection pool, global and per-host concurrency limits."""
 
-    def __init__(self, policy: FetchPolicy, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self, policy: FetchPolicy, *, transport: httpx.AsyncBaseTransport | None = None, gate: HostGate | None = None
+    ) -> None:
         self.policy = policy
+        # Per-host minimum interval and concurrency (ingest/politeness.py), shared by the process's polls.
+        self._gate = gate or shared_gate()
         limits = httpx.Limits(max_connections=policy.concurrency, max_keepalive_connections=policy.concurrency)
         self._client = httpx.AsyncClient(
             transport=transport or GuardedTransport(policy.allow_private, limits),
@@ -198,6 +204,20 @@ class Fetcher:
         )
         self._all = asyncio.Semaphore(policy.concurrency)
         self._hosts: defaultdict[str, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(policy.per_host))
+        for host, rule in self._gate.rules.items():
+            if rule.concurrency:
+                self._hosts[host] = asyncio.Semaphore(rule.concurrency)
+
+    @contextlib.asynccontextmanager
+    async def _polite(self, host: str) -> AsyncIterator[None]:
+        # Entered after the host's slot and before a global one: waiting for a host must not hold a global slot.
+        await self._gate.wait(host)
+        try:
+            yield
+        except FetchError as exc:
+            if exc.kind == FetchErrorKind.HTTP_429 or str(exc).startswith("HTTP 503"):
+                self._gate.defer(host, exc.retry_after)
+            raise
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -231,7 +251,7 @@ class Fetcher:
         if validators.last_modified:
             headers["If-Modified-Since"] = validators.last_modified
         for _hop in range(self.policy.max_redirects + 1):
-            async with self._all, self._hosts[current.host]:
+            async with self._hosts[current.host], self._polite(current.host), self._all:
                 request = self._client.build_request("GET", current, headers=headers)
                 try:
                     response = await self._client.send(request, stream=True)
