@@ -225,6 +225,11 @@ class Settings:
         "poll.search_interval", parse_duration, timedelta(minutes=15), "default interval of a search feed"
     )
 
+    catalog_base_url: str = _setting(
+        "catalog.base_url", lambda v: str(v).strip().rstrip("/"), "",
+        "serve new search feeds from this origin instead of the providers' (a caching proxy); empty: the providers",
+    )
+
     smtp_url: str = _setting(
         "mail.smtp_url", parse_smtp_url, "", "SMTP server; empty: write .eml files", env="EREPWATCH_SMTP_URL"
     )

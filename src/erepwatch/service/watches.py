@@ -125,6 +125,10 @@ def edit_watch(session: Session, ref: str | int, *, now: datetime | None = None,
         watch.tags = {k: list(v) for k, v in changes["tags"].items()}
     watch.updated_at = now or utcnow()
     session.flush()
+    if any(changes.get(k) is not None for k in ("name", "query", "languages", "regions")):
+        from erepwatch.catalog.sync import refresh_search_feeds  # late: the catalog builds on this module
+
+        refresh_search_feeds(session, watch, now=watch.updated_at)
     return watch
 
 
