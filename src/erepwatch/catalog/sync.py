@@ -98,18 +98,32 @@ def sync_search_feeds(
                 session.delete(source)
             else:
                 existing[key] = source
-    wanted: set[tuple[str, str]] = set()
+    # Unique (provider, slot) feeds; a URL already ours is kept whatever its slot was (alternatives reorder).
+    todo: dict[tuple[str, str], SearchFeed] = {}
     for feed in desired:
-        key = (feed.provider, feed.slot)
-        if key in wanted:
-            continue
-        wanted.add(key)
+        todo.setdefault((feed.provider, feed.slot), feed)
+    by_url = {source.url: key for key, source in existing.items()}
+    assigned: dict[tuple[str, str], Source] = {}
+    for key, feed in todo.items():
+        old_key = by_url.get(feed.url)
+        if old_key is not None:
+            assigned[key] = existing.pop(old_key)
+    for key in todo:
+        if key not in assigned and key in existing:
+            assigned[key] = existing.pop(key)
+    # Free every name first: rows may swap names, and names are unique.
+    for source in assigned.values():
+        source.name = f"~{source.id}"
+    session.flush()
+    for key, feed in todo.items():
         name = feed_name(watch.name, PROVIDERS[feed.provider], feed.slot)
-        current = existing.get(key)
+        current = assigned.get(key)
         owner = session.scalar(select(Source).where(Source.url == feed.url))
         if owner is not None and owner is not current:
             report.shared.append((feed, owner.name))
-            wanted.discard(key)  # the stale row of this slot, if any, goes
+            if current is not None:
+                report.removed.append(name)
+                session.delete(current)
             continue
         if current is None:
             created = add_source(
@@ -129,10 +143,9 @@ def sync_search_feeds(
         current.etag = current.last_modified = None  # another query: the old validators mean nothing
         current.next_check_at = now
         report.updated.append(current)
-    for key, source in existing.items():
-        if key not in wanted:
-            report.removed.append(source.name)
-            session.delete(source)
+    for source in existing.values():
+        report.removed.append(source.name)
+        session.delete(source)
     session.flush()
     return report
 
