@@ -16,7 +16,7 @@ from types import FrameType
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy.orm import Session, sessionmaker
 
-from erepwatch.pipeline import run_poll
+from erepwatch.pipeline import Analysis, run_poll
 from erepwatch.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -28,12 +28,14 @@ class Daemon:
         self.settings = settings
         self.scheduler = BlockingScheduler(timezone="UTC")
         self._stopping = threading.Event()
+        # Lexicons and the recent mentions' cluster index live as long as the daemon.
+        self.analysis = Analysis.from_settings(settings)
 
     def tick(self) -> None:
         if self._stopping.is_set():
             return
         try:
-            stats = asyncio.run(run_poll(self.sessions, self.settings))
+            stats = asyncio.run(run_poll(self.sessions, self.settings, analysis=self.analysis))
         except Exception:  # the next tick tries again; one bad cycle must not end the daemon
             log.exception("poll cycle failed")
             return

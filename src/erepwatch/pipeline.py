@@ -18,15 +18,19 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from erepwatch.analyze.dedup import DEFAULT_WINDOW, ClusterCandidate, ClusterIndex
+from erepwatch.analyze.language import detect_language
 from erepwatch.analyze.matcher import Matcher, MatchItem, compile_matcher
-from erepwatch.analyze.mentions import MentionDraft, build_mentions
-from erepwatch.db.models import Source, Watch
+from erepwatch.analyze.mentions import BACKFILL_GRACE, MentionDraft, build_mentions
+from erepwatch.analyze.sentiment import SentimentScorer, load_scorer
+from erepwatch.analyze.tags import Tagger, load_tagger
+from erepwatch.db.models import Item, Mention, Source, Watch
 from erepwatch.db.store import StoredItem, insert_mentions, store_items
 from erepwatch.errors import ErepwatchError, FeedParseError, FetchError, FetchErrorKind
 from erepwatch.ingest.fetch import Fetcher, FetchPolicy
 from erepwatch.ingest.normalize import normalize_feed
 from erepwatch.ingest.parse import parse_feed
-from erepwatch.records import FetchResult, Validators
+from erepwatch.records import FetchResult, ItemDraft, Validators
 from erepwatch.service.common import utcnow
 from erepwatch.service.watches import watch_spec
 from erepwatch.settings import Settings
@@ -90,6 +94,72 @@ class PollStats:
         }
 
 
+#: How much of an item's text clustering compares besides the title.
+LEAD_CHARS = 300
+
+
+class Analysis:
+    """The analysis stages' state, kept across polls by the daemon: lexicons loaded once, and the recent
+    mentions' cluster index, brought up to date incrementally so a poll costs what its new mentions cost."""
+
+    def __init__(
+        self,
+        scorer: SentimentScorer,
+        tagger: Tagger,
+        *,
+        cluster_window: timedelta = DEFAULT_WINDOW,
+        backfill_grace: timedelta = BACKFILL_GRACE,
+    ) -> None:
+        self.scorer = scorer
+        self.tagger = tagger
+        self.clusters = ClusterIndex(cluster_window)
+        #: items published this long before their watch or source existed are stored, not notified
+        self.backfill_grace = backfill_grace
+        self._seen_mention_id = 0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Analysis:
+        return cls(
+            load_scorer(settings.analysis_scorer, settings.analysis_extra_lexicons),
+            load_tagger(settings.analysis_extra_tags),
+            cluster_window=settings.analysis_cluster_window,
+            backfill_grace=settings.notify_backfill_grace,
+        )
+
+    def catch_up(self, session: Session, now: datetime) -> None:
+        """Load mentions stored since the last look (by this process or another) into the cluster index."""
+        self.clusters.evict(now)
+        since = now - self.clusters.window
+        rows = session.execute(
+            select(Mention.id, Mention.watch_id, Mention.cluster_id, Mention.published_at, Item.title, Item.text)
+            .join(Item, Item.id == Mention.item_id)
+            .where(Mention.id > self._seen_mention_id, Mention.published_at >= since, Mention.cluster_id.is_not(None))
+            .order_by(Mention.id)
+        )
+        members = []
+        for mention_id, watch_id, cluster_id, published, title, text in rows:
+            members.append((ClusterCandidate(mention_id, watch_id, title, text[:LEAD_CHARS], published), cluster_id))
+            self._seen_mention_id = max(self._seen_mention_id, mention_id)
+        self.clusters.preload(members)
+
+    def cluster(self, mentions: Sequence[Mention], items: dict[int, ItemDraft]) -> None:
+        """Give each new mention its story cluster (earliest published first, so it founds the cluster)."""
+        for mention in sorted(mentions, key=lambda m: (m.published_at, m.id)):
+            if mention.cluster_id is not None:
+                continue
+            draft = items[mention.item_id]
+            candidate = ClusterCandidate(
+                mention.id, mention.watch_id, draft.title, draft.text[:LEAD_CHARS], mention.published_at
+            )
+            mention.cluster_id = self.clusters.add(candidate)
+            self._seen_mention_id = max(self._seen_mention_id, mention.id)
+
+    def reset(self) -> None:
+        """Forget the index (after a failed transaction it may hold mentions that were never stored)."""
+        self.clusters = ClusterIndex(self.clusters.window)
+        self._seen_mention_id = 0
+
+
 def fetch_policy(settings: Settings) -> FetchPolicy:
     return FetchPolicy(
         timeout=settings.fetch_timeout.total_seconds(),
@@ -147,6 +217,7 @@ async def run_poll(
     all_sources: bool = False,
     source_ids: Sequence[int] = (),
     fetcher: Fetcher | None = None,
+    analysis: Analysis | None = None,
 ) -> PollStats:
     """Poll due sources (or all, or the given ones) once and process what they bring."""
     started = time.monotonic()
@@ -156,6 +227,9 @@ async def run_poll(
     if not tasks:
         return stats
     matcher, watches = _load_watches(factory)
+    analysis = analysis or Analysis.from_settings(settings)
+    with factory() as session:
+        analysis.catch_up(session, now)
     own_fetcher = fetcher is None
     fetcher = fetcher or Fetcher(fetch_policy(settings))
     try:
@@ -167,7 +241,9 @@ async def run_poll(
 
         for next_done in asyncio.as_completed([fetch(t) for t in tasks]):
             task, result = await next_done
-            outcome = process_source(factory, task, result, matcher=matcher, watches=watches, now=now)
+            outcome = process_source(
+                factory, task, result, matcher=matcher, watches=watches, analysis=analysis, now=now
+            )
             _count(stats, outcome)
     finally:
         if own_fetcher:
@@ -201,6 +277,7 @@ def process_source(
     *,
     matcher: Matcher,
     watches: dict[int, Watch],
+    analysis: Analysis,
     now: datetime,
 ) -> SourceOutcome:
     """Parse, store and match one source's response in one transaction; record its health either way."""
@@ -220,29 +297,34 @@ def process_source(
     outcome.warning = feed.warning
     try:
         with factory() as session, session.begin():
-            stored = store_items(
-                session, drafts, source_id=task.id, now=now,
-                languages=[_item_language(d.feed_language) for d in drafts],
-            )
+            stored = store_items(session, drafts, source_id=task.id, now=now, language_of=item_language)
             new = [s for s in stored if s.is_new]
             outcome.new_items = len(new)
-            rows = [m.as_row(now) for m in _mentions(new, matcher, watches, task, now)]
-            outcome.new_mentions = len(insert_mentions(session, rows))
+            rows = [m.as_row(now) for m in _mentions(new, matcher, watches, analysis, task)]
+            mentions = insert_mentions(session, rows)
+            analysis.cluster(mentions, {s.id: s.draft for s in new})
+            outcome.new_mentions = len(mentions)
             _apply_success(session, task, result, now, title=feed.title)
     except ErepwatchError:
+        analysis.reset()
         raise
     except Exception as exc:  # a storage failure of one source must not stop the others
+        analysis.reset()
         log.exception("storing source_id=%s failed", task.id)
         return _record_failure(factory, task, FetchErrorKind.PARSE, f"could not store entries: {exc}", now)
     return outcome
 
 
-def _item_language(feed_language: str | None) -> str | None:
-    return feed_language.split("-")[0] if feed_language else None
+def item_language(draft: ItemDraft) -> str | None:
+    """The item's language, detected once at ingest from its text (None when too short to tell).
+
+    The feed's declared language is not trusted: feeds often declare the platform's default.
+    """
+    return detect_language(f"{draft.title}. {draft.text[:2000]}")
 
 
 def _mentions(
-    items: Sequence[StoredItem], matcher: Matcher, watches: dict[int, Watch], task: SourceTask, now: datetime
+    items: Sequence[StoredItem], matcher: Matcher, watches: dict[int, Watch], analysis: Analysis, task: SourceTask
 ) -> list[MentionDraft]:
     drafts: list[MentionDraft] = []
     for stored in items:
@@ -252,7 +334,8 @@ def _mentions(
             drafts.extend(
                 build_mentions(
                     stored.id, item, matches, published=stored.draft.published, watches=watches,
-                    source_created_at=task.created_at, now=now,
+                    source_created_at=task.created_at, scorer=analysis.scorer, tagger=analysis.tagger,
+                    backfill_grace=analysis.backfill_grace,
                 )
             )
     return drafts

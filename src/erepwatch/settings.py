@@ -279,6 +279,10 @@ class Settings:
     analysis_extra_lexicons: tuple[Path, ...] = _setting(
         "analysis.extra_lexicons", parse_paths, (), "your own sentiment word lists"
     )
+    analysis_cluster_window: timedelta = _setting(
+        "analysis.cluster_window", parse_duration, timedelta(hours=72),
+        "mentions of one watch published this close with near-identical titles are one story",
+    )
     analysis_extra_tags: tuple[Path, ...] = _setting(
         "analysis.extra_tags", parse_paths, (), "your own keyword tag groups"
     )

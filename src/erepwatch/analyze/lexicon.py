@@ -7,7 +7,6 @@ normalization as the text, so case, accents, elisions and hyphens never stop a m
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,12 +26,10 @@ _MIN_STEM = 3
 def config_dir() -> Path:
     """The folder holding ``lexicons/`` and ``tags/``, from a source checkout or an installed wheel.
 
-    Order: ``EREPWATCH_DATA_DIR`` if set; ``erepwatch/config`` inside the installed package (the wheel
-    force-includes the repository's ``config/`` there); the ``config/`` folder of a source checkout.
+    Order: ``erepwatch/config`` inside the installed package (the wheel force-includes the repository's
+    ``config/`` there), then the ``config/`` folder of a source checkout. Users add their own word lists
+    with the ``analysis.extra_lexicons`` / ``analysis.extra_tags`` settings, not by replacing these.
     """
-    env = os.environ.get("EREPWATCH_DATA_DIR")
-    if env:
-        return Path(env)
     package = Path(__file__).resolve().parents[1]
     for candidate in (package / "config", package.parents[1] / "config"):
         if (candidate / "lexicons").is_dir():

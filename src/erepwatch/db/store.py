@@ -6,7 +6,7 @@ Inserts use the backend's "insert or ignore" (``ON CONFLICT DO NOTHING``) so tha
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -45,15 +45,18 @@ def store_items(
     *,
     source_id: int,
     now: datetime,
-    languages: Sequence[str | None] | None = None,
+    language_of: Callable[[ItemDraft], str | None] = lambda draft: None,
 ) -> list[StoredItem]:
-    """Store new items, link every item to the source; says which items were new."""
+    """Store new items, link every item to the source; says which items were new.
+
+    ``language_of`` runs only for items not stored yet: language is detected once per item, at ingest.
+    """
     if not drafts:
         return []
     keys = [d.key for d in drafts]
     existing = _ids_by_key(session, keys)
-    langs = list(languages) if languages is not None else [None] * len(drafts)
-    fresh = [(d, lang) for d, lang in zip(drafts, langs, strict=True) if d.key not in existing]
+    fresh = [(d, language_of(d)) for d in drafts if d.key not in existing]
+    language = {d.key: lang for d, lang in fresh}
     insert_ignore(
         session,
         Item.__table__,
@@ -84,10 +87,7 @@ def store_items(
     # An item is "new" for this poll only if this very transaction created it.
     created = {ids[d.key] for d, _ in fresh} - set(existing.values())
     created_by_us = _created_by(session, created, now, source_id)
-    return [
-        StoredItem(ids[d.key], d, lang, ids[d.key] in created_by_us)
-        for d, lang in zip(drafts, langs, strict=True)
-    ]
+    return [StoredItem(ids[d.key], d, language.get(d.key), ids[d.key] in created_by_us) for d in drafts]
 
 
 def _ids_by_key(session: Session, keys: Iterable[str]) -> dict[str, int]:

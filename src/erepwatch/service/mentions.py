@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from erepwatch.db.models import Item, Mention, Source, Watch
@@ -86,7 +86,11 @@ def list_mentions(
             raise InvalidInputError(f"sentiment must be one of {', '.join(SENTIMENTS)}")
         query = query.where(Mention.sentiment == sentiment)
     if not every_member:
-        query = query.where(or_(Mention.cluster_id.is_(None), Mention.cluster_id == Mention.id))
+        # One line per story: its earliest-published member represents the cluster.
+        story = func.coalesce(Mention.cluster_id, Mention.id)
+        rank = func.row_number().over(partition_by=story, order_by=(Mention.published_at, Mention.id))
+        ranked = select(Mention.id.label("id"), rank.label("rank")).subquery()
+        query = query.join(ranked, ranked.c.id == Mention.id).where(ranked.c.rank == 1)
     if limit:
         query = query.limit(limit)
     rows = session.execute(query).all()
