@@ -100,7 +100,8 @@ class _Widen:
             self.note("exclusions are not supported: the matcher applies them")
             return None
         if isinstance(child, Or):  # -(x OR y) is exactly -x -y
-            return self.reduce(And(tuple(Not(c) for c in child.children)))
+            kept = [k for k in (self._exclusion(c) for c in child.children) if k is not None]
+            return None if not kept else kept[0] if len(kept) == 1 else And(tuple(kept))
         if isinstance(child, And):
             self.note("an excluded group -(a b) cannot be searched: the matcher applies it")
             return None
