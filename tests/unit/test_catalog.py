@@ -10,8 +10,17 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from erepwatch.analyze.query import parse_query
-from erepwatch.catalog import DEFAULT_PROVIDERS, PROVIDERS, feeds_for_watch, get_provider
-from erepwatch.catalog import bing_news, google_news, hackernews, reddit, youtube
+from erepwatch.catalog import (
+    DEFAULT_PROVIDERS,
+    PROVIDERS,
+    bing_news,
+    feeds_for_watch,
+    get_provider,
+    google_news,
+    hackernews,
+    reddit,
+    youtube,
+)
 from erepwatch.catalog.base import feed_name, rebase_url, slot_of
 from erepwatch.catalog.discover import discover_feeds
 from erepwatch.catalog.google_alerts import is_alerts_feed
@@ -239,7 +248,8 @@ def test_discover_on_a_youtube_channel_page():
 @pytest.mark.parametrize(
     ("url", "feed"),
     [
-        ("https://www.youtube.com/channel/UC7_gcs09iThXybpVgjHZ_7g", youtube.channel_feed_url("UC7_gcs09iThXybpVgjHZ_7g")),
+        ("https://www.youtube.com/channel/UC7_gcs09iThXybpVgjHZ_7g",
+         youtube.channel_feed_url("UC7_gcs09iThXybpVgjHZ_7g")),
         ("https://youtube.com/playlist?list=PLrAXtmErZgOeiKm4sgNOknGvNjby9efdf",
          youtube.playlist_feed_url("PLrAXtmErZgOeiKm4sgNOknGvNjby9efdf")),
         ("https://www.youtube.com/@acme", None),
