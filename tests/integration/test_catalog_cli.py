@@ -200,3 +200,20 @@ def test_google_alerts_import(cli, providers):
     assert "0 watches created, 4 already present, 0 search feeds added" in text.out
     assert "not mapped:" in text.out and "not imported:" in text.out
     assert len(_sources(cli)) == len(sources)
+
+
+def test_discover_finds_and_adds_the_announced_feed(cli, server):
+    page = (
+        "<!doctype html><html><head><title>Acme blog</title>"
+        f'<link rel="alternate" type="application/rss+xml" title="Acme news" '
+        f'href="{server.feed_url("fr-news-franceinfo-eco-01.xml")}">'
+        '<link rel="alternate" type="application/atom+xml" href="/comments.atom"></head><body></body></html>'
+    ).encode()
+    server.routes["/blog/"] = (200, {"Content-Type": "text/html; charset=utf-8"}, page)
+    found = cli("source", "discover", server.url("/blog/"), "--add", "--json").json()
+    assert [f["url"] for f in found["feeds"]] == [
+        server.feed_url("fr-news-franceinfo-eco-01.xml"),
+        server.url("/comments.atom"),
+    ]
+    assert found["added"]["name"] == "Acme news"
+    assert [s["url"] for s in cli("source", "list", "--json").json()] == [found["feeds"][0]["url"]]
