@@ -43,6 +43,8 @@ class FeedServer:
     port: int = 0
     requests: list[tuple[str, int]] = field(default_factory=list)
     routes: dict[str, tuple[int, dict[str, str], bytes]] = field(default_factory=dict)
+    #: request headers of each request, in order
+    request_headers: list[dict[str, str]] = field(default_factory=list)
 
     def url(self, path: str) -> str:
         return f"http://{self.host}:{self.port}/{path.lstrip('/')}"
@@ -72,7 +74,8 @@ def _handler(server: FeedServer) -> type[BaseHTTPRequestHandler]:
             if self.command != "HEAD":
                 self.wfile.write(body)
 
-        def do_GET(self) -> None:
+        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            server.request_headers.append(dict(self.headers.items()))
             parts = urlsplit(self.path)
             query = parse_qs(parts.query)
             if parts.path in server.routes:
@@ -120,10 +123,17 @@ def _handler(server: FeedServer) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        # A client that hangs up mid-body (the size-cap tests do it on purpose) is not a server error.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 @pytest.fixture(scope="session")
 def feed_server() -> Iterator[FeedServer]:
     server = FeedServer(root=CORPUS)
-    httpd = ThreadingHTTPServer((server.host, 0), _handler(server))
+    httpd = _QuietServer((server.host, 0), _handler(server))
     httpd.daemon_threads = True
     server.port = httpd.server_address[1]
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
@@ -137,6 +147,7 @@ def feed_server() -> Iterator[FeedServer]:
 def server(feed_server: FeedServer) -> FeedServer:
     feed_server.requests.clear()
     feed_server.routes.clear()
+    feed_server.request_headers.clear()
     return feed_server
 
 

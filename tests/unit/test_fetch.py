@@ -1,0 +1,168 @@
+"""The fetch stage against a real HTTP server on 127.0.0.1: what happens in each bad case.
+
+- 304 with stored validators: no body, counted as success;
+- redirects: followed one by one, capped, each hop re-checked (file:// and private hosts refused);
+- a body past the cap (even streamed without Content-Length): `too_large`, the download stops;
+- 429/503: the `Retry-After` delay is reported; 4xx/5xx map to their kinds;
+- a dead port: `network` after the configured retries; a slow server: `timeout`;
+- private addresses refused unless allowed, before any byte is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import socket
+from datetime import UTC, datetime
+
+import pytest
+
+from erepwatch import USER_AGENT
+from erepwatch.errors import FetchError, FetchErrorKind
+from erepwatch.ingest.fetch import Fetcher, FetchPolicy, is_public_address, parse_retry_after
+from erepwatch.records import Validators
+from tests.conftest import FEEDS
+
+FEED = "en-news-bbc-world-01.xml"
+
+
+def fetch(url: str, validators: Validators | None = None, **policy: object):
+    async def go():
+        async with Fetcher(FetchPolicy(allow_private=True, **policy)) as fetcher:  # type: ignore[arg-type]
+            return await fetcher.fetch(url, validators)
+
+    return asyncio.run(go())
+
+
+def failure(url: str, **policy: object) -> FetchError:
+    with pytest.raises(FetchError) as info:
+        fetch(url, **policy)
+    return info.value
+
+
+def test_get_then_conditional_get(server):
+    first = fetch(server.feed_url(FEED))
+    assert first.status == 200 and first.content == (FEEDS / FEED).read_bytes()  # gzip undone
+    assert first.validators.etag and first.validators.last_modified
+    second = fetch(server.feed_url(FEED), first.validators)
+    assert second.not_modified and second.content is None
+
+
+def test_sends_honest_user_agent_and_accepts_compression(server):
+    result = fetch(server.feed_url(FEED))
+    assert result.headers.get("content-encoding") == "gzip"
+    sent = server.request_headers[-1]
+    assert sent["User-Agent"] == USER_AGENT and USER_AGENT.startswith("erepwatch/") and "(+http" in USER_AGENT
+    assert {"gzip", "deflate", "br"} <= {e.strip() for e in sent["Accept-Encoding"].split(",")}
+
+
+def test_redirect_chain_followed_and_capped(server):
+    target = server.feed_url(FEED)
+    one = server.url(f"/redirect?to={target}")
+    assert fetch(one).final_url == target
+    chain = target
+    for _ in range(3):
+        chain = server.url(f"/redirect?to={chain}")
+    assert failure(chain, max_redirects=2).kind is FetchErrorKind.HTTP_4XX
+
+
+def test_redirect_to_file_scheme_refused(server):
+    error = failure(server.url("/redirect?to=file:///etc/passwd"))
+    assert error.kind is FetchErrorKind.FORBIDDEN_ADDRESS
+
+
+def test_private_address_refused_before_any_request(server):
+    before = len(server.requests)
+    with pytest.raises(FetchError) as info:
+        asyncio.run(_fetch_private(server.feed_url(FEED)))
+    assert info.value.kind is FetchErrorKind.FORBIDDEN_ADDRESS
+    assert "EREPWATCH_ALLOW_PRIVATE" in str(info.value)
+    assert len(server.requests) == before
+
+
+async def _fetch_private(url: str):
+    async with Fetcher(FetchPolicy(allow_private=False, retries=0)) as fetcher:
+        return await fetcher.fetch(url)
+
+
+def test_body_over_cap_is_too_large(server):
+    assert failure(server.url("/huge"), max_bytes=1_000_000).kind is FetchErrorKind.TOO_LARGE
+    # Declared Content-Length over the cap: refused without reading.
+    assert failure(server.feed_url("podcast-giantbomb-large-01.rss"), max_bytes=10_000).kind is FetchErrorKind.TOO_LARGE
+
+
+def test_gzip_bomb_is_capped_after_decompression(server):
+    bomb = gzip.compress(b"<rss>" + b" " * 50_000_000)
+    server.routes["/bomb"] = (200, {"Content-Encoding": "gzip", "Content-Type": "application/rss+xml"}, bomb)
+    assert len(bomb) < 1_000_000
+    assert failure(server.url("/bomb"), max_bytes=5_000_000).kind is FetchErrorKind.TOO_LARGE
+
+
+@pytest.mark.parametrize(
+    ("path", "kind", "retry_after"),
+    [
+        ("/status/429?retry_after=120", FetchErrorKind.HTTP_429, 120.0),
+        ("/status/503?retry_after=30", FetchErrorKind.HTTP_5XX, 30.0),
+        ("/status/500", FetchErrorKind.HTTP_5XX, None),
+        ("/status/404", FetchErrorKind.HTTP_4XX, None),
+        ("/status/410", FetchErrorKind.HTTP_4XX, None),
+    ],
+    ids=["429", "503", "500", "404", "410"],
+)
+def test_http_errors(server, path, kind, retry_after):
+    error = failure(server.url(path))
+    assert error.kind is kind and error.retry_after == retry_after
+
+
+def test_empty_body(server):
+    server.routes["/empty"] = (200, {"Content-Type": "application/rss+xml"}, b"  \n")
+    assert failure(server.url("/empty")).kind is FetchErrorKind.EMPTY
+
+
+def test_dead_port_is_network_error_after_retries():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    started = datetime.now(UTC)
+    error = failure(f"http://127.0.0.1:{port}/feed", retries=2, backoff=0.05)
+    assert error.kind is FetchErrorKind.NETWORK
+    assert (datetime.now(UTC) - started).total_seconds() >= 0.15  # 0.05 + 0.1 of backoff
+
+
+def test_slow_server_times_out(server):
+    assert failure(server.url("/slow?s=2"), timeout=0.3, retries=0).kind is FetchErrorKind.TIMEOUT
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.com/x", "gopher://x", "http://", "nonsense"])
+def test_non_http_refused(url):
+    with pytest.raises(FetchError):
+        fetch(url)
+
+
+@pytest.mark.parametrize(
+    ("address", "public"),
+    [
+        ("127.0.0.1", False),
+        ("10.1.2.3", False),
+        ("192.168.1.1", False),
+        ("172.16.0.1", False),
+        ("169.254.169.254", False),
+        ("::1", False),
+        ("fe80::1", False),
+        ("::ffff:127.0.0.1", False),
+        ("0.0.0.0", False),
+        ("100.64.0.1", False),
+        ("224.0.0.1", False),
+        ("93.184.216.34", True),
+        ("2606:4700::1111", True),
+    ],
+)
+def test_public_address_classification(address, public):
+    assert is_public_address(address) is public
+
+
+def test_retry_after_formats():
+    now = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    assert parse_retry_after("120", now) == 120
+    assert parse_retry_after("Thu, 01 Jan 2026 12:01:00 GMT", now) == 60
+    assert parse_retry_after("garbage", now) is None and parse_retry_after(None, now) is None

@@ -1,0 +1,133 @@
+"""Normalize: entries → items. Plain text, UTC dates, one identity per entry, the publisher."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from erepwatch.ingest.html import html_to_text, plain_text
+from erepwatch.ingest.normalize import normalize_entry, normalize_feed
+from erepwatch.ingest.parse import parse_feed
+from erepwatch.records import ParsedEntry, ParsedFeed
+from tests.conftest import FEEDS
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+def entry(**fields) -> ParsedEntry:
+    base = dict(
+        guid=None,
+        link=None,
+        title="",
+        title_type="text/plain",
+        summary="",
+        summary_type="text/html",
+        content="",
+        content_type="text/html",
+        published=None,
+    )
+    base.update(fields)
+    return ParsedEntry(**base)
+
+
+@pytest.mark.parametrize(
+    ("markup", "text"),
+    [
+        ("<p>Hello&nbsp;<b>world</b></p><p>again</p>", "Hello world again"),
+        ("L&#8217;Or&eacute;al &amp; Cie", "L’Oréal & Cie"),
+        ("<script>alert(1)</script><style>p{}</style>visible", "visible"),
+        ("a<br>b<div>c</div>", "a b c"),
+        ("no markup   at\n\tall", "no markup at all"),
+        ('<img src=x onerror="alert(1)">caption', "caption"),
+    ],
+    ids=["tags", "entities", "script", "blocks", "plain", "hostile-attr"],
+)
+def test_html_to_text(markup, text):
+    assert html_to_text(markup) == text
+
+
+def test_text_plain_is_literal_and_html_is_parsed():
+    assert plain_text("1 < 2 <b>", "text/plain") == "1 < 2 <b>"
+    assert plain_text("1 &lt; 2 <b>bold</b>", "text/html") == "1 < 2 bold"
+
+
+@given(st.text(max_size=300))
+def test_html_to_text_never_crashes_and_folds_whitespace(markup):
+    text = html_to_text(markup)
+    assert "  " not in text and text == text.strip()
+
+
+def test_summary_repeated_in_content_is_kept_once():
+    item = normalize_entry(
+        entry(
+            link="https://a.example/x",
+            title="T",
+            summary="<p>Lead sentence.</p>",
+            content="<p>Lead sentence.</p><p>Body.</p>",
+        ),
+        fetched_at=NOW,
+    )
+    assert item.text == "Lead sentence. Body."
+
+
+def test_dates_missing_or_in_the_future_become_fetch_time():
+    assert normalize_entry(entry(link="https://a.example/1", title="x"), fetched_at=NOW).published == NOW
+    future = NOW + timedelta(days=30)
+    assert (
+        normalize_entry(entry(link="https://a.example/2", title="x", published=future), fetched_at=NOW).published == NOW
+    )
+    past = NOW - timedelta(days=3)
+    assert (
+        normalize_entry(entry(link="https://a.example/3", title="x", published=past), fetched_at=NOW).published == past
+    )
+
+
+def test_identity_canonical_url_then_guid_then_content():
+    with_link = normalize_entry(entry(link="https://A.example:443/x?utm_source=rss#top", title="t"), fetched_at=NOW)
+    assert with_link.key == "https://a.example/x"
+    with_guid = normalize_entry(entry(guid="tag:x,2025:1", title="t"), fetched_at=NOW)
+    assert with_guid.key == "guid:tag:x,2025:1"
+    bare = normalize_entry(entry(title="only a title"), fetched_at=NOW)
+    again = normalize_entry(entry(title="only a title"), fetched_at=NOW)
+    assert bare.key == again.key and bare.key.startswith("guid:sha1:")
+    assert normalize_entry(entry(), fetched_at=NOW) is None
+
+
+def test_entries_sharing_a_link_with_distinct_guids_stay_distinct():
+    feed = ParsedFeed(
+        "t",
+        None,
+        None,
+        (
+            entry(link="https://blog.example/post#comment-1", guid="c1", title="first comment"),
+            entry(link="https://blog.example/post#comment-2", guid="c2", title="second comment"),
+            entry(link="https://blog.example/other", guid="p2", title="post"),
+            entry(link="https://blog.example/other", guid="p2", title="post (repeated in the feed)"),
+        ),
+    )
+    keys = [d.key for d in normalize_feed(feed, fetched_at=NOW)]
+    assert keys == ["guid:c1", "guid:c2", "https://blog.example/other"]
+
+
+def test_news_search_publisher_suffix_is_split_off():
+    item = normalize_entry(
+        entry(
+            link="https://www.lemonde.fr/a",
+            title="Acme rappelle ses yaourts - Le Monde",
+            source_title="Le Monde",
+            source_url="https://www.lemonde.fr",
+        ),
+        fetched_at=NOW,
+    )
+    assert item.title == "Acme rappelle ses yaourts" and item.publisher == "Le Monde"
+    assert item.publisher_domain == "lemonde.fr"
+
+
+def test_google_alerts_links_unwrapped():
+    feed = parse_feed((FEEDS / "google-alerts-atom-en-01.xml").read_bytes())
+    items = normalize_feed(feed, fetched_at=NOW)
+    assert items and all("google.com/url" not in (i.url or "") for i in items)
+    assert all("<b>" not in i.title for i in items)

@@ -1,0 +1,125 @@
+"""Storage on SQLite and PostgreSQL: migrations equal the models, items stored once, pragmas set."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import func, select, text
+
+from erepwatch.db.engine import make_engine, session_factory
+from erepwatch.db.migrate import current_revision, ensure_schema, head_revision, upgrade
+from erepwatch.db.models import Base, Item, ItemSource, Source
+from erepwatch.db.store import store_items
+from erepwatch.errors import StorageError
+from erepwatch.records import ItemDraft
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def sessions(db_url):
+    engine = make_engine(db_url)
+    upgrade(engine)
+    yield session_factory(engine)
+    engine.dispose()
+
+
+def _source(session, name: str) -> int:
+    source = Source(
+        name=name, url=f"https://{name}.example/feed", interval_seconds=60, created_at=NOW, next_check_at=NOW
+    )
+    session.add(source)
+    session.flush()
+    return source.id
+
+
+def draft(n: int, **extra) -> ItemDraft:
+    return ItemDraft(
+        canonical_url=f"https://news.example/{n}",
+        guid=None,
+        url=f"https://news.example/{n}",
+        title=f"title {n}",
+        text="body",
+        published=NOW - timedelta(hours=n),
+        **extra,
+    )
+
+
+def test_migrations_match_models(sessions):
+    with sessions() as session:
+        diff = compare_metadata(MigrationContext.configure(session.connection()), Base.metadata)
+    assert diff == []
+
+
+def test_upgrade_is_idempotent(db_url):
+    engine = make_engine(db_url)
+    assert upgrade(engine)[1] == head_revision()
+    assert upgrade(engine) == (head_revision(), head_revision())
+    engine.dispose()
+
+
+def test_outdated_schema_is_refused_until_init(db_url):
+    engine = make_engine(db_url)
+    ensure_schema(engine)  # an empty database is created on first use
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0001'"))
+    if head_revision() != "0001":
+        with pytest.raises(StorageError, match="erepwatch init"):
+            ensure_schema(engine)
+    engine.dispose()
+
+
+def test_items_stored_once_and_linked_to_every_source(sessions):
+    with sessions() as session, session.begin():
+        a, b = _source(session, "a"), _source(session, "b")
+        first = store_items(session, [draft(1), draft(2)], source_id=a, now=NOW, language_of=lambda d: "fr")
+        again = store_items(session, [draft(2), draft(3)], source_id=b, now=NOW + timedelta(minutes=1))
+    assert [s.is_new for s in first] == [True, True]
+    assert [s.is_new for s in again] == [False, True]
+    assert first[1].id == again[0].id
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Item)) == 3
+        assert session.scalar(select(func.count()).select_from(ItemSource)) == 4
+        assert session.scalar(select(Item.language).where(Item.id == first[0].id)) == "fr"
+
+
+def test_datetimes_come_back_aware_utc(sessions):
+    with sessions() as session, session.begin():
+        sid = _source(session, "tz")
+        store_items(session, [draft(1)], source_id=sid, now=NOW)
+    with sessions() as session:
+        item = session.scalar(select(Item))
+        assert item.published_at.tzinfo is not None and item.published_at == NOW - timedelta(hours=1)
+
+
+def test_naive_datetime_is_refused(sessions):
+    with sessions() as session, pytest.raises(Exception, match="naive"), session.begin():
+        session.add(
+            Source(
+                name="n",
+                url="https://n.example",
+                interval_seconds=60,
+                created_at=datetime(2026, 1, 1),
+                next_check_at=NOW,
+            )
+        )
+        session.flush()
+
+
+def test_sqlite_pragmas(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+    engine.dispose()
+
+
+def test_revision_recorded(db_url):
+    engine = make_engine(db_url)
+    upgrade(engine)
+    assert current_revision(engine) == head_revision()
+    engine.dispose()
