@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from erepwatch.analyze.dedup import DEFAULT_WINDOW, ClusterCandidate, ClusterIndex
@@ -24,21 +26,41 @@ from erepwatch.analyze.matcher import Matcher, MatchItem, compile_matcher
 from erepwatch.analyze.mentions import BACKFILL_GRACE, MentionDraft, build_mentions
 from erepwatch.analyze.sentiment import SentimentScorer, load_scorer
 from erepwatch.analyze.tags import Tagger, load_tagger
-from erepwatch.db.models import Item, Mention, Source, Watch
+from erepwatch.db.models import Item, ItemSource, Mention, Source, Watch
 from erepwatch.db.store import StoredItem, insert_mentions, store_items
 from erepwatch.errors import ErepwatchError, FeedParseError, FetchError, FetchErrorKind
 from erepwatch.ingest.fetch import Fetcher, FetchPolicy
 from erepwatch.ingest.normalize import normalize_feed
 from erepwatch.ingest.parse import parse_feed
 from erepwatch.records import FetchResult, ItemDraft, Validators
+from erepwatch.schedule import (
+    HISTORY,
+    MAX_BACKOFF,
+    Limits,
+    backoff_delay,
+    claim_lease,
+    hints_from,
+    next_check_after_failure,
+    next_check_after_success,
+    pick_batch,
+)
 from erepwatch.service.common import utcnow
 from erepwatch.service.watches import watch_spec
 from erepwatch.settings import Settings
 
 log = logging.getLogger(__name__)
 
-#: A failing source is retried later and later, but at least once a day: never silently dropped.
-MAX_BACKOFF = timedelta(hours=24)
+__all__ = ["MAX_BACKOFF", "backoff_delay"]  # re-exported from erepwatch.schedule, where the decisions live
+
+#: A claimed source whose process died before its outcome was recorded is retried after at most this long.
+CLAIM_LEASE = timedelta(minutes=10)
+#: Due sources read per claimed one, so that the per-host cap can still fill a batch from other hosts.
+CLAIM_OVERFETCH = 5
+_RNG = random.Random()
+
+
+def schedule_limits(settings: Settings) -> Limits:
+    return Limits(settings.poll_min_interval, settings.poll_max_interval, settings.poll_jitter)
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,9 +196,10 @@ def fetch_policy(settings: Settings) -> FetchPolicy:
 
 def claim_sources(
     factory: sessionmaker[Session], *, now: datetime, all_sources: bool = False, source_ids: Sequence[int] = (),
-    limit: int | None = None,
+    limit: int | None = None, per_host: int | None = None, lease: timedelta = CLAIM_LEASE,
 ) -> list[SourceTask]:
-    """Pick the sources to poll and push their next check *before* fetching them."""
+    """Pick the sources to poll (most overdue first; at most ``limit``, at most ``per_host`` per host) and
+    push their next check *before* fetching them, so a crash still reschedules them (after ``lease``)."""
     with factory() as session, session.begin():
         query = select(Source).where(Source.enabled.is_(True)).order_by(Source.next_check_at, Source.id)
         if source_ids:
@@ -184,11 +207,16 @@ def claim_sources(
         elif not all_sources:
             query = query.where(or_(Source.next_check_at <= now))
         if limit:
-            query = query.limit(limit)
+            query = query.limit(limit * CLAIM_OVERFETCH if per_host else limit)
+        candidates = list(session.scalars(query.with_for_update(skip_locked=True)))
+        if limit and per_host:
+            chosen = set(pick_batch([(s.id, urlsplit(s.url).hostname) for s in candidates], batch=limit,
+                                    per_host=per_host))
+            candidates = [s for s in candidates if s.id in chosen]
         tasks = []
-        for source in session.scalars(query.with_for_update(skip_locked=True)):
+        for source in candidates:
             interval = timedelta(seconds=source.interval_seconds)
-            source.next_check_at = now + interval
+            source.next_check_at = now + claim_lease(interval, lease)
             tasks.append(
                 SourceTask(
                     id=source.id,
@@ -218,11 +246,22 @@ async def run_poll(
     source_ids: Sequence[int] = (),
     fetcher: Fetcher | None = None,
     analysis: Analysis | None = None,
+    limit: int | None = None,
+    per_host: int | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> PollStats:
-    """Poll due sources (or all, or the given ones) once and process what they bring."""
+    """Poll due sources (or all, or the given ones) once and process what they bring.
+
+    ``limit``/``per_host`` bound the batch (the daemon's tick); ``should_stop`` is asked while fetches are in
+    flight: when it says yes, the fetches still running are abandoned and their sources released (due again at
+    once), and every source already processed stays committed, each in its own transaction.
+    """
     started = time.monotonic()
     now = now or utcnow()
-    tasks = claim_sources(factory, now=now, all_sources=all_sources, source_ids=source_ids)
+    limits = schedule_limits(settings)
+    tasks = claim_sources(
+        factory, now=now, all_sources=all_sources, source_ids=source_ids, limit=limit, per_host=per_host
+    )
     stats = PollStats(sources=len(tasks))
     if not tasks:
         return stats
@@ -239,17 +278,40 @@ async def run_poll(
             except FetchError as exc:
                 return task, exc
 
-        for next_done in asyncio.as_completed([fetch(t) for t in tasks]):
-            task, result = await next_done
-            outcome = process_source(
-                factory, task, result, matcher=matcher, watches=watches, analysis=analysis, now=now
-            )
-            _count(stats, outcome)
+        pending = {asyncio.ensure_future(fetch(t)) for t in tasks}
+        try:
+            while pending:
+                done, pending = await asyncio.wait(pending, timeout=0.2, return_when=asyncio.FIRST_COMPLETED)
+                for future in done:
+                    task, result = future.result()
+                    outcome = process_source(
+                        factory, task, result, matcher=matcher, watches=watches, analysis=analysis, now=now,
+                        limits=limits,
+                    )
+                    _count(stats, outcome)
+                if pending and should_stop is not None and should_stop():
+                    break
+        finally:
+            if pending:
+                for future in pending:
+                    future.cancel()
+                await asyncio.gather(*pending, return_exceptions=True)
+                done_ids = {o.source_id for o in stats.outcomes}
+                release_sources(factory, [t.id for t in tasks if t.id not in done_ids], now)
     finally:
         if own_fetcher:
             await fetcher.aclose()
     stats.ms = int((time.monotonic() - started) * 1000)
     return stats
+
+
+def release_sources(factory: sessionmaker[Session], source_ids: Sequence[int], now: datetime) -> None:
+    """Give back claimed sources that were not processed (a stop during their fetch): due again at once."""
+    if not source_ids:
+        return
+    with factory() as session, session.begin():
+        session.execute(update(Source).where(Source.id.in_(source_ids)).values(next_check_at=now))
+    log.info("released sources=%s", len(source_ids))
 
 
 def _count(stats: PollStats, outcome: SourceOutcome) -> None:
@@ -279,19 +341,24 @@ def process_source(
     watches: dict[int, Watch],
     analysis: Analysis,
     now: datetime,
+    limits: Limits = Limits(),  # noqa: B008 - frozen
 ) -> SourceOutcome:
     """Parse, store and match one source's response in one transaction; record its health either way."""
     if isinstance(result, FetchError):
-        return _record_failure(factory, task, result.kind, str(result), now, retry_after=result.retry_after)
+        return _record_failure(
+            factory, task, result.kind, str(result), now, retry_after=result.retry_after, limits=limits
+        )
     outcome = SourceOutcome(task.id, task.url, "not_modified" if result.not_modified else "ok", ms=result.elapsed_ms)
     if result.not_modified:
-        _record_success(factory, task, result, now, title=None)
+        with factory() as session, session.begin():
+            next_check = _next_check(session, task, result, now, limits, ttl_minutes=None, window=())
+            _apply_success(session, task, result, now, title=None, next_check=next_check)
         return outcome
     assert result.content is not None
     try:
         feed = parse_feed(result.content, result.headers, url=result.final_url)
     except FeedParseError as exc:
-        return _record_failure(factory, task, exc.kind, str(exc), now, elapsed_ms=result.elapsed_ms)
+        return _record_failure(factory, task, exc.kind, str(exc), now, elapsed_ms=result.elapsed_ms, limits=limits)
     drafts = normalize_feed(feed, fetched_at=now)
     outcome.entries = len(feed.entries)
     outcome.warning = feed.warning
@@ -304,15 +371,45 @@ def process_source(
             mentions = insert_mentions(session, rows)
             analysis.cluster(mentions, {s.id: s.draft for s in new})
             outcome.new_mentions = len(mentions)
-            _apply_success(session, task, result, now, title=feed.title)
+            window = [e.published for e in feed.entries if e.published is not None]
+            next_check = _next_check(session, task, result, now, limits, ttl_minutes=feed.ttl_minutes, window=window)
+            _apply_success(session, task, result, now, title=feed.title, next_check=next_check)
     except ErepwatchError:
         analysis.reset()
         raise
     except Exception as exc:  # a storage failure of one source must not stop the others
         analysis.reset()
         log.exception("storing source_id=%s failed", task.id)
-        return _record_failure(factory, task, FetchErrorKind.PARSE, f"could not store entries: {exc}", now)
+        return _record_failure(
+            factory, task, FetchErrorKind.PARSE, f"could not store entries: {exc}", now, limits=limits
+        )
     return outcome
+
+
+def _next_check(
+    session: Session,
+    task: SourceTask,
+    result: FetchResult,
+    now: datetime,
+    limits: Limits,
+    *,
+    ttl_minutes: int | None,
+    window: Sequence[datetime],
+) -> datetime:
+    """The source's next check after a success, from its hints and the dates of the items it brought."""
+    history = list(
+        session.scalars(
+            select(Item.published_at)
+            .join(ItemSource, ItemSource.item_id == Item.id)
+            .where(ItemSource.source_id == task.id)
+            .order_by(Item.published_at.desc())
+            .limit(HISTORY)
+        )
+    )
+    return next_check_after_success(
+        task.interval, now=now, hints=hints_from(result.headers, ttl_minutes, now), history=history,
+        window=window, limits=limits, rng=_RNG,
+    )
 
 
 def item_language(draft: ItemDraft) -> str | None:
@@ -341,10 +438,15 @@ def _mentions(
     return drafts
 
 
-def _apply_success(session: Session, task: SourceTask, result: FetchResult, now: datetime, title: str | None) -> None:
+def _apply_success(
+    session: Session, task: SourceTask, result: FetchResult, now: datetime, title: str | None,
+    next_check: datetime | None = None,
+) -> None:
     source = session.get(Source, task.id)
     if source is None:  # removed while we were fetching
         return
+    if next_check is not None:
+        source.next_check_at = next_check
     source.last_checked_at = now
     source.last_success_at = now
     source.consecutive_failures = 0
@@ -353,19 +455,6 @@ def _apply_success(session: Session, task: SourceTask, result: FetchResult, now:
         source.last_modified = result.validators.last_modified
     if title and not source.title:
         source.title = title[:500]
-
-
-def _record_success(factory, task: SourceTask, result: FetchResult, now: datetime, title: str | None) -> None:
-    with factory() as session, session.begin():
-        _apply_success(session, task, result, now, title)
-
-
-def backoff_delay(interval: timedelta, failures: int, retry_after: float | None = None) -> timedelta:
-    """Exponential backoff after ``failures`` consecutive failures, honouring Retry-After, capped at a day."""
-    delay = min(interval * (2 ** max(0, failures - 1)), max(MAX_BACKOFF, interval))
-    if retry_after is not None:
-        delay = max(delay, timedelta(seconds=retry_after))
-    return delay
 
 
 def _record_failure(
@@ -377,6 +466,7 @@ def _record_failure(
     *,
     retry_after: float | None = None,
     elapsed_ms: int = 0,
+    limits: Limits = Limits(),  # noqa: B008 - frozen
 ) -> SourceOutcome:
     with factory() as session, session.begin():
         source = session.get(Source, task.id)
@@ -386,5 +476,7 @@ def _record_failure(
             source.last_error_at = now
             source.last_error_kind = str(kind)
             source.last_error_message = message[:2000]
-            source.next_check_at = now + backoff_delay(task.interval, source.consecutive_failures, retry_after)
+            source.next_check_at = next_check_after_failure(
+                task.interval, source.consecutive_failures, now=now, retry_after=retry_after, limits=limits, rng=_RNG
+            )
     return SourceOutcome(task.id, task.url, "error", ms=elapsed_ms, error_kind=str(kind), error=message)

@@ -106,6 +106,12 @@ def parse_positive_float(value: str | float) -> float:
     return float(value)
 
 
+def parse_fraction(value: str | float) -> float:
+    if isinstance(value, bool) or not 0 <= float(value) < 1:
+        raise ValueError(f"must be a number from 0 to 1 (excluded): {value!r}")
+    return float(value)
+
+
 def parse_base_url(value: str) -> str:
     value = str(value).strip().rstrip("/")
     if value and (urlsplit(value).scheme not in {"http", "https"} or not urlsplit(value).hostname):
@@ -223,6 +229,26 @@ class Settings:
     )
     poll_search_interval: timedelta = _setting(
         "poll.search_interval", parse_duration, timedelta(minutes=15), "default interval of a search feed"
+    )
+    poll_min_interval: timedelta = _setting(
+        "poll.min_interval", parse_duration, timedelta(minutes=5),
+        "no source is checked more often than this, whatever its interval or its feed's rhythm",
+    )
+    poll_max_interval: timedelta = _setting(
+        "poll.max_interval", parse_duration, timedelta(hours=24),
+        "every source is checked at least this often, whatever its feed's hints (ttl, Cache-Control, Expires)",
+    )
+    poll_batch: int = _setting("poll.batch", parse_int, 100, "sources claimed per batch by the daemon's tick")
+    poll_per_host: int = _setting(
+        "poll.per_host", parse_int, 10, "at most this many sources of one host in a batch"
+    )
+    poll_jitter: float = _setting(
+        "poll.jitter", parse_fraction, 0.1, "next checks are spread by up to this fraction of the interval"
+    )
+
+    retention_days: int = _setting(
+        "retention.days", parse_int, 180,
+        "items (and their mentions) fetched longer ago are purged by the daemon, unless a pending delivery needs them",
     )
 
     catalog_base_url: str = _setting(
