@@ -1,63 +1,325 @@
-"""The long-running service: an APScheduler tick that polls whatever sources are due.
+"""The long-running service: one process that polls, notifies, purges and answers health probes.
 
-Scheduling lives in the database (each source's ``next_check_at``), not in one job per source: the tick
-only asks "what is due now?", so adding or removing sources needs no rescheduling and a restart loses
-nothing.
+Scheduling lives in the database (each source's ``next_check_at``), not in one job per source: APScheduler
+runs a short *tick* that claims due sources in batches (most overdue first, a cap per host), processes them,
+then plans and sends what is due (instant alerts, digests, retries); an hourly job purges old data. Both run
+on one worker thread, so database work is never concurrent inside the daemon.
+
+Start-up: wait for the database (a database that is not there yet is waited for, never a crash loop), take
+the daemon lock (one daemon per database), apply migrations when asked (the Docker entry point), then plan
+and send what became due while the daemon was down (a missed digest goes out once and covers the whole
+gap), then poll.
+
+Stop (SIGTERM/SIGINT): no new work is taken; a poll in flight abandons its pending fetches and releases those
+sources (every source already processed is committed in its own transaction); the process exits within
+:data:`STOP_TIMEOUT`. ``kill -9`` at any point loses nothing: claims have a lease, and the outbox's claim
+protocol never sends a message twice.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
+import sys
 import threading
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from types import FrameType
+from typing import Any
 
-from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from erepwatch.db.engine import session_factory
+from erepwatch.db.migrate import ensure_schema, upgrade
+from erepwatch.db.models import Recipient
+from erepwatch.errors import ErepwatchError
+from erepwatch.lock import AlreadyRunningError, DaemonLock, daemon_lock
+from erepwatch.logs import event
+from erepwatch.notify.outbox import plan_alerts, plan_due_digests, send_pending
 from erepwatch.pipeline import Analysis, run_poll
+from erepwatch.retention import purge
+from erepwatch.service.common import utcnow
 from erepwatch.settings import Settings
 
 log = logging.getLogger(__name__)
 
+#: From the stop signal to the process's exit, at most (Docker's default grace period is 10 s).
+STOP_TIMEOUT = 8.0
+PURGE_EVERY = timedelta(hours=1)
+#: Waits between attempts while the database is unreachable at start-up.
+DB_RETRY_MIN, DB_RETRY_MAX = 1.0, 30.0
+
 
 class Daemon:
-    def __init__(self, sessions: sessionmaker[Session], settings: Settings) -> None:
-        self.sessions = sessions
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        *,
+        migrate: bool = False,
+        clock: Callable[[], datetime] = utcnow,
+        lock: DaemonLock | None = None,
+    ) -> None:
+        self.engine = engine
         self.settings = settings
-        self.scheduler = BlockingScheduler(timezone="UTC")
+        self.migrate = migrate
+        self.clock = clock
+        self.lock = lock or daemon_lock(engine)
+        self.sessions: sessionmaker[Session] = session_factory(engine)
+        self.scheduler = BackgroundScheduler(
+            timezone="UTC",
+            executors={"default": ThreadPoolExecutor(1)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+        )
         self._stopping = threading.Event()
-        # Lexicons and the recent mentions' cluster index live as long as the daemon.
-        self.analysis = Analysis.from_settings(settings)
+        self._busy = threading.Lock()
+        self._fatal: BaseException | None = None
+        self._heartbeat = time.monotonic()
+        self._caught_up = False
+        self._analysis: Analysis | None = None
+        self.web: Any = None
+        from erepwatch.web.metrics import Metrics
+
+        self.metrics = Metrics()
+
+    # --- work ---------------------------------------------------------------------------------------------
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    def _beat(self) -> bool:
+        """Heartbeat for /healthz, and the poll's "should I stop?" question."""
+        self._heartbeat = time.monotonic()
+        self.metrics.last_tick.set(time.time())
+        return self._stopping.is_set()
 
     def tick(self) -> None:
-        if self._stopping.is_set():
+        if self.stopping:
             return
-        try:
-            stats = asyncio.run(run_poll(self.sessions, self.settings, analysis=self.analysis))
-        except Exception:  # the next tick tries again; one bad cycle must not end the daemon
-            log.exception("poll cycle failed")
+        with self._busy:
+            self._beat()
+            try:
+                self._tick()
+            except AlreadyRunningError as exc:  # the lock was lost and another daemon took it
+                self._fatal = exc
+                self._stopping.set()
+            except ErepwatchError:
+                log.exception("tick failed")
+            except DBAPIError as exc:
+                event(log, "database unavailable", logging.WARNING, error=str(exc.orig).splitlines()[0][:200])
+                self._analysis = None  # its cluster index may hold what a failed transaction never stored
+            except Exception:  # the next tick tries again; one bad cycle must not end the daemon
+                log.exception("tick failed")
+                self._analysis = None
+            finally:
+                self._beat()
+
+    def _tick(self) -> None:
+        if not self.lock.check():
+            event(log, "waiting for the database", logging.WARNING)
             return
-        if stats.sources:
-            log.info(
-                "poll cycle sources=%s new=%s mentions=%s failed=%s ms=%s",
-                stats.sources, stats.new_items, stats.new_mentions, stats.failed, stats.ms,
+        if not self._caught_up:
+            # What became due while the daemon was down (a missed digest, coalesced, retries) goes out first.
+            self.notify()
+            self._caught_up = True
+        if self._analysis is None:
+            self._analysis = Analysis.from_settings(self.settings)
+        budget = self.settings.poll_tick.total_seconds()
+        started = time.monotonic()
+        while not self.stopping:
+            stats = asyncio.run(
+                run_poll(
+                    self.sessions,
+                    self.settings,
+                    now=self.clock(),
+                    analysis=self._analysis,
+                    limit=self.settings.poll_batch,
+                    per_host=self.settings.poll_per_host,
+                    should_stop=self._beat,
+                )
             )
+            self.metrics.record_poll(stats, time.time())
+            if stats.sources:
+                event(
+                    log,
+                    "poll batch",
+                    sources=stats.sources,
+                    new=stats.new_items,
+                    mentions=stats.new_mentions,
+                    failed=stats.failed,
+                    ms=stats.ms,
+                )
+            if self.stopping:
+                break
+            # Instant alerts go out after every batch, not after the whole backlog.
+            self.notify()
+            if stats.sources < self.settings.poll_batch or time.monotonic() - started > budget:
+                break
 
-    def stop(self, signum: int | None = None, _frame: FrameType | None = None) -> None:
-        log.info("stopping signal=%s", signum)
+    def notify(self) -> None:
+        now = self.clock()
+        with self.sessions() as session, session.begin():
+            planned = plan_due_digests(session, now, self.settings) + plan_alerts(session, now, self.settings)
+            for delivery in planned:
+                recipient = session.get(Recipient, delivery.recipient_id)
+                event(
+                    log,
+                    "delivery planned",
+                    delivery_id=delivery.id,
+                    recipient=recipient.email if recipient else None,
+                    kind=delivery.kind,
+                    channel=delivery.channel,
+                    mentions=len(delivery.mention_ids or []),
+                )
+        if self.stopping:
+            return
+        stats = send_pending(self.sessions, self.settings, now)
+        self.metrics.record_send(stats)
+        if stats.sent or stats.retried or stats.failed or stats.unknown:
+            event(log, "deliveries", sent=stats.sent, retried=stats.retried, failed=stats.failed, unknown=stats.unknown)
+        for error in stats.errors:
+            event(log, "delivery error", logging.WARNING, error=error[:300])
+
+    def purge(self) -> None:
+        if self.stopping:
+            return
+        with self._busy:
+            try:
+                items, deliveries = purge(self.sessions, now=self.clock(), days=self.settings.retention_days)
+            except SQLAlchemyError as exc:
+                event(log, "purge failed", logging.WARNING, error=str(exc).splitlines()[0][:200])
+                return
+            self.metrics.purged.inc(items)
+            if items or deliveries:
+                event(log, "purged", items=items, deliveries=deliveries, days=self.settings.retention_days)
+
+    # --- health -------------------------------------------------------------------------------------------
+
+    def health(self) -> tuple[bool, dict[str, Any]]:
+        """Healthy when the database answers and the scheduler ticked recently."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("select 1"))
+            database = True
+        except Exception:
+            database = False
+        age = time.monotonic() - self._heartbeat
+        fresh = max(3 * self.settings.poll_tick.total_seconds(), 60.0)
+        ok = database and age <= fresh and not self.stopping
+        return ok, {"database": database, "last_tick_seconds_ago": round(age, 1), "stopping": self.stopping}
+
+    # --- life cycle ---------------------------------------------------------------------------------------
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
         self._stopping.set()
-        self.scheduler.shutdown(wait=False)
 
-    def run(self) -> None:
-        signal.signal(signal.SIGTERM, self.stop)
-        signal.signal(signal.SIGINT, self.stop)
-        self.scheduler.add_job(
-            self.tick, "interval", seconds=self.settings.poll_tick.total_seconds(), id="poll",
-            max_instances=1, coalesce=True, next_run_time=None,
-        )
-        # First tick at once: a restarted daemon catches up on what became due while it was down.
-        self.scheduler.add_job(self.tick, id="poll-now", max_instances=1)
-        log.info("erepwatch running tick=%ss", self.settings.poll_tick.total_seconds())
-        self.scheduler.start()
+    def _wait_for_database(self) -> bool:
+        delay = DB_RETRY_MIN
+        while not self.stopping:
+            try:
+                with self.engine.connect() as conn:
+                    conn.execute(text("select 1"))
+                return True
+            except DBAPIError as exc:
+                event(
+                    log,
+                    "waiting for the database",
+                    logging.WARNING,
+                    retry_in=delay,
+                    error=str(exc.orig).splitlines()[0][:200] if exc.orig else str(exc)[:200],
+                )
+                self._stopping.wait(delay)
+                delay = min(delay * 2, DB_RETRY_MAX)
+        return False
+
+    def _start_up(self) -> bool:
+        """Database, lock, schema; False when stopped while waiting."""
+        if not self._wait_for_database():
+            return False
+        self.lock.acquire()
+        if self.migrate:
+            before, after = upgrade(self.engine)
+            event(log, "database schema", before=before, after=after)
+        ensure_schema(self.engine)
+        return True
+
+    def _start_web(self) -> None:
+        from erepwatch.web import pages
+        from erepwatch.web.metrics import CONTENT_TYPE
+        from erepwatch.web.server import Routes, WebServer
+
+        def index() -> str:
+            with self.sessions() as session:
+                return pages.render_index(session, self.clock())
+
+        def atom() -> str:
+            with self.sessions() as session:
+                return pages.render_atom(session, self.clock(), self.settings.web_base_url)
+
+        routes = Routes(self.health, lambda: (self.metrics.exposition(), CONTENT_TYPE), index, atom)
+        self.web = WebServer(self.settings.web_addr, routes)
+        self.web.start()
+        event(log, "web listening", addr=f"{self.web.httpd.server_address[0]}:{self.web.port}")
+
+    def run(self) -> int:
+        """Run until a signal; returns the exit status. Raises AlreadyRunningError when another daemon runs."""
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+        event(log, "starting", pid=os.getpid(), tick=self.settings.poll_tick.total_seconds())
+        try:
+            if not self._start_up():
+                event(log, "stopped", reason="signal while waiting for the database")
+                return 0
+            self._start_web()
+            tick = self.settings.poll_tick.total_seconds()
+            self.scheduler.add_job(
+                self.tick, "interval", seconds=tick, id="tick", next_run_time=datetime.now().astimezone()
+            )
+            self.scheduler.add_job(
+                self.purge,
+                "interval",
+                seconds=PURGE_EVERY.total_seconds(),
+                id="purge",
+                next_run_time=datetime.now().astimezone() + timedelta(minutes=1),
+            )
+            self.scheduler.start()
+            event(log, "running", web=self.settings.web_addr, batch=self.settings.poll_batch)
+            while not self._stopping.wait(0.5):
+                pass
+            return self._shut_down()
+        finally:
+            self.lock.release()
+
+    def _shut_down(self) -> int:
+        deadline = time.monotonic() + STOP_TIMEOUT
+        event(log, "stopping")
+        self.scheduler.shutdown(wait=False)
+        finished = self._busy.acquire(timeout=max(0.1, deadline - time.monotonic() - 1.0))
+        if self.web is not None:
+            self.web.stop()
+        if self._fatal is not None:
+            event(log, "stopped", logging.ERROR, reason=str(self._fatal))
+            code = 1
+        else:
+            code = 0
+        if not finished:
+            # The worker is stuck in I/O (an SMTP server that does not answer): every committed step is safe
+            # and the outbox's claim keeps a half-sent message from ever going twice, so exit without it.
+            event(log, "stopped", logging.WARNING, reason="abandoned work in flight")
+            self.lock.release()
+            logging.shutdown()
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+        self._busy.release()
+        self.engine.dispose()
+        event(log, "stopped")
+        return code

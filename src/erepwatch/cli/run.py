@@ -3,14 +3,32 @@
 from __future__ import annotations
 
 import logging
+import os
+import sys
+
+import click
 
 from erepwatch.cli import cli, get_app
 from erepwatch.daemon import Daemon
+from erepwatch.logs import configure_logging
 
 
 @cli.command()
-def run() -> None:
-    """Run the service: poll due sources on their schedules until stopped (SIGTERM or Ctrl-C)."""
+@click.option(
+    "--migrate",
+    is_flag=True,
+    help="Create or upgrade the database first (as `erepwatch init`), once it answers; the Docker entry point.",
+)
+def run(migrate: bool) -> None:
+    """Run the service until stopped (SIGTERM or Ctrl-C): poll due sources, send alerts and digests, purge old
+    data, and serve the web page, /healthz and /metrics on web.addr. Refuses to start when another daemon
+    already runs on the same database."""
     app = get_app()
-    logging.getLogger().setLevel(app.settings.log_level.upper())
-    Daemon(app.sessions, app.settings).run()
+    configure_logging(app.settings)
+    code = Daemon(app.engine, app.settings, migrate=migrate).run()
+    # Everything is committed, the lock released and the engine closed; tearing down the interpreter (the
+    # language model, the lexicons, idle pool threads) would only add seconds to a stop that must fit in 10.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -1,0 +1,66 @@
+"""Purge what is older than the retention period, keeping whatever a delivery still waiting to go out needs."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from erepwatch.db.models import Delivery, Item, ItemSource, Mention
+
+#: Rows deleted per transaction, so a first purge of a large database never holds a long write lock.
+CHUNK = 500
+WAITING = ("pending", "sending")
+
+
+def _needed_items(session: Session) -> set[int]:
+    mention_ids = {
+        int(i)
+        for ids in session.scalars(select(Delivery.mention_ids).where(Delivery.status.in_(WAITING)))
+        for i in ids or ()
+    }
+    if not mention_ids:
+        return set()
+    needed: set[int] = set()
+    ordered = sorted(mention_ids)
+    for start in range(0, len(ordered), CHUNK):
+        chunk = ordered[start : start + CHUNK]
+        needed.update(session.scalars(select(Mention.item_id).where(Mention.id.in_(chunk))))
+    return needed
+
+
+def purge(sessions: sessionmaker[Session], *, now: datetime, days: int) -> tuple[int, int]:
+    """Delete items fetched and published more than ``days`` ago, with their mentions and "seen in" rows, and
+    finished deliveries created before then. Returns (items, deliveries) deleted."""
+    cutoff = now - timedelta(days=days)
+    items = deliveries = 0
+    with sessions() as session:
+        needed = _needed_items(session)
+    while True:
+        with sessions() as session, session.begin():
+            ids = [
+                i
+                for i in session.scalars(
+                    select(Item.id)
+                    .where(Item.fetched_at < cutoff, Item.published_at < cutoff)
+                    .order_by(Item.id)
+                    .limit(CHUNK + len(needed))
+                )
+                if i not in needed
+            ][:CHUNK]
+            if not ids:
+                break
+            # Mentions are deleted explicitly too: the cascade is the database's, and an ORM-less bulk delete
+            # must not depend on every backend enforcing it.
+            session.execute(delete(Mention).where(Mention.item_id.in_(ids)))
+            session.execute(delete(ItemSource).where(ItemSource.item_id.in_(ids)))
+            items += session.execute(delete(Item).where(Item.id.in_(ids))).rowcount or 0
+    with sessions() as session, session.begin():
+        deliveries = (
+            session.execute(
+                delete(Delivery).where(Delivery.status.not_in(WAITING), Delivery.created_at < cutoff)
+            ).rowcount
+            or 0
+        )
+    return items, deliveries

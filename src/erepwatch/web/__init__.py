@@ -1,0 +1,1 @@
+"""The daemon's small web side: health, Prometheus metrics, and a read-only page and Atom feed of mentions."""
