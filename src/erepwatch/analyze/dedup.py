@@ -66,6 +66,8 @@ class PreparedText:
     numbers: frozenset[str]
     truncated: bool
     lead: str
+    #: Capitalised words inside a sentence-case title (names of people and places), in order; empty for Title Case.
+    names: tuple[str, ...] = ()
 
 
 # Labels news sites put before a headline ("VIDÉO. …", "DIRECT - …", "Breaking: …"): the same story
@@ -119,14 +121,32 @@ _KICKERS = frozenset(
     }
 )
 _KICKER_RE = re.compile(r"^\s*[\[(]?([^\W\d_][\w ]{1,24}?)[\])]?\s*(?:[.:|]|\s[-–—])\s+", re.UNICODE)
-_TRAILING_TAG_RE = re.compile(r"\s*[\[(](?:vid[ée]o|photos?|live|direct|update[d]?)[\])]\s*$", re.IGNORECASE)
+# Wire-service slugs glued to the headline ("UPDATE 1-", "RPT-", "US STOCKS-", "ECB FOCUS-"): papers that
+# reprint the story drop them (UCI News Aggregator clusters, see tests/data/dedup/README.md).
+_WIRE_SLUG_RE = re.compile(
+    r"^\s*(?:(?:UPDATE|WRAPUP|RPT|REFILE|CORRECTED|EXCLUSIVE|BRIEF)(?: \d+)?|[A-Z][A-Z.&']+(?: [A-Z][A-Z.&']+)+)"
+    r" ?-(?=[^\d\s-])"
+)
+# A label of two or more all-capital words before ":" or "." ("MARKET ANALYSIS:", "INFO OUEST-FRANCE.").
+_CAPS_KICKER_RE = re.compile(r"^\s*[A-ZÀ-Þ][A-ZÀ-Þ'’-]+(?: [A-ZÀ-Þ][A-ZÀ-Þ'’-]+)+\s*[.:]\s+")
+_TRAILING_TAG_RE = re.compile(
+    r"\s*[\[(](?:vid[ée]o|photos?|live|direct|update[d]?|interactive)[\])]\s*$", re.IGNORECASE
+)
+# Bloomberg numbers its rewrites "… (1)", "… (2)": the same story, not a number of the headline.
+_UPDATE_COUNTER_RE = re.compile(r"\s*\(\d\)\s*$")
 _ELLIPSIS_RE = re.compile(r"(?:…|\.\.\.)\s*$")
-# A number as written in a headline: "10,000", "10 000", "10.000" and "10000" are one number; "3,5" = "3.5".
-_NUMBER_RE = re.compile(r"\d{1,3}(?:[ \u00a0\u202f.,]\d{3})+(?![\d])|\d+(?:[.,]\d+)?")
+# A number as written in a headline: "10,000", "10 000", "10.000", "10‚000" and "10000" are one number;
+# "3,5" = "3.5"; "150k" = "150000".
+_NUMBER_RE = re.compile(r"(\d+(?:[.,]\d+)?)[kK]\b|\d{1,3}(?:[ \u00a0\u202f.,\u201a]\d{3})+(?![\d])|\d+(?:[.,]\d+)?")
 
 
 def _strip_kickers(title: str) -> str:
-    title = _TRAILING_TAG_RE.sub("", title)
+    title = _UPDATE_COUNTER_RE.sub("", _TRAILING_TAG_RE.sub("", title))
+    title = _WIRE_SLUG_RE.sub("", title, count=1)
+    m = _CAPS_KICKER_RE.match(title)
+    rest = title[m.end() :] if m else ""
+    if len(rest.split()) >= 3 and any(c.islower() for c in rest):  # not a headline written all in capitals
+        title = rest
     for _ in range(2):
         m = _KICKER_RE.match(title)
         if not m or normalize(m.group(1)) not in _KICKERS:
@@ -138,12 +158,52 @@ def _strip_kickers(title: str) -> str:
 def _numbers(text: str) -> frozenset[str]:
     found = set()
     for m in _NUMBER_RE.finditer(text):
+        if m.group(1):
+            found.add(format(float(m.group(1).replace(",", ".")) * 1000, "g"))
+            continue
         raw = m.group(0)
         if re.fullmatch(r"\d+[.,]\d+", raw) and not re.fullmatch(r"\d{1,3}[.,]\d{3}", raw):
             found.add(raw.replace(",", "."))
         else:
             found.add(re.sub(r"\D", "", raw).lstrip("0") or "0")
     return frozenset(found)
+
+
+_WORD_RE = re.compile(r"[^\W_][\w'’-]*")
+_SENTENCE_START = '.:!?;«"“(—–|'
+
+
+def _names(core: str) -> tuple[str, ...]:
+    """Capitalised words that do not start a sentence, when the title is written in sentence case."""
+    names: list[str] = []
+    inner = 0
+    for m in _WORD_RE.finditer(core):
+        before = core[: m.start()].rstrip()
+        if not before or before[-1] in _SENTENCE_START:
+            continue
+        word = m.group(0)
+        if len(word) >= 4:
+            inner += 1
+        if word[0].isupper():
+            names.extend(normalize(word).split())
+    # Title Case ("Mt. Gox Files For Bankruptcy") capitalises every word: no name can be told apart then.
+    long_words = [m.group(0) for m in _WORD_RE.finditer(core) if len(m.group(0)) >= 4]
+    capitalised = sum(1 for w in long_words if w[0].isupper())
+    shouting = sum(1 for w in long_words if w.isupper())
+    if (inner and capitalised > 1 + inner / 2) or shouting > len(long_words) / 2:
+        return ()
+    return tuple(names)
+
+
+def _names_differ(a: PreparedText, b: PreparedText) -> bool:
+    """Each title names someone or somewhere the other does not: one template, two stories ("Météo Angers" /
+    "Météo Nancy", "Thomas X nous a quittés" / "William Y nous a quittés")."""
+    only_a = [n for n in a.names if n not in b.names]
+    only_b = [n for n in b.names if n not in a.names]
+    if not only_a or not only_b or "".join(only_a) == "".join(only_b):  # "Mt Gox" and "MtGox": one name
+        return False
+    # "St" / "Street", "China" / "Chinese": a short form or a derived word is the same name.
+    return not all(any(x.startswith(y) or y.startswith(x) for y in only_b) for x in only_a)
 
 
 def prepare(title: str, lead: str = "") -> PreparedText:
@@ -159,6 +219,7 @@ def prepare(title: str, lead: str = "") -> PreparedText:
         numbers=_numbers(core),
         truncated=truncated,
         lead=lead_norm,
+        names=_names(core),
     )
 
 
@@ -169,7 +230,9 @@ def _threshold(words: int) -> float:
     if words <= 5:
         return 93.0
     if words <= 8:
-        return 89.0
+        # 88, not 89: wire copy updated through the day swaps one verb in 6-8 words ("Stocks open lower on
+        # discouraging news from Asia" / "Stocks move lower on …"); chosen on the tune half of the labelled set.
+        return 88.0
     return 84.0
 
 
@@ -200,6 +263,8 @@ def prepared_near_duplicate(a: PreparedText, b: PreparedText) -> bool:
         return False
     if a.title == b.title:
         return True
+    if _names_differ(a, b):
+        return False
     need = _threshold(min(len(a.words), len(b.words)))
     score = title_similarity(a, b)
     if score >= need:
