@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import zlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,13 +18,22 @@ from erepwatch.analyze.dedup import (
 )
 
 T0 = datetime(2025, 2, 10, 8, 0, tzinfo=UTC)
-PAIRS = Path(__file__).resolve().parents[1] / "data" / "dedup" / "pairs.tsv"
+DATA = Path(__file__).resolve().parents[1] / "data" / "dedup"
+# pairs.tsv: pairs from the feed corpus (real and derived); xpub_pairs.tsv: real cross-publisher pairs from
+# public news-cluster data (UCI News Aggregator, a French one-day news stream). See DATA / "README.md".
+PAIR_FILES = ("pairs.tsv", "xpub_pairs.tsv")
 
-# Floors: the measured figures on pairs.tsv (precision 1.000, recall 1.000 when written) minus a small
-# margin, stricter than the issue's goals (0.97 / 0.85), so a change that loosens or tightens the
-# decision shows up here.
-MIN_PRECISION = 0.99
-MIN_RECALL = 0.97
+# Floors: the figures measured when dedup.py was last tuned, minus a small margin, so a change that loosens or
+# tightens the decision shows up here. Thresholds were chosen on the "tune" half (precision >= 0.97 first,
+# then the best recall); the "held-out" half was never looked at while tuning. Measured (real pairs only):
+# tune P 0.978 R 0.879, held-out P 1.000 R 0.909, all real P 0.988 R 0.893; every pair P 0.992 R 0.928.
+FLOORS = {
+    # (pairs, split): (min precision, min recall)
+    ("real", "held-out"): (0.98, 0.88),
+    ("real", "all"): (0.975, 0.87),
+    ("cross-publisher", "all"): (0.97, 0.84),
+    ("all", "all"): (0.985, 0.91),
+}
 
 
 def cand(mention_id: int, title: str, *, hours: float = 0, watch: int = 1, lead: str = "") -> ClusterCandidate:
@@ -80,6 +90,50 @@ DECISIONS = [
         "U.S. and Iran wrap up second round of nuclear talks",
         False,
     ),
+    (
+        "wire-slug",
+        "UPDATE 1-EBay rejects Icahn board nominees, asks investors to do same",
+        "EBay rejects Icahn board nominees, asks investors to do same",
+        True,
+    ),
+    (
+        "bloomberg-rewrite-counter",
+        "Noyer Says Strong Euro Creates Unwarranted Economic Pressure (1)",
+        "Noyer Says Strong Euro Creates Unwarranted Economic Pressure",
+        True,
+    ),
+    (
+        "capitals-label",
+        "MARKET ANALYSIS: Global Growth Worries May Pressure Stocks",
+        "Global Growth Worries May Pressure Stocks",
+        True,
+    ),
+    (
+        "thousands-as-k",
+        "MtGox faced 150k DDoS attacks per second says report",
+        "MtGox faced 150000 attacks per second, says report",
+        True,
+    ),
+    (
+        "one-verb-updated",
+        "Stocks open lower on discouraging news from Asia",
+        "Stocks move lower on discouraging news from Asia",
+        True,
+    ),
+    (
+        "template-other-place",
+        "Météo Angers: Prévisions du vendredi 10 janvier 2020",
+        "Météo Nancy: Prévisions du vendredi 10 janvier 2020",
+        False,
+    ),
+    ("template-other-person", "Thomas Geidel nous a quittés", "William Ribault nous a quittés", False),
+    ("name-spelt-two-ways", "Mt Gox faced 150000 attacks per second", "MtGox faced 150‚000 attacks a second", True),
+    (
+        "all-capitals-is-no-label",
+        "LÉGISLATIVES AU KOSOVO : NOUVEAU SUCCÈS POUR ALBIN KURTI",
+        "Législatives au Kosovo : nouveau succès pour Albin Kurti",
+        True,
+    ),
     ("empty", "", "", False),
     ("punctuation-only", "!!!", "???", False),
 ]
@@ -115,46 +169,71 @@ def test_watch_and_window(other: dict, expected: bool) -> None:
 def test_numbers_are_parsed_as_written() -> None:
     assert prepare("Acme: 10,000 units, 10 000 units, 10.000 units").numbers == {"10000"}
     assert prepare("Acme : hausse de 3,5 % en 2025").numbers == {"3.5", "2025"}
+    assert prepare("Acme: 150k users, 150‚000 users").numbers == {"150000"}
+    assert prepare("Acme: 1.5k users").numbers == {"1500"}
+
+
+def split_of(title_a: str, title_b: str) -> str:
+    """Fixed, content-based half of a pair: "tune" pairs may steer thresholds, "held-out" pairs only report."""
+    return "tune" if zlib.crc32(f"{title_a}\t{title_b}".encode()) % 2 == 0 else "held-out"
 
 
 def _load_pairs() -> list[dict[str, str]]:
-    with PAIRS.open(encoding="utf-8") as fh:
-        return list(csv.DictReader(fh, delimiter="\t"))
+    rows = []
+    for name in PAIR_FILES:
+        with (DATA / name).open(encoding="utf-8") as fh:
+            for row in csv.DictReader(fh, delimiter="\t"):
+                row["file"] = name
+                row["split"] = split_of(row["title_a"], row["title_b"])
+                rows.append(row)
+    return rows
 
 
-def test_labelled_set_is_large_and_bilingual() -> None:
-    rows = [r for r in _load_pairs() if r["label"] in ("duplicate", "distinct")]
-    assert len(rows) >= 300
-    for lang in ("fr", "en"):
-        labels = {r["label"] for r in rows if r["lang"] == lang}
-        assert labels == {"duplicate", "distinct"}
+SELECTIONS = {
+    "real": lambda r: r["kind"] == "real",
+    "cross-publisher": lambda r: r["file"] == "xpub_pairs.tsv",
+    "all": lambda r: True,
+}
 
 
-def test_quality_on_labelled_pairs() -> None:
+def _quality(rows: list[dict[str, str]]) -> tuple[float, float, list[tuple[str, str, str]]]:
     tp = fp = fn = 0
-    for row in _load_pairs():
+    wrong = []
+    for row in rows:
         if row["label"] not in ("duplicate", "distinct"):
             continue
         predicted = prepared_near_duplicate(prepare(row["title_a"]), prepare(row["title_b"]))
         tp += predicted and row["label"] == "duplicate"
         fp += predicted and row["label"] == "distinct"
         fn += not predicted and row["label"] == "duplicate"
-    precision = tp / (tp + fp)
-    recall = tp / (tp + fn)
-    assert precision >= MIN_PRECISION, f"precision {precision:.3f} ({fp} false merges)"
-    assert recall >= MIN_RECALL, f"recall {recall:.3f} ({fn} missed duplicates)"
+        if predicted != (row["label"] == "duplicate"):
+            wrong.append((row["label"], row["title_a"], row["title_b"]))
+    return tp / (tp + fp), tp / (tp + fn), wrong
 
 
-def test_real_pairs_alone_keep_precision() -> None:
-    # The derived pairs must not carry the score: on the pairs published as-is, no false merge either.
-    false_merges = [
-        (r["title_a"], r["title_b"])
-        for r in _load_pairs()
-        if r["kind"] == "real"
-        and r["label"] == "distinct"
-        and prepared_near_duplicate(prepare(r["title_a"]), prepare(r["title_b"]))
-    ]
-    assert false_merges == []
+def test_labelled_set_is_large_bilingual_and_mostly_real() -> None:
+    rows = [r for r in _load_pairs() if r["label"] in ("duplicate", "distinct")]
+    real = [r for r in rows if r["kind"] == "real"]
+    assert len(real) >= 400
+    assert sum(r["file"] == "xpub_pairs.tsv" for r in real) >= 200
+    for lang in ("fr", "en"):
+        assert {r["label"] for r in real if r["lang"] == lang} == {"duplicate", "distinct"}
+    assert {r["kind"] for r in rows} == {"real", "derived"}
+
+
+def test_split_halves_are_balanced() -> None:
+    rows = [r for r in _load_pairs() if r["kind"] == "real" and r["label"] in ("duplicate", "distinct")]
+    held_out = sum(r["split"] == "held-out" for r in rows)
+    assert 0.4 < held_out / len(rows) < 0.6
+
+
+@pytest.mark.parametrize(("pairs", "split"), list(FLOORS), ids=[f"{p}-{s}" for p, s in FLOORS])
+def test_quality_on_labelled_pairs(pairs: str, split: str) -> None:
+    rows = [r for r in _load_pairs() if SELECTIONS[pairs](r) and split in ("all", r["split"])]
+    precision, recall, wrong = _quality(rows)
+    min_precision, min_recall = FLOORS[(pairs, split)]
+    assert precision >= min_precision, f"precision {precision:.3f}: {[w for w in wrong if w[0] == 'distinct']}"
+    assert recall >= min_recall, f"recall {recall:.3f}: {[w for w in wrong if w[0] == 'duplicate']}"
 
 
 # --- the incremental index ---------------------------------------------------------------------------------
