@@ -3,6 +3,7 @@
 Run from the repository root: .venv/bin/python tests/data/dedup/build_pairs.py
 Labels of real pairs are hand labels kept in pairs.tsv (a rebuild keeps them); the script only gathers,
 orders and writes. Derived pairs apply one documented transformation to a real headline.
+xpub_pairs.tsv (real cross-publisher pairs from cited public datasets) is edited by hand, not written here.
 """
 
 from __future__ import annotations
