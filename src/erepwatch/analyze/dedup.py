@@ -173,6 +173,10 @@ _WORD_RE = re.compile(r"[^\W_][\w'’-]*")
 _SENTENCE_START = '.:!?;«"“(—–|'
 
 
+# Names recur across mentions (brands, places): normalising each once keeps prepare() cheap.
+_normalize_word = lru_cache(maxsize=100_000)(normalize)
+
+
 def _names(core: str) -> tuple[str, ...]:
     """Capitalised words that do not start a sentence, when the title is written in sentence case."""
     names: list[str] = []
@@ -185,7 +189,7 @@ def _names(core: str) -> tuple[str, ...]:
         if len(word) >= 4:
             inner += 1
         if word[0].isupper():
-            names.extend(normalize(word).split())
+            names.extend(_normalize_word(word).split())
     # Title Case ("Mt. Gox Files For Bankruptcy") capitalises every word: no name can be told apart then.
     long_words = [m.group(0) for m in _WORD_RE.finditer(core) if len(m.group(0)) >= 4]
     capitalised = sum(1 for w in long_words if w[0].isupper())
@@ -198,6 +202,8 @@ def _names(core: str) -> tuple[str, ...]:
 def _names_differ(a: PreparedText, b: PreparedText) -> bool:
     """Each title names someone or somewhere the other does not: one template, two stories ("Météo Angers" /
     "Météo Nancy", "Thomas X nous a quittés" / "William Y nous a quittés")."""
+    if not a.names or not b.names:
+        return False
     only_a = [n for n in a.names if n not in b.names]
     only_b = [n for n in b.names if n not in a.names]
     if not only_a or not only_b or "".join(only_a) == "".join(only_b):  # "Mt Gox" and "MtGox": one name
