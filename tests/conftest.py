@@ -74,7 +74,7 @@ def _handler(server: FeedServer) -> type[BaseHTTPRequestHandler]:
             if self.command != "HEAD":
                 self.wfile.write(body)
 
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        def do_GET(self) -> None:
             server.request_headers.append(dict(self.headers.items()))
             parts = urlsplit(self.path)
             query = parse_qs(parts.query)

@@ -56,8 +56,8 @@ def test_add_search_then_poll_brings_mentions_from_every_provider(cli, providers
     assert stats["failed"] == 0 and stats["fetched"] == 7
     mentions = cli("mentions", "--all", "--limit", "500", "--json").json()
     urls = {m["url"] for m in mentions}
-    assert "https://leparisien.fr/economie/acme-rappelle-ses-croissants-10-11-2025.php" in urls  # Google id decoded
-    assert "https://example-times.com/business/acme-recall" in urls  # Bing apiclick unwrapped
+    assert "https://www.leparisien.fr/economie/acme-rappelle-ses-croissants-10-11-2025.php" in urls  # Google id decoded
+    assert "https://www.example-times.com/business/acme-recall" in urls  # Bing apiclick unwrapped
     assert "https://github.com/acme-bakery/inventory" in urls  # hnrss story
     # The HN comment calls Acme's support "a scam": the exclusion hnrss could not apply, the matcher did.
     assert "https://news.ycombinator.com/item?id=45800123" not in urls

@@ -28,7 +28,8 @@ def _rss(items: list[dict[str, str]]) -> bytes:
         + "</item>"
         for i in items
     )
-    return f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>{body}</channel></rss>'.encode()
+    head = '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>'
+    return f"{head}{body}</channel></rss>".encode()
 
 
 def _real_entry() -> tuple[str, str]:

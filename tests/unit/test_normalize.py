@@ -131,3 +131,14 @@ def test_google_alerts_links_unwrapped():
     items = normalize_feed(feed, fetched_at=NOW)
     assert items and all("google.com/url" not in (i.url or "") for i in items)
     assert all("<b>" not in i.title for i in items)
+
+
+def test_bing_news_source_names_the_publisher():
+    feed = (
+        b'<?xml version="1.0"?><rss version="2.0" xmlns:News="https://www.bing.com/news/search?q=x&amp;format=rss">'
+        b"<channel><title>x - BingNews</title><item><title>Acme recalls croissants</title>"
+        b"<link>http://www.bing.com/news/apiclick.aspx?ref=FexRss&amp;url=https%3a%2f%2fwww.example-times.com%2fa"
+        b"&amp;c=1&amp;mkt=en-us</link><News:Source>Example Times</News:Source></item></channel></rss>"
+    )
+    item = normalize_feed(parse_feed(feed), fetched_at=NOW)[0]
+    assert item.publisher == "Example Times" and item.url == "https://www.example-times.com/a"

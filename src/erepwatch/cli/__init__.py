@@ -119,9 +119,19 @@ def cli() -> None:
 
 def _register() -> None:
     # One module per command group; importing it adds its commands to `cli`.
-    from erepwatch.cli import analyze, init, mentions, poll, run, source, watch  # noqa: F401
-    from erepwatch.cli import catalog  # noqa: F401  (after source: it extends the source group)
-    from erepwatch.cli import deliveries, digest, recipient  # noqa: F401
+    from erepwatch.cli import (  # noqa: F401
+        analyze,
+        catalog,
+        deliveries,
+        digest,
+        init,
+        mentions,
+        poll,
+        recipient,
+        run,
+        source,
+        watch,
+    )
 
 
 def _configure_logging() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from erepwatch.cli import cli, get_app, json_option, print_json
@@ -61,6 +63,6 @@ def mentions(watch_ref: str | None, since: str | None, sentiment: str | None, li
         return
     if not views:
         click.echo("no mentions")
-    color = click.get_text_stream("stdout").isatty()
+    color = sys.stdout.isatty()
     for view in views:
         click.echo(_line(view, every_member, color))

@@ -128,13 +128,23 @@ def canonical_url(url: str) -> str | None:
 
     Idempotent: ``canonical_url(canonical_url(u)) == canonical_url(u)``. Never raises on any text.
     """
+    return _canonical(url, bare_host=True)
+
+
+def clean_url(url: str) -> str | None:
+    """The link to show and follow: unwrapped and without trackers like the key, but on its own host
+    (``www.`` kept), since not every site answers on its bare domain."""
+    return _canonical(url, bare_host=False)
+
+
+def _canonical(url: str, *, bare_host: bool) -> str | None:
     if not isinstance(url, str):
         return None
     current = url.strip()
     # Unwrap first (the wrapper's own parameters are noise), then canonicalise; repeat because a
     # wrapper may carry another wrapper (a Google Alert pointing at an AMP cache page).
     for _ in range(_MAX_UNWRAP):
-        result = _canonicalise_once(current)
+        result = _canonicalise_once(current, bare_host=bare_host)
         if result is None:
             return None
         if result == current:
@@ -143,7 +153,7 @@ def canonical_url(url: str) -> str | None:
     return current
 
 
-def _canonicalise_once(url: str) -> str | None:
+def _canonicalise_once(url: str, *, bare_host: bool = True) -> str | None:
     try:
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
@@ -168,7 +178,7 @@ def _canonicalise_once(url: str) -> str | None:
         return None
     host = host.lower()
     # www. and amp. serve the same article as the bare host on every news site; one key for all three.
-    for prefix in ("www.", "amp."):
+    for prefix in ("www.", "amp.") if bare_host else ("amp.",):
         if host.startswith(prefix) and host.count(".") >= 2:
             host = host[len(prefix) :]
     netloc = host if ":" not in host else f"[{host}]"

@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from erepwatch.ingest.canonical import canonical_url, publisher_domain, split_publisher
+from erepwatch.ingest.canonical import canonical_url, clean_url, publisher_domain, split_publisher
 from erepwatch.ingest.html import plain_text
 from erepwatch.records import ItemDraft, ParsedEntry, ParsedFeed
 
@@ -40,7 +40,7 @@ def normalize_entry(entry: ParsedEntry, *, fetched_at: datetime, feed: ParsedFee
     return ItemDraft(
         canonical_url=url,
         guid=guid,
-        url=url,
+        url=clean_url(entry.link) if url else None,
         title=title,
         text=text,
         published=published or fetched_at,

@@ -141,7 +141,8 @@ def _entry(entry: Any) -> ParsedEntry:
         content_type=content_type,
         published=_struct_to_datetime(entry.get("published_parsed") or entry.get("updated_parsed")),
         author=_text(entry.get("author")),
-        source_title=_text(source.get("title")),
+        # RSS <source> (Google News), or Bing News' <News:Source> which feedparser names news_source.
+        source_title=_text(source.get("title")) or _text(entry.get("news_source")),
         source_url=_text(source.get("href") or source.get("url")),
     )
 
