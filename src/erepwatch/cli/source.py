@@ -51,7 +51,8 @@ def list_(as_json: bool) -> None:
         click.echo("no sources yet: add one with `erepwatch source add URL`")
     for row in rows:
         if row["failures"]:
-            health = f"FAILING x{row['failures']} ({row['last_error_kind']}: {row['last_error']})"
+            state = "BROKEN" if row["broken"] else "FAILING"
+            health = f"{state} x{row['failures']} ({row['last_error_kind']}: {row['last_error']})"
         elif row["last_success"]:
             health = f"ok {row['last_success'][:16]}"
         else:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from erepwatch.db.models import ItemSource, Source
 from erepwatch.errors import ConflictError, InvalidInputError
+from erepwatch.schedule import is_broken
 from erepwatch.service.common import find_one, utcnow
 
 
@@ -115,5 +116,6 @@ def source_as_dict(source: Source, items: int) -> dict[str, Any]:
         "last_error_kind": source.last_error_kind,
         "last_error_at": _iso(source.last_error_at),
         "failures": source.consecutive_failures,
+        "broken": is_broken(source.consecutive_failures),
         "next_check": _iso(source.next_check_at),
     }
