@@ -281,7 +281,7 @@ def test_google_news_publisher_and_article_ids():
     first, second, opaque = items
     assert first.title == "Acme rappelle ses croissants après une intoxication"
     assert first.publisher == "Le Parisien"
-    assert first.url == "https://leparisien.fr/economie/acme-rappelle-ses-croissants-10-11-2025.php"
+    assert first.url == "https://www.leparisien.fr/economie/acme-rappelle-ses-croissants-10-11-2025.php"
     assert second.title == "Paris - Marseille : Acme ouvre une boulangerie"  # only the publisher suffix goes
     assert second.publisher == "Le Monde.fr" and second.publisher_domain == "lemonde.fr"
     assert opaque.url is not None and opaque.url.startswith("https://news.google.com/rss/articles/AU_yqL")
@@ -290,7 +290,7 @@ def test_google_news_publisher_and_article_ids():
 def test_bing_news_links_are_unwrapped():
     items = _items(DATA / "bing-news-search-en.xml")
     assert [i.url for i in items] == [
-        "https://example-times.com/business/acme-recall",
+        "https://www.example-times.com/business/acme-recall",
         "https://daily.example.org/2025/11/acme-buzz",
     ]
     assert items[0].publisher_domain == "example-times.com"
@@ -306,7 +306,7 @@ def test_google_alerts_feed_links_unwrapped_and_bold_removed():
 
 def test_reddit_search_atom_and_hn_feeds_parse():
     reddit_items = _items(FEEDS / "reddit-search-atom-01.atom")
-    assert [i.url for i in reddit_items] == ["https://reddit.com/r/kevincox/comments/qksbf1/announcing_feedmail/"]
+    assert [i.url for i in reddit_items] == ["https://www.reddit.com/r/kevincox/comments/qksbf1/announcing_feedmail/"]
     story, comment = _items(DATA / "hnrss-newest.xml")[0], _items(DATA / "hnrss-newcomments.xml")[0]
     assert story.url == "https://github.com/acme-bakery/inventory" and story.author == "breadhacker"
     assert "Acme" in comment.text and comment.url == "https://news.ycombinator.com/item?id=45800123"
