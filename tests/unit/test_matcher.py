@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from erepwatch.analyze.matcher import MatchItem, Span, WatchSpec, _Doc, canonical_query, compile_matcher
+from erepwatch.analyze.matcher import MatchItem, Span, WatchSpec, canonical_query, compile_matcher
 from erepwatch.errors import QuerySyntaxError
 
 
@@ -209,7 +209,7 @@ def test_index_agrees_with_watch_by_watch(seed: int) -> None:
         words_ = [rng.choice([*VOCAB, "Acme", "CARREFOUR", "l’Oréal", "Coca Cola", "x"]) for _ in range(6)]
         item = MatchItem(" ".join(words_[:3]), " ".join(words_[3:]), rng.choice([None, "https://www.acme.fr/a"]))
         # Evaluate each compiled query directly on the item, bypassing the index.
-        doc = _Doc(item)
+        doc = together._doc(item)
         expected_ids = [c.spec.id for c in together.watches if c.root.eval(doc) is not None]
         assert [m.watch_id for m in together.match(item)] == expected_ids
 

@@ -11,9 +11,11 @@ string obtained by deleting at most ``k`` characters from each, so an exact dict
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from rapidfuzz.distance import Levenshtein
 
-__all__ = ["STOP_WORDS", "deletes", "edit_budget", "within"]
+__all__ = ["STOP_WORDS", "NearIndex", "deletes", "edit_budget", "within"]
 
 # Words of 5+ letters that are too common to fuzz, in the two languages erepwatch serves first.
 _STOP_TEXT = """
@@ -55,3 +57,83 @@ def within(a: str, b: str, k: int) -> bool:
     if abs(len(a) - len(b)) > k:
         return False
     return Levenshtein.distance(a, b, score_cutoff=k) <= k
+
+
+class NearIndex:
+    """The fuzzy query words of a whole poll, looked up from an item word in a few dictionary probes.
+
+    Built once per compiled matcher: every query word with a typo budget is stored under its delete
+    variants, one table per budget. :meth:`near` then costs the delete variants of the item word and a
+    Levenshtein check of the few words sharing one, whatever the number of fuzzy watches; and it is
+    cached, since the vocabulary of the news repeats from item to item.
+    """
+
+    #: Item words remembered; cleared beyond this so that a long poll's memory stays bounded.
+    CACHE_SIZE = 500_000
+
+    def __init__(self, words: Iterable[str]):
+        self._budget: dict[str, int] = {}
+        for word in words:
+            k = edit_budget(word)
+            if k:
+                self._budget[word] = k
+        tables: dict[int, dict[str, list[str]]] = {}
+        for word, k in self._budget.items():
+            table = tables.setdefault(k, {})
+            for variant in deletes(word, k):
+                table.setdefault(variant, []).append(word)
+        # A word k edits from a query word has a length within k of it: other lengths need no probe.
+        self._tables = [
+            (
+                k,
+                min(len(w) for w in self._budget if self._budget[w] == k) - k,
+                max(len(w) for w in self._budget if self._budget[w] == k) + k,
+                table,
+            )
+            for k, table in sorted(tables.items())
+        ]
+        self._cache: dict[str, tuple[str, ...]] = {}
+        # Item words near no query word: most of them; a set difference in C skips them all at once.
+        self._far: set[str] = set()
+
+    def __bool__(self) -> bool:
+        return bool(self._budget)
+
+    def near(self, word: str) -> tuple[str, ...]:
+        """Query words within their own budget of ``word`` (``word`` itself included when it is one)."""
+        found = self._cache.get(word)
+        if found is not None:
+            return found
+        if word in self._far:
+            return ()
+        hits: set[str] = set()
+        for k, shortest, longest, table in self._tables:
+            if shortest <= len(word) <= longest:
+                for variant in table.keys() & deletes(word, k):
+                    hits.update(table[variant])
+        budget = self._budget
+        found = tuple(sorted(w for w in hits if within(w, word, budget[w])))
+        if len(self._cache) + len(self._far) >= self.CACHE_SIZE:
+            self._cache.clear()
+            self._far.clear()
+        if found:
+            self._cache[word] = found
+        else:
+            self._far.add(word)
+        return found
+
+    def near_many(self, words: set[str]) -> dict[str, list[str]]:
+        """For the distinct words of an item: each query word they come near to -> those item words."""
+        out: dict[str, list[str]] = {}
+        cache = self._cache
+        for word in words - self._far:
+            found = cache.get(word)
+            if found is None:
+                found = self.near(word)
+            for query_word in found:
+                hit = out.get(query_word)
+                if hit is None:
+                    out[query_word] = [word]
+                else:
+                    hit.append(word)
+        return out

@@ -10,13 +10,10 @@ depends on the item's length and on the number of candidates, hardly on the numb
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 from urllib.parse import urlsplit
-
-from rapidfuzz import process
-from rapidfuzz.distance import Levenshtein
 
 from erepwatch.analyze import fuzzy as fz
 from erepwatch.analyze.query import And, InTitle, Node, Not, Or, Phrase, Site, Word, parse_query, to_canonical
@@ -97,87 +94,113 @@ def _host(url: str | None) -> str:
 # ------------------------------------------------------------------------------------ the item's view
 
 
-_LOOKUPS_BEFORE_INDEX = 16
+_EMPTY: list[int] = []
 
 
 class _Doc:
     """One item as the evaluator sees it.
 
-    Both fields are scanned once (folded words and their offsets); positions are computed only for the
-    words a candidate watch looks up.
+    Both fields are scanned once (folded words and their offsets). The rest is computed on demand and
+    kept: each field's word positions (when a candidate first needs them), each term's hits and spans.
+    Terms are shared between watches (see :class:`_Builder`), so a term used by many watches (an
+    exclusion, "avis OR review", a brand followed by several clients) costs once per item.
     """
 
-    __slots__ = ("_index", "_lookups", "_near", "_positions", "_vocab", "item", "scans", "words")
+    __slots__ = (
+        "_fuzzy_positions",
+        "_host",
+        "_index",
+        "_near",
+        "all_vocab",
+        "hits",
+        "item",
+        "scans",
+        "sorted_spans",
+        "spans",
+        "vocab",
+        "words",
+    )
 
-    def __init__(self, item: MatchItem):
+    def __init__(self, item: MatchItem, near: Callable[[set[str]], dict[str, list[str]]] | None = None):
         self.item = item
         self.scans: dict[Field, Scan] = {"title": scan(item.title), "text": scan(item.text)}
         self.words: dict[Field, list[str]] = {f: sc.words for f, sc in self.scans.items()}
-        self._vocab: dict[Field, set[str]] = {}
-        self._positions: dict[tuple[Field, str], list[int]] = {}
+        self.vocab: dict[Field, set[str]] = {f: set(ws) for f, ws in self.words.items()}
+        self.all_vocab = self.vocab["title"] | self.vocab["text"]
+        #: Fuzzy query word -> the item's words within its typo budget (see :class:`fuzzy.NearIndex`).
+        self._near = near(self.all_vocab) if near is not None else {}
         self._index: dict[Field, dict[str, list[int]]] = {}
-        self._lookups = 0
-        self._near: dict[tuple[Field, str, int], list[str]] = {}
+        self._fuzzy_positions: dict[tuple[Field, str], list[int]] = {}
+        self._host: str | None = None
+        #: Per term: its hits (None when absent); per term: its spans, as Span objects.
+        self.hits: dict[_Seq, list[_Hit] | None] = {}
+        self.spans: dict[_Seq, list[Span]] = {}
+        self.sorted_spans: dict[_Seq, tuple[Span, ...]] = {}
 
-    def vocab(self, field: Field) -> set[str]:
-        found = self._vocab.get(field)
-        if found is None:
-            found = self._vocab[field] = set(self.words[field])
-        return found
+    def host(self) -> str:
+        if self._host is None:
+            self._host = _host(self.item.url)
+        return self._host
 
     def positions(self, field: Field, word: str) -> list[int]:
         index = self._index.get(field)
-        if index is not None:
-            return index.get(word, [])
+        if index is None:
+            # One pass over the field's words: the candidates of a large poll look up dozens of words,
+            # and list.index would scan the text once per word.
+            index = self._index[field] = {}
+            for i, w in enumerate(self.words[field]):
+                found = index.get(w)
+                if found is None:
+                    index[w] = [i]
+                else:
+                    found.append(i)
+        return index.get(word, _EMPTY)
+
+    def fuzzy_positions(self, field: Field, word: str) -> list[int]:
+        """Positions in ``field`` of the words within the typo budget of the query word ``word``."""
         key = (field, word)
-        found = self._positions.get(key)
+        found = self._fuzzy_positions.get(key)
         if found is None:
-            self._lookups += 1
-            if self._lookups > _LOOKUPS_BEFORE_INDEX:
-                # Many watches look at this item: one pass over its words now beats a scan per lookup.
-                index = self._index[field] = {}
-                for i, w in enumerate(self.words[field]):
-                    index.setdefault(w, []).append(i)
-                return index.get(word, [])
-            found = []
-            if word in self.vocab(field):
-                ws = self.words[field]
-                i = -1
-                try:
-                    while True:  # list.index scans in C: far quicker than enumerating in Python
-                        i = ws.index(word, i + 1)
-                        found.append(i)
-                except ValueError:
-                    pass
-            self._positions[key] = found
+            vocab = self.vocab[field]
+            near = [w for w in self._near.get(word, ()) if w in vocab]
+            found = self._fuzzy_positions[key] = sorted(p for w in near for p in self.positions(field, w))
         return found
 
-    def near(self, field: Field, word: str, k: int) -> list[str]:
-        """Distinct words of ``field`` within ``k`` edits of ``word`` (including itself)."""
-        key = (field, word, k)
-        if key not in self._near:
-            found = process.extract(word, self.vocab(field), scorer=Levenshtein.distance, score_cutoff=k, limit=None)
-            self._near[key] = [choice for choice, _, _ in found]
-        return self._near[key]
+    def term_spans(self, term: _Seq) -> list[Span]:
+        found = self.spans.get(term)
+        if found is None:
+            found = []
+            hits = self.hits[term] if term in self.hits else term._hits(self)
+            for field, p, n, label, is_fuzzy in hits or ():
+                sc = self.scans[field]
+                found.append(Span(field, sc.starts[p], sc.ends[p + n - 1], label, is_fuzzy))
+            self.spans[term] = found
+        return found
 
 
 # ------------------------------------------------------------------------------------- compiled query
 
 # A hit before it becomes a Span: field, first word index, number of words, term label, fuzzy.
 _Hit = tuple[Field, int, int, str, bool]
-Hits = list[_Hit]
+#: What a node evaluates to: None when it does not match, else the terms whose hits explain the match.
+Terms = list["_Seq"]
 
 
 class _Seq:
-    """A word or phrase: consecutive folded words, each with its typo budget, in one or both fields."""
+    """A word or phrase: consecutive folded words, each with its typo budget, in one or both fields.
 
-    __slots__ = ("budgets", "fields", "label", "words")
+    Interned per matcher (see :class:`_Builder`): equal terms of different watches are one object, whose
+    hits each item keeps.
+    """
+
+    __slots__ = ("_self", "budgets", "fields", "label", "words")
 
     def __init__(self, words_: tuple[str, ...], budgets: tuple[int, ...], fields: tuple[Field, ...], label: str):
         self.words = words_
         self.budgets = budgets
         self.fields = fields
         self.label = label
+        self._self: Terms = [self]  # never mutated: the nodes above copy before extending
 
     def _same(self, i: int, candidate: str) -> bool | None:
         """True for an exact word, False for a tolerated typo, None for no match."""
@@ -189,38 +212,76 @@ class _Seq:
             return False
         return None
 
-    def eval(self, doc: _Doc) -> Hits | None:
-        hits: Hits = []
-        first, k0 = self.words[0], self.budgets[0]
-        n = len(self.words)
-        if n == 1 and not k0:  # the most common term by far: one exact word
-            for field in self.fields:
-                hits.extend((field, p, 1, self.label, False) for p in doc.positions(field, first)[:MAX_SPANS_PER_TERM])
-            return hits or None
+    def eval(self, doc: _Doc) -> Terms | None:
+        memo = doc.hits
+        if self in memo:
+            return self._self if memo[self] is not None else None
+        hits = memo[self] = self._hits(doc)
+        return self._self if hits is not None else None
+
+    def _hits(self, doc: _Doc) -> list[_Hit] | None:
+        hits: list[_Hit] = []
+        words_, budgets, label = self.words, self.budgets, self.label
+        n = len(words_)
         for field in self.fields:
-            if k0:
-                starts = sorted(p for w in doc.near(field, first, k0) for p in doc.positions(field, w))
-            else:
-                starts = doc.positions(field, first)
-            if not starts:
+            if n == 1:  # the most common term by far
+                if budgets[0]:
+                    first, ws = words_[0], doc.words[field]
+                    hits.extend(
+                        (field, p, 1, label, ws[p] != first)
+                        for p in doc.fuzzy_positions(field, first)[:MAX_SPANS_PER_TERM]
+                    )
+                else:
+                    hits.extend(
+                        (field, p, 1, label, False) for p in doc.positions(field, words_[0])[:MAX_SPANS_PER_TERM]
+                    )
                 continue
+            # A phrase: walk the positions of its rarest word ("the" in "The Baton" is everywhere).
+            pivot, starts = 0, _EMPTY
+            for j in range(n):
+                found = doc.fuzzy_positions(field, words_[j]) if budgets[j] else doc.positions(field, words_[j])
+                if not found:
+                    starts = _EMPTY
+                    break
+                if j == 0 or len(found) < len(starts):
+                    pivot, starts = j, found
             ws = doc.words[field]
-            found = 0
-            for p in starts:
-                if p + n > len(ws):
+            last = len(ws) - n
+            count = 0
+            for q in starts:
+                p = q - pivot
+                if p < 0 or p > last:
                     continue
-                exact = ws[p] == first
-                for i in range(1, n):
+                exact = True
+                for i in range(n):
                     same = self._same(i, ws[p + i])
                     if same is None:
                         break
                     exact = exact and same
                 else:
-                    hits.append((field, p, n, self.label, not exact))
-                    found += 1
-                    if found >= MAX_SPANS_PER_TERM:
+                    hits.append((field, p, n, label, not exact))
+                    count += 1
+                    if count >= MAX_SPANS_PER_TERM:
                         break
         return hits or None
+
+
+class _Word(_Seq):
+    """One word, no typo: by far the most common term, so it has its own shortcut.
+
+    Whether it matches is one set lookup; its positions are looked for only when a watch matched and
+    its spans are needed.
+    """
+
+    __slots__ = ("_title_only",)
+
+    def __init__(self, word: str, fields: tuple[Field, ...], label: str):
+        super().__init__((word,), (0,), fields, label)
+        self._title_only = fields == ("title",)
+
+    def eval(self, doc: _Doc) -> Terms | None:
+        vocab = doc.vocab["title"] if self._title_only else doc.all_vocab
+        return self._self if self.words[0] in vocab else None
 
 
 class _Site:
@@ -230,8 +291,8 @@ class _Site:
         self.domain = domain
         self.path = path
 
-    def eval(self, doc: _Doc) -> Hits | None:
-        host = _host(doc.item.url)
+    def eval(self, doc: _Doc) -> Terms | None:
+        host = doc.host()
         # The domain itself or a subdomain: "shop.acme.fr" is on acme.fr, "notacme.fr" is not.
         if host != self.domain and not host.endswith("." + self.domain):
             return None
@@ -248,7 +309,7 @@ class _Not:
     def __init__(self, child: _Node):
         self.child = child
 
-    def eval(self, doc: _Doc) -> Hits | None:
+    def eval(self, doc: _Doc) -> Terms | None:
         return None if self.child.eval(doc) is not None else []
 
 
@@ -259,8 +320,8 @@ class _And:
         # Exclusions and site: checks are cheap and often decisive: run them first.
         self.children = sorted(children, key=lambda c: 0 if isinstance(c, _Site) else 1)
 
-    def eval(self, doc: _Doc) -> Hits | None:
-        spans: Hits = []
+    def eval(self, doc: _Doc) -> Terms | None:
+        spans: Terms = []
         for child in self.children:
             found = child.eval(doc)
             if found is None:
@@ -275,9 +336,9 @@ class _Or:
     def __init__(self, children: list[_Node]):
         self.children = children
 
-    def eval(self, doc: _Doc) -> Hits | None:
+    def eval(self, doc: _Doc) -> Terms | None:
         # Every branch is evaluated so that the mention explains all the terms that matched.
-        spans: Hits | None = None
+        spans: Terms | None = None
         for child in self.children:
             found = child.eval(doc)
             if found is not None:
@@ -288,26 +349,49 @@ class _Or:
 _Node = _Seq | _Site | _Not | _And | _Or
 
 
-def _compile(node: Node, fuzzy: bool) -> _Node:
-    if isinstance(node, Word | Phrase | InTitle):
-        term = node.term if isinstance(node, InTitle) else node
-        budgets = tuple(fz.edit_budget(w) if fuzzy else 0 for w in term.tokens)
-        fields: tuple[Field, ...] = ("title",) if isinstance(node, InTitle) else _FIELDS
-        return _Seq(term.tokens, budgets, fields, to_canonical(node))
-    if isinstance(node, Site):
-        return _Site(node.domain, node.path)
-    if isinstance(node, Not):
-        return _Not(_compile(node.child, fuzzy))
-    if isinstance(node, And):
-        return _And([_compile(c, fuzzy) for c in node.children])
-    assert isinstance(node, Or)
-    return _Or([_compile(c, fuzzy) for c in node.children])
+class _Builder:
+    """Compiles query ASTs, interning terms so that equal ones are shared across watches."""
+
+    def __init__(self) -> None:
+        self.seqs: dict[tuple[object, ...], _Seq] = {}
+        self.sites: dict[tuple[str, str], _Site] = {}
+
+    def compile(self, node: Node, fuzzy: bool) -> _Node:
+        if isinstance(node, Word | Phrase | InTitle):
+            term = node.term if isinstance(node, InTitle) else node
+            budgets = tuple(fz.edit_budget(w) if fuzzy else 0 for w in term.tokens)
+            fields: tuple[Field, ...] = ("title",) if isinstance(node, InTitle) else _FIELDS
+            label = to_canonical(node)
+            key = (term.tokens, budgets, fields, label)
+            seq = self.seqs.get(key)
+            if seq is None:
+                if len(term.tokens) == 1 and not budgets[0]:
+                    seq = _Word(term.tokens[0], fields, label)
+                else:
+                    seq = _Seq(term.tokens, budgets, fields, label)
+                self.seqs[key] = seq
+            return seq
+        if isinstance(node, Site):
+            site = self.sites.get((node.domain, node.path))
+            if site is None:
+                site = self.sites[(node.domain, node.path)] = _Site(node.domain, node.path)
+            return site
+        if isinstance(node, Not):
+            return _Not(self.compile(node.child, fuzzy))
+        if isinstance(node, And):
+            return _And([self.compile(c, fuzzy) for c in node.children])
+        assert isinstance(node, Or)
+        return _Or([self.compile(c, fuzzy) for c in node.children])
+
+    def fuzzy_words(self) -> set[str]:
+        """Every query word with a typo budget (a phrase's first word is looked up by it)."""
+        return {w for seq in self.seqs.values() for w, k in zip(seq.words, seq.budgets, strict=True) if k}
 
 
 # ---------------------------------------------------------------------------------------------- anchors
 
-# Anchor kinds: an exact word, a word with 1 or 2 tolerated edits (indexed by delete variants), a domain.
-_EXACT, _FUZZY1, _FUZZY2, _DOMAIN = range(4)
+# Anchor kinds: an exact word, a word with a typo budget (found through the NearIndex), a domain.
+_EXACT, _FUZZY, _DOMAIN = range(3)
 Anchor = tuple[int, str]
 
 
@@ -323,7 +407,8 @@ def _anchors(node: _Node) -> tuple[list[Anchor], float] | None:
     """Keys of which an item must contain at least one for ``node`` to match, with their cost."""
     if isinstance(node, _Seq):
         options = [
-            (_word_cost(w) * (1 if k == 0 else 4), [(k, w)]) for w, k in zip(node.words, node.budgets, strict=True)
+            (_word_cost(w) * (1 if k == 0 else 4), [(_FUZZY if k else _EXACT, w)])
+            for w, k in zip(node.words, node.budgets, strict=True)
         ]
         cost, best = min(options, key=lambda o: o[0])
         return best, cost
@@ -363,77 +448,53 @@ class IndexedMatcher:
         self.watches: list[_Compiled] = []
         #: Watches whose query could not be parsed, by id; the others still match.
         self.errors: dict[int, QuerySyntaxError] = {}
-        self._exact: dict[str, list[int]] = defaultdict(list)
-        self._fuzzy: dict[int, dict[str, list[int]]] = {1: defaultdict(list), 2: defaultdict(list)}
-        self._domains: dict[str, list[int]] = defaultdict(list)
+        exact: dict[str, list[int]] = defaultdict(list)
+        fuzzy: dict[str, list[int]] = defaultdict(list)
+        domains: dict[str, list[int]] = defaultdict(list)
         self._always: list[int] = []
-        self._fuzzy_cache: dict[str, tuple[int, ...]] = {}
+        builder = _Builder()
         for spec in watches:
             try:
-                root = _compile(parse_query(spec.query), spec.fuzzy)
+                root = builder.compile(parse_query(spec.query), spec.fuzzy)
             except QuerySyntaxError as exc:
                 self.errors[spec.id] = exc
                 continue
             idx = len(self.watches)
             langs = frozenset(_primary_language(lang) for lang in spec.languages if lang.strip())
             self.watches.append(_Compiled(spec, root, langs))
-            self._register(idx, _anchors(root))
-        self._exact = dict(self._exact)
-        self._domains = dict(self._domains)
-        self._fuzzy = {k: dict(v) for k, v in self._fuzzy.items() if v}
-        # Only item words whose length is within k of a fuzzy anchor's can be k edits from it.
-        self._fuzzy_lengths = {
-            k: (min(map(len, index)), max(map(len, index)) + 2 * k) for k, index in self._fuzzy.items()
-        }
+            anchors = _anchors(root)
+            if anchors is None:
+                self._always.append(idx)
+                continue
+            for kind, key in anchors[0]:
+                {_EXACT: exact, _FUZZY: fuzzy, _DOMAIN: domains}[kind][key].append(idx)
+        self._exact = dict(exact)
+        self._fuzzy = dict(fuzzy)
+        self._domains = dict(domains)
+        self._near = fz.NearIndex(builder.fuzzy_words())
 
-    def _register(self, idx: int, anchors: tuple[list[Anchor], float] | None) -> None:
-        if anchors is None:
-            self._always.append(idx)
-            return
-        for kind, key in anchors[0]:
-            if kind == _EXACT:
-                self._exact[key].append(idx)
-            elif kind == _DOMAIN:
-                self._domains[key].append(idx)
-            else:
-                for variant in fz.deletes(key, kind):
-                    self._fuzzy[kind][variant].append(idx)
-
-    def _fuzzy_hits(self, word: str) -> tuple[int, ...]:
-        """Watches with a fuzzy anchor within reach of ``word``; cached, as item vocabularies repeat."""
-        found: set[int] = set()
-        for k, index in self._fuzzy.items():
-            shortest, longest = self._fuzzy_lengths[k]
-            if shortest <= len(word) <= longest:
-                for variant in index.keys() & fz.deletes(word, k):
-                    found.update(index[variant])
-        if len(self._fuzzy_cache) > 500_000:
-            self._fuzzy_cache.clear()  # bound memory on a long-running daemon
-        hits = self._fuzzy_cache[word] = tuple(found)
-        return hits
+    def _doc(self, item: MatchItem) -> _Doc:
+        """The item scanned, with the fuzzy query words its words come near to."""
+        return _Doc(item, self._near.near_many if self._near else None)
 
     def candidates(self, doc: _Doc) -> list[int]:
-        vocab = doc.vocab("title") | doc.vocab("text")
+        vocab = doc.all_vocab
         found: set[int] = set(self._always)
         exact = self._exact
         for word in exact.keys() & vocab:  # iterates over the smaller side
             found.update(exact[word])
         if self._domains:
-            parts = _host(doc.item.url).split(".")
+            parts = doc.host().split(".")
             for i in range(len(parts)):
                 found.update(self._domains.get(".".join(parts[i:]), ()))
         if self._fuzzy:
-            cache = self._fuzzy_cache
-            for word in vocab:
-                hits = cache.get(word)
-                if hits is None:
-                    hits = self._fuzzy_hits(word)
-                if hits:
-                    found.update(hits)
+            fuzzy = self._fuzzy
+            for word in fuzzy.keys() & doc._near.keys():
+                found.update(fuzzy[word])
         return sorted(found)
 
     def match(self, item: MatchItem) -> list[Match]:
-        doc = _Doc(item)
+        doc = self._doc(item)
         lang = _primary_language(item.language) if item.language else None
         out = []
         for idx in self.candidates(doc):
@@ -441,18 +502,27 @@ class IndexedMatcher:
             # Items too short for language detection (language None) are kept.
             if compiled.languages and lang and lang not in compiled.languages:
                 continue
-            hits = compiled.root.eval(doc)
-            if hits is not None:
-                out.append(Match(compiled.spec.id, _spans(doc, hits)))
+            terms = compiled.root.eval(doc)
+            if terms is not None:
+                out.append(Match(compiled.spec.id, _spans(doc, terms)))
         return out
 
 
-def _spans(doc: _Doc, hits: Hits) -> tuple[Span, ...]:
-    spans = set()
-    for field, p, n, label, is_fuzzy in hits:
-        sc = doc.scans[field]
-        spans.add(Span(field, sc.starts[p], sc.ends[p + n - 1], label, is_fuzzy))
-    return tuple(sorted(spans, key=lambda s: (s.field != "title", s.start, s.end, s.term)))
+def _span_order(s: Span) -> tuple[bool, int, int, str]:
+    return (s.field != "title", s.start, s.end, s.term)
+
+
+def _spans(doc: _Doc, terms: Terms) -> tuple[Span, ...]:
+    if len(terms) == 1:  # a bare term, often followed by several watches: sorted once per item
+        term = terms[0]
+        found = doc.sorted_spans.get(term)
+        if found is None:
+            found = doc.sorted_spans[term] = tuple(sorted(set(doc.term_spans(term)), key=_span_order))
+        return found
+    spans: set[Span] = set()
+    for term in terms:
+        spans.update(doc.term_spans(term))
+    return tuple(sorted(spans, key=_span_order))
 
 
 def compile_matcher(watches: Iterable[WatchSpec]) -> IndexedMatcher:
