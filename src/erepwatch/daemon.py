@@ -143,6 +143,7 @@ class Daemon:
                     analysis=self._analysis,
                     limit=self.settings.poll_batch,
                     per_host=self.settings.poll_per_host,
+                    horizon=self.settings.poll_tick.total_seconds(),
                     should_stop=self._beat,
                 )
             )

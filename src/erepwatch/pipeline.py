@@ -32,6 +32,7 @@ from erepwatch.errors import ErepwatchError, FeedParseError, FetchError, FetchEr
 from erepwatch.ingest.fetch import Fetcher, FetchPolicy
 from erepwatch.ingest.normalize import normalize_feed
 from erepwatch.ingest.parse import parse_feed
+from erepwatch.ingest.politeness import HostGate, shared_gate
 from erepwatch.records import FetchResult, ItemDraft, Validators
 from erepwatch.schedule import (
     HISTORY,
@@ -197,9 +198,14 @@ def fetch_policy(settings: Settings) -> FetchPolicy:
 def claim_sources(
     factory: sessionmaker[Session], *, now: datetime, all_sources: bool = False, source_ids: Sequence[int] = (),
     limit: int | None = None, per_host: int | None = None, lease: timedelta = CLAIM_LEASE,
+    horizon: float | None = None, gate: HostGate | None = None,
 ) -> list[SourceTask]:
     """Pick the sources to poll (most overdue first; at most ``limit``, at most ``per_host`` per host) and
-    push their next check *before* fetching them, so a crash still reschedules them (after ``lease``)."""
+    push their next check *before* fetching them, so a crash still reschedules them (after ``lease``).
+
+    With a ``horizon`` (the daemon's tick), a host with a politeness interval gets only the requests that can
+    start within it; its other sources stay due rather than making the whole poll wait.
+    """
     with factory() as session, session.begin():
         query = select(Source).where(Source.enabled.is_(True)).order_by(Source.next_check_at, Source.id)
         if source_ids:
@@ -210,8 +216,10 @@ def claim_sources(
             query = query.limit(limit * CLAIM_OVERFETCH if per_host else limit)
         candidates = list(session.scalars(query.with_for_update(skip_locked=True)))
         if limit and per_host:
+            gate = gate or shared_gate()
+            budget = (lambda host: gate.budget(host, horizon, per_host)) if horizon is not None else None
             chosen = set(pick_batch([(s.id, urlsplit(s.url).hostname) for s in candidates], batch=limit,
-                                    per_host=per_host))
+                                    per_host=per_host, host_budget=budget))
             candidates = [s for s in candidates if s.id in chosen]
         tasks = []
         for source in candidates:
@@ -248,6 +256,7 @@ async def run_poll(
     analysis: Analysis | None = None,
     limit: int | None = None,
     per_host: int | None = None,
+    horizon: float | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> PollStats:
     """Poll due sources (or all, or the given ones) once and process what they bring.
@@ -260,7 +269,8 @@ async def run_poll(
     now = now or utcnow()
     limits = schedule_limits(settings)
     tasks = claim_sources(
-        factory, now=now, all_sources=all_sources, source_ids=source_ids, limit=limit, per_host=per_host
+        factory, now=now, all_sources=all_sources, source_ids=source_ids, limit=limit, per_host=per_host,
+        horizon=horizon,
     )
     stats = PollStats(sources=len(tasks))
     if not tasks:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import itertools
 import random
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -209,14 +209,24 @@ def is_broken(failures: int) -> bool:
     return failures >= BROKEN_AFTER
 
 
-def pick_batch(candidates: Sequence[tuple[int, str | None]], *, batch: int, per_host: int) -> list[int]:
+def pick_batch(
+    candidates: Sequence[tuple[int, str | None]],
+    *,
+    batch: int,
+    per_host: int,
+    host_budget: Callable[[str], int] | None = None,
+) -> list[int]:
     """Ids of at most ``batch`` sources, in the given (most overdue first) order, with at most ``per_host``
-    of them on one host: one slow or throttling site must not fill a batch and starve the others."""
+    of them on one host: one slow or throttling site must not fill a batch and starve the others.
+    ``host_budget`` lowers the cap of hosts with a politeness interval (see ``HostGate.budget``)."""
     chosen: list[int] = []
     per: dict[str, int] = {}
+    caps: dict[str, int] = {}
     for source_id, host in candidates:
         key = (host or "").lower()
-        if per.get(key, 0) >= per_host:
+        if key not in caps:
+            caps[key] = min(per_host, host_budget(key)) if host_budget and key else per_host
+        if per.get(key, 0) >= caps[key]:
             continue
         per[key] = per.get(key, 0) + 1
         chosen.append(source_id)

@@ -120,3 +120,23 @@ def test_fetcher_holds_the_host_back_after_429():
     asyncio.run(run())
     first, second = (t for t, _, _ in seen)
     assert second - first == 90  # Retry-After beats the 60 s interval
+
+
+def test_budget_counts_the_requests_that_fit_in_the_horizon():
+    now = [1000.0]
+    gate = HostGate(clock=lambda: now[0])
+    assert gate.budget("news.google.com", horizon=30, default=10) == 1  # one a minute
+    assert gate.budget("news.google.com", horizon=150, default=10) == 3
+    assert gate.budget("example.org", horizon=30, default=10) == 10  # no rule: the default cap
+    gate.reserve("news.google.com")  # next slot in 60 s
+    assert gate.budget("news.google.com", horizon=30, default=10) == 0
+    now[0] += 45
+    assert gate.budget("news.google.com", horizon=30, default=10) == 1
+
+
+def test_pick_batch_respects_host_budget():
+    from erepwatch.schedule import pick_batch
+
+    candidates = [(1, "news.google.com"), (2, "news.google.com"), (3, "a.example"), (4, "news.google.com")]
+    budget = {"news.google.com": 1}.get
+    assert pick_batch(candidates, batch=10, per_host=5, host_budget=lambda h: budget(h, 5)) == [1, 3]

@@ -106,6 +106,20 @@ class HostGate:
     def next_allowed(self, host: str) -> float | None:
         return self._next.get(host.lower())
 
+    def budget(self, host: str, horizon: float, default: int) -> int:
+        """How many requests to ``host`` could start within ``horizon`` seconds from now (at most ``default``).
+
+        The daemon claims no more than this per tick, so a host that allows one request a minute never holds
+        a tick (and the alerts that follow it) waiting: its other sources simply stay due for a later tick.
+        """
+        interval = self.rule(host).min_interval
+        if interval <= 0:
+            return default
+        wait = max(0.0, self._next.get(host.lower(), 0.0) - self._clock())
+        if wait > horizon:
+            return 0
+        return min(default, 1 + int((horizon - wait) // interval))
+
 
 _SHARED: HostGate | None = None
 
