@@ -12,6 +12,8 @@ string obtained by deleting at most ``k`` characters from each, so an exact dict
 from __future__ import annotations
 
 from collections.abc import Iterable
+from itertools import filterfalse
+from typing import ClassVar
 
 from rapidfuzz.distance import Levenshtein
 
@@ -59,6 +61,35 @@ def within(a: str, b: str, k: int) -> bool:
     return Levenshtein.distance(a, b, score_cutoff=k) <= k
 
 
+class _Variants:
+    """The strings made by deleting exactly ``d`` characters of one item word, made on demand.
+
+    An item word's first sight is the costly part of fuzzy matching (a ten-letter word has 45 two-delete
+    variants), so each layer is built once, and only for the lengths some query variant has.
+    """
+
+    __slots__ = ("_layers", "word")
+
+    def __init__(self, word: str):
+        self.word = word
+        self._layers: list[set[str]] = [{word}]
+
+    def layer(self, d: int) -> set[str]:
+        while len(self._layers) <= d:
+            n = len(self._layers)
+            word = self.word
+            if n == 2 and len(word) > 2:
+                # Deleting i, then j >= i in what remains, reaches each pair of positions once.
+                out: set[str] = set()
+                for i in range(len(word)):
+                    v = word[:i] + word[i + 1 :]
+                    out.update([v[:j] + v[j + 1 :] for j in range(i, len(v))])
+            else:
+                out = {w[:i] + w[i + 1 :] for w in self._layers[-1] if len(w) > 1 for i in range(len(w))}
+            self._layers.append(out)
+        return self._layers[d]
+
+
 class NearIndex:
     """The fuzzy query words of a whole poll, looked up from an item word in a few dictionary probes.
 
@@ -66,10 +97,30 @@ class NearIndex:
     variants, one table per budget. :meth:`near` then costs the delete variants of the item word and a
     Levenshtein check of the few words sharing one, whatever the number of fuzzy watches; and it is
     cached, since the vocabulary of the news repeats from item to item.
+
+    The first sight of a word is what costs (tens of microseconds for a long word, against a dictionary
+    lookup afterwards), and a poll sees few items: :meth:`shared` hands the next poll the same index,
+    with what it learnt, as long as the fuzzy words of the watches have not changed. Results never depend
+    on it, only the time.
     """
 
-    #: Item words remembered; cleared beyond this so that a long poll's memory stays bounded.
-    CACHE_SIZE = 500_000
+    #: Item words remembered; cleared beyond this so that a daemon's memory stays bounded.
+    CACHE_SIZE = 300_000
+    #: Distinct sets of fuzzy words whose index :meth:`shared` keeps (a poll's, plus a few previews').
+    SHARED = 3
+    _shared: ClassVar[dict[frozenset[str], NearIndex]] = {}
+
+    @classmethod
+    def shared(cls, words: Iterable[str]) -> NearIndex:
+        """An index of ``words``, the one built earlier for the same fuzzy words when there is one."""
+        key = frozenset(w for w in words if edit_budget(w))
+        index = cls._shared.pop(key, None)
+        if index is None:
+            index = cls(key)
+        cls._shared[key] = index  # most recent last
+        while len(cls._shared) > cls.SHARED:
+            del cls._shared[next(iter(cls._shared))]
+        return index
 
     def __init__(self, words: Iterable[str]):
         self._budget: dict[str, int] = {}
@@ -82,18 +133,11 @@ class NearIndex:
             table = tables.setdefault(k, {})
             for variant in deletes(word, k):
                 table.setdefault(variant, []).append(word)
-        # A word k edits from a query word has a length within k of it: other lengths need no probe.
-        self._tables = [
-            (
-                k,
-                min(len(w) for w in self._budget if self._budget[w] == k) - k,
-                max(len(w) for w in self._budget if self._budget[w] == k) + k,
-                table,
-            )
-            for k, table in sorted(tables.items())
-        ]
+        # A variant of d deletes from an item word of length n has n - d characters: only the d for which
+        # the table holds keys of that length are worth making and probing.
+        self._tables = [(k, {len(v) for v in table}, table) for k, table in sorted(tables.items())]
         self._cache: dict[str, tuple[str, ...]] = {}
-        # Item words near no query word: most of them; a set difference in C skips them all at once.
+        # Item words near no query word: most of them, skipped by a filter in C.
         self._far: set[str] = set()
 
     def __bool__(self) -> bool:
@@ -107,10 +151,13 @@ class NearIndex:
         if word in self._far:
             return ()
         hits: set[str] = set()
-        for k, shortest, longest, table in self._tables:
-            if shortest <= len(word) <= longest:
-                for variant in table.keys() & deletes(word, k):
-                    hits.update(table[variant])
+        variants = _Variants(word)
+        n = len(word)
+        for k, lengths, table in self._tables:
+            for d in range(k + 1):
+                if n - d in lengths:
+                    for variant in table.keys() & variants.layer(d):
+                        hits.update(table[variant])
         budget = self._budget
         found = tuple(sorted(w for w in hits if within(w, word, budget[w])))
         if len(self._cache) + len(self._far) >= self.CACHE_SIZE:
@@ -126,7 +173,9 @@ class NearIndex:
         """For the distinct words of an item: each query word they come near to -> those item words."""
         out: dict[str, list[str]] = {}
         cache = self._cache
-        for word in words - self._far:
+        # filterfalse rather than a set difference, which may iterate over _far: another thread's poll
+        # may be adding to it.
+        for word in filterfalse(self._far.__contains__, words):
             found = cache.get(word)
             if found is None:
                 found = self.near(word)

@@ -134,7 +134,7 @@ class _Doc:
         self._host: str | None = None
         #: Per term: its hits (None when absent); per term: its spans, as Span objects.
         self.hits: dict[_Seq, list[_Hit] | None] = {}
-        self.spans: dict[_Seq, list[Span]] = {}
+        self.spans: dict[_Seq, list[_RawSpan]] = {}
         self.sorted_spans: dict[_Seq, tuple[Span, ...]] = {}
 
     def host(self) -> str:
@@ -166,15 +166,14 @@ class _Doc:
             found = self._fuzzy_positions[key] = sorted(p for w in near for p in self.positions(field, w))
         return found
 
-    def term_spans(self, term: _Seq) -> list[Span]:
+    def term_spans(self, term: _Seq) -> list[_RawSpan]:
         found = self.spans.get(term)
         if found is None:
-            found = []
             hits = self.hits[term] if term in self.hits else term._hits(self)
+            found = self.spans[term] = []
             for field, p, n, label, is_fuzzy in hits or ():
                 sc = self.scans[field]
-                found.append(Span(field, sc.starts[p], sc.ends[p + n - 1], label, is_fuzzy))
-            self.spans[term] = found
+                found.append((field == "text", sc.starts[p], sc.ends[p + n - 1], label, is_fuzzy))
         return found
 
 
@@ -182,6 +181,9 @@ class _Doc:
 
 # A hit before it becomes a Span: field, first word index, number of words, term label, fuzzy.
 _Hit = tuple[Field, int, int, str, bool]
+# A Span as a plain tuple, whose natural order is the order of a Match's spans (title first) and whose
+# hash and comparisons run in C: in text?, start, end, term, fuzzy.
+_RawSpan = tuple[bool, int, int, str, bool]
 #: What a node evaluates to: None when it does not match, else the terms whose hits explain the match.
 Terms = list["_Seq"]
 
@@ -193,7 +195,7 @@ class _Seq:
     hits each item keeps.
     """
 
-    __slots__ = ("_self", "budgets", "fields", "label", "words")
+    __slots__ = ("_exact", "_self", "budgets", "fields", "label", "words")
 
     def __init__(self, words_: tuple[str, ...], budgets: tuple[int, ...], fields: tuple[Field, ...], label: str):
         self.words = words_
@@ -201,6 +203,9 @@ class _Seq:
         self.fields = fields
         self.label = label
         self._self: Terms = [self]  # never mutated: the nodes above copy before extending
+        # Words that must be in a field, as they are, for the term to be there: a subset test in C
+        # rejects most candidate phrases before any position is looked up.
+        self._exact = frozenset(w for w, k in zip(words_, budgets, strict=True) if not k)
 
     def _same(self, i: int, candidate: str) -> bool | None:
         """True for an exact word, False for a tolerated typo, None for no match."""
@@ -224,6 +229,8 @@ class _Seq:
         words_, budgets, label = self.words, self.budgets, self.label
         n = len(words_)
         for field in self.fields:
+            if not self._exact <= doc.vocab[field]:
+                continue
             if n == 1:  # the most common term by far
                 if budgets[0]:
                     first, ws = words_[0], doc.words[field]
@@ -471,7 +478,7 @@ class IndexedMatcher:
         self._exact = dict(exact)
         self._fuzzy = dict(fuzzy)
         self._domains = dict(domains)
-        self._near = fz.NearIndex(builder.fuzzy_words())
+        self._near = fz.NearIndex.shared(builder.fuzzy_words())
 
     def _doc(self, item: MatchItem) -> _Doc:
         """The item scanned, with the fuzzy query words its words come near to."""
@@ -508,21 +515,21 @@ class IndexedMatcher:
         return out
 
 
-def _span_order(s: Span) -> tuple[bool, int, int, str]:
-    return (s.field != "title", s.start, s.end, s.term)
-
-
 def _spans(doc: _Doc, terms: Terms) -> tuple[Span, ...]:
-    if len(terms) == 1:  # a bare term, often followed by several watches: sorted once per item
+    if len(terms) == 1:  # a bare term, often followed by several watches: made once per item
         term = terms[0]
         found = doc.sorted_spans.get(term)
         if found is None:
-            found = doc.sorted_spans[term] = tuple(sorted(set(doc.term_spans(term)), key=_span_order))
+            found = doc.sorted_spans[term] = _as_spans(set(doc.term_spans(term)))
         return found
-    spans: set[Span] = set()
+    raw: set[_RawSpan] = set()
     for term in terms:
-        spans.update(doc.term_spans(term))
-    return tuple(sorted(spans, key=_span_order))
+        raw.update(doc.term_spans(term))
+    return _as_spans(raw)
+
+
+def _as_spans(raw: set[_RawSpan]) -> tuple[Span, ...]:
+    return tuple(Span("text" if t else "title", a, b, label, f) for t, a, b, label, f in sorted(raw))
 
 
 def compile_matcher(watches: Iterable[WatchSpec]) -> IndexedMatcher:
