@@ -479,39 +479,39 @@ class IndexedMatcher:
         self._fuzzy = dict(fuzzy)
         self._domains = dict(domains)
         self._near = fz.NearIndex.shared(builder.fuzzy_words())
+        self._plan = [(c.spec.id, c.root, c.languages) for c in self.watches]
 
     def _doc(self, item: MatchItem) -> _Doc:
         """The item scanned, with the fuzzy query words its words come near to."""
         return _Doc(item, self._near.near_many if self._near else None)
 
     def candidates(self, doc: _Doc) -> list[int]:
-        vocab = doc.all_vocab
         found: set[int] = set(self._always)
         exact = self._exact
-        for word in exact.keys() & vocab:  # iterates over the smaller side
-            found.update(exact[word])
+        # All in C: the intersection iterates over the smaller side, map and update need no Python loop.
+        found.update(*map(exact.__getitem__, exact.keys() & doc.all_vocab))
         if self._domains:
             parts = doc.host().split(".")
             for i in range(len(parts)):
                 found.update(self._domains.get(".".join(parts[i:]), ()))
         if self._fuzzy:
             fuzzy = self._fuzzy
-            for word in fuzzy.keys() & doc._near.keys():
-                found.update(fuzzy[word])
+            found.update(*map(fuzzy.__getitem__, fuzzy.keys() & doc._near.keys()))
         return sorted(found)
 
     def match(self, item: MatchItem) -> list[Match]:
         doc = self._doc(item)
         lang = _primary_language(item.language) if item.language else None
         out = []
+        watches = self._plan
         for idx in self.candidates(doc):
-            compiled = self.watches[idx]
+            watch_id, root, languages = watches[idx]
             # Items too short for language detection (language None) are kept.
-            if compiled.languages and lang and lang not in compiled.languages:
+            if languages and lang and lang not in languages:
                 continue
-            terms = compiled.root.eval(doc)
+            terms = root.eval(doc)
             if terms is not None:
-                out.append(Match(compiled.spec.id, _spans(doc, terms)))
+                out.append(Match(watch_id, _spans(doc, terms)))
         return out
 
 
