@@ -66,6 +66,9 @@ def read_lexicon(path: Path) -> list[tuple[str, float, Kind]]:
     return out
 
 
+_STARTS_CACHE = 200_000
+
+
 class Lexicon:
     """Longest-match lookup of normalized word sequences, with ``stem*`` entries on the last word."""
 
@@ -78,12 +81,16 @@ class Lexicon:
         # `match` say so with one set lookup instead of trying every length and stem cut.
         self._first_words: set[str] = set()
         self._first_stems: set[str] = set()
+        self._first_stem_lengths: set[int] = set()
+        #: word → whether some entry may start with it; words repeat, so each is worked out once.
+        self._starts: dict[str, bool] = {}
         self.symbols: dict[str, Entry] = {}
         for entry, weight, kind in entries:
             self.add(entry, weight, kind)
 
     def add(self, entry: str, weight: float, kind: Kind = "word") -> None:
         """Add or replace an entry; entries without any word (emoji, ``:-)``) are kept as raw symbols."""
+        self._starts.clear()
         stem = entry.endswith("*")
         ws = tuple(words(entry[:-1] if stem else entry))
         value = Entry(entry, weight, kind)
@@ -93,7 +100,11 @@ class Lexicon:
         if stem and len(ws[-1]) >= _MIN_STEM:
             self._stems[(ws[:-1], ws[-1])] = value
             self._max_stem_len = max(self._max_stem_len, len(ws))
-            (self._first_words if len(ws) > 1 else self._first_stems).add(ws[0])
+            if len(ws) > 1:
+                self._first_words.add(ws[0])
+            else:
+                self._first_stems.add(ws[0])
+                self._first_stem_lengths.add(len(ws[0]))
         else:
             self._exact[ws] = value
             self._first_words.add(ws[0])
@@ -108,6 +119,7 @@ class Lexicon:
             out.symbols.update(src.symbols)
             out._first_words |= src._first_words
             out._first_stems |= src._first_stems
+            out._first_stem_lengths |= src._first_stem_lengths
             out._max_len = max(out._max_len, src._max_len)
             out._max_stem_len = max(out._max_stem_len, src._max_stem_len)
         return out
@@ -115,9 +127,15 @@ class Lexicon:
     def match(self, toks: Sequence[str], i: int) -> tuple[Entry, int] | None:
         """The longest entry starting at ``toks[i]`` and how many tokens it covers."""
         first = toks[i]
-        if first not in self._first_words and not (
-            self._first_stems and any(first[:cut] in self._first_stems for cut in range(len(first), _MIN_STEM - 1, -1))
-        ):
+        starts = self._starts.get(first)
+        if starts is None:
+            starts = first in self._first_words or any(
+                first[:n] in self._first_stems for n in self._first_stem_lengths if n <= len(first)
+            )
+            if len(self._starts) > _STARTS_CACHE:
+                self._starts.clear()
+            self._starts[first] = starts
+        if not starts:
             return None
         rest = len(toks) - i
         for n in range(min(self._max_len, rest), 0, -1):

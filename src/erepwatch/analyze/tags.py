@@ -27,30 +27,48 @@ def read_tag_file(path: Path) -> list[str]:
     return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
 
 
-def _compile(terms: Iterable[str]) -> Lexicon:
-    lex = Lexicon()
-    for term in terms:
-        lex.add(term.strip(), 1.0)
-    return lex
+class _Groups:
+    """Every term of several groups in one lexicon, so a text is read once whatever the number of groups."""
+
+    def __init__(self, groups: Mapping[str, Iterable[str]]) -> None:
+        self.names = tuple(groups)
+        self.lexicon = Lexicon()
+        self._groups_of: dict[str, set[str]] = {}
+        for name, terms in groups.items():
+            for term in terms:
+                term = term.strip()
+                stem = term.endswith("*")
+                key = " ".join(words(term[:-1] if stem else term)) + ("*" if stem else "")
+                if key.strip("*"):
+                    self.lexicon.add(key, 1.0)
+                    self._groups_of.setdefault(key, set()).add(name)
+
+    def found(self, toks: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        for i in range(len(toks)):
+            # Every start position, not only after a match: a longer term of one group must not hide a
+            # shorter term of another group starting at the same word.
+            hit = self.lexicon.match(toks, i)
+            if hit is not None:
+                found |= self._groups_of[hit[0].text]
+                if len(found) == len(self.names):
+                    break
+        return found
 
 
 @lru_cache(maxsize=256)
-def _custom(group_terms: tuple[str, ...]) -> Lexicon:
-    # Per-watch groups are few and reused on every item: compile each once.
-    return _compile(group_terms)
-
-
-def _mentions(lex: Lexicon, toks: Sequence[str]) -> bool:
-    return any(lex.match(toks, i) is not None for i in range(len(toks)))
+def _custom(groups: tuple[tuple[str, tuple[str, ...]], ...]) -> _Groups:
+    # Per-watch groups are few and reused on every item: compile each watch's groups once.
+    return _Groups(dict(groups))
 
 
 class Tagger:
     def __init__(self, groups: Mapping[str, Iterable[str]]):
-        self._groups = {name: _compile(terms) for name, terms in groups.items()}
+        self._builtin = _Groups(groups)
 
     @property
     def groups(self) -> tuple[str, ...]:
-        return tuple(self._groups)
+        return self._builtin.names
 
     def tags(
         self, text: str, language: str | None = None, custom: Mapping[str, Sequence[str]] | None = None
@@ -61,10 +79,12 @@ class Tagger:
         French text naming an English term ("data breach") is still tagged.
         """
         toks = words(text)
-        found = [name for name, lex in self._groups.items() if _mentions(lex, toks)]
-        for name, terms in (custom or {}).items():
-            if name not in found and _mentions(_custom(tuple(terms)), toks):
-                found.append(name)
+        seen = self._builtin.found(toks)
+        found = [name for name in self._builtin.names if name in seen]
+        if custom:
+            extra = _custom(tuple((name, tuple(terms)) for name, terms in custom.items()))
+            seen = extra.found(toks)
+            found.extend(name for name in extra.names if name in seen and name not in found)
         return tuple(found)
 
 
