@@ -45,3 +45,20 @@ def test_extra_file_adds_a_group(tmp_path: Path) -> None:
     extra = tmp_path / "bakery.tsv"
     extra.write_text("# mine\nbaguette*\n", encoding="utf-8")
     assert "bakery" in load_tagger([extra]).tags("Des baguettes brûlées", "fr")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Des ONG ukrainiennes s'inquiètent du retour de Donald Trump à la Maison Blanche",
+        "Andrea Zanoni, un conseiller régional italien, a publié ce 4 février sur Facebook",
+        "Hollywood stars attend the premiere in a package of new films",
+        "Un temps sec et un hiver court, selon la note de Météo-France",
+        "Air strikes hit the city overnight as talks stall",
+        "He is fine, said the judge's neighbour, back on stage tonight",
+    ],
+    ids=["retour", "conseiller", "stars-package", "sec-court-note", "air-strikes", "fine-stage"],
+)
+def test_news_wording_is_not_tagged(text):
+    """Generic words seen in real headlines of the corpus must not raise customer-service, review, legal…"""
+    assert load_tagger().tags(text, None) == ()
