@@ -104,6 +104,8 @@ class NearIndex:
     on it, only the time.
     """
 
+    #: Letters of a word that are indexed and probed.
+    PREFIX = 7
     #: Item words remembered; cleared beyond this so that a daemon's memory stays bounded.
     CACHE_SIZE = 300_000
     #: Distinct sets of fuzzy words whose index :meth:`shared` keeps (a poll's, plus a few previews').
@@ -128,14 +130,22 @@ class NearIndex:
             k = edit_budget(word)
             if k:
                 self._budget[word] = k
+        # Only prefixes are indexed (SymSpell's prefix trick): two words within k edits keep a common
+        # subsequence that leaves at most k characters out of each one's first PREFIX characters too,
+        # so their prefixes still share a delete variant. A long item word then costs the variants of
+        # its first PREFIX letters, not of all of them; Levenshtein on whole words removes the surplus.
         tables: dict[int, dict[str, list[str]]] = {}
         for word, k in self._budget.items():
             table = tables.setdefault(k, {})
-            for variant in deletes(word, k):
+            for variant in deletes(word[: self.PREFIX], k):
                 table.setdefault(variant, []).append(word)
-        # A variant of d deletes from an item word of length n has n - d characters: only the d for which
-        # the table holds keys of that length are worth making and probing.
-        self._tables = [(k, {len(v) for v in table}, table) for k, table in sorted(tables.items())]
+        # A variant of d deletes from a prefix of length n has n - d characters: only the d for which the
+        # table holds keys of that length are worth making and probing; and a word more than k letters
+        # longer or shorter than every query word of the table is never within k edits of one.
+        self._tables = []
+        for k, table in sorted(tables.items()):
+            lengths = [len(w) for w, b in self._budget.items() if b == k]
+            self._tables.append((k, min(lengths) - k, max(lengths) + k, {len(v) for v in table}, table))
         self._cache: dict[str, tuple[str, ...]] = {}
         # Item words near no query word: most of them, skipped by a filter in C.
         self._far: set[str] = set()
@@ -151,13 +161,15 @@ class NearIndex:
         if word in self._far:
             return ()
         hits: set[str] = set()
-        variants = _Variants(word)
-        n = len(word)
-        for k, lengths, table in self._tables:
-            for d in range(k + 1):
-                if n - d in lengths:
-                    for variant in table.keys() & variants.layer(d):
-                        hits.update(table[variant])
+        prefix = word[: self.PREFIX]
+        variants = _Variants(prefix)
+        n, m = len(word), len(prefix)
+        for k, shortest, longest, lengths, table in self._tables:
+            if shortest <= n <= longest:
+                for d in range(k + 1):
+                    if m - d in lengths:
+                        for variant in table.keys() & variants.layer(d):
+                            hits.update(table[variant])
         budget = self._budget
         found = tuple(sorted(w for w in hits if within(w, word, budget[w])))
         if len(self._cache) + len(self._far) >= self.CACHE_SIZE:
