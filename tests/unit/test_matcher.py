@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from erepwatch.analyze.matcher import MatchItem, Span, WatchSpec, canonical_query, compile_matcher
+from erepwatch.analyze import fuzzy as fz
+from erepwatch.analyze.matcher import MAX_SPANS_PER_TERM, MatchItem, Span, WatchSpec, canonical_query, compile_matcher
 from erepwatch.errors import QuerySyntaxError
 
 
@@ -216,3 +217,109 @@ def test_index_agrees_with_watch_by_watch(seed: int) -> None:
 
 def test_span_type_is_public() -> None:
     assert Span("title", 0, 1, "a").fuzzy is False
+
+
+# Watches share terms (the same brand, exclusion or "avis OR review" in many queries), and the matcher
+# evaluates each shared term once per item: no watch may see another's result, spans included.
+SHARED_VOCAB = ["Acme", "acme", "Carrefour", "carefour", "Décathlon", "decatlon", "avis", "review", "emploi", "the"]
+
+
+def _shared_query(rng: random.Random) -> str:
+    def term() -> str:
+        w = rng.choice(SHARED_VOCAB)
+        r = rng.random()
+        if r < 0.2:
+            return f'"{rng.choice(["the", w])} {rng.choice(SHARED_VOCAB)}"'
+        if r < 0.3:
+            return f"intitle:{w}"
+        return w
+
+    shape = rng.random()
+    if shape < 0.3:
+        return term()
+    if shape < 0.5:
+        return f"{term()} -{term()}"
+    if shape < 0.7:
+        return f"({term()} | {term()}) (avis OR review)"
+    return f"{term()} OR {term()} {term()}"
+
+
+def _shared_item(rng: random.Random) -> MatchItem:
+    pool = [*SHARED_VOCAB, "ACME", "Carefour", "Decathlon", "Décatlon", "l’Acme", "x", "y"]
+    title = " ".join(rng.choice(pool) for _ in range(rng.randint(0, 5)))
+    text = " ".join(rng.choice(pool) for _ in range(rng.randint(0, 30)))
+    return MatchItem(title, text, rng.choice([None, "https://www.acme.fr/a"]), rng.choice([None, "fr", "en"]))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 100_000))
+def test_compiled_together_equals_each_watch_alone(seed: int) -> None:
+    rng = random.Random(seed)
+    watches = [
+        WatchSpec(i, f"w{i}", _shared_query(rng), rng.choice([frozenset(), frozenset({"fr"})]), rng.random() < 0.4)
+        for i in range(25)
+    ]
+    together = compile_matcher(watches)
+    alone = {w.id: compile_matcher([w]) for w in watches}
+    for _ in range(6):
+        item = _shared_item(rng)
+        expected = [m for w in watches for m in alone[w.id].match(item)]
+        assert together.match(item) == expected
+
+
+def test_shared_term_keeps_each_watch_label() -> None:
+    # One word, three spellings of the query: one evaluation, but each watch shows the term as written.
+    m = compile_matcher([WatchSpec(1, "a", "Acme"), WatchSpec(2, "b", "acme"), WatchSpec(3, "c", '"ACME"')])
+    found = m.match(MatchItem("Acme wins", "acme again"))
+    assert [(x.watch_id, [s.term for s in x.spans]) for x in found] == [
+        (1, ["Acme", "Acme"]),
+        (2, ["acme", "acme"]),
+        (3, ['"ACME"', '"ACME"']),
+    ]
+
+
+def test_phrase_starting_with_a_common_word() -> None:
+    # Phrases are walked from their rarest word: spans must still start at the phrase's first word.
+    text = "the cat saw the baton, then The Baton fell; the end of the baton"
+    m = compile_matcher([WatchSpec(1, "w", '"the baton"')])
+    [match] = m.match(MatchItem("", text))
+    assert [text[s.start : s.end] for s in match.spans] == ["the baton", "The Baton", "the baton"]
+
+
+def test_spans_are_capped_per_term_and_field() -> None:
+    m = compile_matcher([WatchSpec(1, "w", "acme"), WatchSpec(2, "p", '"acme corp"')])
+    item = MatchItem("Acme", "acme corp " * (MAX_SPANS_PER_TERM + 5))
+    by_id = {x.watch_id: x.spans for x in m.match(item)}
+    assert [s.field for s in by_id[1]] == ["title"] + ["text"] * MAX_SPANS_PER_TERM
+    assert len(by_id[2]) == MAX_SPANS_PER_TERM
+
+
+# NearIndex must find exactly the query words within their typo budget, by whatever shortcut.
+_LETTERS = st.sampled_from("abcdeé")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.text(_LETTERS, min_size=4, max_size=14), min_size=1, max_size=30),
+    st.lists(st.text(_LETTERS, min_size=1, max_size=16), min_size=1, max_size=30),
+)
+def test_near_index_equals_brute_force(query_words: list[str], item_words: list[str]) -> None:
+    index = fz.NearIndex(query_words)
+    # Words one or two edits from a query word are the interesting ones: add some, of every length.
+    edited = [(q[1:] + "a", q[:3] + "bb" + q[5:], q[1:], q[:-2], q + "ab") for q in query_words]
+    probes = item_words + [w for ws in edited for w in ws]
+    for word in probes:
+        expected = tuple(
+            sorted({q for q in query_words if fz.edit_budget(q) and fz.within(q, word, fz.edit_budget(q))})
+        )
+        assert index.near(word) == expected
+        assert index.near(word) == expected  # from the cache
+
+
+def test_near_index_is_shared_while_fuzzy_words_are_the_same() -> None:
+    first = fz.NearIndex.shared(["carrefour", "acme", "decathlonx"])
+    # Words without a typo budget ("acme", "lyon": too short) do not count: same fuzzy words, same index.
+    assert fz.NearIndex.shared(["decathlonx", "lyon", "carrefour"]) is first
+    assert fz.NearIndex.shared(["carrefour"]) is not first
+    assert first.near("carefour") == ("carrefour",)
+    assert first.near("decatlonxx") == ("decathlonx",)
