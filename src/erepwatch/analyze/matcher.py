@@ -5,6 +5,16 @@ The pipeline only knows :func:`compile_matcher`, :class:`WatchSpec`, :class:`Mat
 the words it cannot match without ("anchors"): for an item, a set intersection between its words and the
 index yields the few candidate watches, and only those are evaluated in full. The cost per item then
 depends on the item's length and on the number of candidates, hardly on the number of watches.
+
+What keeps it so at 10,000 watches (issue #3, item 8; ``benchmarks/bench_matcher.py``):
+
+* equal terms of different watches are one object (:class:`_Builder`), evaluated once per item;
+* a single word, the most common watch, matches by one set lookup (:class:`_Word`); positions are looked
+  up only for the spans of watches that matched;
+* fuzzy words are found through :class:`fuzzy.NearIndex` (delete variants, verified), a few dictionary
+  probes per distinct item word whatever the number of fuzzy watches;
+* a phrase is rejected by a subset test when one of its words is missing, and otherwise walked from its
+  rarest word.
 """
 
 from __future__ import annotations
@@ -132,7 +142,7 @@ class _Doc:
         self._index: dict[Field, dict[str, list[int]]] = {}
         self._fuzzy_positions: dict[tuple[Field, str], list[int]] = {}
         self._host: str | None = None
-        #: Per term: its hits (None when absent); per term: its spans, as Span objects.
+        #: Per term: its hits (None when absent), its spans as raw tuples, and as the sorted Span tuple.
         self.hits: dict[_Seq, list[_Hit] | None] = {}
         self.spans: dict[_Seq, list[_RawSpan]] = {}
         self.sorted_spans: dict[_Seq, tuple[Span, ...]] = {}
