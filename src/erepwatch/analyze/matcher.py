@@ -105,6 +105,7 @@ def _host(url: str | None) -> str:
 
 
 _EMPTY: list[int] = []
+_UNSEEN: list[_Hit] = []
 
 
 class _Doc:
@@ -229,9 +230,9 @@ class _Seq:
 
     def eval(self, doc: _Doc) -> Terms | None:
         memo = doc.hits
-        if self in memo:
-            return self._self if memo[self] is not None else None
-        hits = memo[self] = self._hits(doc)
+        hits = memo.get(self, _UNSEEN)
+        if hits is _UNSEEN:
+            hits = memo[self] = self._hits(doc)
         return self._self if hits is not None else None
 
     def _hits(self, doc: _Doc) -> list[_Hit] | None:
