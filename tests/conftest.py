@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("EREPWATCH_TEST_SHARED", REPO.parent / "shared"))
@@ -191,6 +192,18 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture
+def sessions(db_url: str) -> Iterator[sessionmaker[Session]]:
+    """Sessions on a fresh database migrated to the latest schema."""
+    from erepwatch.db.engine import make_engine, session_factory
+    from erepwatch.db.migrate import upgrade
+
+    engine = make_engine(db_url)
+    upgrade(engine)
+    yield session_factory(engine)
+    engine.dispose()
 
 
 # --- the CLI, in-process ------------------------------------------------------------------------------

@@ -4,24 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import func, select
 
-from erepwatch.db.engine import make_engine, session_factory
-from erepwatch.db.migrate import upgrade
 from erepwatch.db.models import Delivery, Item, ItemSource, Mention, Recipient, Source, Watch
 from erepwatch.pipeline import claim_sources, release_sources
 from erepwatch.retention import purge
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
-
-@pytest.fixture
-def sessions(db_url):
-    engine = make_engine(db_url)
-    upgrade(engine)
-    yield session_factory(engine)
-    engine.dispose()
 
 
 def _source(i: int, host: str, due: datetime, interval: int = 3600) -> Source:

@@ -9,7 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func, select, text
 
-from erepwatch.db.engine import make_engine, session_factory
+from erepwatch.db.engine import make_engine
 from erepwatch.db.migrate import current_revision, ensure_schema, head_revision, upgrade
 from erepwatch.db.models import Base, Item, ItemSource, Source
 from erepwatch.db.store import store_items
@@ -18,13 +18,6 @@ from erepwatch.records import ItemDraft
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
-
-@pytest.fixture
-def sessions(db_url):
-    engine = make_engine(db_url)
-    upgrade(engine)
-    yield session_factory(engine)
-    engine.dispose()
 
 
 def _source(session, name: str) -> int:
