@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from erepwatch.analyze.dedup import DEFAULT_WINDOW, ClusterCandidate, ClusterIndex
@@ -211,7 +211,7 @@ def claim_sources(
         if source_ids:
             query = query.where(Source.id.in_(source_ids))
         elif not all_sources:
-            query = query.where(or_(Source.next_check_at <= now))
+            query = query.where(Source.next_check_at <= now)
         if limit:
             query = query.limit(limit * CLAIM_OVERFETCH if per_host else limit)
         candidates = list(session.scalars(query.with_for_update(skip_locked=True)))

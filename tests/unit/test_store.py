@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from erepwatch.db.engine import make_engine
 from erepwatch.db.migrate import current_revision, ensure_schema, head_revision, upgrade
@@ -56,12 +56,12 @@ def test_upgrade_is_idempotent(db_url):
 
 def test_outdated_schema_is_refused_until_init(db_url):
     engine = make_engine(db_url)
-    ensure_schema(engine)  # an empty database is created on first use
-    with engine.begin() as conn:
-        conn.execute(text("UPDATE alembic_version SET version_num = '0001'"))
-    if head_revision() != "0001":
-        with pytest.raises(StorageError, match="erepwatch init"):
-            ensure_schema(engine)
+    assert head_revision() != "0001", "the test needs a schema with more than one revision"
+    upgrade(engine, "0001")  # a database left by an older erepwatch
+    with pytest.raises(StorageError, match="erepwatch init"):
+        ensure_schema(engine)
+    upgrade(engine)
+    ensure_schema(engine)  # after `init` the same database is accepted
     engine.dispose()
 
 

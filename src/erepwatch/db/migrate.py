@@ -46,13 +46,14 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
-def upgrade(engine: Engine) -> tuple[str | None, str]:
-    """Bring the schema to the latest revision; returns (revision before, revision after). Idempotent."""
+def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
+    """Bring the schema to ``revision`` (the latest by default); returns (revision before, revision after).
+    Idempotent."""
     before = current_revision(engine)
     config = _config(engine)
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, revision)
     return before, current_revision(engine) or ""
 
 

@@ -22,13 +22,23 @@ from erepwatch.records import ItemDraft
 _BATCH = 500
 
 
-def insert_ignore(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+def insert_ignore(
+    session: Session, table: Table, rows: Sequence[dict[str, Any]], *, returning: Sequence[Any] = ()
+) -> list[Any]:
+    """Insert rows, skipping those that conflict; with ``returning``, the rows this statement inserted."""
     if not rows:
-        return
+        return []
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(table).on_conflict_do_nothing()
+    if returning:
+        statement = statement.returning(*returning)
+    inserted: list[Any] = []
     for start in range(0, len(rows), _BATCH):
-        session.execute(insert(table).on_conflict_do_nothing(), list(rows[start : start + _BATCH]))
+        result = session.execute(statement, list(rows[start : start + _BATCH]))
+        if returning:
+            inserted.extend(result.all())
+    return inserted
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +67,9 @@ def store_items(
     existing = _ids_by_key(session, keys)
     fresh = [(d, language_of(d)) for d in drafts if d.key not in existing]
     language = {d.key: lang for d, lang in fresh}
-    insert_ignore(
+    # RETURNING gives exactly the rows this statement created: a concurrent poll that stored the same item
+    # first makes it "not new" here, so it is matched (and notified) once.
+    created = insert_ignore(
         session,
         Item.__table__,
         [
@@ -77,16 +89,16 @@ def store_items(
             }
             for d, lang in fresh
         ],
+        returning=(Item.key, Item.id),
     )
-    ids = existing | _ids_by_key(session, [d.key for d, _ in fresh])
+    created_by_us = {id_ for _key, id_ in created}
+    ids = existing | {key: id_ for key, id_ in created}
+    ids |= _ids_by_key(session, [d.key for d, _ in fresh if d.key not in ids])
     insert_ignore(
         session,
         ItemSource.__table__,
         [{"item_id": ids[key], "source_id": source_id, "first_seen_at": now} for key in dict.fromkeys(keys)],
     )
-    # An item is "new" for this poll only if this very transaction created it.
-    created = {ids[d.key] for d, _ in fresh} - set(existing.values())
-    created_by_us = _created_by(session, created, now, source_id)
     return [StoredItem(ids[d.key], d, language.get(d.key), ids[d.key] in created_by_us) for d in drafts]
 
 
@@ -97,22 +109,6 @@ def _ids_by_key(session: Session, keys: Iterable[str]) -> dict[str, int]:
         chunk = keys[start : start + _BATCH]
         found.update((key, id_) for key, id_ in session.execute(select(Item.key, Item.id).where(Item.key.in_(chunk))))
     return found
-
-
-def _created_by(session: Session, ids: set[int], now: datetime, source_id: int) -> set[int]:
-    """Of ``ids``, those whose row this poll inserted (a concurrent poll may have won the race)."""
-    if not ids:
-        return set()
-    mine: set[int] = set()
-    id_list = sorted(ids)
-    for start in range(0, len(id_list), _BATCH):
-        chunk = id_list[start : start + _BATCH]
-        mine.update(
-            session.scalars(
-                select(Item.id).where(Item.id.in_(chunk), Item.fetched_at == now, Item.first_source_id == source_id)
-            )
-        )
-    return mine
 
 
 def insert_mentions(session: Session, rows: Sequence[dict[str, Any]]) -> list[Mention]:
