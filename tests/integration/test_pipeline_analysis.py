@@ -74,6 +74,7 @@ def test_syndicated_story_is_one_cluster_with_sentiment_and_tags(cli, server):
 
     text = cli("mentions").out
     assert "(+1 sources)" in text
+    assert f"[{brand}]" in text, "the matched term is marked in the snippet (brackets when not a terminal)"
 
 
 def test_clusters_survive_across_polls(cli, server):

@@ -6,26 +6,13 @@ import sys
 
 import click
 
+from erepwatch.analyze.snippet import Snippet, highlight
 from erepwatch.cli import cli, get_app, json_option, print_json
 from erepwatch.errors import InvalidInputError
 from erepwatch.service.mentions import SENTIMENTS, MentionView, list_mentions
 from erepwatch.settings import parse_duration
 
 _SENTIMENT_MARK = {"negative": ("-", "red"), "positive": ("+", "green"), "neutral": ("=", None)}
-
-
-def highlight(text: str, marks: list[list[int]], color: bool) -> str:
-    """The snippet with its matched terms emphasised (bold in a terminal, [brackets] otherwise)."""
-    out, last = [], 0
-    for start, end in sorted(marks):
-        if start < last or end > len(text):
-            continue
-        out.append(text[last:start])
-        term = text[start:end]
-        out.append(click.style(term, bold=True, underline=True) if color else f"[{term}]")
-        last = end
-    out.append(text[last:])
-    return "".join(out)
 
 
 def _line(view: MentionView, every_member: bool, color: bool) -> str:
@@ -36,7 +23,8 @@ def _line(view: MentionView, every_member: bool, color: bool) -> str:
     head = f"{mark} {view.published:%Y-%m-%d %H:%M}  [{view.watch}]  {view.title}{more}{tags}"
     lines = [head, f"    {view.source or '?'}  {view.url or ''}"]
     if view.snippet:
-        lines.append(f"    {highlight(view.snippet, view.snippet_marks, color)}")
+        snippet = Snippet(view.snippet, tuple((start, end) for start, end in sorted(view.snippet_marks)))
+        lines.append(f"    {highlight(snippet, 'ansi' if color else 'brackets')}")
     return "\n".join(lines)
 
 
