@@ -12,7 +12,6 @@ string obtained by deleting at most ``k`` characters from each, so an exact dict
 from __future__ import annotations
 
 from collections.abc import Iterable
-from itertools import filterfalse
 from typing import ClassVar
 
 from rapidfuzz.distance import Levenshtein
@@ -134,11 +133,14 @@ class NearIndex:
         # subsequence that leaves at most k characters out of each one's first PREFIX characters too,
         # so their prefixes still share a delete variant. A long item word then costs the variants of
         # its first PREFIX letters, not of all of them; Levenshtein on whole words removes the surplus.
-        tables: dict[int, dict[str, list[str]]] = {}
+        lists: dict[int, dict[str, list[str]]] = {}
         for word, k in self._budget.items():
-            table = tables.setdefault(k, {})
+            table = lists.setdefault(k, {})
             for variant in deletes(word[: self.PREFIX], k):
                 table.setdefault(variant, []).append(word)
+        # Tuples, not lists: the garbage collector stops tracking them, and a large index is many objects
+        # that every full collection would otherwise walk.
+        tables = {k: {v: tuple(ws) for v, ws in table.items()} for k, table in lists.items()}
         # A variant of d deletes from a prefix of length n has n - d characters: only the d for which the
         # table holds keys of that length are worth making and probing; and a word more than k letters
         # longer or shorter than every query word of the table is never within k edits of one.
@@ -185,9 +187,10 @@ class NearIndex:
         """For the distinct words of an item: each query word they come near to -> those item words."""
         out: dict[str, list[str]] = {}
         cache = self._cache
-        # filterfalse rather than a set difference, which may iterate over _far: another thread's poll
-        # may be adding to it.
-        for word in filterfalse(self._far.__contains__, words):
+        # Most words are known to be far: a set difference drops them in one C loop. It holds the GIL
+        # throughout (hashing and comparing str runs no Python code), so another thread's poll adding
+        # to _far cannot change it mid-way.
+        for word in words - self._far:
             found = cache.get(word)
             if found is None:
                 found = self.near(word)

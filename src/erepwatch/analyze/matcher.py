@@ -19,10 +19,12 @@ What keeps it so at 10,000 watches (issue #3, item 8; ``benchmarks/bench_matcher
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from itertools import compress, count
+from typing import Literal, NamedTuple, Protocol
 from urllib.parse import urlsplit
 
 from erepwatch.analyze import fuzzy as fz
@@ -66,9 +68,12 @@ class MatchItem:
     language: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Span:
-    """Where a term matched: offsets into ``MatchItem.title`` or ``MatchItem.text``."""
+class Span(NamedTuple):
+    """Where a term matched: offsets into ``MatchItem.title`` or ``MatchItem.text``.
+
+    A named tuple, not a dataclass: a large poll makes dozens of spans per item, and a tuple is built
+    in C (``tuple.__new__``), sorted and compared in C.
+    """
 
     field: Field
     start: int
@@ -77,8 +82,9 @@ class Span:
     fuzzy: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Match:
+class Match(NamedTuple):
+    """A watch that matched an item, and the spans that explain it (title first, then by offset)."""
+
     watch_id: int
     spans: tuple[Span, ...]
 
@@ -106,6 +112,7 @@ def _host(url: str | None) -> str:
 
 _EMPTY: list[int] = []
 _UNSEEN: list[_Hit] = []
+_NO_SPANS: tuple[Span, ...] = ()
 
 
 class _Doc:
@@ -125,14 +132,19 @@ class _Doc:
         "all_vocab",
         "hits",
         "item",
+        "present",
         "scans",
-        "sorted_spans",
         "spans",
         "vocab",
         "words",
     )
 
-    def __init__(self, item: MatchItem, near: Callable[[set[str]], dict[str, list[str]]] | None = None):
+    def __init__(
+        self,
+        item: MatchItem,
+        term_words: frozenset[str],
+        near: Callable[[set[str]], dict[str, list[str]]] | None = None,
+    ):
         self.item = item
         self.scans: dict[Field, Scan] = {"title": scan(item.title), "text": scan(item.text)}
         self.words: dict[Field, list[str]] = {f: sc.words for f, sc in self.scans.items()}
@@ -140,13 +152,15 @@ class _Doc:
         self.all_vocab = self.vocab["title"] | self.vocab["text"]
         #: Fuzzy query word -> the item's words within its typo budget (see :class:`fuzzy.NearIndex`).
         self._near = near(self.all_vocab) if near is not None else {}
+        #: The item's words that some term of the matcher has: the anchors are among them, and only
+        #: their positions (and those of the words near a fuzzy one) are ever looked up.
+        self.present = term_words & self.all_vocab
         self._index: dict[Field, dict[str, list[int]]] = {}
         self._fuzzy_positions: dict[tuple[Field, str], list[int]] = {}
         self._host: str | None = None
-        #: Per term: its hits (None when absent), its spans as raw tuples, and as the sorted Span tuple.
+        #: Per term: its hits (None when absent), and its spans in a Match's order.
         self.hits: dict[_Seq, list[_Hit] | None] = {}
-        self.spans: dict[_Seq, list[_RawSpan]] = {}
-        self.sorted_spans: dict[_Seq, tuple[Span, ...]] = {}
+        self.spans: dict[_Seq, tuple[Span, ...]] = {}
 
     def host(self) -> str:
         if self._host is None:
@@ -156,16 +170,24 @@ class _Doc:
     def positions(self, field: Field, word: str) -> list[int]:
         index = self._index.get(field)
         if index is None:
-            # One pass over the field's words: the candidates of a large poll look up dozens of words,
-            # and list.index would scan the text once per word.
-            index = self._index[field] = {}
-            for i, w in enumerate(self.words[field]):
-                found = index.get(w)
-                if found is None:
-                    index[w] = [i]
-                else:
-                    found.append(i)
+            index = self._index[field] = self._positions_index(field)
         return index.get(word, _EMPTY)
+
+    def _positions_index(self, field: Field) -> dict[str, list[int]]:
+        # One pass over the field's words for all the lookups of a large poll's candidates (list.index
+        # would scan the text once per word), and only over the words some term has: most of an item's
+        # words are not, and picking out the others runs in C.
+        words_ = self.words[field]
+        known = self.present.union(*self._near.values())
+        index: dict[str, list[int]] = {}
+        for i in compress(count(), map(known.__contains__, words_)):
+            w = words_[i]
+            found = index.get(w)
+            if found is None:
+                index[w] = [i]
+            else:
+                found.append(i)
+        return index
 
     def fuzzy_positions(self, field: Field, word: str) -> list[int]:
         """Positions in ``field`` of the words within the typo budget of the query word ``word``."""
@@ -177,14 +199,20 @@ class _Doc:
             found = self._fuzzy_positions[key] = sorted(p for w in near for p in self.positions(field, w))
         return found
 
-    def term_spans(self, term: _Seq) -> list[_RawSpan]:
+    def term_spans(self, term: _Seq) -> tuple[Span, ...]:
+        """The term's spans, title first then by offset: the order of a Match's spans."""
         found = self.spans.get(term)
         if found is None:
             hits = self.hits[term] if term in self.hits else term._hits(self)
-            found = self.spans[term] = []
-            for field, p, n, label, is_fuzzy in hits or ():
-                sc = self.scans[field]
-                found.append((field == "text", sc.starts[p], sc.ends[p + n - 1], label, is_fuzzy))
+            if not hits:
+                found = _NO_SPANS
+            else:
+                new, out = tuple.__new__, []
+                for field, p, n, label, is_fuzzy in hits:
+                    sc = self.scans[field]
+                    out.append(new(Span, (field, sc.starts[p], sc.ends[p + n - 1], label, is_fuzzy)))
+                found = tuple(out)
+            self.spans[term] = found
         return found
 
 
@@ -192,11 +220,8 @@ class _Doc:
 
 # A hit before it becomes a Span: field, first word index, number of words, term label, fuzzy.
 _Hit = tuple[Field, int, int, str, bool]
-# A Span as a plain tuple, whose natural order is the order of a Match's spans (title first) and whose
-# hash and comparisons run in C: in text?, start, end, term, fuzzy.
-_RawSpan = tuple[bool, int, int, str, bool]
 #: What a node evaluates to: None when it does not match, else the terms whose hits explain the match.
-Terms = list["_Seq"]
+Terms = Sequence["_Seq"]
 
 
 class _Seq:
@@ -213,7 +238,7 @@ class _Seq:
         self.budgets = budgets
         self.fields = fields
         self.label = label
-        self._self: Terms = [self]  # never mutated: the nodes above copy before extending
+        self._self: Terms = (self,)
         # Words that must be in a field, as they are, for the term to be there: a subset test in C
         # rejects most candidate phrases before any position is looked up.
         self._exact = frozenset(w for w, k in zip(words_, budgets, strict=True) if not k)
@@ -318,7 +343,7 @@ class _Site:
             path = urlsplit(doc.item.url or "").path
             if not (path == self.path or path.startswith(self.path.rstrip("/") + "/")):
                 return None
-        return []
+        return ()
 
 
 class _Not:
@@ -328,7 +353,7 @@ class _Not:
         self.child = child
 
     def eval(self, doc: _Doc) -> Terms | None:
-        return None if self.child.eval(doc) is not None else []
+        return None if self.child.eval(doc) is not None else ()
 
 
 class _And:
@@ -339,7 +364,7 @@ class _And:
         self.children = sorted(children, key=lambda c: 0 if isinstance(c, _Site) else 1)
 
     def eval(self, doc: _Doc) -> Terms | None:
-        spans: Terms = []
+        spans: list[_Seq] = []
         for child in self.children:
             found = child.eval(doc)
             if found is None:
@@ -356,11 +381,14 @@ class _Or:
 
     def eval(self, doc: _Doc) -> Terms | None:
         # Every branch is evaluated so that the mention explains all the terms that matched.
-        spans: Terms | None = None
+        spans: list[_Seq] | None = None
         for child in self.children:
             found = child.eval(doc)
             if found is not None:
-                spans = (spans or []) + found
+                if spans is None:
+                    spans = list(found)
+                else:
+                    spans.extend(found)
         return spans
 
 
@@ -486,21 +514,27 @@ class IndexedMatcher:
                 continue
             for kind, key in anchors[0]:
                 {_EXACT: exact, _FUZZY: fuzzy, _DOMAIN: domains}[kind][key].append(idx)
-        self._exact = dict(exact)
-        self._fuzzy = dict(fuzzy)
-        self._domains = dict(domains)
+        # Tuples, not lists: the collector stops tracking them, and a large matcher is many objects that
+        # every full collection of a long poll would otherwise walk.
+        self._exact = {key: tuple(ids) for key, ids in exact.items()}
+        self._fuzzy = {key: tuple(ids) for key, ids in fuzzy.items()}
+        self._domains = {key: tuple(ids) for key, ids in domains.items()}
+        # Every word of every term. An item's words are probed against this set once (a set keeps each
+        # key's hash beside it, a dict of str keys does not, so a probe reads no key that is not there);
+        # the anchors and the positions worth indexing are then looked for among the few found.
+        self._term_words = frozenset(w for seq in builder.seqs.values() for w in seq.words)
         self._near = fz.NearIndex.shared(builder.fuzzy_words())
         self._plan = [(c.spec.id, c.root, c.languages) for c in self.watches]
 
     def _doc(self, item: MatchItem) -> _Doc:
         """The item scanned, with the fuzzy query words its words come near to."""
-        return _Doc(item, self._near.near_many if self._near else None)
+        return _Doc(item, self._term_words, self._near.near_many if self._near else None)
 
     def candidates(self, doc: _Doc) -> list[int]:
         found: set[int] = set(self._always)
         exact = self._exact
         # All in C: the intersection iterates over the smaller side, map and update need no Python loop.
-        found.update(*map(exact.__getitem__, exact.keys() & doc.all_vocab))
+        found.update(*map(exact.__getitem__, exact.keys() & doc.present))
         if self._domains:
             parts = doc.host().split(".")
             for i in range(len(parts)):
@@ -513,8 +547,8 @@ class IndexedMatcher:
     def match(self, item: MatchItem) -> list[Match]:
         doc = self._doc(item)
         lang = _primary_language(item.language) if item.language else None
-        out = []
-        watches = self._plan
+        out: list[Match] = []
+        watches, new = self._plan, tuple.__new__
         for idx in self.candidates(doc):
             watch_id, root, languages = watches[idx]
             # Items too short for language detection (language None) are kept.
@@ -522,52 +556,24 @@ class IndexedMatcher:
                 continue
             terms = root.eval(doc)
             if terms is not None:
-                out.append(Match(watch_id, _spans(doc, terms)))
+                out.append(new(Match, (watch_id, _spans(doc, terms))))
         return out
 
 
 def _spans(doc: _Doc, terms: Terms) -> tuple[Span, ...]:
-    if len(terms) == 1:  # a bare term, often followed by several watches: made once per item
-        term = terms[0]
-        found = doc.sorted_spans.get(term)
-        if found is None:
-            found = doc.sorted_spans[term] = _as_spans(set(doc.term_spans(term)))
-        return found
-    raw: set[_RawSpan] = set()
-    for term in terms:
-        raw.update(doc.term_spans(term))
-    return _as_spans(raw)
+    if len(terms) == 1:  # a bare term, often followed by several watches: its spans are made once per item
+        return doc.term_spans(terms[0])
+    spans: list[Span] = []
+    for term in dict.fromkeys(terms):  # a term may be named twice: "a OR (a b)"
+        spans.extend(doc.term_spans(term))
+    # Title spans first, then text spans, each by offset: in the natural order of the tuples "text" comes
+    # before "title", so sort (in C) and move the title spans to the front.
+    spans.sort()
+    split = bisect_left(spans, _TITLE)
+    return (*spans[split:], *spans[:split])
 
 
-def _span_maker() -> Callable[[_RawSpan], Span]:
-    """Span(...) for a raw span, at a third of the cost of a frozen dataclass's __init__.
-
-    A large poll makes dozens of spans per item, and a frozen dataclass's __init__ sets each field
-    through object.__setattr__; the slots' own descriptors set them directly. Span has no
-    __post_init__ nor default factory that this would skip.
-    """
-    new = object.__new__
-    set_field, set_start, set_end, set_term, set_fuzzy = (
-        getattr(Span, name).__set__ for name in ("field", "start", "end", "term", "fuzzy")
-    )
-
-    def make(raw: _RawSpan) -> Span:
-        span = new(Span)
-        set_field(span, "text" if raw[0] else "title")
-        set_start(span, raw[1])
-        set_end(span, raw[2])
-        set_term(span, raw[3])
-        set_fuzzy(span, raw[4])
-        return span
-
-    return make
-
-
-_make_span = _span_maker()
-
-
-def _as_spans(raw: set[_RawSpan]) -> tuple[Span, ...]:
-    return tuple(map(_make_span, sorted(raw)))
+_TITLE = ("title",)
 
 
 def compile_matcher(watches: Iterable[WatchSpec]) -> IndexedMatcher:

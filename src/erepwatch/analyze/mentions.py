@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -43,7 +43,7 @@ class MentionDraft:
             "item_id": self.item_id,
             "created_at": now,
             "published_at": self.published,
-            "spans": [asdict(s) for s in self.spans],
+            "spans": [s._asdict() for s in self.spans],
             "snippet": self.snippet,
             "snippet_marks": [list(m) for m in self.snippet_marks],
             "sentiment": self.sentiment,
