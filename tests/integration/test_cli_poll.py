@@ -14,6 +14,7 @@ import feedparser
 import pytest
 from sqlalchemy import create_engine, text
 
+from erepwatch.analyze.textnorm import normalize
 from erepwatch.db.engine import normalize_url
 from erepwatch.ingest.canonical import canonical_url
 from tests.conftest import FEEDS, corpus_feeds
@@ -54,6 +55,15 @@ def test_poll_finds_mentions_and_second_poll_gets_304(cli, server):
     assert m["watch"] == "probe"
     assert "+00:00" in m["published"]
     assert any(word.lower() in x["title"].lower() or word.lower() in x["snippet"].lower() for x in mentions)
+    # Every mention explains itself: which term matched, in which field, where (offsets into that field).
+    for x in mentions:
+        assert x["matches"], x
+        for span in x["matches"]:
+            assert set(span) == {"field", "start", "end", "term", "fuzzy"}
+            assert span["field"] in ("title", "text") and span["fuzzy"] is False
+            assert normalize(span["term"]) == normalize(word)
+            if span["field"] == "title":
+                assert normalize(x["title"][span["start"] : span["end"]]) == normalize(word)
 
     second = cli("poll", "--all", "--json").json()
     assert second["not_modified"] == 2 and second["new_items"] == 0 and second["new_mentions"] == 0

@@ -130,6 +130,19 @@ def test_or_explains_every_matching_branch() -> None:
     assert [s.term for s in match.spans] == ["acme", "globex"]
 
 
+def test_spans_of_several_terms_come_title_first_then_by_offset_once_each() -> None:
+    # The query names globex first and acme twice: the spans follow the item, not the query.
+    m = compile_matcher([WatchSpec(1, "w", "globex acme (acme OR initech)")])
+    [match] = m.match(MatchItem("Acme buys Globex", "Globex, then Acme."))
+    assert [(s.field, s.start, s.term) for s in match.spans] == [
+        ("title", 0, "acme"),
+        ("title", 10, "globex"),
+        ("text", 0, "globex"),
+        ("text", 13, "acme"),
+    ]
+    assert match.spans[0]._asdict() == {"field": "title", "start": 0, "end": 4, "term": "acme", "fuzzy": False}
+
+
 def test_site_only_match_has_no_spans() -> None:
     m = compile_matcher([WatchSpec(1, "w", "site:acme.fr")])
     assert [(x.watch_id, x.spans) for x in m.match(MatchItem("x", "", "https://acme.fr/"))] == [(1, ())]
