@@ -226,7 +226,7 @@ class _Seq:
     hits each item keeps.
     """
 
-    __slots__ = ("_exact", "_self", "budgets", "fields", "label", "words")
+    __slots__ = ("_exact", "_self", "_slice", "budgets", "fields", "label", "words")
 
     def __init__(self, words_: tuple[str, ...], budgets: tuple[int, ...], fields: tuple[Field, ...], label: str):
         self.words = words_
@@ -237,6 +237,8 @@ class _Seq:
         # Words that must be in a field, as they are, for the term to be there: a subset test in C
         # rejects most candidate phrases before any position is looked up.
         self._exact = frozenset(w for w, k in zip(words_, budgets, strict=True) if not k)
+        # What a slice of the item's words equals where the phrase is, when no word tolerates a typo.
+        self._slice = None if any(budgets) else list(words_)
 
     def _same(self, i: int, candidate: str) -> bool | None:
         """True for an exact word, False for a tolerated typo, None for no match."""
@@ -300,8 +302,8 @@ class _Seq:
             ws = doc.words[field]
             last = len(ws) - n
             count = 0
-            if not any(budgets):  # compare the slice in C
-                wanted = list(words_)
+            wanted = self._slice
+            if wanted is not None:  # one comparison in C
                 for q in starts:
                     p = q - pivot
                     if 0 <= p <= last and ws[p : p + n] == wanted:
