@@ -115,10 +115,7 @@ def preview_spec(
                 sources=tuple(sources.get(item.id, ())),
                 snippet=snip.text,
                 snippet_marks=snip.marks,
-                spans=tuple(
-                    {"field": s.field, "start": s.start, "end": s.end, "term": s.term, "fuzzy": s.fuzzy}
-                    for s in match.spans
-                ),
+                spans=tuple(s._asdict() for s in match.spans),
             )
         )
     return Preview(
