@@ -35,10 +35,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from erepwatch.analyze import fuzzy as fz  # noqa: E402
+from erepwatch.analyze.fuzzy import STOP_WORDS, edit_budget, within  # noqa: E402
 from erepwatch.analyze.matcher import MatchItem, WatchSpec, compile_matcher  # noqa: E402
 from erepwatch.analyze.query import And, InTitle, Node, Not, Or, Phrase, Site, Word, parse_query  # noqa: E402
-from erepwatch.analyze.textnorm import normalize, words  # noqa: E402
+from erepwatch.analyze.textnorm import fold_words, words  # noqa: E402
 
 DENSE = "--dense" in sys.argv
 # One watch in CORPUS_EVERY is a name taken from the corpus itself (so it does occur in the news); the
@@ -116,7 +116,7 @@ def corpus_names(entries: list[MatchItem]) -> list[str]:
     counts: Counter[str] = Counter()
     for e in entries:
         counts.update(name.findall(e.text[:3000]))
-    found = sorted(n for n, c in counts.items() if c >= 2 and normalize(n) not in fz.STOP_WORDS)
+    found = sorted(n for n, c in counts.items() if c >= 2 and fold_words(n) not in STOP_WORDS)
     if DENSE:
         return sorted(found, key=lambda n: -counts[n])
     # Brands named at least twice, in random order: some are everywhere (France, Google), most are rare,
@@ -172,7 +172,7 @@ class NaiveMatcher:
     def _compile(self, node: Node, fuzzy: bool):
         if isinstance(node, Word | Phrase | InTitle):
             term = node.term if isinstance(node, InTitle) else node
-            budgets = [fz.edit_budget(t) if fuzzy else 0 for t in term.tokens]
+            budgets = [edit_budget(t) if fuzzy else 0 for t in term.tokens]
             pattern = re.compile(r"(?<!\S)" + " ".join(map(re.escape, term.tokens)) + r"(?!\S)")
             return ("term", pattern, term.tokens, budgets, isinstance(node, InTitle))
         if isinstance(node, Site):
@@ -206,7 +206,7 @@ class NaiveMatcher:
         n = len(toks)
         for p in range(len(hay) - n + 1):
             if all(
-                hay[p + i] == toks[i] or (budgets[i] and fz.within(toks[i], hay[p + i], budgets[i])) for i in range(n)
+                hay[p + i] == toks[i] or (budgets[i] and within(toks[i], hay[p + i], budgets[i])) for i in range(n)
             ):
                 return True
         return False

@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from types import FrameType
-from typing import Any
+from typing import Any, Protocol
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -36,16 +36,17 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from erepwatch.clock import Clock, utcnow
 from erepwatch.db.engine import session_factory
 from erepwatch.db.migrate import ensure_schema, upgrade
 from erepwatch.db.models import Recipient
 from erepwatch.errors import ErepwatchError
 from erepwatch.lock import AlreadyRunningError, DaemonLock, daemon_lock
 from erepwatch.logs import event
+from erepwatch.metrics import Metrics
 from erepwatch.notify.outbox import plan_alerts, plan_due_digests, send_pending
 from erepwatch.pipeline import Analysis, run_poll
 from erepwatch.retention import purge
-from erepwatch.service.common import utcnow
 from erepwatch.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,20 @@ PURGE_EVERY = timedelta(hours=1)
 DB_RETRY_MIN, DB_RETRY_MAX = 1.0, 30.0
 
 
+class WebService(Protocol):
+    """The web side the daemon starts and stops; built by the face that starts the daemon (``erepwatch run``),
+    so the daemon never imports the web app."""
+
+    @property
+    def port(self) -> int: ...
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+
+
+#: Builds the web side from the daemon: its health, metrics, sessions, settings and clock.
+WebFactory = Callable[["Daemon"], WebService]
+
+
 class Daemon:
     def __init__(
         self,
@@ -64,8 +79,9 @@ class Daemon:
         settings: Settings,
         *,
         migrate: bool = False,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Clock = utcnow,
         lock: DaemonLock | None = None,
+        web: WebFactory | None = None,
     ) -> None:
         self.engine = engine
         self.settings = settings
@@ -84,9 +100,8 @@ class Daemon:
         self._heartbeat = time.monotonic()
         self._caught_up = False
         self._analysis: Analysis | None = None
-        self.web: Any = None
-        from erepwatch.web.metrics import Metrics
-
+        self._web_factory = web
+        self.web: WebService | None = None
         self.metrics = Metrics()
 
     # --- work ---------------------------------------------------------------------------------------------
@@ -253,22 +268,12 @@ class Daemon:
         return True
 
     def _start_web(self) -> None:
-        from erepwatch.web import pages
-        from erepwatch.web.metrics import CONTENT_TYPE
-        from erepwatch.web.server import Routes, WebServer
-
-        def index() -> str:
-            with self.sessions() as session:
-                return pages.render_index(session, self.clock())
-
-        def atom() -> str:
-            with self.sessions() as session:
-                return pages.render_atom(session, self.clock(), self.settings.web_base_url)
-
-        routes = Routes(self.health, lambda: (self.metrics.exposition(), CONTENT_TYPE), index, atom)
-        self.web = WebServer(self.settings.web_addr, routes)
+        if self._web_factory is None:
+            return
+        self.web = self._web_factory(self)
         self.web.start()
-        event(log, "web listening", addr=f"{self.web.httpd.server_address[0]}:{self.web.port}")
+        host = self.settings.web_addr.rpartition(":")[0]
+        event(log, "web listening", addr=f"{host}:{self.web.port}")
 
     def run(self) -> int:
         """Run until a signal; returns the exit status. Raises AlreadyRunningError when another daemon runs."""

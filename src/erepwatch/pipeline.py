@@ -22,15 +22,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from erepwatch.analyze.dedup import DEFAULT_WINDOW, ClusterCandidate, ClusterIndex
 from erepwatch.analyze.language import detect_language
-from erepwatch.analyze.matcher import Matcher, MatchItem, compile_matcher
-from erepwatch.analyze.mentions import BACKFILL_GRACE, MentionDraft, build_mentions
+from erepwatch.analyze.matcher import Matcher, MatchItem, WatchSpec, compile_matcher
+from erepwatch.analyze.mention_drafts import BACKFILL_GRACE, MentionDraft, build_mentions
 from erepwatch.analyze.sentiment import SentimentScorer, load_scorer
 from erepwatch.analyze.tags import Tagger, load_tagger
+from erepwatch.clock import utcnow
 from erepwatch.db.models import Item, ItemSource, Mention, Source, Watch
 from erepwatch.db.store import StoredItem, insert_mentions, store_items
 from erepwatch.errors import ErepwatchError, FeedParseError, FetchError, FetchErrorKind
 from erepwatch.ingest.fetch import Fetcher, FetchPolicy
-from erepwatch.ingest.normalize import normalize_feed
+from erepwatch.ingest.items import items_from_feed
 from erepwatch.ingest.parse import parse_feed
 from erepwatch.ingest.politeness import HostGate, shared_gate
 from erepwatch.records import FetchResult, ItemDraft, Validators
@@ -45,8 +46,6 @@ from erepwatch.schedule import (
     next_check_after_success,
     pick_batch,
 )
-from erepwatch.service.common import utcnow
-from erepwatch.service.watches import watch_spec
 from erepwatch.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -242,7 +241,11 @@ def _load_watches(factory: sessionmaker[Session]) -> tuple[Matcher, dict[int, Wa
     with factory() as session:
         watches = list(session.scalars(select(Watch)))
         session.expunge_all()
-    return compile_matcher(watch_spec(w) for w in watches), {w.id: w for w in watches}
+    matcher = compile_matcher(WatchSpec.of(w) for w in watches)
+    for watch_id, error in matcher.errors.items():
+        # `watch list` shows it too; the log says why a watch went quiet.
+        log.warning("watch_id=%s never matches: %s", watch_id, error)
+    return matcher, {w.id: w for w in watches}
 
 
 async def run_poll(
@@ -369,7 +372,7 @@ def process_source(
         feed = parse_feed(result.content, result.headers, url=result.final_url)
     except FeedParseError as exc:
         return _record_failure(factory, task, exc.kind, str(exc), now, elapsed_ms=result.elapsed_ms, limits=limits)
-    drafts = normalize_feed(feed, fetched_at=now)
+    drafts = items_from_feed(feed, fetched_at=now)
     outcome.entries = len(feed.entries)
     outcome.warning = feed.warning
     try:

@@ -6,7 +6,7 @@ They are plain frozen dataclasses: no I/O, no database handles, so each stage ca
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 
@@ -77,8 +77,6 @@ class ItemDraft:
     author: str | None = None
     publisher: str | None = None
     publisher_domain: str | None = None
-    feed_language: str | None = None
-    extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def key(self) -> str:

@@ -27,7 +27,7 @@ from erepwatch.catalog.google_alerts import is_alerts_feed
 from erepwatch.catalog.locales import editions
 from erepwatch.catalog.translate import hashtags, translate
 from erepwatch.errors import InvalidInputError
-from erepwatch.ingest.normalize import normalize_feed
+from erepwatch.ingest.items import items_from_feed
 from erepwatch.ingest.parse import parse_feed
 from erepwatch.ingest.politeness import HOST_RULES
 from tests.conftest import FEEDS
@@ -273,7 +273,7 @@ NOW = datetime(2025, 11, 10, 12, 0, tzinfo=UTC)
 
 def _items(path: Path):
     feed = parse_feed(path.read_bytes(), {"content-type": "application/rss+xml"}, url="https://example/")
-    return normalize_feed(feed, fetched_at=NOW)
+    return items_from_feed(feed, fetched_at=NOW)
 
 
 def test_google_news_publisher_and_article_ids():

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from erepwatch.analyze import fuzzy as fz
+from erepwatch.analyze.fuzzy import NearIndex, edit_budget, within
 from erepwatch.analyze.matcher import MAX_SPANS_PER_TERM, MatchItem, Span, WatchSpec, canonical_query, compile_matcher
 from erepwatch.errors import QuerySyntaxError
 
@@ -317,22 +317,22 @@ _LETTERS = st.sampled_from("abcdeé")
     st.lists(st.text(_LETTERS, min_size=1, max_size=16), min_size=1, max_size=30),
 )
 def test_near_index_equals_brute_force(query_words: list[str], item_words: list[str]) -> None:
-    index = fz.NearIndex(query_words)
+    index = NearIndex(query_words)
     # Words one or two edits from a query word are the interesting ones: add some, of every length.
     edited = [(q[1:] + "a", q[:3] + "bb" + q[5:], q[1:], q[:-2], q + "ab") for q in query_words]
     probes = item_words + [w for ws in edited for w in ws]
     for word in probes:
         expected = tuple(
-            sorted({q for q in query_words if fz.edit_budget(q) and fz.within(q, word, fz.edit_budget(q))})
+            sorted({q for q in query_words if edit_budget(q) and within(q, word, edit_budget(q))})
         )
         assert index.near(word) == expected
         assert index.near(word) == expected  # from the cache
 
 
 def test_near_index_is_shared_while_fuzzy_words_are_the_same() -> None:
-    first = fz.NearIndex.shared(["carrefour", "acme", "decathlonx"])
+    first = NearIndex.shared(["carrefour", "acme", "decathlonx"])
     # Words without a typo budget ("acme", "lyon": too short) do not count: same fuzzy words, same index.
-    assert fz.NearIndex.shared(["decathlonx", "lyon", "carrefour"]) is first
-    assert fz.NearIndex.shared(["carrefour"]) is not first
+    assert NearIndex.shared(["decathlonx", "lyon", "carrefour"]) is first
+    assert NearIndex.shared(["carrefour"]) is not first
     assert first.near("carefour") == ("carrefour",)
     assert first.near("decatlonxx") == ("decathlonx",)

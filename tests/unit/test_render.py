@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from erepwatch.notify.alerts import detect_spike
+from erepwatch.notify.alert_rules import detect_spike
 from erepwatch.notify.digest import DayVolume, MentionRow, Trouble, build_digest
 from erepwatch.notify.render import chat_lines, clean, render_alert, render_digest, safe_url
 

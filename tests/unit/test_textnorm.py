@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from erepwatch.analyze.textnorm import fold, normalize, scan, tokens, words
+from erepwatch.analyze.textnorm import fold, fold_words, scan, tokens, words
 
 NORMALIZE_CASES = [
     ("lowercase", "ACME Corp", "acme corp"),
@@ -47,8 +47,8 @@ NORMALIZE_CASES = [
 
 
 @pytest.mark.parametrize(("text", "expected"), [c[1:] for c in NORMALIZE_CASES], ids=[c[0] for c in NORMALIZE_CASES])
-def test_normalize(text: str, expected: str) -> None:
-    assert normalize(text) == expected
+def test_fold_words(text: str, expected: str) -> None:
+    assert fold_words(text) == expected
 
 
 OFFSET_CASES = [
@@ -90,9 +90,9 @@ text_strategy = st.lists(
 
 @settings(max_examples=400, deadline=None)
 @given(text_strategy)
-def test_normalize_is_idempotent(text: str) -> None:
-    once = normalize(text)
-    assert normalize(once) == once
+def test_fold_words_is_idempotent(text: str) -> None:
+    once = fold_words(text)
+    assert fold_words(once) == once
 
 
 @settings(max_examples=300, deadline=None)
@@ -107,4 +107,4 @@ def test_token_offsets_are_in_bounds_and_ordered(text: str) -> None:
         assert tok.start >= previous[1] or any(unicodedata.normalize("NFKC", c) != c for c in text)
         previous = (tok.start, tok.end)
         # The original slice folds back to the token (elisions and possessives aside).
-        assert tok.text.rstrip("'") in normalize(text[tok.start : tok.end]).replace(" ", "")
+        assert tok.text.rstrip("'") in fold_words(text[tok.start : tok.end]).replace(" ", "")

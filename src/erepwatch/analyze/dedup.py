@@ -30,7 +30,7 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz
 
-from erepwatch.analyze.textnorm import normalize
+from erepwatch.analyze.textnorm import fold_words
 
 __all__ = [
     "DEFAULT_WINDOW",
@@ -149,7 +149,7 @@ def _strip_kickers(title: str) -> str:
         title = rest
     for _ in range(2):
         m = _KICKER_RE.match(title)
-        if not m or normalize(m.group(1)) not in _KICKERS:
+        if not m or fold_words(m.group(1)) not in _KICKERS:
             break
         title = title[m.end() :]
     return title
@@ -174,7 +174,7 @@ _SENTENCE_START = '.:!?;«"“(—–|'
 
 
 # Names recur across mentions (brands, places): normalising each once keeps prepare() cheap.
-_normalize_word = lru_cache(maxsize=100_000)(normalize)
+_fold_word = lru_cache(maxsize=100_000)(fold_words)
 
 
 def _names(core: str) -> tuple[str, ...]:
@@ -189,7 +189,7 @@ def _names(core: str) -> tuple[str, ...]:
         if len(word) >= 4:
             inner += 1
         if word[0].isupper():
-            names.extend(_normalize_word(word).split())
+            names.extend(_fold_word(word).split())
     # Title Case ("Mt. Gox Files For Bankruptcy") capitalises every word: no name can be told apart then.
     long_words = [m.group(0) for m in _WORD_RE.finditer(core) if len(m.group(0)) >= 4]
     capitalised = sum(1 for w in long_words if w[0].isupper())
@@ -217,8 +217,8 @@ def prepare(title: str, lead: str = "") -> PreparedText:
     raw = (title or "").strip()
     truncated = bool(_ELLIPSIS_RE.search(raw))
     core = _strip_kickers(_ELLIPSIS_RE.sub("", raw))
-    norm = normalize(core)
-    lead_norm = normalize(lead[:400]) if lead else ""
+    norm = fold_words(core)
+    lead_norm = fold_words(lead[:400]) if lead else ""
     return PreparedText(
         title=norm,
         words=tuple(norm.split()),

@@ -31,7 +31,7 @@ from itertools import compress, count
 from typing import Literal, NamedTuple, Protocol
 from urllib.parse import urlsplit
 
-from erepwatch.analyze import fuzzy as fz
+from erepwatch.analyze.fuzzy import STOP_WORDS, NearIndex, edit_budget, within
 from erepwatch.analyze.query import And, InTitle, Node, Not, Or, Phrase, Site, Word, parse_query, to_canonical
 from erepwatch.analyze.query import canonical_query as canonical_query
 from erepwatch.analyze.textnorm import Scan, scan
@@ -60,6 +60,32 @@ class WatchSpec:
     query: str
     languages: frozenset[str] = frozenset()
     fuzzy: bool = False
+
+    @classmethod
+    def of(cls, watch: WatchFields) -> WatchSpec:
+        """The matcher's view of a stored watch (any object with these attributes, e.g. the ORM row)."""
+        return cls(
+            id=watch.id,
+            name=watch.name,
+            query=watch.query,
+            languages=frozenset(watch.languages or ()),
+            fuzzy=bool(watch.fuzzy),
+        )
+
+
+class WatchFields(Protocol):
+    """What :meth:`WatchSpec.of` reads of a watch; analysis never imports the storage models."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def query(self) -> str: ...
+    @property
+    def languages(self) -> Sequence[str] | None: ...
+    @property
+    def fuzzy(self) -> bool | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,11 +141,11 @@ def _host(url: str | None) -> str:
 
 
 _EMPTY: list[int] = []
-_UNSEEN: list[_Hit] = []
+_UNSEEN: list[_TermHit] = []
 _NO_SPANS: tuple[Span, ...] = ()
 
 
-class _Doc:
+class _ItemView:
     """One item as the evaluator sees it.
 
     Both fields are scanned once (folded words and their offsets). The rest is computed on demand and
@@ -163,8 +189,8 @@ class _Doc:
         self._fuzzy_positions: dict[tuple[Field, str], list[int]] = {}
         self._host: str | None = None
         #: Per term: its hits (None when absent), and its spans in a Match's order.
-        self.hits: dict[_Seq, list[_Hit] | None] = {}
-        self.spans: dict[_Seq, tuple[Span, ...]] = {}
+        self.hits: dict[_Term, list[_TermHit] | None] = {}
+        self.spans: dict[_Term, tuple[Span, ...]] = {}
 
     def host(self) -> str:
         if self._host is None:
@@ -203,7 +229,7 @@ class _Doc:
             found = self._fuzzy_positions[key] = sorted(p for w in near for p in self.positions(field, w))
         return found
 
-    def term_spans(self, term: _Seq) -> tuple[Span, ...]:
+    def term_spans(self, term: _Term) -> tuple[Span, ...]:
         """The term's spans, title first then by offset: the order of a Match's spans."""
         found = self.spans.get(term)
         if found is None:
@@ -214,12 +240,12 @@ class _Doc:
 # ------------------------------------------------------------------------------------- compiled query
 
 # A hit before it becomes a Span: field, first word index, number of words, term label, fuzzy.
-_Hit = tuple[Field, int, int, str, bool]
+_TermHit = tuple[Field, int, int, str, bool]
 #: What a node evaluates to: None when it does not match, else the terms whose hits explain the match.
-Terms = Sequence["_Seq"]
+MatchedTerms = Sequence["_Term"]
 
 
-class _Seq:
+class _Term:
     """A word or phrase: consecutive folded words, each with its typo budget, in one or both fields.
 
     Interned per matcher (see :class:`_Builder`): equal terms of different watches are one object, whose
@@ -233,7 +259,7 @@ class _Seq:
         self.budgets = budgets
         self.fields = fields
         self.label = label
-        self._self: Terms = (self,)
+        self._self: MatchedTerms = (self,)
         # Words that must be in a field, as they are, for the term to be there: a subset test in C
         # rejects most candidate phrases before any position is looked up.
         self._exact = frozenset(w for w, k in zip(words_, budgets, strict=True) if not k)
@@ -246,11 +272,11 @@ class _Seq:
         if candidate == wanted:
             return True
         k = self.budgets[i]
-        if k and fz.within(wanted, candidate, k):
+        if k and within(wanted, candidate, k):
             return False
         return None
 
-    def spans(self, doc: _Doc) -> tuple[Span, ...]:
+    def spans(self, doc: _ItemView) -> tuple[Span, ...]:
         hits = doc.hits[self] if self in doc.hits else self._hits(doc)
         if not hits:
             return _NO_SPANS
@@ -260,19 +286,19 @@ class _Seq:
             out.append(new(Span, (field, sc.starts[p], sc.ends[p + n - 1], label, is_fuzzy)))
         return tuple(out)
 
-    def eval(self, doc: _Doc) -> Terms | None:
+    def eval(self, doc: _ItemView) -> MatchedTerms | None:
         memo = doc.hits
         hits = memo.get(self, _UNSEEN)
         if hits is _UNSEEN:
             hits = memo[self] = self._hits(doc)
         return self._self if hits is not None else None
 
-    def _hits(self, doc: _Doc) -> list[_Hit] | None:
+    def _hits(self, doc: _ItemView) -> list[_TermHit] | None:
         # A candidate phrase most often lacks one of its words: one subset test against the item's few
         # known words rejects it before any field is looked at.
         if not self._exact <= doc.present:
             return None
-        hits: list[_Hit] = []
+        hits: list[_TermHit] = []
         words_, budgets, label = self.words, self.budgets, self.label
         n = len(words_)
         for field in self.fields:
@@ -330,7 +356,7 @@ class _Seq:
         return hits or None
 
 
-class _Word(_Seq):
+class _Word(_Term):
     """One word, no typo: by far the most common term, so it has its own shortcut.
 
     Whether it matches is one set lookup; its positions are looked for only when a watch matched and
@@ -343,11 +369,11 @@ class _Word(_Seq):
         super().__init__((word,), (0,), fields, label)
         self._title_only = fields == ("title",)
 
-    def eval(self, doc: _Doc) -> Terms | None:
+    def eval(self, doc: _ItemView) -> MatchedTerms | None:
         vocab = doc.vocab["title"] if self._title_only else doc.all_vocab
         return self._self if self.words[0] in vocab else None
 
-    def spans(self, doc: _Doc) -> tuple[Span, ...]:
+    def spans(self, doc: _ItemView) -> tuple[Span, ...]:
         word, label, new = self.words[0], self.label, tuple.__new__
         out: list[Span] = []
         for field in self.fields:
@@ -366,7 +392,7 @@ class _Site:
         self.domain = domain
         self.path = path
 
-    def eval(self, doc: _Doc) -> Terms | None:
+    def eval(self, doc: _ItemView) -> MatchedTerms | None:
         host = doc.host()
         # The domain itself or a subdomain: "shop.acme.fr" is on acme.fr, "notacme.fr" is not.
         if host != self.domain and not host.endswith("." + self.domain):
@@ -384,7 +410,7 @@ class _Not:
     def __init__(self, child: _Node):
         self.child = child
 
-    def eval(self, doc: _Doc) -> Terms | None:
+    def eval(self, doc: _ItemView) -> MatchedTerms | None:
         return None if self.child.eval(doc) is not None else ()
 
 
@@ -395,8 +421,8 @@ class _And:
         # Exclusions and site: checks are cheap and often decisive: run them first.
         self.children = sorted(children, key=lambda c: 0 if isinstance(c, _Site) else 1)
 
-    def eval(self, doc: _Doc) -> Terms | None:
-        spans: list[_Seq] = []
+    def eval(self, doc: _ItemView) -> MatchedTerms | None:
+        spans: list[_Term] = []
         for child in self.children:
             found = child.eval(doc)
             if found is None:
@@ -411,9 +437,9 @@ class _Or:
     def __init__(self, children: list[_Node]):
         self.children = children
 
-    def eval(self, doc: _Doc) -> Terms | None:
+    def eval(self, doc: _ItemView) -> MatchedTerms | None:
         # Every branch is evaluated so that the mention explains all the terms that matched.
-        spans: list[_Seq] | None = None
+        spans: list[_Term] | None = None
         for child in self.children:
             found = child.eval(doc)
             if found is not None:
@@ -424,20 +450,20 @@ class _Or:
         return spans
 
 
-_Node = _Seq | _Site | _Not | _And | _Or
+_Node = _Term | _Site | _Not | _And | _Or
 
 
 class _Builder:
     """Compiles query ASTs, interning terms so that equal ones are shared across watches."""
 
     def __init__(self) -> None:
-        self.seqs: dict[tuple[object, ...], _Seq] = {}
+        self.seqs: dict[tuple[object, ...], _Term] = {}
         self.sites: dict[tuple[str, str], _Site] = {}
 
     def compile(self, node: Node, fuzzy: bool) -> _Node:
         if isinstance(node, Word | Phrase | InTitle):
             term = node.term if isinstance(node, InTitle) else node
-            budgets = tuple(fz.edit_budget(w) if fuzzy else 0 for w in term.tokens)
+            budgets = tuple(edit_budget(w) if fuzzy else 0 for w in term.tokens)
             fields: tuple[Field, ...] = ("title",) if isinstance(node, InTitle) else _FIELDS
             label = to_canonical(node)
             key = (term.tokens, budgets, fields, label)
@@ -446,7 +472,7 @@ class _Builder:
                 if len(term.tokens) == 1 and not budgets[0]:
                     seq = _Word(term.tokens[0], fields, label)
                 else:
-                    seq = _Seq(term.tokens, budgets, fields, label)
+                    seq = _Term(term.tokens, budgets, fields, label)
                 self.seqs[key] = seq
             return seq
         if isinstance(node, Site):
@@ -476,14 +502,14 @@ Anchor = tuple[int, str]
 def _word_cost(word: str) -> float:
     # No document frequencies at compile time: long words are rarer than short ones, stop words and
     # elided articles are everywhere.
-    if word in fz.STOP_WORDS or word.endswith("'") or len(word) <= 2:
+    if word in STOP_WORDS or word.endswith("'") or len(word) <= 2:
         return 50.0
     return 1.0 + max(0, 8 - len(word))
 
 
 def _anchors(node: _Node) -> tuple[list[Anchor], float] | None:
     """Keys of which an item must contain at least one for ``node`` to match, with their cost."""
-    if isinstance(node, _Seq):
+    if isinstance(node, _Term):
         options = [
             (_word_cost(w) * (1 if k == 0 else 4), [(_FUZZY if k else _EXACT, w)])
             for w, k in zip(node.words, node.budgets, strict=True)
@@ -555,14 +581,14 @@ class IndexedMatcher:
         # key's hash beside it, a dict of str keys does not, so a probe reads no key that is not there);
         # the anchors and the positions worth indexing are then looked for among the few found.
         self._term_words = frozenset(w for seq in builder.seqs.values() for w in seq.words)
-        self._near = fz.NearIndex.shared(builder.fuzzy_words())
+        self._near = NearIndex.shared(builder.fuzzy_words())
         self._plan = [(c.spec.id, c.root, c.languages) for c in self.watches]
 
-    def _doc(self, item: MatchItem) -> _Doc:
+    def _doc(self, item: MatchItem) -> _ItemView:
         """The item scanned, with the fuzzy query words its words come near to."""
-        return _Doc(item, self._term_words, self._near.near_many if self._near else None)
+        return _ItemView(item, self._term_words, self._near.near_many if self._near else None)
 
-    def candidates(self, doc: _Doc) -> list[int]:
+    def candidates(self, doc: _ItemView) -> list[int]:
         found: set[int] = set(self._always)
         exact = self._exact
         # All in C: the intersection iterates over the smaller side, map and update need no Python loop.
@@ -592,7 +618,7 @@ class IndexedMatcher:
         return out
 
 
-def _spans(doc: _Doc, terms: Terms) -> tuple[Span, ...]:
+def _spans(doc: _ItemView, terms: MatchedTerms) -> tuple[Span, ...]:
     if len(terms) == 1:  # a bare term, often followed by several watches: its spans are made once per item
         return doc.term_spans(terms[0])
     spans: list[Span] = []

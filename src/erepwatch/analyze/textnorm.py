@@ -7,7 +7,7 @@ from the word (``l'Oréal`` → ``l'`` + ``oreal``), the English possessive ``'s
 
 Two entry points:
 
-* :func:`normalize` gives the folded words joined by single spaces. Its output contains only word
+* :func:`fold_words` gives the folded words joined by single spaces. Its output contains only word
   characters, apostrophes and spaces, so applying it again changes nothing (no entity can re-appear).
 * :func:`tokens` gives each word's folded form with its ``(start, end)`` offsets in the ORIGINAL text,
   which is what highlighting and snippets need.
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from itertools import accumulate
 from typing import NamedTuple
 
-__all__ = ["ELISIONS", "Scan", "Token", "fold", "normalize", "scan", "tokens", "words"]
+__all__ = ["ELISIONS", "Scan", "Token", "fold", "fold_words", "scan", "tokens", "words"]
 
 #: French elided articles and pronouns, split from the word they precede.
 ELISIONS = frozenset(["l'", "d'", "qu'", "j'", "n'", "s'", "c'", "m'", "t'", "jusqu'", "lorsqu'", "puisqu'"])
@@ -300,7 +300,7 @@ def tokens(text: str) -> list[Token]:
     return [Token(w, s, e) for w, s, e in zip(sc.words, sc.starts, sc.ends, strict=True)]
 
 
-def normalize(text: str) -> str:
+def fold_words(text: str) -> str:
     """Folded words of ``text`` joined by single spaces; idempotent.
 
     An elision stays glued to its word (``l'oreal``) so that normalizing again splits it the same way.

@@ -2,7 +2,7 @@
 
 Each provider is a small module (its URL template, query translation, politeness and parsing quirks in its
 docstring) exposing a :class:`~erepwatch.catalog.base.Provider`. :func:`feeds_for_watch` asks the chosen
-providers for the watch's feeds; :mod:`erepwatch.catalog.sync` stores them as search sources and keeps them in
+providers for the watch's feeds; :mod:`erepwatch.service.search_feeds` stores them as search sources and keeps them in
 step with the watch's query, languages and regions.
 
 Not search providers, but part of the catalog: YouTube channel feeds (:mod:`.youtube`), Google Alerts'

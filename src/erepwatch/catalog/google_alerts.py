@@ -23,7 +23,7 @@ and is lenient on the rest:
   ``time_of_day``), ``day_of_week`` (``MONDAY`` or 1–7) and ``time_zone``/``timezone`` (a name or ``{"id": …}``).
 
 What has no equivalent is kept in each alert's ``notes`` and printed by ``erepwatch import google-alerts``.
-Reading is pure: :mod:`erepwatch.catalog.alerts_import` applies the result to the database.
+Reading is pure: :mod:`erepwatch.service.google_alerts_import` applies the result to the database.
 """
 
 from __future__ import annotations

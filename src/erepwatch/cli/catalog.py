@@ -36,7 +36,7 @@ from erepwatch.service.watches import get_watch
 def add_search(watch_ref: str, providers: tuple[str, ...], subreddits: tuple[str, ...], instances: tuple[str, ...],
                as_json: bool) -> None:  # fmt: skip
     """Subscribe WATCH to the catalog's search feeds for its languages and regions."""
-    from erepwatch.catalog.sync import add_search_feeds
+    from erepwatch.service.search_feeds import add_search_feeds
 
     app = get_app()
     with app.transaction() as session:
@@ -118,7 +118,7 @@ def discover(url: str, add_first: bool, as_json: bool) -> None:
 @json_option
 def import_opml_cmd(path: Path, as_json: bool) -> None:
     """Add the feeds of an OPML file (your feed reader's export); feeds already here are left alone."""
-    from erepwatch.catalog.subscriptions import import_opml
+    from erepwatch.service.subscriptions import import_opml
 
     app = get_app()
     with app.transaction() as session:
@@ -136,7 +136,7 @@ def import_opml_cmd(path: Path, as_json: bool) -> None:
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write here instead of stdout.")
 def export_opml_cmd(out: Path | None) -> None:
     """Write every source as OPML 2.0 (search feeds grouped by watch)."""
-    from erepwatch.catalog.subscriptions import export_opml
+    from erepwatch.service.subscriptions import export_opml
 
     with get_app().sessions() as session:
         data = export_opml(session)
@@ -210,8 +210,8 @@ def import_file(path: Path, as_json: bool) -> None:
 @json_option
 def import_google_alerts(path: Path, as_json: bool) -> None:
     """Recreate Google Alerts from Google's data export: watches, search feeds, recipients' schedule."""
-    from erepwatch.catalog.alerts_import import import_alerts
     from erepwatch.catalog.google_alerts import read_alerts_export
+    from erepwatch.service.google_alerts_import import import_alerts
 
     export = read_alerts_export(path.read_bytes())
     app = get_app()

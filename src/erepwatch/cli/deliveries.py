@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
-from sqlalchemy import select
 
 from erepwatch.cli import cli, get_app, json_option, print_json
-from erepwatch.db.models import Delivery, Recipient
+from erepwatch.service.deliveries import list_deliveries
 
 STATUSES = ("pending", "sending", "sent", "failed", "unknown")
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if value else None
 
 
 @cli.command()
@@ -24,33 +17,7 @@ def _iso(value: Any) -> str | None:
 def deliveries(status: str | None, limit: int, as_json: bool) -> None:
     """List deliveries, newest first."""
     with get_app().sessions() as session:
-        query = (
-            select(Delivery, Recipient.email)
-            .join(Recipient, Recipient.id == Delivery.recipient_id)
-            .order_by(Delivery.created_at.desc(), Delivery.id.desc())
-            .limit(limit)
-        )
-        if status:
-            query = query.where(Delivery.status == status)
-        rows = [
-            {
-                "id": d.id,
-                "recipient": email,
-                "kind": d.kind,
-                "channel": d.channel,
-                "status": d.status,
-                "attempts": d.attempts,
-                "mentions": len(d.mention_ids or []),
-                "period_start": _iso(d.period_start),
-                "period_end": _iso(d.period_end),
-                "next_attempt": _iso(d.next_attempt_at) if d.status == "pending" else None,
-                "last_error": d.last_error,
-                "message_id": d.message_id,
-                "created_at": _iso(d.created_at),
-                "sent_at": _iso(d.sent_at),
-            }
-            for d, email in session.execute(query)
-        ]
+        rows = list_deliveries(session, status=status, limit=limit)
     if as_json:
         print_json(rows)
         return

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
 from erepwatch.cli import cli, get_app, json_option, print_json
-from erepwatch.db.models import Recipient
+from erepwatch.clock import utcnow
 from erepwatch.notify import outbox
-from erepwatch.service.common import utcnow
-from erepwatch.service.recipients import get_recipient, list_recipients
+from erepwatch.service.recipients import get_recipient, preview_recipient
 
 
 @cli.group()
@@ -32,25 +30,7 @@ def preview(email: str | None, out: Path | None) -> None:
     app = get_app()
     now = utcnow()
     with app.sessions() as session:
-        if email:
-            recipient = get_recipient(session, email)
-        else:
-            existing = list_recipients(session)
-            recipient = (
-                existing[0]
-                if existing
-                else Recipient(
-                    id=0,
-                    email="preview@localhost",
-                    frequency="daily",
-                    at_time="08:00",
-                    timezone="Europe/Paris",
-                    locale="fr",
-                    watch_ids=[],
-                    notify_urls=[],
-                    created_at=datetime(1970, 1, 1, tzinfo=UTC),
-                )
-            )
+        recipient = preview_recipient(session, email)
         rendered = outbox.preview_digest(session, recipient, app.settings, now)
     if out is None:
         click.echo(rendered.html, nl=False)

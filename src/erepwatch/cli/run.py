@@ -11,6 +11,7 @@ import click
 from erepwatch.cli import cli, get_app
 from erepwatch.daemon import Daemon
 from erepwatch.logs import configure_logging
+from erepwatch.web.server import daemon_web
 
 
 @cli.command()
@@ -25,7 +26,7 @@ def run(migrate: bool) -> None:
     already runs on the same database."""
     app = get_app()
     configure_logging(app.settings)
-    code = Daemon(app.engine, app.settings, migrate=migrate).run()
+    code = Daemon(app.engine, app.settings, migrate=migrate, web=daemon_web).run()
     # Everything is committed, the lock released and the engine closed; tearing down the interpreter (the
     # language model, the lexicons, idle pool threads) would only add seconds to a stop that must fit in 10.
     logging.shutdown()

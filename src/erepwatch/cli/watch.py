@@ -71,7 +71,9 @@ def list_(as_json: bool) -> None:
         click.echo("no watches yet: add one with `erepwatch watch add NAME --query Q`")
     for row in rows:
         extra = f" [{','.join(row['lang'])}]" if row["lang"] else ""
-        click.echo(f"{row['id']:>4}  {row['name']:<24} {row['canonical_query']}{extra}")
+        if row["query_error"]:
+            extra += f"  (never matches: {row['query_error']})"
+        click.echo(f"{row['id']:>4}  {row['name']:<24} {row['canonical_query'] or row['query']}{extra}")
 
 
 @watch.command()
@@ -84,8 +86,11 @@ def show(ref: str, as_json: bool) -> None:
     if as_json:
         print_json(row)
         return
-    for key in ("id", "name", "query", "canonical_query", "lang", "region", "fuzzy", "tags", "created_at"):
+    keys = ("id", "name", "query", "canonical_query", "query_error", "lang", "region", "fuzzy", "tags", "created_at")
+    for key in keys:
         value = row[key]
+        if key == "query_error" and value is None:
+            continue
         if isinstance(value, list):
             value = ", ".join(value) or "-"
         elif isinstance(value, dict):

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from erepwatch.db.models import Delivery, Recipient, Watch
 from erepwatch.errors import DeliveryError
 from erepwatch.notify import queries
-from erepwatch.notify.alerts import (
+from erepwatch.notify.alert_rules import (
     SpikeCheck,
     alarming_for,
     alert_allowed,
@@ -43,7 +43,6 @@ from erepwatch.notify.alerts import (
     detect_spike,
     spike_from_details,
 )
-from erepwatch.notify.deliver import EmlTransport, SmtpTransport, Transport, send_push
 from erepwatch.notify.digest import (
     CHART_DAYS,
     Digest,
@@ -55,6 +54,7 @@ from erepwatch.notify.digest import (
 )
 from erepwatch.notify.email import build_message, make_message_id, unsubscribe_targets
 from erepwatch.notify.render import Rendered, chat_lines, render_alert, render_digest, spike_sentence
+from erepwatch.notify.transports import EmlTransport, SmtpTransport, Transport, send_push
 from erepwatch.settings import Settings, effective_outbox_dir
 
 log = logging.getLogger(__name__)

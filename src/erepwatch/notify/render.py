@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import PackageLoader, StrictUndefined, select_autoescape
 from jinja2.sandbox import SandboxedEnvironment
 
-from erepwatch.notify.alerts import SpikeCheck, spike_from_details
+from erepwatch.notify.alert_rules import SpikeCheck, spike_from_details
 from erepwatch.notify.digest import Digest, MentionRow
 from erepwatch.notify.strings import alert_subject, digest_subject, spike_subject, strings
 

@@ -20,9 +20,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from erepwatch.analyze.query import canonical_query
+from erepwatch.clock import utcnow
 from erepwatch.db.models import Recipient, Source, Watch
 from erepwatch.errors import InvalidInputError, QuerySyntaxError
-from erepwatch.service.common import utcnow
 from erepwatch.service.sources import SourceInput, add_source, check_feed_url
 from erepwatch.service.watches import WatchInput, add_watch, parse_languages, parse_regions
 

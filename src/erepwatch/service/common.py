@@ -1,8 +1,7 @@
-"""Helpers shared by the service functions: look-ups by id or name, and the clock."""
+"""Helpers shared by the service functions: look-ups by id or name."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import TypeVar
 
 from sqlalchemy import select
@@ -11,10 +10,6 @@ from sqlalchemy.orm import Session
 from erepwatch.errors import NotFoundError
 
 T = TypeVar("T")
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def find_one(session: Session, model: type[T], ref: str | int, *, by: str = "name", what: str = "") -> T:

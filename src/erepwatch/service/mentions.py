@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
+from erepwatch.clock import utcnow
 from erepwatch.db.models import Item, Mention, Source, Watch
 from erepwatch.errors import InvalidInputError
-from erepwatch.service.common import utcnow
 from erepwatch.service.watches import get_watch
 
 SENTIMENTS = ("positive", "negative", "neutral")
@@ -52,6 +52,8 @@ class MentionView:
             "tags": self.tags,
             "snippet": self.snippet,
             "snippet_marks": self.snippet_marks,
+            "spans": self.spans,
+            # The first name of `spans`, kept so scripts written against it keep working.
             "matches": self.spans,
             "cluster_id": self.cluster_id,
             "duplicates": self.duplicates,

@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 
 from erepwatch.analyze.matcher import MatchItem, WatchSpec, canonical_query, compile_matcher
 from erepwatch.analyze.snippet import make_snippet
+from erepwatch.clock import utcnow
 from erepwatch.db.models import Item, ItemSource, Source
-from erepwatch.service.common import utcnow
-from erepwatch.service.watches import get_watch, watch_spec
+from erepwatch.service.watches import get_watch
 
 #: Items are read from the database in batches of this size, so a large store is never all in memory.
 BATCH = 500
@@ -131,7 +131,7 @@ def preview_spec(
 def preview_watch(
     session: Session, ref: str | int, *, since: timedelta | None = None, limit: int = 20, now: datetime | None = None
 ) -> Preview:
-    return preview_spec(session, watch_spec(get_watch(session, ref)), since=since, limit=limit, now=now)
+    return preview_spec(session, WatchSpec.of(get_watch(session, ref)), since=since, limit=limit, now=now)
 
 
 def preview_query(

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from erepwatch.clock import utcnow
 from erepwatch.db.models import Recipient, Watch
 from erepwatch.errors import ConflictError, InvalidInputError
 from erepwatch.notify.digest import SEVERITY, WEEKDAYS, parse_at
 from erepwatch.notify.strings import LOCALES
-from erepwatch.service.common import find_one, utcnow
+from erepwatch.service.common import find_one
 from erepwatch.service.watches import get_watch, parse_list
 from erepwatch.settings import parse_email
 
@@ -45,7 +46,7 @@ def _check(changes: dict[str, Any]) -> None:
     if changes.get("min_sentiment") not in (None, "") and changes["min_sentiment"] not in SEVERITY:
         raise InvalidInputError(f"min sentiment must be one of {', '.join(SEVERITY)}")
     if changes.get("notify_urls"):
-        from erepwatch.notify.deliver import valid_push_url
+        from erepwatch.notify.transports import valid_push_url
 
         for url in changes["notify_urls"]:
             if not valid_push_url(url):
@@ -139,3 +140,24 @@ def recipient_as_dict(session: Session, recipient: Recipient) -> dict[str, Any]:
         "digest_cursor": recipient.digest_cursor.isoformat() if recipient.digest_cursor else None,
         "created_at": recipient.created_at.isoformat(),
     }
+
+
+def preview_recipient(session: Session, email: str | None) -> Recipient:
+    """Whose digest a preview shows: this recipient, else the first one, else a French digest of every watch
+    (a transient row, never added to the session)."""
+    if email:
+        return get_recipient(session, email)
+    existing = list_recipients(session)
+    if existing:
+        return existing[0]
+    return Recipient(
+        id=0,
+        email="preview@localhost",
+        frequency="daily",
+        at_time="08:00",
+        timezone="Europe/Paris",
+        locale="fr",
+        watch_ids=[],
+        notify_urls=[],
+        created_at=datetime(1970, 1, 1, tzinfo=UTC),
+    )

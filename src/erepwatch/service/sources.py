@@ -10,10 +10,11 @@ from urllib.parse import urlsplit
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from erepwatch.clock import utcnow
 from erepwatch.db.models import ItemSource, Source
 from erepwatch.errors import ConflictError, InvalidInputError
 from erepwatch.schedule import is_broken
-from erepwatch.service.common import find_one, utcnow
+from erepwatch.service.common import find_one
 
 
 def check_feed_url(url: str) -> str:

@@ -18,9 +18,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from erepwatch.analyze.matcher import canonical_query
+from erepwatch.clock import utcnow
 from erepwatch.db.models import Watch
 from erepwatch.errors import ErepwatchError, InvalidInputError, QuerySyntaxError
-from erepwatch.service.common import utcnow
 from erepwatch.service.watches import WatchInput, add_watch, parse_languages, parse_regions, parse_tag_specs
 
 _KEYS = {"name", "query", "lang", "region", "fuzzy", "tags"}

@@ -11,10 +11,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from erepwatch.analyze.matcher import WatchSpec, canonical_query
+from erepwatch.analyze.matcher import canonical_query
+from erepwatch.clock import utcnow
 from erepwatch.db.models import Watch
-from erepwatch.errors import ConflictError, InvalidInputError
-from erepwatch.service.common import find_one, utcnow
+from erepwatch.errors import ConflictError, InvalidInputError, QuerySyntaxError
+from erepwatch.service.common import find_one
+from erepwatch.service.search_feeds import refresh_search_feeds
 
 _LANG = re.compile(r"^[a-z]{2,3}$")
 _REGION = re.compile(r"^[A-Z]{2}$")
@@ -126,8 +128,6 @@ def edit_watch(session: Session, ref: str | int, *, now: datetime | None = None,
     watch.updated_at = now or utcnow()
     session.flush()
     if any(changes.get(k) is not None for k in ("name", "query", "languages", "regions")):
-        from erepwatch.catalog.sync import refresh_search_feeds  # late: the catalog builds on this module
-
         refresh_search_feeds(session, watch, now=watch.updated_at)
     return watch
 
@@ -139,19 +139,26 @@ def remove_watch(session: Session, ref: str | int) -> Watch:
     return watch
 
 
-def watch_spec(watch: Watch) -> WatchSpec:
-    return WatchSpec(
-        id=watch.id, name=watch.name, query=watch.query, languages=frozenset(watch.languages or ()),
-        fuzzy=bool(watch.fuzzy),
-    )
+def query_error(watch: Watch) -> str | None:
+    """Why the stored query does not compile (a grammar made stricter since it was saved), else None.
+
+    Such a watch never matches: the matcher skips it, so this is what ``watch list``/``show`` report.
+    """
+    try:
+        canonical_query(watch.query)
+    except QuerySyntaxError as exc:
+        return str(exc)
+    return None
 
 
 def watch_as_dict(watch: Watch) -> dict[str, Any]:
+    error = query_error(watch)
     return {
         "id": watch.id,
         "name": watch.name,
         "query": watch.query,
-        "canonical_query": canonical_query(watch.query),
+        "canonical_query": None if error else canonical_query(watch.query),
+        "query_error": error,
         "lang": list(watch.languages or []),
         "region": list(watch.regions or []),
         "fuzzy": bool(watch.fuzzy),

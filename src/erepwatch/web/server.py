@@ -12,8 +12,14 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+
+from erepwatch.metrics import CONTENT_TYPE
+from erepwatch.web import pages
+
+if TYPE_CHECKING:
+    from erepwatch.daemon import Daemon
 
 log = logging.getLogger(__name__)
 
@@ -89,3 +95,18 @@ class WebServer:
     def stop(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def daemon_web(daemon: Daemon) -> WebServer:
+    """The daemon's web side (given to :class:`~erepwatch.daemon.Daemon` by ``erepwatch run``)."""
+
+    def index() -> str:
+        with daemon.sessions() as session:
+            return pages.render_index(session, daemon.clock())
+
+    def atom() -> str:
+        with daemon.sessions() as session:
+            return pages.render_atom(session, daemon.clock(), daemon.settings.web_base_url)
+
+    routes = Routes(daemon.health, lambda: (daemon.metrics.exposition(), CONTENT_TYPE), index, atom)
+    return WebServer(daemon.settings.web_addr, routes)

@@ -18,7 +18,7 @@ from pathlib import Path
 import feedparser
 from rapidfuzz import fuzz
 
-from erepwatch.analyze.textnorm import normalize
+from erepwatch.analyze.textnorm import fold_words
 
 CORPUS = Path(__file__).resolve().parents[4] / "shared" / "corpus" / "feeds"
 OUT = Path(__file__).with_name("pairs.tsv")
@@ -47,7 +47,7 @@ def titles(prefixes: tuple[str, ...]) -> list[tuple[str, str]]:
 def candidates(rows: list[tuple[str, str]]) -> list[tuple[float, str, str, str, str]]:
     seen, out = set(), []
     for (fa, a), (fb, b) in itertools.combinations(rows, 2):
-        na, nb = normalize(a), normalize(b)
+        na, nb = fold_words(a), fold_words(b)
         if fa == fb or (na, nb) in seen or (nb, na) in seen:
             continue
         score = fuzz.token_set_ratio(na, nb)

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from erepwatch.ingest.html import html_to_text, plain_text
-from erepwatch.ingest.normalize import normalize_entry, normalize_feed
+from erepwatch.ingest.items import item_from_entry, items_from_feed
 from erepwatch.ingest.parse import parse_feed
 from erepwatch.records import ParsedEntry, ParsedFeed
 from tests.conftest import FEEDS
@@ -61,7 +61,7 @@ def test_html_to_text_never_crashes_and_folds_whitespace(markup):
 
 
 def test_summary_repeated_in_content_is_kept_once():
-    item = normalize_entry(
+    item = item_from_entry(
         entry(
             link="https://a.example/x",
             title="T",
@@ -74,26 +74,26 @@ def test_summary_repeated_in_content_is_kept_once():
 
 
 def test_dates_missing_or_in_the_future_become_fetch_time():
-    assert normalize_entry(entry(link="https://a.example/1", title="x"), fetched_at=NOW).published == NOW
+    assert item_from_entry(entry(link="https://a.example/1", title="x"), fetched_at=NOW).published == NOW
     future = NOW + timedelta(days=30)
     assert (
-        normalize_entry(entry(link="https://a.example/2", title="x", published=future), fetched_at=NOW).published == NOW
+        item_from_entry(entry(link="https://a.example/2", title="x", published=future), fetched_at=NOW).published == NOW
     )
     past = NOW - timedelta(days=3)
     assert (
-        normalize_entry(entry(link="https://a.example/3", title="x", published=past), fetched_at=NOW).published == past
+        item_from_entry(entry(link="https://a.example/3", title="x", published=past), fetched_at=NOW).published == past
     )
 
 
 def test_identity_canonical_url_then_guid_then_content():
-    with_link = normalize_entry(entry(link="https://A.example:443/x?utm_source=rss#top", title="t"), fetched_at=NOW)
+    with_link = item_from_entry(entry(link="https://A.example:443/x?utm_source=rss#top", title="t"), fetched_at=NOW)
     assert with_link.key == "https://a.example/x"
-    with_guid = normalize_entry(entry(guid="tag:x,2025:1", title="t"), fetched_at=NOW)
+    with_guid = item_from_entry(entry(guid="tag:x,2025:1", title="t"), fetched_at=NOW)
     assert with_guid.key == "guid:tag:x,2025:1"
-    bare = normalize_entry(entry(title="only a title"), fetched_at=NOW)
-    again = normalize_entry(entry(title="only a title"), fetched_at=NOW)
+    bare = item_from_entry(entry(title="only a title"), fetched_at=NOW)
+    again = item_from_entry(entry(title="only a title"), fetched_at=NOW)
     assert bare.key == again.key and bare.key.startswith("guid:sha1:")
-    assert normalize_entry(entry(), fetched_at=NOW) is None
+    assert item_from_entry(entry(), fetched_at=NOW) is None
 
 
 def test_entries_sharing_a_link_with_distinct_guids_stay_distinct():
@@ -108,12 +108,12 @@ def test_entries_sharing_a_link_with_distinct_guids_stay_distinct():
             entry(link="https://blog.example/other", guid="p2", title="post (repeated in the feed)"),
         ),
     )
-    keys = [d.key for d in normalize_feed(feed, fetched_at=NOW)]
+    keys = [d.key for d in items_from_feed(feed, fetched_at=NOW)]
     assert keys == ["guid:c1", "guid:c2", "https://blog.example/other"]
 
 
 def test_news_search_publisher_suffix_is_split_off():
-    item = normalize_entry(
+    item = item_from_entry(
         entry(
             link="https://www.lemonde.fr/a",
             title="Acme rappelle ses yaourts - Le Monde",
@@ -128,7 +128,7 @@ def test_news_search_publisher_suffix_is_split_off():
 
 def test_google_alerts_links_unwrapped():
     feed = parse_feed((FEEDS / "google-alerts-atom-en-01.xml").read_bytes())
-    items = normalize_feed(feed, fetched_at=NOW)
+    items = items_from_feed(feed, fetched_at=NOW)
     assert items and all("google.com/url" not in (i.url or "") for i in items)
     assert all("<b>" not in i.title for i in items)
 
@@ -140,5 +140,5 @@ def test_bing_news_source_names_the_publisher():
         b"<link>http://www.bing.com/news/apiclick.aspx?ref=FexRss&amp;url=https%3a%2f%2fwww.example-times.com%2fa"
         b"&amp;c=1&amp;mkt=en-us</link><News:Source>Example Times</News:Source></item></channel></rss>"
     )
-    item = normalize_feed(parse_feed(feed), fetched_at=NOW)[0]
+    item = items_from_feed(parse_feed(feed), fetched_at=NOW)[0]
     assert item.publisher == "Example Times" and item.url == "https://www.example-times.com/a"

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 
 from erepwatch.catalog import PROVIDERS, feeds_for_watch, get_provider
 from erepwatch.catalog.base import SearchFeed, feed_name, slot_of
+from erepwatch.clock import utcnow
 from erepwatch.db.models import Source, Watch
-from erepwatch.service.common import utcnow
 from erepwatch.service.sources import SourceInput, add_source
 
 __all__ = ["SyncReport", "add_search_feeds", "refresh_search_feeds", "search_sources", "sync_search_feeds"]

@@ -16,9 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from erepwatch.catalog.google_alerts import AlertPlan, AlertsExport
-from erepwatch.catalog.sync import add_search_feeds
+from erepwatch.clock import utcnow
 from erepwatch.db.models import Recipient, Watch
-from erepwatch.service.common import utcnow
+from erepwatch.service.search_feeds import add_search_feeds
 from erepwatch.service.watches import WatchInput, add_watch
 
 __all__ = ["AlertsImportReport", "import_alerts"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -35,7 +35,6 @@ class MentionDraft:
     score: float = 0.0
     keywords: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     def as_row(self, now: datetime) -> dict[str, Any]:
         return {

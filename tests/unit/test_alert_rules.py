@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from erepwatch.notify.alerts import alarming_for, alert_allowed, daily_counts, detect_spike
+from erepwatch.notify.alert_rules import alarming_for, alert_allowed, daily_counts, detect_spike
 from erepwatch.notify.digest import MentionRow
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)

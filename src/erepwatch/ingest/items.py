@@ -16,7 +16,7 @@ MAX_TITLE = 1000
 MAX_TEXT = 100_000
 
 
-def normalize_entry(entry: ParsedEntry, *, fetched_at: datetime, feed: ParsedFeed | None = None) -> ItemDraft | None:
+def item_from_entry(entry: ParsedEntry, *, fetched_at: datetime, feed: ParsedFeed | None = None) -> ItemDraft | None:
     """One entry as an item, or None when it carries neither a link, an id, a title nor any text."""
     title = plain_text(entry.title, entry.title_type)[:MAX_TITLE]
     summary = plain_text(entry.summary, entry.summary_type)
@@ -47,18 +47,17 @@ def normalize_entry(entry: ParsedEntry, *, fetched_at: datetime, feed: ParsedFee
         author=entry.author,
         publisher=publisher or (feed.title if feed else None),
         publisher_domain=domain or publisher_domain(url),
-        feed_language=feed.language if feed else None,
     )
 
 
-def normalize_feed(feed: ParsedFeed, *, fetched_at: datetime) -> list[ItemDraft]:
+def items_from_feed(feed: ParsedFeed, *, fetched_at: datetime) -> list[ItemDraft]:
     """Every usable entry of a feed, each identity once (feeds do repeat entries).
 
     Across sources an article is known by its canonical link. Within one feed, though, entries that share
     a link but carry different GUIDs are different entries (comments of one post, episodes pointing to the
     show's page): those are known by their GUID instead.
     """
-    drafts = [d for d in (normalize_entry(e, fetched_at=fetched_at, feed=feed) for e in feed.entries) if d]
+    drafts = [d for d in (item_from_entry(e, fetched_at=fetched_at, feed=feed) for e in feed.entries) if d]
     guids_per_url: dict[str, set[str | None]] = {}
     for draft in drafts:
         if draft.canonical_url:

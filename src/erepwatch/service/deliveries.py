@@ -1,0 +1,46 @@
+"""The outbox as a person reads it: what was sent, what waits for a retry, what failed and why."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from erepwatch.db.models import Delivery, Recipient
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def list_deliveries(session: Session, *, status: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+    """Deliveries newest first, as plain dicts (the ``deliveries --json`` objects)."""
+    query = (
+        select(Delivery, Recipient.email)
+        .join(Recipient, Recipient.id == Delivery.recipient_id)
+        .order_by(Delivery.created_at.desc(), Delivery.id.desc())
+        .limit(limit)
+    )
+    if status:
+        query = query.where(Delivery.status == status)
+    return [
+        {
+            "id": d.id,
+            "recipient": email,
+            "kind": d.kind,
+            "channel": d.channel,
+            "status": d.status,
+            "attempts": d.attempts,
+            "mentions": len(d.mention_ids or []),
+            "period_start": _iso(d.period_start),
+            "period_end": _iso(d.period_end),
+            "next_attempt": _iso(d.next_attempt_at) if d.status == "pending" else None,
+            "last_error": d.last_error,
+            "message_id": d.message_id,
+            "created_at": _iso(d.created_at),
+            "sent_at": _iso(d.sent_at),
+        }
+        for d, email in session.execute(query)
+    ]
