@@ -205,9 +205,7 @@ class NaiveMatcher:
     def _fuzzy_seq(toks, budgets, hay: list[str]) -> bool:
         n = len(toks)
         for p in range(len(hay) - n + 1):
-            if all(
-                hay[p + i] == toks[i] or (budgets[i] and within(toks[i], hay[p + i], budgets[i])) for i in range(n)
-            ):
+            if all(hay[p + i] == toks[i] or (budgets[i] and within(toks[i], hay[p + i], budgets[i])) for i in range(n)):
                 return True
         return False
 

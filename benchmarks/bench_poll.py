@@ -36,9 +36,29 @@ from erepwatch.service.watches import WatchInput, add_watch  # noqa: E402
 from erepwatch.settings import load_settings  # noqa: E402
 
 WATCHES = [
-    "macron", '"banque de france"', "apple OR iphone", "google -alerts", "trump", "renault", "airbus",
-    "tesla", '"air france"', "amazon", "microsoft", "orange -fruit", "carrefour", "bitcoin", "sncf",
-    "netflix", "youtube", "l'oréal", "total OR totalenergies", "free -gratuit", "meta", "openai", "samsung",
+    "macron",
+    '"banque de france"',
+    "apple OR iphone",
+    "google -alerts",
+    "trump",
+    "renault",
+    "airbus",
+    "tesla",
+    '"air france"',
+    "amazon",
+    "microsoft",
+    "orange -fruit",
+    "carrefour",
+    "bitcoin",
+    "sncf",
+    "netflix",
+    "youtube",
+    "l'oréal",
+    "total OR totalenergies",
+    "free -gratuit",
+    "meta",
+    "openai",
+    "samsung",
 ]
 
 
@@ -73,8 +93,11 @@ def one_round(files: list[Path], port: int, watches: int) -> tuple[float, float,
             for n, query in enumerate((WATCHES * (watches // len(WATCHES) + 1))[:watches]):
                 add_watch(session, WatchInput(name=f"w{n}", query=query))
             for path in files:
-                add_source(session, SourceInput(url=f"http://127.0.0.1:{port}/{path.name}", name=path.name),
-                           default_interval=settings.poll_interval)
+                add_source(
+                    session,
+                    SourceInput(url=f"http://127.0.0.1:{port}/{path.name}", name=path.name),
+                    default_interval=settings.poll_interval,
+                )
         analysis = Analysis.from_settings(settings)  # lexicons load once, as in the daemon
         start = time.perf_counter()
         stats = asyncio.run(run_poll(sessions, settings, all_sources=True, analysis=analysis))
@@ -104,14 +127,14 @@ def main() -> None:
     finally:
         httpd.shutdown()
     base, poll, repoll = (statistics.median(x) for x in (base_times, polls, repolls))
-    print(f"corpus: {len(files)} feeds, {entries} entries (feedparser), {stats['new_items']} items stored, "
-          f"{stats['new_mentions']} mentions for {args.watches} watches; median of {args.rounds} rounds")
+    print(
+        f"corpus: {len(files)} feeds, {entries} entries (feedparser), {stats['new_items']} items stored, "
+        f"{stats['new_mentions']} mentions for {args.watches} watches; median of {args.rounds} rounds"
+    )
     print(f"{'stage':<44}{'total s':>10}{'µs/entry':>12}{'ratio':>8}")
     print(f"{'feedparser.parse alone (baseline)':<44}{base:>10.2f}{base / entries * 1e6:>12.0f}{1:>8.2f}")
-    print(f"{'full poll: HTTP → store → match → tag':<44}{poll:>10.2f}{poll / entries * 1e6:>12.0f}"
-          f"{poll / base:>8.2f}")
-    print(f"{'re-poll, all unchanged (304s)':<44}{repoll:>10.2f}{repoll / entries * 1e6:>12.0f}"
-          f"{repoll / base:>8.2f}")
+    print(f"{'full poll: HTTP → store → match → tag':<44}{poll:>10.2f}{poll / entries * 1e6:>12.0f}{poll / base:>8.2f}")
+    print(f"{'re-poll, all unchanged (304s)':<44}{repoll:>10.2f}{repoll / entries * 1e6:>12.0f}{repoll / base:>8.2f}")
 
 
 if __name__ == "__main__":

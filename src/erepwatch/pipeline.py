@@ -195,9 +195,16 @@ def fetch_policy(settings: Settings) -> FetchPolicy:
 
 
 def claim_sources(
-    factory: sessionmaker[Session], *, now: datetime, all_sources: bool = False, source_ids: Sequence[int] = (),
-    limit: int | None = None, per_host: int | None = None, lease: timedelta = CLAIM_LEASE,
-    horizon: float | None = None, gate: HostGate | None = None,
+    factory: sessionmaker[Session],
+    *,
+    now: datetime,
+    all_sources: bool = False,
+    source_ids: Sequence[int] = (),
+    limit: int | None = None,
+    per_host: int | None = None,
+    lease: timedelta = CLAIM_LEASE,
+    horizon: float | None = None,
+    gate: HostGate | None = None,
 ) -> list[SourceTask]:
     """Pick the sources to poll (most overdue first; at most ``limit``, at most ``per_host`` per host) and
     push their next check *before* fetching them, so a crash still reschedules them (after ``lease``).
@@ -217,8 +224,14 @@ def claim_sources(
         if limit and per_host:
             gate = gate or shared_gate()
             budget = (lambda host: gate.budget(host, horizon, per_host)) if horizon is not None else None
-            chosen = set(pick_batch([(s.id, urlsplit(s.url).hostname) for s in candidates], batch=limit,
-                                    per_host=per_host, host_budget=budget))
+            chosen = set(
+                pick_batch(
+                    [(s.id, urlsplit(s.url).hostname) for s in candidates],
+                    batch=limit,
+                    per_host=per_host,
+                    host_budget=budget,
+                )
+            )
             candidates = [s for s in candidates if s.id in chosen]
         tasks = []
         for source in candidates:
@@ -272,7 +285,12 @@ async def run_poll(
     now = now or utcnow()
     limits = schedule_limits(settings)
     tasks = claim_sources(
-        factory, now=now, all_sources=all_sources, source_ids=source_ids, limit=limit, per_host=per_host,
+        factory,
+        now=now,
+        all_sources=all_sources,
+        source_ids=source_ids,
+        limit=limit,
+        per_host=per_host,
         horizon=horizon,
     )
     stats = PollStats(sources=len(tasks))
@@ -285,6 +303,7 @@ async def run_poll(
     own_fetcher = fetcher is None
     fetcher = fetcher or Fetcher(fetch_policy(settings))
     try:
+
         async def fetch(task: SourceTask) -> tuple[SourceTask, FetchResult | FetchError]:
             try:
                 return task, await fetcher.fetch(task.url, task.validators)
@@ -298,7 +317,13 @@ async def run_poll(
                 for future in done:
                     task, result = future.result()
                     outcome = process_source(
-                        factory, task, result, matcher=matcher, watches=watches, analysis=analysis, now=now,
+                        factory,
+                        task,
+                        result,
+                        matcher=matcher,
+                        watches=watches,
+                        analysis=analysis,
+                        now=now,
                         limits=limits,
                     )
                     _count(stats, outcome)
@@ -340,7 +365,11 @@ def _count(stats: PollStats, outcome: SourceOutcome) -> None:
     stats.new_mentions += outcome.new_mentions
     log.info(
         "poll source_id=%s url=%s status=%s new=%s ms=%s%s",
-        outcome.source_id, outcome.url, outcome.status, outcome.new_items, outcome.ms,
+        outcome.source_id,
+        outcome.url,
+        outcome.status,
+        outcome.new_items,
+        outcome.ms,
         f" error_kind={outcome.error_kind}" if outcome.error_kind else "",
     )
 
@@ -420,8 +449,13 @@ def _next_check(
         )
     )
     return next_check_after_success(
-        task.interval, now=now, hints=hints_from(result.headers, ttl_minutes, now), history=history,
-        window=window, limits=limits, rng=_RNG,
+        task.interval,
+        now=now,
+        hints=hints_from(result.headers, ttl_minutes, now),
+        history=history,
+        window=window,
+        limits=limits,
+        rng=_RNG,
     )
 
 
@@ -443,8 +477,14 @@ def _mentions(
         if matches:
             drafts.extend(
                 build_mentions(
-                    stored.id, item, matches, published=stored.draft.published, watches=watches,
-                    source_created_at=task.created_at, scorer=analysis.scorer, tagger=analysis.tagger,
+                    stored.id,
+                    item,
+                    matches,
+                    published=stored.draft.published,
+                    watches=watches,
+                    source_created_at=task.created_at,
+                    scorer=analysis.scorer,
+                    tagger=analysis.tagger,
                     backfill_grace=analysis.backfill_grace,
                 )
             )
@@ -452,7 +492,11 @@ def _mentions(
 
 
 def _apply_success(
-    session: Session, task: SourceTask, result: FetchResult, now: datetime, title: str | None,
+    session: Session,
+    task: SourceTask,
+    result: FetchResult,
+    now: datetime,
+    title: str | None,
     next_check: datetime | None = None,
 ) -> None:
     source = session.get(Source, task.id)

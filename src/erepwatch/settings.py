@@ -197,7 +197,10 @@ class Settings:
     """Every setting erepwatch has, with its default (config/erepwatch.example.toml documents them)."""
 
     database_url: str = _setting(
-        "database.url", parse_database_url, "", "SQLAlchemy URL; empty: a SQLite file in data_dir",
+        "database.url",
+        parse_database_url,
+        "",
+        "SQLAlchemy URL; empty: a SQLite file in data_dir",
         env="EREPWATCH_DATABASE_URL",
     )
     data_dir: Path = _setting(
@@ -217,7 +220,10 @@ class Settings:
     fetch_per_host: int = _setting("fetch.per_host", parse_int, 2, "requests in flight per host")
     fetch_retries: int = _setting("fetch.retries", parse_count, 2, "retries on connection errors")
     allow_private: bool = _setting(
-        "fetch.allow_private", parse_bool, False, "allow feeds on loopback/private addresses",
+        "fetch.allow_private",
+        parse_bool,
+        False,
+        "allow feeds on loopback/private addresses",
         env="EREPWATCH_ALLOW_PRIVATE",
     )
 
@@ -231,28 +237,34 @@ class Settings:
         "poll.search_interval", parse_duration, timedelta(minutes=15), "default interval of a search feed"
     )
     poll_min_interval: timedelta = _setting(
-        "poll.min_interval", parse_duration, timedelta(minutes=5),
+        "poll.min_interval",
+        parse_duration,
+        timedelta(minutes=5),
         "no source is checked more often than this, whatever its interval or its feed's rhythm",
     )
     poll_max_interval: timedelta = _setting(
-        "poll.max_interval", parse_duration, timedelta(hours=24),
+        "poll.max_interval",
+        parse_duration,
+        timedelta(hours=24),
         "every source is checked at least this often, whatever its feed's hints (ttl, Cache-Control, Expires)",
     )
     poll_batch: int = _setting("poll.batch", parse_int, 100, "sources claimed per batch by the daemon's tick")
-    poll_per_host: int = _setting(
-        "poll.per_host", parse_int, 10, "at most this many sources of one host in a batch"
-    )
+    poll_per_host: int = _setting("poll.per_host", parse_int, 10, "at most this many sources of one host in a batch")
     poll_jitter: float = _setting(
         "poll.jitter", parse_fraction, 0.1, "next checks are spread by up to this fraction of the interval"
     )
 
     retention_days: int = _setting(
-        "retention.days", parse_int, 180,
+        "retention.days",
+        parse_int,
+        180,
         "items (and their mentions) fetched longer ago are purged by the daemon, unless a pending delivery needs them",
     )
 
     catalog_base_url: str = _setting(
-        "catalog.base_url", lambda v: str(v).strip().rstrip("/"), "",
+        "catalog.base_url",
+        lambda v: str(v).strip().rstrip("/"),
+        "",
         "serve new search feeds from this origin instead of the providers' (a caching proxy); empty: the providers",
     )
 
@@ -260,15 +272,22 @@ class Settings:
         "mail.smtp_url", parse_smtp_url, "", "SMTP server; empty: write .eml files", env="EREPWATCH_SMTP_URL"
     )
     smtp_password: Secret | None = _setting(
-        "mail.smtp_password", Secret, None, "SMTP password (environment or *_FILE only)",
-        env="EREPWATCH_SMTP_PASSWORD", secret=True,
+        "mail.smtp_password",
+        Secret,
+        None,
+        "SMTP password (environment or *_FILE only)",
+        env="EREPWATCH_SMTP_PASSWORD",
+        secret=True,
     )
     mail_from: str = _setting(
         "mail.from", parse_email, "erepwatch@localhost", "sender address", env="EREPWATCH_MAIL_FROM"
     )
     outbox_dir: Path | None = _setting(
-        "mail.outbox_dir", lambda v: Path(v).expanduser(), None, "where .eml files go without SMTP; "
-        "empty: DATA_DIR/outbox", env="EREPWATCH_OUTBOX_DIR",
+        "mail.outbox_dir",
+        lambda v: Path(v).expanduser(),
+        None,
+        "where .eml files go without SMTP; empty: DATA_DIR/outbox",
+        env="EREPWATCH_OUTBOX_DIR",
     )
 
     web_addr: str = _setting(
@@ -279,15 +298,21 @@ class Settings:
     )
 
     notify_backfill_grace: timedelta = _setting(
-        "notify.backfill_grace", parse_duration, timedelta(hours=24),
+        "notify.backfill_grace",
+        parse_duration,
+        timedelta(hours=24),
         "items published this long before their watch or source existed are stored, never notified",
     )
     notify_alert_min_interval: timedelta = _setting(
-        "notify.alert_min_interval", parse_duration, timedelta(minutes=10),
+        "notify.alert_min_interval",
+        parse_duration,
+        timedelta(minutes=10),
         "at most one instant alert per recipient in this time; the rest waits for the next",
     )
     notify_spike_k: float = _setting(
-        "notify.spike_k", parse_positive_float, 3.0,
+        "notify.spike_k",
+        parse_positive_float,
+        3.0,
         "spike alert when the last 24 h exceed the 7-day daily mean by more than k standard deviations",
     )
     notify_spike_min_count: int = _setting(
@@ -297,7 +322,9 @@ class Settings:
         "notify.max_attempts", parse_int, 8, "delivery attempts before a temporary failure is given up as failed"
     )
     notify_retry_base: timedelta = _setting(
-        "notify.retry_base", parse_duration, timedelta(minutes=1),
+        "notify.retry_base",
+        parse_duration,
+        timedelta(minutes=1),
         "first retry delay of a delivery; doubles at each attempt, capped at 6 h",
     )
 
@@ -306,7 +333,9 @@ class Settings:
         "analysis.extra_lexicons", parse_paths, (), "your own sentiment word lists"
     )
     analysis_cluster_window: timedelta = _setting(
-        "analysis.cluster_window", parse_duration, timedelta(hours=72),
+        "analysis.cluster_window",
+        parse_duration,
+        timedelta(hours=72),
         "mentions of one watch published this close with near-identical titles are one story",
     )
     analysis_extra_tags: tuple[Path, ...] = _setting(
@@ -393,6 +422,4 @@ def effective_outbox_dir(settings: Settings) -> Path:
 
 def describe() -> list[tuple[str, str, str, bool]]:
     """(TOML key, environment variable, help, secret) per setting, for docs and tests."""
-    return [
-        (f.metadata["key"], f.metadata["env"], f.metadata["doc"], f.metadata["secret"]) for f in fields(Settings)
-    ]
+    return [(f.metadata["key"], f.metadata["env"], f.metadata["doc"], f.metadata["secret"]) for f in fields(Settings)]

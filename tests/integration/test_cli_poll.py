@@ -49,8 +49,21 @@ def test_poll_finds_mentions_and_second_poll_gets_304(cli, server):
     mentions = cli("mentions", "--json", "--limit", "500").json()
     assert mentions, "the watched word of the first entry must give a mention"
     m = mentions[0]
-    for key in ("id", "watch", "title", "url", "source", "published", "language", "sentiment", "score", "tags",
-                "snippet", "cluster_id", "duplicates"):
+    for key in (
+        "id",
+        "watch",
+        "title",
+        "url",
+        "source",
+        "published",
+        "language",
+        "sentiment",
+        "score",
+        "tags",
+        "snippet",
+        "cluster_id",
+        "duplicates",
+    ):
         assert key in m
     assert m["watch"] == "probe"
     assert "+00:00" in m["published"]
@@ -152,8 +165,20 @@ def test_duplicates_refused(cli):
 
 
 def test_watch_lifecycle_json(cli):
-    created = cli("watch", "add", "acme", "--query", "acme", "--lang", "fr,en", "--region", "FR",
-                  "--tag", "crise=rappel,intoxication", "--json").json()
+    created = cli(
+        "watch",
+        "add",
+        "acme",
+        "--query",
+        "acme",
+        "--lang",
+        "fr,en",
+        "--region",
+        "FR",
+        "--tag",
+        "crise=rappel,intoxication",
+        "--json",
+    ).json()
     assert created["lang"] == ["fr", "en"] and created["tags"] == {"crise": ["rappel", "intoxication"]}
     edited = cli("watch", "edit", "acme", "--query", "acme OR acmé", "--no-fuzzy", "--json").json()
     assert edited["query"] == "acme OR acmé"
@@ -202,6 +227,7 @@ def test_whole_corpus_ingests_without_a_crash(cli, server):
 
 
 def test_python_dash_m_runs(env):
-    out = subprocess.run([sys.executable, "-m", "erepwatch", "watch", "list", "--json"],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "erepwatch", "watch", "list", "--json"], capture_output=True, text=True, check=True
+    )
     assert json.loads(out.stdout) == []

@@ -13,7 +13,6 @@ from erepwatch.retention import purge
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
-
 def _source(i: int, host: str, due: datetime, interval: int = 3600) -> Source:
     return Source(
         name=f"s{i}",

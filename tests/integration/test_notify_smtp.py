@@ -61,8 +61,10 @@ def _feed(titles: list[str]) -> bytes:
         f"<description>La société Acme, café crème et naïveté, en parle.</description></item>"
         for i, t in enumerate(titles)
     )
-    return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Fresh</title>'
-            f"<link>https://news.example/</link><description>x</description>{items}</channel></rss>").encode()
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Fresh</title>'
+        f"<link>https://news.example/</link><description>x</description>{items}</channel></rss>"
+    ).encode()
 
 
 def _setup(cli, server, monkeypatch, tmp_path, smtp_url: str, titles: list[str]) -> None:
@@ -85,8 +87,14 @@ def _parts(raw: bytes):
 
 def test_digest_content_headers_escaping_and_no_duplicate(cli, server, smtp, monkeypatch, tmp_path):
     controller, handler = smtp
-    _setup(cli, server, monkeypatch, tmp_path, f"smtp://127.0.0.1:{controller.port}?starttls=false",
-           [HOSTILE, "Acme ouvre à Besançon", "Acme : crème brûlée"])
+    _setup(
+        cli,
+        server,
+        monkeypatch,
+        tmp_path,
+        f"smtp://127.0.0.1:{controller.port}?starttls=false",
+        [HOSTILE, "Acme ouvre à Besançon", "Acme : crème brûlée"],
+    )
     result = cli("digest", "send", "--recipient", "dir@exemple.fr", "--json").json()
     assert result["sent"] == 1 and len(handler.messages) == 1
     msg, parts = _parts(handler.messages[0])
@@ -203,9 +211,26 @@ def test_instant_alert_batched_and_rate_limited(cli, server, smtp, monkeypatch, 
 def _openssl_cert(tmp_path: Path) -> tuple[Path, Path]:
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
     )
     return cert, key
 
@@ -223,8 +248,15 @@ def test_starttls_and_auth(cli, server, monkeypatch, tmp_path):
         return AuthResult(success=ok)
 
     handler = Handler()
-    controller = Controller(handler, hostname="127.0.0.1", port=_free_port(), tls_context=context,
-                            require_starttls=True, authenticator=authenticator, auth_require_tls=True)
+    controller = Controller(
+        handler,
+        hostname="127.0.0.1",
+        port=_free_port(),
+        tls_context=context,
+        require_starttls=True,
+        authenticator=authenticator,
+        auth_require_tls=True,
+    )
     controller.start()
     try:
         monkeypatch.setenv("EREPWATCH_SMTP_PASSWORD", "s3cret")
@@ -286,10 +318,23 @@ def test_digest_renders_in_headless_chromium(cli, server, monkeypatch, tmp_path)
     cli("digest", "preview", "--recipient", "dir@exemple.fr", "--out", str(page))
     shot = tmp_path / "digest.png"
     subprocess.run(
-        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'prof'}",
-         f"--screenshot={shot}", "--window-size=420,900", page.as_uri()],
-        check=True, capture_output=True, timeout=120,
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--user-data-dir={tmp_path / 'prof'}",
+            f"--screenshot={shot}",
+            "--window-size=420,900",
+            page.as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
     )
     width, height, rows = _png_pixels(shot.read_bytes())
     assert (width, height) == (420, 900)

@@ -24,7 +24,7 @@ def _rss(items: list[dict[str, str]]) -> bytes:
         f"<title>{escape(i['title'])}</title><link>{escape(i['link'])}</link>"
         f"<guid>{escape(i['link'])}</guid><description>{escape(i['text'])}</description>"
         f"<pubDate>{i['date']}</pubDate>"
-        + (f"<source url=\"{escape(i['source_url'])}\">{escape(i['source'])}</source>" if "source" in i else "")
+        + (f'<source url="{escape(i["source_url"])}">{escape(i["source"])}</source>' if "source" in i else "")
         + "</item>"
         for i in items
     )
@@ -42,17 +42,42 @@ def test_syndicated_story_is_one_cluster_with_sentiment_and_tags(cli, server):
     title, link = _real_entry()
     brand = max(title.split(), key=len).strip(",.:;!?«»\"'()")
     now = datetime.now(UTC)
-    server.routes["/publisher.xml"] = (200, {"Content-Type": "application/rss+xml"}, _rss([
-        {"title": title, "link": link, "text": f"{brand} : une arnaque, rappel de produit. Très décevant.",
-         "date": format_datetime(now - timedelta(hours=2))},
-    ]))
-    server.routes["/news-search.xml"] = (200, {"Content-Type": "application/rss+xml"}, _rss([
-        {"title": f"{title} - Le Figaro", "link": "https://syndication.example.net/a/123?utm_source=rss",
-         "text": f"{brand} : une arnaque, rappel de produit.", "date": format_datetime(now - timedelta(hours=1)),
-         "source": "Le Figaro", "source_url": "https://www.lefigaro.fr"},
-        {"title": f"Un tout autre sujet sur {brand} et les 35 heures", "link": "https://other.example.org/b",
-         "text": "Rien à voir.", "date": format_datetime(now)},
-    ]))
+    server.routes["/publisher.xml"] = (
+        200,
+        {"Content-Type": "application/rss+xml"},
+        _rss(
+            [
+                {
+                    "title": title,
+                    "link": link,
+                    "text": f"{brand} : une arnaque, rappel de produit. Très décevant.",
+                    "date": format_datetime(now - timedelta(hours=2)),
+                },
+            ]
+        ),
+    )
+    server.routes["/news-search.xml"] = (
+        200,
+        {"Content-Type": "application/rss+xml"},
+        _rss(
+            [
+                {
+                    "title": f"{title} - Le Figaro",
+                    "link": "https://syndication.example.net/a/123?utm_source=rss",
+                    "text": f"{brand} : une arnaque, rappel de produit.",
+                    "date": format_datetime(now - timedelta(hours=1)),
+                    "source": "Le Figaro",
+                    "source_url": "https://www.lefigaro.fr",
+                },
+                {
+                    "title": f"Un tout autre sujet sur {brand} et les 35 heures",
+                    "link": "https://other.example.org/b",
+                    "text": "Rien à voir.",
+                    "date": format_datetime(now),
+                },
+            ]
+        ),
+    )
     cli("watch", "add", "probe", "--query", brand, "--tag", "alerte=arnaque")
     cli("source", "add", server.url("/publisher.xml"), "--name", "publisher")
     cli("source", "add", server.url("/news-search.xml"), "--name", "search")
@@ -82,13 +107,19 @@ def test_clusters_survive_across_polls(cli, server):
     title, link = _real_entry()
     brand = max(title.split(), key=len).strip(",.:;!?«»\"'()")
     now = datetime.now(UTC)
-    server.routes["/first.xml"] = (200, {}, _rss([
-        {"title": title, "link": link, "text": "", "date": format_datetime(now - timedelta(hours=3))}]))
+    server.routes["/first.xml"] = (
+        200,
+        {},
+        _rss([{"title": title, "link": link, "text": "", "date": format_datetime(now - timedelta(hours=3))}]),
+    )
     cli("watch", "add", "probe", "--query", brand)
     cli("source", "add", server.url("/first.xml"))
     cli("poll")
-    server.routes["/second.xml"] = (200, {}, _rss([
-        {"title": title, "link": "https://mirror.example.com/x", "text": "", "date": format_datetime(now)}]))
+    server.routes["/second.xml"] = (
+        200,
+        {},
+        _rss([{"title": title, "link": "https://mirror.example.com/x", "text": "", "date": format_datetime(now)}]),
+    )
     cli("source", "add", server.url("/second.xml"))
     cli("poll")
     every = cli("mentions", "--all", "--json").json()

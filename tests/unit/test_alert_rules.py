@@ -49,7 +49,8 @@ def test_daily_counts_windows():
 
 
 @pytest.mark.parametrize(
-    ("minutes_ago", "expected"), [(None, True), (3, False), (10, True), (60, True)],
+    ("minutes_ago", "expected"),
+    [(None, True), (3, False), (10, True), (60, True)],
     ids=["never", "too-soon", "exactly-interval", "long-ago"],
 )
 def test_alert_rate_limit(minutes_ago, expected):

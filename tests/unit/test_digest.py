@@ -20,11 +20,30 @@ from erepwatch.notify.digest import (
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
 
-def row(id_: int, watch: str = "Acme", *, cluster: int | None = None, sentiment: str = "neutral", tags=(),
-        publisher: str = "Le Monde", hours_ago: float = 1) -> MentionRow:
+def row(
+    id_: int,
+    watch: str = "Acme",
+    *,
+    cluster: int | None = None,
+    sentiment: str = "neutral",
+    tags=(),
+    publisher: str = "Le Monde",
+    hours_ago: float = 1,
+) -> MentionRow:
     when = NOW - timedelta(hours=hours_ago)
-    return MentionRow(id_, hash(watch) % 100, watch, cluster or id_, f"title {id_}", f"https://ex.org/{id_}",
-                      publisher, when, when, sentiment, tuple(tags))
+    return MentionRow(
+        id_,
+        hash(watch) % 100,
+        watch,
+        cluster or id_,
+        f"title {id_}",
+        f"https://ex.org/{id_}",
+        publisher,
+        when,
+        when,
+        sentiment,
+        tuple(tags),
+    )
 
 
 @pytest.mark.parametrize(
@@ -48,8 +67,10 @@ def test_grouped_by_watch_alarming_first_then_cluster_size_then_newest():
     rows = [
         row(1, "Zed"),
         row(2, "acme", hours_ago=1),  # newest plain story
-        row(3, "acme", hours_ago=5), row(4, "acme", cluster=3, publisher="Libé", hours_ago=4),
-        row(5, "acme", cluster=3, publisher="Libé", hours_ago=3), row(6, "acme", cluster=3, publisher="AFP"),
+        row(3, "acme", hours_ago=5),
+        row(4, "acme", cluster=3, publisher="Libé", hours_ago=4),
+        row(5, "acme", cluster=3, publisher="Libé", hours_ago=3),
+        row(6, "acme", cluster=3, publisher="AFP"),
         row(7, "acme", hours_ago=9, sentiment="negative"),
         row(8, "acme", hours_ago=8, tags=("crisis",)),
         row(9, "acme", hours_ago=2),
@@ -96,10 +117,14 @@ def test_sources_in_trouble():
         ("daily", "14:00", None, datetime(2026, 3, 10, 12, 0, tzinfo=UTC), datetime(2026, 3, 9, 13, 0, tzinfo=UTC)),
         # after the change to summer time, 08:00 in Paris is 06:00 UTC
         ("daily", "08:00", None, datetime(2026, 3, 30, 12, 0, tzinfo=UTC), datetime(2026, 3, 30, 6, 0, tzinfo=UTC)),
-        ("weekly", "08:00", "monday", datetime(2026, 3, 10, 12, 0, tzinfo=UTC),
-         datetime(2026, 3, 9, 7, 0, tzinfo=UTC)),
-        ("weekly", "08:00", "wednesday", datetime(2026, 3, 10, 12, 0, tzinfo=UTC),
-         datetime(2026, 3, 4, 7, 0, tzinfo=UTC)),
+        ("weekly", "08:00", "monday", datetime(2026, 3, 10, 12, 0, tzinfo=UTC), datetime(2026, 3, 9, 7, 0, tzinfo=UTC)),
+        (
+            "weekly",
+            "08:00",
+            "wednesday",
+            datetime(2026, 3, 10, 12, 0, tzinfo=UTC),
+            datetime(2026, 3, 4, 7, 0, tzinfo=UTC),
+        ),
     ],
     ids=["daily-today", "daily-yesterday", "daily-dst", "weekly-yesterday", "weekly-last-week"],
 )
@@ -114,5 +139,7 @@ def test_last_slot(frequency, at, weekday, now, expected):
 )
 def test_digest_due(frequency, covered_hours_ago, expected):
     covered = NOW - timedelta(hours=covered_hours_ago)
-    assert digest_due(frequency=frequency, at="08:00", tz="Europe/Paris", weekday="monday", covered_until=covered,
-                      now=NOW) is expected
+    assert (
+        digest_due(frequency=frequency, at="08:00", tz="Europe/Paris", weekday="monday", covered_until=covered, now=NOW)
+        is expected
+    )

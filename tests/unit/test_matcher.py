@@ -322,9 +322,7 @@ def test_near_index_equals_brute_force(query_words: list[str], item_words: list[
     edited = [(q[1:] + "a", q[:3] + "bb" + q[5:], q[1:], q[:-2], q + "ab") for q in query_words]
     probes = item_words + [w for ws in edited for w in ws]
     for word in probes:
-        expected = tuple(
-            sorted({q for q in query_words if edit_budget(q) and within(q, word, edit_budget(q))})
-        )
+        expected = tuple(sorted({q for q in query_words if edit_budget(q) and within(q, word, edit_budget(q))}))
         assert index.near(word) == expected
         assert index.near(word) == expected  # from the cache
 

@@ -15,10 +15,20 @@ NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 HOSTILE = '<script>alert("x")</script><img src="https://evil.example/p.png"> Acme "rappel"'
 
 
-def mention(id_=1, *, title="Acme rappelle ses crêpes", url="https://news.example/a?x=1&y=2", sentiment="negative",
-            snippet="… la société Acme rappelle …", marks=((13, 17),), tags=("crisis",), publisher="Le Monde"):
-    return MentionRow(id_, 1, "Acme", id_, title, url, publisher, NOW - timedelta(hours=3), NOW, sentiment, tags,
-                      snippet, marks)
+def mention(
+    id_=1,
+    *,
+    title="Acme rappelle ses crêpes",
+    url="https://news.example/a?x=1&y=2",
+    sentiment="negative",
+    snippet="… la société Acme rappelle …",
+    marks=((13, 17),),
+    tags=("crisis",),
+    publisher="Le Monde",
+):
+    return MentionRow(
+        id_, 1, "Acme", id_, title, url, publisher, NOW - timedelta(hours=3), NOW, sentiment, tags, snippet, marks
+    )
 
 
 def digest(*rows):
@@ -28,8 +38,9 @@ def digest(*rows):
 
 
 def test_hostile_title_is_escaped_and_no_remote_resource():
-    out = render_digest(digest(mention(title=HOSTILE, publisher="<i>pub</i>")), locale="fr", tz="Europe/Paris",
-                        email="a@example.com")
+    out = render_digest(
+        digest(mention(title=HOSTILE, publisher="<i>pub</i>")), locale="fr", tz="Europe/Paris", email="a@example.com"
+    )
     assert "<script" not in out.html.lower() and "<img" not in out.html.lower()
     assert "&lt;script&gt;" in out.html and "&lt;b&gt;bad feed&lt;/b&gt;" in out.html
     assert not re.search(r"""(src|background)\s*=\s*["']?https?:""", out.html, re.I)
@@ -39,8 +50,13 @@ def test_hostile_title_is_escaped_and_no_remote_resource():
 
 @pytest.mark.parametrize(
     ("url", "linked"),
-    [("https://ok.example/x", True), ("javascript:alert(1)", False), ("data:text/html,x", False),
-     ("http://ok.example/a b", False), (None, False)],
+    [
+        ("https://ok.example/x", True),
+        ("javascript:alert(1)", False),
+        ("data:text/html,x", False),
+        ("http://ok.example/a b", False),
+        (None, False),
+    ],
     ids=["https", "javascript", "data", "space", "none"],
 )
 def test_only_http_links(url, linked):
@@ -66,13 +82,16 @@ def test_entities_in_urls_and_dates_in_recipient_zone():
 
 @pytest.mark.parametrize(
     ("locale", "subject", "word"),
-    [("fr", "[erepwatch] Acme : 2 nouvelles mentions, dont 1 négative", "négatif"),
-     ("en", "[erepwatch] Acme: 2 new mentions, 1 negative", "negative")],
+    [
+        ("fr", "[erepwatch] Acme : 2 nouvelles mentions, dont 1 négative", "négatif"),
+        ("en", "[erepwatch] Acme: 2 new mentions, 1 negative", "negative"),
+    ],
     ids=["fr", "en"],
 )
 def test_locale_strings_and_subject(locale, subject, word):
-    out = render_digest(digest(mention(1), mention(2, sentiment="positive", tags=())), locale=locale, tz="UTC",
-                        email="a@example.com")
+    out = render_digest(
+        digest(mention(1), mention(2, sentiment="positive", tags=())), locale=locale, tz="UTC", email="a@example.com"
+    )
     assert out.subject == subject
     assert word in out.html and word in out.text
 
@@ -84,16 +103,18 @@ def test_chart_has_fourteen_days_of_css_bars_and_no_script():
 
 
 def test_empty_digest_says_nothing_new():
-    out = render_digest(build_digest([], start=NOW - timedelta(days=1), end=NOW), locale="fr", tz="UTC",
-                        email="a@example.com")
+    out = render_digest(
+        build_digest([], start=NOW - timedelta(days=1), end=NOW), locale="fr", tz="UTC", email="a@example.com"
+    )
     assert out.subject == "[erepwatch] Rien de nouveau" and "Rien de nouveau" in out.text
 
 
 def test_caps_and_control_characters():
     assert len(clean("x" * 10_000, 300)) == 300
     assert clean("a\u202eb\x00c\n d", 50) == "abc d"
-    out = render_digest(digest(mention(title="T" * 5000, snippet="S" * 5000, marks=())), locale="en", tz="UTC",
-                        email="a@example.com")
+    out = render_digest(
+        digest(mention(title="T" * 5000, snippet="S" * 5000, marks=())), locale="en", tz="UTC", email="a@example.com"
+    )
     assert "T" * 301 not in out.html and "S" * 401 not in out.html
 
 

@@ -19,7 +19,6 @@ from erepwatch.records import ItemDraft
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
 
-
 def _source(session, name: str) -> int:
     source = Source(
         name=name, url=f"https://{name}.example/feed", interval_seconds=60, created_at=NOW, next_check_at=NOW

@@ -54,7 +54,10 @@ class MentionDraft:
 
 
 def is_news(
-    published: datetime, *, watch_created_at: datetime, source_created_at: datetime | None,
+    published: datetime,
+    *,
+    watch_created_at: datetime,
+    source_created_at: datetime | None,
     grace: timedelta = BACKFILL_GRACE,
 ) -> bool:
     """A first poll is not news: only what appeared after (or shortly before, ``grace``) watch and source existed."""
@@ -101,7 +104,9 @@ def build_mentions(
                 snippet=snippet.text,
                 snippet_marks=snippet.marks,
                 notify=is_news(
-                    published, watch_created_at=watch.created_at, source_created_at=source_created_at,
+                    published,
+                    watch_created_at=watch.created_at,
+                    source_created_at=source_created_at,
                     grace=backfill_grace,
                 ),
                 sentiment=sentiment.label,

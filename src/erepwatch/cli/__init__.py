@@ -67,11 +67,20 @@ def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
 def _global_params() -> list[click.Option]:
     return [
         click.Option(
-            ["--config"], metavar="PATH", type=click.Path(path_type=Path), expose_value=False, callback=_remember,
-            is_eager=True, help="TOML configuration file [env: EREPWATCH_CONFIG].",
+            ["--config"],
+            metavar="PATH",
+            type=click.Path(path_type=Path),
+            expose_value=False,
+            callback=_remember,
+            is_eager=True,
+            help="TOML configuration file [env: EREPWATCH_CONFIG].",
         ),
         click.Option(
-            ["--database"], metavar="URL", expose_value=False, callback=_remember, is_eager=True,
+            ["--database"],
+            metavar="URL",
+            expose_value=False,
+            callback=_remember,
+            is_eager=True,
             help="Database URL (default: SQLite in the data directory) [env: EREPWATCH_DATABASE_URL].",
         ),
     ]
@@ -109,7 +118,8 @@ class Group(click.Group):
 
 
 @click.group(
-    cls=Group, params=_global_params(),
+    cls=Group,
+    params=_global_params(),
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110},
 )
 @click.version_option(__version__, prog_name="erepwatch")

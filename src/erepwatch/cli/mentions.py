@@ -35,8 +35,9 @@ def _line(view: MentionView, every_member: bool, color: bool) -> str:
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="At most this many.")
 @click.option("--all", "every_member", is_flag=True, help="Every member of each story cluster, not one per story.")
 @json_option
-def mentions(watch_ref: str | None, since: str | None, sentiment: str | None, limit: int, every_member: bool,
-             as_json: bool) -> None:
+def mentions(
+    watch_ref: str | None, since: str | None, sentiment: str | None, limit: int, every_member: bool, as_json: bool
+) -> None:
     """List mentions, newest first, one per story (with how many other sources carried it)."""
     try:
         window = parse_duration(since) if since else None

@@ -42,12 +42,23 @@ def watch() -> None:
 @click.option("--fuzzy", is_flag=True, help="Tolerate a typo in long words.")
 @click.option("--tag", "tags", multiple=True, metavar="GROUP=word,word", help="A custom keyword tag group.")
 @json_option
-def add(name: str, query: str, lang: tuple[str, ...], region: tuple[str, ...], fuzzy: bool,
-        tags: tuple[str, ...], as_json: bool) -> None:
+def add(
+    name: str,
+    query: str,
+    lang: tuple[str, ...],
+    region: tuple[str, ...],
+    fuzzy: bool,
+    tags: tuple[str, ...],
+    as_json: bool,
+) -> None:
     """Add a watched query NAME."""
     data = svc.WatchInput(
-        name=name, query=query, languages=svc.parse_languages(lang), regions=svc.parse_regions(region),
-        fuzzy=fuzzy, tags=svc.parse_tag_specs(tags),
+        name=name,
+        query=query,
+        languages=svc.parse_languages(lang),
+        regions=svc.parse_regions(region),
+        fuzzy=fuzzy,
+        tags=svc.parse_tag_specs(tags),
     )
     with get_app().transaction() as session:
         created = svc.add_watch(session, data)
@@ -107,17 +118,29 @@ def show(ref: str, as_json: bool) -> None:
 @click.option("--fuzzy/--no-fuzzy", default=None, help="Turn typo tolerance on or off.")
 @click.option("--tag", "tags", multiple=True, metavar="GROUP=word,word", help="Replace the custom tag groups.")
 @json_option
-def edit(ref: str, new_name: str | None, query: str | None, lang: tuple[str, ...], region: tuple[str, ...],
-         fuzzy: bool | None, tags: tuple[str, ...], as_json: bool) -> None:
+def edit(
+    ref: str,
+    new_name: str | None,
+    query: str | None,
+    lang: tuple[str, ...],
+    region: tuple[str, ...],
+    fuzzy: bool | None,
+    tags: tuple[str, ...],
+    as_json: bool,
+) -> None:
     """Change a watch."""
     if query is not None:
         canonical_query(query)
     with get_app().transaction() as session:
         changed = svc.edit_watch(
-            session, ref, name=new_name, query=query,
+            session,
+            ref,
+            name=new_name,
+            query=query,
             languages=svc.parse_languages(lang) if lang else None,
             regions=svc.parse_regions(region) if region else None,
-            fuzzy=fuzzy, tags=svc.parse_tag_specs(tags) if tags else None,
+            fuzzy=fuzzy,
+            tags=svc.parse_tag_specs(tags) if tags else None,
         )
         row = svc.watch_as_dict(changed)
     if as_json:
@@ -148,8 +171,9 @@ def remove(ref: str, as_json: bool) -> None:
 @click.option("--since", help="Only items published in this last period, e.g. 7d, 12h (default: all).")
 @click.option("--limit", type=click.IntRange(min=0), default=20, show_default=True, help="Items to show.")
 @json_option
-def test(ref: str | None, query: str | None, lang: tuple[str, ...], fuzzy: bool, since: str | None, limit: int,
-         as_json: bool) -> None:
+def test(
+    ref: str | None, query: str | None, lang: tuple[str, ...], fuzzy: bool, since: str | None, limit: int, as_json: bool
+) -> None:
     """Preview which stored items a watch (or --query) would match, with counts per source."""
     import sys
 

@@ -151,8 +151,12 @@ def _http_error(response: httpx.Response, url: str) -> FetchError:
     retry_after = parse_retry_after(response.headers.get("retry-after"))
     reason = response.reason_phrase or "error"
     if status == 429:
-        return FetchError(FetchErrorKind.HTTP_429, f"HTTP 429 {reason}: the server asks to slow down",
-                          url=url, retry_after=retry_after)
+        return FetchError(
+            FetchErrorKind.HTTP_429,
+            f"HTTP 429 {reason}: the server asks to slow down",
+            url=url,
+            retry_after=retry_after,
+        )
     if status >= 500:
         return FetchError(FetchErrorKind.HTTP_5XX, f"HTTP {status} {reason}", url=url, retry_after=retry_after)
     return FetchError(FetchErrorKind.HTTP_4XX, f"HTTP {status} {reason}", url=url)
@@ -178,8 +182,11 @@ def check_url(url: str) -> httpx.URL:
     except (httpx.InvalidURL, TypeError) as exc:
         raise FetchError(FetchErrorKind.NETWORK, f"invalid URL: {exc}", url=url) from None
     if parsed.scheme not in {"http", "https"}:
-        raise FetchError(FetchErrorKind.FORBIDDEN_ADDRESS, f"scheme {parsed.scheme or '(none)'!r} is not fetched; "
-                         "only http and https", url=url)
+        raise FetchError(
+            FetchErrorKind.FORBIDDEN_ADDRESS,
+            f"scheme {parsed.scheme or '(none)'!r} is not fetched; only http and https",
+            url=url,
+        )
     if not parsed.host:
         raise FetchError(FetchErrorKind.NETWORK, "URL has no host", url=url)
     return parsed
@@ -277,8 +284,9 @@ class Fetcher:
         cap = self.policy.max_bytes
         declared = response.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > cap:
-            raise FetchError(FetchErrorKind.TOO_LARGE, f"body of {int(declared)} bytes exceeds the {cap}-byte cap",
-                             url=url)
+            raise FetchError(
+                FetchErrorKind.TOO_LARGE, f"body of {int(declared)} bytes exceeds the {cap}-byte cap", url=url
+            )
         chunks: list[bytes] = []
         size = 0
         try:

@@ -135,7 +135,5 @@ def _cluster_members(session: Session, cluster_ids: set[int]) -> dict[int, list[
             .order_by(Mention.published_at, Mention.id)
         )
         for mention_id, cluster_id, url, publisher, domain, title in rows:
-            members[cluster_id].append(
-                {"id": mention_id, "url": url, "source": publisher or domain, "title": title}
-            )
+            members[cluster_id].append({"id": mention_id, "url": url, "source": publisher or domain, "title": title})
     return members

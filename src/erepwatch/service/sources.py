@@ -48,8 +48,9 @@ class SourceInput:
     provider: str | None = None
 
 
-def add_source(session: Session, data: SourceInput, *, default_interval: timedelta,
-               now: datetime | None = None) -> Source:
+def add_source(
+    session: Session, data: SourceInput, *, default_interval: timedelta, now: datetime | None = None
+) -> Source:
     now = now or utcnow()
     url = check_feed_url(data.url)
     name = (data.name or default_name(url)).strip()
@@ -88,9 +89,7 @@ def remove_source(session: Session, ref: str | int) -> Source:
 
 def list_sources(session: Session) -> list[tuple[Source, int]]:
     """Every source with the number of items stored from it."""
-    counts = (
-        select(ItemSource.source_id, func.count().label("n")).group_by(ItemSource.source_id).subquery()
-    )
+    counts = select(ItemSource.source_id, func.count().label("n")).group_by(ItemSource.source_id).subquery()
     rows = session.execute(
         select(Source, func.coalesce(counts.c.n, 0))
         .outerjoin(counts, counts.c.source_id == Source.id)
