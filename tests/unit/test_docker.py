@@ -13,9 +13,10 @@ import pytest
 import yaml
 
 from erepwatch.settings import describe
+from tests.conftest import SHARED
 
 REPO = Path(__file__).resolve().parents[2]
-SCHEMA = Path(__file__).parents[2].parent / "shared" / "schemas" / "compose-spec.json"
+SCHEMA = SHARED / "schemas" / "compose-spec.json"
 
 
 @pytest.fixture(scope="module")
