@@ -11,13 +11,13 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from erepwatch.analyze.dedup import DEFAULT_WINDOW, ClusterCandidate, ClusterIndex
@@ -25,6 +25,7 @@ from erepwatch.analyze.language import detect_language
 from erepwatch.analyze.matcher import Matcher, MatchItem, WatchSpec, compile_matcher
 from erepwatch.analyze.mention_drafts import BACKFILL_GRACE, MentionDraft, build_mentions
 from erepwatch.analyze.sentiment import SentimentScorer, load_scorer
+from erepwatch.analyze.stories import LexicalPlan, assign_lexical
 from erepwatch.analyze.tags import Tagger, load_tagger
 from erepwatch.clock import utcnow
 from erepwatch.db.models import Item, ItemSource, Mention, Source, Watch
@@ -121,8 +122,10 @@ LEAD_CHARS = 300
 
 
 class Analysis:
-    """The analysis stages' state, kept across polls by the daemon: lexicons loaded once, and the recent
-    mentions' cluster index, brought up to date incrementally so a poll costs what its new mentions cost."""
+    """The analysis stages' state, kept across polls by the daemon: lexicons loaded once, and a bounded cache
+    of the recent mentions of the watches seen lately (a :class:`ClusterIndex`), so a poll costs what its new
+    mentions cost. Story assignment itself is the pure :func:`assign_lexical`; the cache only ever receives
+    what a committed transaction stored (:meth:`committed`), so a failed transaction needs no repair."""
 
     def __init__(
         self,
@@ -131,13 +134,20 @@ class Analysis:
         *,
         cluster_window: timedelta = DEFAULT_WINDOW,
         backfill_grace: timedelta = BACKFILL_GRACE,
+        cluster_cache: int | None = None,
+        semantic: bool = False,
+        semantic_budget: timedelta = timedelta(seconds=60),
     ) -> None:
         self.scorer = scorer
         self.tagger = tagger
-        self.clusters = ClusterIndex(cluster_window)
+        self.clusters = ClusterIndex(cluster_window, max_entries=cluster_cache)
         #: items published this long before their watch or source existed are stored, not notified
         self.backfill_grace = backfill_grace
-        self._seen_mention_id = 0
+        self.semantic = semantic
+        self.semantic_budget = semantic_budget
+        #: the last semantic stage ran out of time: run it again even if a poll brings nothing new
+        self.semantic_backlog = False
+        self._seen_mention_id: int | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Analysis:
@@ -146,40 +156,90 @@ class Analysis:
             load_tagger(settings.analysis_extra_tags),
             cluster_window=settings.analysis_cluster_window,
             backfill_grace=settings.notify_backfill_grace,
+            cluster_cache=settings.analysis_cluster_cache or None,
+            semantic=settings.analysis_semantic,
+            semantic_budget=settings.analysis_semantic_budget,
         )
 
     def catch_up(self, session: Session, now: datetime) -> None:
-        """Load mentions stored since the last look (by this process or another) into the cluster index."""
+        """Drop mentions older than the window, and bring the cached watches up to date with mentions stored
+        since the last look by another process (watches not cached are read when a poll needs them)."""
         self.clusters.evict(now)
-        since = now - self.clusters.window
+        if self._seen_mention_id is None:
+            self._seen_mention_id = session.scalar(select(func.max(Mention.id))) or 0
+            return
+        loaded = self.clusters.loaded_watches()
+        if not loaded:
+            self._seen_mention_id = session.scalar(select(func.max(Mention.id))) or self._seen_mention_id
+            return
         rows = session.execute(
-            select(Mention.id, Mention.watch_id, Mention.cluster_id, Mention.published_at, Item.title, Item.text)
-            .join(Item, Item.id == Mention.item_id)
-            .where(Mention.id > self._seen_mention_id, Mention.published_at >= since, Mention.cluster_id.is_not(None))
-            .order_by(Mention.id)
+            _recent_members().where(
+                Mention.id > self._seen_mention_id, Mention.published_at >= now - self.clusters.window
+            )
         )
         members = []
         for mention_id, watch_id, cluster_id, published, title, text in rows:
-            members.append((ClusterCandidate(mention_id, watch_id, title, text[:LEAD_CHARS], published), cluster_id))
             self._seen_mention_id = max(self._seen_mention_id, mention_id)
+            if watch_id in loaded:
+                members.append(
+                    (ClusterCandidate(mention_id, watch_id, title, text[:LEAD_CHARS], published), cluster_id)
+                )
         self.clusters.preload(members)
 
-    def cluster(self, mentions: Sequence[Mention], items: dict[int, ItemDraft]) -> None:
-        """Give each new mention its story cluster (earliest published first, so it founds the cluster)."""
-        for mention in sorted(mentions, key=lambda m: (m.published_at, m.id)):
-            if mention.cluster_id is not None:
-                continue
-            draft = items[mention.item_id]
-            candidate = ClusterCandidate(
-                mention.id, mention.watch_id, draft.title, draft.text[:LEAD_CHARS], mention.published_at
+    def load_watches(self, session: Session, watch_ids: Iterable[int], now: datetime) -> None:
+        """Read the stored recent mentions of the watches the cache does not hold (before new ones are inserted)."""
+        missing = sorted({w for w in watch_ids if not self.clusters.loaded(w)})
+        since = now - self.clusters.window
+        for start in range(0, len(missing), 500):
+            chunk = missing[start : start + 500]
+            rows = session.execute(_recent_members().where(Mention.watch_id.in_(chunk), Mention.published_at >= since))
+            self.clusters.preload(
+                (ClusterCandidate(mention_id, watch_id, title, text[:LEAD_CHARS], published), cluster_id)
+                for mention_id, watch_id, cluster_id, published, title, text in rows
             )
-            mention.cluster_id = self.clusters.add(candidate)
-            self._seen_mention_id = max(self._seen_mention_id, mention.id)
+            for watch_id in chunk:
+                self.clusters.mark_loaded(watch_id)
+
+    def assign(self, mentions: Sequence[Mention], items: dict[int, ItemDraft]) -> LexicalPlan:
+        """Give each new mention its story (lexical rule) on the rows of the open transaction; the cache is
+        left as it was until :meth:`committed`."""
+        fresh = [m for m in mentions if m.cluster_id is None]
+        candidates = [
+            ClusterCandidate(
+                m.id, m.watch_id, items[m.item_id].title, items[m.item_id].text[:LEAD_CHARS], m.published_at
+            )
+            for m in fresh
+        ]
+        plan = assign_lexical(candidates, self.clusters)
+        by_id = {m.id: m for m in fresh}
+        for a in plan.assignments:
+            mention = by_id[a.mention_id]
+            mention.cluster_id = a.cluster_id
+            mention.cluster_reason = str(a.reason)
+            mention.cluster_score = a.score
+            mention.cluster_match_id = a.matched_id
+        return plan
+
+    def committed(self, plan: LexicalPlan) -> None:
+        """The transaction that stored ``plan``'s mentions committed: the cache may now hold them."""
+        self.clusters.absorb(plan.batch)
+        if plan.assignments and self._seen_mention_id is not None:
+            self._seen_mention_id = max(self._seen_mention_id, *(a.mention_id for a in plan.assignments))
+        self.clusters.shrink()
 
     def reset(self) -> None:
-        """Forget the index (after a failed transaction it may hold mentions that were never stored)."""
-        self.clusters = ClusterIndex(self.clusters.window)
-        self._seen_mention_id = 0
+        """Forget the cache (it is rebuilt from storage as polls need it)."""
+        self.clusters = ClusterIndex(self.clusters.window, max_entries=self.clusters.max_entries)
+        self._seen_mention_id = None
+
+
+def _recent_members() -> Select[tuple[int, int, int, datetime, str, str]]:
+    return (
+        select(Mention.id, Mention.watch_id, Mention.cluster_id, Mention.published_at, Item.title, Item.text)
+        .join(Item, Item.id == Mention.item_id)
+        .where(Mention.cluster_id.is_not(None))
+        .order_by(Mention.id)
+    )
 
 
 def fetch_policy(settings: Settings) -> FetchPolicy:
@@ -410,21 +470,21 @@ def process_source(
             new = [s for s in stored if s.is_new]
             outcome.new_items = len(new)
             rows = [m.as_row(now) for m in _mentions(new, matcher, watches, analysis, task)]
+            analysis.load_watches(session, {r["watch_id"] for r in rows}, now)
             mentions = insert_mentions(session, rows)
-            analysis.cluster(mentions, {s.id: s.draft for s in new})
+            plan = analysis.assign(mentions, {s.id: s.draft for s in new})
             outcome.new_mentions = len(mentions)
             window = [e.published for e in feed.entries if e.published is not None]
             next_check = _next_check(session, task, result, now, limits, ttl_minutes=feed.ttl_minutes, window=window)
             _apply_success(session, task, result, now, title=feed.title, next_check=next_check)
     except ErepwatchError:
-        analysis.reset()
         raise
     except Exception as exc:  # a storage failure of one source must not stop the others
-        analysis.reset()
         log.exception("storing source_id=%s failed", task.id)
         return _record_failure(
             factory, task, FetchErrorKind.PARSE, f"could not store entries: {exc}", now, limits=limits
         )
+    analysis.committed(plan)
     return outcome
 
 

@@ -341,6 +341,24 @@ class Settings:
     analysis_extra_tags: tuple[Path, ...] = _setting(
         "analysis.extra_tags", parse_paths, (), "your own keyword tag groups"
     )
+    analysis_cluster_cache: int = _setting(
+        "analysis.cluster_cache",
+        parse_count,
+        30_000,
+        "recent mentions kept in memory for story clustering; past it, least recently seen watches are reloaded",
+    )
+    analysis_semantic: bool = _setting(
+        "analysis.semantic",
+        parse_bool,
+        True,
+        "fold reworded headlines of one story with the shipped sentence-embedding model",
+    )
+    analysis_semantic_budget: timedelta = _setting(
+        "analysis.semantic_budget",
+        parse_duration,
+        timedelta(seconds=60),
+        "time a poll's semantic story stage may spend embedding; the rest waits for the next poll",
+    )
 
 
 _BY_KEY = {f.metadata["key"]: f for f in fields(Settings)}

@@ -23,8 +23,9 @@ import hashlib
 import heapq
 import re
 from array import array
+from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 
@@ -36,8 +37,12 @@ __all__ = [
     "DEFAULT_WINDOW",
     "ClusterCandidate",
     "ClusterIndex",
+    "Match",
     "PreparedText",
+    "band_keys",
     "is_near_duplicate",
+    "names_differ",
+    "numbers_agree",
     "prepare",
     "prepared_near_duplicate",
     "title_similarity",
@@ -62,12 +67,18 @@ class PreparedText:
     """A candidate's text, normalized once and reused for every comparison."""
 
     title: str
-    words: tuple[str, ...]
+    #: Number of words of ``title``; the words themselves are split on demand (:attr:`words`), so the
+    #: thousands of prepared texts a cluster index keeps hold one string each, not one per word.
+    n_words: int
     numbers: frozenset[str]
     truncated: bool
     lead: str
     #: Capitalised words inside a sentence-case title (names of people and places), in order; empty for Title Case.
     names: tuple[str, ...] = ()
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        return tuple(self.title.split())
 
 
 # Labels news sites put before a headline ("VIDÉO. …", "DIRECT - …", "Breaking: …"): the same story
@@ -199,7 +210,7 @@ def _names(core: str) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _names_differ(a: PreparedText, b: PreparedText) -> bool:
+def names_differ(a: PreparedText, b: PreparedText) -> bool:
     """Each title names someone or somewhere the other does not: one template, two stories ("Météo Angers" /
     "Météo Nancy", "Thomas X nous a quittés" / "William Y nous a quittés")."""
     if not a.names or not b.names:
@@ -218,15 +229,21 @@ def prepare(title: str, lead: str = "") -> PreparedText:
     truncated = bool(_ELLIPSIS_RE.search(raw))
     core = _strip_kickers(_ELLIPSIS_RE.sub("", raw))
     norm = fold_words(core)
-    lead_norm = fold_words(lead[:400]) if lead else ""
+    # Only the first LEAD_COMPARED characters are ever compared.
+    lead_norm = fold_words(lead[:400])[:LEAD_COMPARED] if lead else ""
+    numbers = _numbers(core)
     return PreparedText(
         title=norm,
-        words=tuple(norm.split()),
-        numbers=_numbers(core),
+        n_words=len(norm.split()),
+        numbers=numbers or _NO_NUMBERS,
         truncated=truncated,
         lead=lead_norm,
         names=_names(core),
     )
+
+
+_NO_NUMBERS: frozenset[str] = frozenset()
+LEAD_COMPARED = 300
 
 
 def _threshold(words: int) -> float:
@@ -254,7 +271,7 @@ def title_similarity(a: PreparedText, b: PreparedText) -> float:
     return score
 
 
-def _numbers_agree(a: PreparedText, b: PreparedText) -> bool:
+def numbers_agree(a: PreparedText, b: PreparedText) -> bool:
     if a.numbers == b.numbers:
         return True
     # A truncated title may have lost the numbers of its missing end, never changed the ones it kept.
@@ -265,19 +282,19 @@ def _numbers_agree(a: PreparedText, b: PreparedText) -> bool:
 
 def prepared_near_duplicate(a: PreparedText, b: PreparedText) -> bool:
     """The pairwise decision on prepared texts (no watch or time check)."""
-    if not a.words or not b.words or not _numbers_agree(a, b):
+    if not a.n_words or not b.n_words or not numbers_agree(a, b):
         return False
     if a.title == b.title:
         return True
-    if _names_differ(a, b):
+    if names_differ(a, b):
         return False
-    need = _threshold(min(len(a.words), len(b.words)))
+    need = _threshold(min(a.n_words, b.n_words))
     score = title_similarity(a, b)
     if score >= need:
         return True
     # Titles just under the bar, rewritten by an editor, are confirmed by a near-identical lead.
     # Feeds cut summaries at different lengths, so leads are compared over their common length.
-    common = min(len(a.lead), len(b.lead), 300)
+    common = min(len(a.lead), len(b.lead), LEAD_COMPARED)
     if score >= need - 12 and common >= 60:
         return fuzz.ratio(a.lead[:common], b.lead[:common]) >= 90
     return False
@@ -307,38 +324,69 @@ def _word_hashes(word: str) -> array:
     return array("I", hashlib.shake_128(word.encode()).digest(4 * _BANDS * _ROWS))
 
 
-def _band_keys(words: Iterable[str]) -> list[int]:
-    rows = [_word_hashes(w) for w in set(words)]
+def band_keys(watch_id: int, prepared: PreparedText) -> list[int]:
+    """The bucket keys of a prepared title in its watch: one per band, and one for the exact title.
+
+    Keys are plain ints (a hash of the watch, the band and its minima): a collision only adds a candidate,
+    which the pairwise decision then rejects.
+    """
+    exact = hash((watch_id, -1, prepared.title))
+    rows = [_word_hashes(w) for w in set(prepared.title.split())]
     if not rows:
-        return []
+        return [exact]
     mins = list(map(min, zip(*rows, strict=True))) if len(rows) > 1 else list(rows[0])
-    return [hash((band, *mins[band * _ROWS : (band + 1) * _ROWS])) for band in range(_BANDS)]
+    return [exact, *(hash((watch_id, band, *mins[band * _ROWS : (band + 1) * _ROWS])) for band in range(_BANDS))]
 
 
-@dataclass(slots=True)
 class _Entry:
-    candidate: ClusterCandidate
-    prepared: PreparedText
+    """One indexed mention: only what the pairwise decision and eviction need (no raw text)."""
+
+    __slots__ = ("cluster_id", "mention_id", "prepared", "published", "watch_id")
+
+    def __init__(self, mention_id: int, watch_id: int, published: datetime, cluster_id: int, prepared: PreparedText):
+        self.mention_id = mention_id
+        self.watch_id = watch_id
+        self.published = published
+        self.cluster_id = cluster_id
+        self.prepared = prepared
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """Why a mention joins a cluster: the member it matched and the title similarity (0-100)."""
+
     cluster_id: int
-    keys: list[tuple[int, int, int]] = field(default_factory=list)
+    mention_id: int
+    score: float
+
+
+_Bucket = _Entry | list[_Entry]
 
 
 class ClusterIndex:
-    """Recent mentions, blocked for fast lookup; assigns each new mention to a cluster.
+    """Recent mentions, blocked for fast lookup.
 
-    ``add`` returns the cluster id: the id of the first mention of the cluster that this index saw (its
-    own ``mention_id`` when it starts a cluster). Clusters are never merged or split afterwards, so a stored
-    ``cluster_id`` stays valid. The representative shown to users is the member published first
-    (:meth:`representative`).
+    :meth:`match` is read-only: it names the cluster of a mention's closest near-duplicate (or None).
+    :meth:`insert` records a mention with the cluster it was given — callers insert only what is stored,
+    after the transaction that stored it committed, so the index never holds a mention the database lost.
+    :meth:`add` does both, for callers without a transaction.
+
+    Cluster ids are the id of a cluster's first mention that this index saw; clusters are never merged or
+    split by this index, so a stored ``cluster_id`` stays valid. Memory is bounded by ``max_entries``: past it
+    the least recently used watches are dropped whole (:meth:`loaded` says which watches are complete, so
+    the caller reloads a dropped watch from storage before matching its mentions again).
     """
 
-    def __init__(self, window: timedelta = DEFAULT_WINDOW) -> None:
+    def __init__(self, window: timedelta = DEFAULT_WINDOW, *, max_entries: int | None = None) -> None:
         self.window = window
+        self.max_entries = max_entries
         self._entries: dict[int, _Entry] = {}
-        self._buckets: dict[tuple[int, int, int], dict[int, _Entry]] = {}
-        self._exact: dict[tuple[int, str], dict[int, _Entry]] = {}
+        self._buckets: dict[int, _Bucket] = {}
         self._by_time: list[tuple[datetime, int]] = []
         self._first: dict[int, tuple[datetime, int]] = {}
+        self._by_watch: dict[int, set[int]] = {}
+        #: Watches whose recent mentions are all here, least recently used first.
+        self._loaded: OrderedDict[int, None] = OrderedDict()
         #: How many pairwise decisions were made, for benchmarks and tests of the blocking.
         self.comparisons = 0
 
@@ -348,16 +396,25 @@ class ClusterIndex:
     def __contains__(self, mention_id: object) -> bool:
         return mention_id in self._entries
 
-    def add(self, candidate: ClusterCandidate) -> int:
-        """Assign ``candidate`` to the cluster of its closest near-duplicate, or start a new one."""
-        if candidate.mention_id in self._entries:
-            return self._entries[candidate.mention_id].cluster_id
-        prepared = prepare(candidate.title, candidate.lead)
-        keys = _band_keys(prepared.words)
+    def cluster_of(self, mention_id: int) -> int | None:
+        entry = self._entries.get(mention_id)
+        return entry.cluster_id if entry else None
+
+    def match(
+        self, candidate: ClusterCandidate, prepared: PreparedText | None = None, keys: list[int] | None = None
+    ) -> Match | None:
+        """The closest near-duplicate of ``candidate`` among indexed mentions of its watch, without changing
+        the index; ties go to the older cluster."""
+        if prepared is None:
+            prepared = prepare(candidate.title, candidate.lead)
+        if keys is None:
+            keys = band_keys(candidate.watch_id, prepared)
         best: _Entry | None = None
         best_score = -1.0
-        for other in self._candidates(candidate.watch_id, prepared, keys):
-            if abs(other.candidate.published - candidate.published) > self.window:
+        for other in self._candidates(candidate.watch_id, keys):
+            if other.mention_id == candidate.mention_id:
+                continue
+            if abs(other.published - candidate.published) > self.window:
                 continue
             self.comparisons += 1
             if not prepared_near_duplicate(prepared, other.prepared):
@@ -365,15 +422,105 @@ class ClusterIndex:
             score = title_similarity(prepared, other.prepared)
             if score > best_score or (score == best_score and best and other.cluster_id < best.cluster_id):
                 best, best_score = other, score
-        cluster_id = best.cluster_id if best else candidate.mention_id
-        self._insert(candidate, prepared, cluster_id, keys)
+        if best is None:
+            return None
+        if candidate.watch_id in self._loaded:
+            self._loaded.move_to_end(candidate.watch_id)
+        return Match(best.cluster_id, best.mention_id, best_score)
+
+    def add(self, candidate: ClusterCandidate) -> int:
+        """Assign ``candidate`` to the cluster of its closest near-duplicate (or a new one) and index it."""
+        known = self.cluster_of(candidate.mention_id)
+        if known is not None:
+            return known
+        prepared = prepare(candidate.title, candidate.lead)
+        keys = band_keys(candidate.watch_id, prepared)
+        found = self.match(candidate, prepared, keys)
+        cluster_id = found.cluster_id if found else candidate.mention_id
+        self.insert(candidate, cluster_id, prepared, keys)
         return cluster_id
 
+    def insert(
+        self,
+        candidate: ClusterCandidate,
+        cluster_id: int,
+        prepared: PreparedText | None = None,
+        keys: list[int] | None = None,
+    ) -> None:
+        """Index a stored mention with the cluster it was given (a no-op if it is already indexed)."""
+        if candidate.mention_id in self._entries:
+            return
+        if prepared is None:
+            prepared = prepare(candidate.title, candidate.lead)
+        if keys is None:
+            keys = band_keys(candidate.watch_id, prepared)
+        entry = _Entry(candidate.mention_id, candidate.watch_id, candidate.published, cluster_id, prepared)
+        buckets = self._buckets
+        for key in keys:
+            held = buckets.get(key)
+            if held is None:
+                buckets[key] = entry
+            elif isinstance(held, list):
+                held.append(entry)
+            else:
+                buckets[key] = [held, entry]
+        self._entries[candidate.mention_id] = entry
+        self._by_watch.setdefault(candidate.watch_id, set()).add(candidate.mention_id)
+        heapq.heappush(self._by_time, (candidate.published, candidate.mention_id))
+        first = self._first.get(cluster_id)
+        if first is None or (candidate.published, candidate.mention_id) < first:
+            self._first[cluster_id] = (candidate.published, candidate.mention_id)
+
+    def absorb(self, other: ClusterIndex) -> None:
+        """Index every mention of ``other`` (a batch assigned apart, see :func:`erepwatch.analyze.stories`)."""
+        for entry in other._entries.values():
+            if entry.mention_id in self._entries:
+                continue
+            candidate = ClusterCandidate(entry.mention_id, entry.watch_id, "", "", entry.published)
+            self.insert(candidate, entry.cluster_id, entry.prepared)
+
     def preload(self, members: Iterable[tuple[ClusterCandidate, int]]) -> None:
-        """Load stored recent mentions with the cluster ids already given to them (daemon start-up)."""
+        """Load stored recent mentions with the cluster ids already given to them."""
         for candidate, cluster_id in members:
-            if candidate.mention_id not in self._entries:
-                self._insert(candidate, prepare(candidate.title, candidate.lead), cluster_id)
+            self.insert(candidate, cluster_id)
+
+    def loaded(self, watch_id: int) -> bool:
+        """Whether every recent stored mention of the watch is indexed (see :meth:`mark_loaded`)."""
+        return watch_id in self._loaded
+
+    def mark_loaded(self, watch_id: int) -> None:
+        self._loaded[watch_id] = None
+        self._loaded.move_to_end(watch_id)
+
+    def loaded_watches(self) -> frozenset[int]:
+        return frozenset(self._loaded)
+
+    def shrink(self) -> int:
+        """Drop least recently used watches until at most ``max_entries`` mentions are indexed."""
+        if self.max_entries is None:
+            return 0
+        dropped = 0
+        while len(self._entries) > self.max_entries and self._loaded:
+            watch_id, _ = self._loaded.popitem(last=False)
+            dropped += self.drop_watch(watch_id)
+        if len(self._entries) > self.max_entries:  # mentions of watches never marked loaded
+            for watch_id in list(self._by_watch):
+                dropped += self.drop_watch(watch_id)
+                if len(self._entries) <= self.max_entries:
+                    break
+        return dropped
+
+    def drop_watch(self, watch_id: int) -> int:
+        """Forget every mention of a watch (it is reloaded from storage when needed again)."""
+        self._loaded.pop(watch_id, None)
+        ids = self._by_watch.pop(watch_id, set())
+        for mention_id in ids:
+            self._remove(mention_id)
+        # The heap keeps stale (date, id) pairs of removed entries: rebuild it when they dominate.
+        if ids and len(self._by_time) > 2 * len(self._entries) + 1000:
+            self._by_time = [(e.published, e.mention_id) for e in self._entries.values()]
+            heapq.heapify(self._by_time)
+        return len(ids)
 
     def evict(self, now: datetime) -> int:
         """Forget mentions published before ``now - window``; returns how many were dropped."""
@@ -381,26 +528,16 @@ class ClusterIndex:
         dropped = 0
         while self._by_time and self._by_time[0][0] < cutoff:
             _, mention_id = heapq.heappop(self._by_time)
-            entry = self._entries.pop(mention_id, None)
+            entry = self._entries.get(mention_id)
             if entry is None:
                 continue
+            ids = self._by_watch.get(entry.watch_id)
+            if ids is not None:
+                ids.discard(mention_id)
+                if not ids:
+                    del self._by_watch[entry.watch_id]
+            self._remove(mention_id)
             dropped += 1
-            first = self._first.get(entry.cluster_id)
-            if first is not None and first[1] == mention_id:
-                # Older members are gone too (eviction goes by date): storage knows the representative now.
-                del self._first[entry.cluster_id]
-            for key in entry.keys:
-                bucket = self._buckets.get(key)
-                if bucket is not None:
-                    bucket.pop(mention_id, None)
-                    if not bucket:
-                        del self._buckets[key]
-            exact_key = (entry.candidate.watch_id, entry.prepared.title)
-            same = self._exact.get(exact_key)
-            if same is not None:
-                same.pop(mention_id, None)
-                if not same:
-                    del self._exact[exact_key]
         return dropped
 
     def representative(self, cluster_id: int) -> int | None:
@@ -408,26 +545,36 @@ class ClusterIndex:
         first = self._first.get(cluster_id)
         return first[1] if first else None
 
-    def _candidates(self, watch_id: int, prepared: PreparedText, keys: list[int]) -> list[_Entry]:
-        seen: dict[int, _Entry] = dict(self._exact.get((watch_id, prepared.title), {}))
-        for band_key in keys:
-            bucket = self._buckets.get((watch_id, band_key, 0))
-            if bucket:
-                seen.update(bucket)
-        return list(seen.values())
+    def _remove(self, mention_id: int) -> None:
+        entry = self._entries.pop(mention_id, None)
+        if entry is None:
+            return
+        first = self._first.get(entry.cluster_id)
+        if first is not None and first[1] == mention_id:
+            # Older members are gone too (eviction goes by date): storage knows the representative now.
+            del self._first[entry.cluster_id]
+        for key in band_keys(entry.watch_id, entry.prepared):
+            held = self._buckets.get(key)
+            if held is entry:
+                del self._buckets[key]
+            elif isinstance(held, list):
+                if entry in held:
+                    held.remove(entry)
+                if len(held) == 1:
+                    self._buckets[key] = held[0]
+                elif not held:
+                    del self._buckets[key]
 
-    def _insert(
-        self, candidate: ClusterCandidate, prepared: PreparedText, cluster_id: int, keys: list[int] | None = None
-    ) -> None:
-        entry = _Entry(candidate, prepared, cluster_id)
-        if keys is None:
-            keys = _band_keys(prepared.words)
-        entry.keys = [(candidate.watch_id, k, 0) for k in keys]
-        for key in entry.keys:
-            self._buckets.setdefault(key, {})[candidate.mention_id] = entry
-        self._exact.setdefault((candidate.watch_id, prepared.title), {})[candidate.mention_id] = entry
-        self._entries[candidate.mention_id] = entry
-        heapq.heappush(self._by_time, (candidate.published, candidate.mention_id))
-        first = self._first.get(cluster_id)
-        if first is None or (candidate.published, candidate.mention_id) < first:
-            self._first[cluster_id] = (candidate.published, candidate.mention_id)
+    def _candidates(self, watch_id: int, keys: list[int]) -> list[_Entry]:
+        seen: dict[int, _Entry] = {}
+        for key in keys:
+            held = self._buckets.get(key)
+            if held is None:
+                continue
+            if isinstance(held, list):
+                for entry in held:
+                    if entry.watch_id == watch_id:
+                        seen[entry.mention_id] = entry
+            elif held.watch_id == watch_id:
+                seen[held.mention_id] = held
+        return list(seen.values())

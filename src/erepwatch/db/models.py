@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -161,11 +162,29 @@ class Mention(Base):
     tags: Mapped[list[Any]] = mapped_column(JSON, default=list)
     #: id of the cluster's first mention; equal to ``id`` for a cluster's representative.
     cluster_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    #: Why the mention is in its story (``analyze.stories.JoinReason``), the score of that decision (title
+    #: similarity 0-100 for lexical joins, cosine for semantic ones) and the mention it matched.
+    cluster_reason: Mapped[str | None] = mapped_column(String(10))
+    cluster_score: Mapped[float | None] = mapped_column(Float)
+    cluster_match_id: Mapped[int | None] = mapped_column(Integer)
     #: False for items published long before the watch or source existed: stored, never notified.
     notify: Mapped[bool] = mapped_column(Boolean, default=True)
 
     watch: Mapped[Watch] = relationship()
     item: Mapped[Item] = relationship()
+
+
+class MentionEmbedding(Base):
+    """A mention's text embedding, computed once and kept with the model that made it (a model change makes
+    it stale: it is computed again). ``kind`` says which text was embedded ("title" for stories)."""
+
+    __tablename__ = "mention_embeddings"
+
+    mention_id: Mapped[int] = mapped_column(ForeignKey("mentions.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    model_version: Mapped[str] = mapped_column(String(64))
+    #: float32 little-endian, L2-normalised
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class Recipient(Base):
