@@ -15,7 +15,7 @@ from typing import Literal
 from erepwatch.analyze.textnorm import words
 from erepwatch.errors import ConfigError
 
-__all__ = ["Entry", "Lexicon", "config_dir", "read_lexicon"]
+__all__ = ["NUMBER", "Entry", "Lexicon", "config_dir", "lexical", "read_lexicon"]
 
 Kind = Literal["word", "booster", "negation", "contrast"]
 _KINDS: frozenset[str] = frozenset(("word", "booster", "negation", "contrast"))
@@ -67,6 +67,15 @@ def read_lexicon(path: Path) -> list[tuple[str, float, Kind]]:
 
 
 _STARTS_CACHE = 200_000
+#: Written in an entry, stands for any number ("rappelle # trottinettes" would match "rappelle 12 000 …").
+NUMBER = "#"
+#: What a number becomes in the word lists the lexicon reads (a token no real entry starts with).
+_NUMBER_TOKEN = "0"
+
+
+def lexical(toks: Sequence[str]) -> list[str]:
+    """Words as the lexicon reads them: every number is one token, :data:`NUMBER` in entries."""
+    return [_NUMBER_TOKEN if t.isdigit() else t for t in toks]
 
 
 class Lexicon:
@@ -92,7 +101,8 @@ class Lexicon:
         """Add or replace an entry; entries without any word (emoji, ``:-)``) are kept as raw symbols."""
         self._starts.clear()
         stem = entry.endswith("*")
-        ws = tuple(words(entry[:-1] if stem else entry))
+        body = entry[:-1] if stem else entry
+        ws = tuple(lexical(words(body.replace(NUMBER, f" {_NUMBER_TOKEN} "))))
         value = Entry(entry, weight, kind)
         if not ws:
             self.symbols[entry] = value

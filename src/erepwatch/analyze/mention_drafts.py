@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -11,6 +11,7 @@ from erepwatch.analyze.matcher import Match, MatchItem, Span
 from erepwatch.analyze.sentiment import SentimentScorer
 from erepwatch.analyze.snippet import make_snippet
 from erepwatch.analyze.tags import Tagger
+from erepwatch.analyze.window import mention_window
 
 #: Items published this long before a watch or source existed are history, not news: stored, never notified.
 BACKFILL_GRACE = timedelta(hours=24)
@@ -35,6 +36,8 @@ class MentionDraft:
     score: float = 0.0
     keywords: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+    #: the words that decided each tag (tag → words), shown as the mention's "why"
+    tag_words: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def as_row(self, now: datetime) -> dict[str, Any]:
         return {
@@ -49,6 +52,10 @@ class MentionDraft:
             "score": self.score,
             "keywords": list(self.keywords),
             "tags": list(self.tags),
+            "why": {
+                "sentiment": list(self.keywords),
+                "tags": {name: list(ws) for name, ws in self.tag_words.items()},
+            },
             "notify": self.notify,
         }
 
@@ -63,14 +70,6 @@ def is_news(
     """A first poll is not news: only what appeared after (or shortly before, ``grace``) watch and source existed."""
     since = max(watch_created_at, source_created_at or watch_created_at)
     return published >= since - grace
-
-
-def analysed_text(item: MatchItem, spans: Sequence[Span]) -> tuple[str, list[tuple[int, int]]]:
-    """Title and text as one string, with the matched spans' offsets in it (the sentiment's focus)."""
-    separator = ". " if item.title and not item.title.rstrip().endswith((".", "!", "?", "…")) else " "
-    shift = len(item.title) + len(separator)
-    focus = [(s.start, s.end) if s.field == "title" else (s.start + shift, s.end + shift) for s in spans]
-    return f"{item.title}{separator}{item.text}", focus
 
 
 def build_mentions(
@@ -92,9 +91,9 @@ def build_mentions(
         if watch is None:
             continue
         snippet = make_snippet(item, match.spans)
-        text, focus = analysed_text(item, match.spans)
-        sentiment = scorer.score(text, item.language, focus)
-        tags = tagger.tags(text, item.language, watch.tags or {})
+        window = mention_window(item.title, item.text, match.spans)
+        sentiment = scorer.score(window.text, item.language, window.focus)
+        tag_words = tagger.explain(window.text, item.language, watch.tags or {}, segments=window.segments)
         drafts.append(
             MentionDraft(
                 watch_id=match.watch_id,
@@ -112,7 +111,8 @@ def build_mentions(
                 sentiment=sentiment.label,
                 score=sentiment.score,
                 keywords=tuple(sentiment.keywords),
-                tags=tuple(tags),
+                tags=tuple(tag_words),
+                tag_words=tag_words,
             )
         )
     return drafts

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol, runtime_checkable
 
-from erepwatch.analyze.lexicon import Lexicon, config_dir, read_lexicon
+from erepwatch.analyze.lexicon import Lexicon, config_dir, lexical, read_lexicon
 from erepwatch.analyze.textnorm import tokens
 from erepwatch.errors import ConfigError
 
@@ -162,7 +162,7 @@ class LexiconScorer:
         t = self.tuning
         sentence = text[start:end]
         toks = tokens(sentence)
-        words = [tok.text for tok in toks]
+        words = lexical([tok.text for tok in toks])
         before = 0.0  # clause(s) before a contrast word
         value = 0.0
         negate_left = 0
@@ -198,6 +198,9 @@ class LexiconScorer:
                 negate_left -= n
                 continue
             weight = entry.weight
+            if not weight:
+                negate_left -= n
+                continue  # a neutral expression ("Super Bowl") only stops its words from counting
             if boost_left > 0:
                 weight *= boost
                 boost_left = 0

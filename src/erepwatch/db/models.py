@@ -160,6 +160,8 @@ class Mention(Base):
     score: Mapped[float] = mapped_column(Float, default=0.0)
     keywords: Mapped[list[Any]] = mapped_column(JSON, default=list)
     tags: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    #: the words that decided the sentiment and each tag: {"sentiment": [...], "tags": {"crisis": [...]}}
+    why: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     #: id of the cluster's first mention; equal to ``id`` for a cluster's representative.
     cluster_id: Mapped[int | None] = mapped_column(Integer, index=True)
     #: Why the mention is in its story (``analyze.stories.JoinReason``), the score of that decision (title

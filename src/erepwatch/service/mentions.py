@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -36,6 +36,8 @@ class MentionView:
     spans: list[dict[str, Any]]
     cluster_id: int
     duplicates: list[dict[str, Any]]
+    #: the words that decided the sentiment and each tag: {"sentiment": [...], "tags": {"crisis": [...]}}
+    why: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -57,6 +59,7 @@ class MentionView:
             "matches": self.spans,
             "cluster_id": self.cluster_id,
             "duplicates": self.duplicates,
+            "why": self.why,
         }
 
 
@@ -118,6 +121,7 @@ def list_mentions(
                 spans=list(mention.spans or []),
                 cluster_id=cluster,
                 duplicates=[d for d in members.get(cluster, []) if d["id"] != mention.id],
+                why=why_of(mention.why, mention.keywords),
             )
         )
     return views
@@ -137,3 +141,10 @@ def _cluster_members(session: Session, cluster_ids: set[int]) -> dict[int, list[
         for mention_id, cluster_id, url, publisher, domain, title in rows:
             members[cluster_id].append({"id": mention_id, "url": url, "source": publisher or domain, "title": title})
     return members
+
+
+def why_of(stored: dict[str, Any] | None, keywords: list[Any] | None) -> dict[str, Any]:
+    """A mention's "why", also for mentions stored before it was recorded (their sentiment keywords only)."""
+    if stored:
+        return {"sentiment": list(stored.get("sentiment") or []), "tags": dict(stored.get("tags") or {})}
+    return {"sentiment": list(keywords or []), "tags": {}}
