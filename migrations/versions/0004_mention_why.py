@@ -1,7 +1,7 @@
 """mentions.why: the words that decided each mention's sentiment and tags
 
-Revision ID: 0003_mention_why
-Revises: 0002
+Revision ID: 0004_mention_why
+Revises: 0003_mention_stories
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_mention_why"
-down_revision = "0002"
+revision = "0004_mention_why"
+down_revision = "0003_mention_stories"
 branch_labels = None
 depends_on = None
 
