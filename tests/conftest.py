@@ -9,6 +9,7 @@ import os
 import sys
 import threading
 import time
+import traceback
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -227,15 +228,20 @@ class Cli:
         from erepwatch.cli import main
 
         self.capsys.readouterr()
+        cause: BaseException | None = None
         try:
             main(list(args))
             code = 0
         except SystemExit as exc:
             code = int(exc.code or 0)
+            cause = exc.__context__
         captured = self.capsys.readouterr()
         result = Result(code, captured.out, captured.err)
         if ok and code != 0:
-            raise AssertionError(f"erepwatch {' '.join(args)} failed ({code}): {result.err}")
+            # The CLI tells a bug in one line; the test shows its traceback.
+            shown = cause is not None and not type(cause).__module__.startswith(("erepwatch", "click"))
+            trace = "".join(traceback.format_exception(cause)) if shown else ""
+            raise AssertionError(f"erepwatch {' '.join(args)} failed ({code}): {result.err}{trace}")
         if not ok and code == 0:
             raise AssertionError(f"erepwatch {' '.join(args)} unexpectedly succeeded: {result.out}")
         return result
@@ -254,8 +260,16 @@ def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, db_url: str) -> str:
 
 
 @pytest.fixture
-def cli(env: str, capsys: pytest.CaptureFixture[str]) -> Cli:
+def bare_cli(env: str, capsys: pytest.CaptureFixture[str]) -> Cli:
+    """The CLI on a database that does not exist yet (SQLite) or is empty (PostgreSQL)."""
     return Cli(capsys)
+
+
+@pytest.fixture
+def cli(bare_cli: Cli) -> Cli:
+    """The CLI on a database created by `erepwatch init`, as a user starts."""
+    bare_cli("init")
+    return bare_cli
 
 
 @pytest.fixture

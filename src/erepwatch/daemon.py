@@ -40,7 +40,7 @@ from erepwatch.clock import Clock, utcnow
 from erepwatch.db.engine import session_factory
 from erepwatch.db.migrate import ensure_schema, upgrade
 from erepwatch.db.models import Recipient
-from erepwatch.errors import ErepwatchError
+from erepwatch.errors import ConfigError, ErepwatchError
 from erepwatch.lock import AlreadyRunningError, DaemonLock, daemon_lock
 from erepwatch.logs import event
 from erepwatch.metrics import Metrics
@@ -270,8 +270,15 @@ class Daemon:
     def _start_web(self) -> None:
         if self._web_factory is None:
             return
-        self.web = self._web_factory(self)
-        self.web.start()
+        try:
+            self.web = self._web_factory(self)
+            self.web.start()
+        except OSError as exc:
+            raise ConfigError(
+                "web.addr",
+                f"cannot listen on {self.settings.web_addr} ({exc.strerror or exc}): stop what uses it "
+                "or set EREPWATCH_WEB_ADDR to a free host:port",
+            ) from exc
         host = self.settings.web_addr.rpartition(":")[0]
         event(log, "web listening", addr=f"{host}:{self.web.port}")
 

@@ -567,6 +567,8 @@ def _apply_success(
     source.last_checked_at = now
     source.last_success_at = now
     source.consecutive_failures = 0
+    source.last_error_kind = None  # the source works again: `source list` shows no old error as current
+    source.last_error_message = None
     if result.status != 304:
         source.etag = result.validators.etag
         source.last_modified = result.validators.last_modified

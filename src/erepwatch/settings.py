@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import platformdirs
 
+from erepwatch.codes import check_region
 from erepwatch.errors import ConfigError
 
 APP_NAME = "erepwatch"
@@ -261,6 +262,13 @@ class Settings:
         "items (and their mentions) fetched longer ago are purged by the daemon, unless a pending delivery needs them",
     )
 
+    watch_default_region: str = _setting(
+        "watch.default_region",
+        check_region,
+        "FR",
+        "market of a watch added without --lang or --region: its search feeds use this country's editions",
+    )
+
     catalog_base_url: str = _setting(
         "catalog.base_url",
         lambda v: str(v).strip().rstrip("/"),
@@ -362,6 +370,8 @@ class Settings:
 
 
 _BY_KEY = {f.metadata["key"]: f for f in fields(Settings)}
+#: The command-line option that overrides a setting, for error messages that name what the user typed.
+_OPTIONS = {"database_url": "--database"}
 
 
 def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -426,7 +436,8 @@ def load_settings(
     for name, value in overrides.items():
         if value is not None:
             f = next(x for x in fields(Settings) if x.name == name)
-            values[name] = _convert(f, value, "--" + name.replace("_", "-")) if isinstance(value, str) else value
+            option = _OPTIONS.get(name, "--" + name.replace("_", "-"))
+            values[name] = _convert(f, value, option) if isinstance(value, str) else value
 
     settings = Settings(**values)
     if not settings.database_url:

@@ -168,6 +168,7 @@ def test_backup_round_trip_and_idempotent_import(cli, providers, tmp_path):
     assert again["problems"] == []
 
     fresh = f"sqlite:///{tmp_path / 'fresh.db'}"
+    cli("--database", fresh, "init")
     restored = cli("--database", fresh, "import", "file", str(tmp_path / "backup.toml"), "--json").json()
     counts = {k: len(json_data[k]) for k in ("watches", "sources", "recipients")}
     assert restored["created"] == counts and counts["sources"] > 2

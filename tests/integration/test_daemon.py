@@ -268,7 +268,7 @@ def test_kill_9_during_a_poll_loses_no_mention(cli, smtp, slow_feed, daemon_env,
     slow_feed.delay = 60
     cli("watch", "add", "Acme", "--query", "acme")
     cli("recipient", "add", "alerte@exemple.fr", "--frequency", "instant")
-    cli("source", "add", slow_feed.url(), "--name", "slow", "--interval", "2s")
+    cli("source", "add", slow_feed.url(), "--name", "slow", "--interval", "2s", "--no-check")
 
     daemon = DaemonProcess(daemon_env(), tmp_path / "daemon.log")
     assert slow_feed.arrived.wait(30)

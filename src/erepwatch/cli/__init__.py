@@ -2,6 +2,10 @@
 
 Every command accepts the global options ``--config`` and ``--database``, before or after the command
 name. Errors are one line on stderr with a non-zero status: 1 for a refused operation, 2 for bad usage.
+
+Start-up is kept short (``--help`` in a few tens of milliseconds): the command modules, SQLAlchemy,
+Alembic and the analysis stack are imported only when the command that needs them runs. The top-level
+commands are therefore listed here, in :data:`COMMANDS`, with the module(s) that define them.
 """
 
 from __future__ import annotations
@@ -12,44 +16,76 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cached_property
+from importlib import import_module
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
 
 from erepwatch import __version__
-from erepwatch.errors import ErepwatchError, StorageError
-from erepwatch.settings import Settings, load_settings
+from erepwatch.errors import ErepwatchError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from erepwatch.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: Top-level command → (modules of ``erepwatch.cli`` that define it and its subcommands, one-line help).
+#: A new command module adds its line here; a test checks this table against the commands themselves.
+COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
+    "analyze": (("analyze",), "Sentiment, keywords and language of each line of stdin."),
+    "deliveries": (("deliveries",), "The outbox: what was sent, what waits for a retry, what failed."),
+    "digest": (("digest",), "Preview or send digests."),
+    "export": (("catalog",), "Back up watches, sources and recipients as one JSON or TOML file."),
+    "import": (("catalog",), "Bring configuration in: `import FILE` (a backup from `erepwatch export`) or…"),
+    "init": (("init",), "Create the database or upgrade it to the latest schema (safe to run again)."),
+    "mentions": (("mentions",), "List mentions, newest first, one per story (with how many other sources…"),
+    "poll": (("poll",), "Fetch the due sources once, store new items and mentions, print statistics."),
+    "recipient": (("recipient",), "Manage who receives digests and alerts."),
+    "run": (("run",), "Run the service until stopped (SIGTERM or Ctrl-C): poll due sources, send alerts…"),
+    "source": (("source", "catalog"), "Manage feeds."),
+    "watch": (("watch",), "Manage watched queries."),
+}
+
 
 class App:
-    """What a command needs, created lazily: settings, engine, sessions."""
+    """What a command needs, created lazily: settings, engine, sessions.
 
-    def __init__(self, config: Path | None = None, database: str | None = None) -> None:
+    Only ``init`` and ``run`` create a database (``create=True``); every other command refuses one that
+    does not exist or was never initialised, so a mistyped ``--database`` is not a new empty database.
+    """
+
+    def __init__(self, config: Path | None = None, database: str | None = None, *, create: bool = False) -> None:
         self.config = config
         self.database = database
+        self.create = create
 
     @cached_property
     def settings(self) -> Settings:
+        from erepwatch.settings import load_settings
+
         return load_settings(self.config, database_url=self.database)
 
     @cached_property
     def engine(self) -> Engine:
-        from erepwatch.db.engine import make_engine
+        from erepwatch.db.engine import make_engine, require_existing
 
-        return make_engine(self.settings.database_url)
+        if not self.create:
+            require_existing(self.settings.database_url)
+        return make_engine(self.settings.database_url, create=self.create)
 
     @cached_property
     def sessions(self) -> sessionmaker[Session]:
         from erepwatch.db.engine import session_factory
-        from erepwatch.db.migrate import ensure_schema
+        from erepwatch.db.migrate import ensure_schema, require_schema
 
-        ensure_schema(self.engine)
+        if self.create:
+            ensure_schema(self.engine)
+        else:
+            require_schema(self.engine)
         return session_factory(self.engine)
 
     @contextmanager
@@ -69,7 +105,7 @@ def _global_params() -> list[click.Option]:
         click.Option(
             ["--config"],
             metavar="PATH",
-            type=click.Path(path_type=Path),
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
             expose_value=False,
             callback=_remember,
             is_eager=True,
@@ -81,7 +117,8 @@ def _global_params() -> list[click.Option]:
             expose_value=False,
             callback=_remember,
             is_eager=True,
-            help="Database URL (default: SQLite in the data directory) [env: EREPWATCH_DATABASE_URL].",
+            help="Database URL: sqlite:///relative/path.db, sqlite:////absolute/path.db or postgresql://user@host/db "
+            "(default: SQLite in the data directory) [env: EREPWATCH_DATABASE_URL].",
         ),
     ]
 
@@ -90,12 +127,38 @@ def json_option(f: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")(f)
 
 
-def get_app() -> App:
+class OutPath(click.Path):
+    """A file to write: its folder must exist, checked before any work is done."""
+
+    def __init__(self) -> None:
+        super().__init__(dir_okay=False, path_type=Path)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        path = super().convert(value, param, ctx)
+        folder = Path(path).expanduser().absolute().parent
+        if not folder.is_dir():
+            self.fail(f"folder {str(folder)!r} does not exist: create it or choose another path", param, ctx)
+        return Path(path).expanduser()
+
+
+def write_out(data: bytes, out: Path | None) -> None:
+    """``data`` to ``out`` (stdout when None), a write failure told in one line."""
+    if out is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    try:
+        out.write_bytes(data)
+    except OSError as exc:
+        raise ErepwatchError(f"cannot write {out}: {exc.strerror or exc}; choose another --out") from exc
+
+
+def get_app(*, create: bool = False) -> App:
     ctx = click.get_current_context()
     root = ctx.find_root()
     app = root.obj
     if app is None:
-        app = root.obj = App(root.meta.get("erepwatch.config"), root.meta.get("erepwatch.database"))
+        app = root.obj = App(root.meta.get("erepwatch.config"), root.meta.get("erepwatch.database"), create=create)
     return app
 
 
@@ -117,8 +180,31 @@ class Group(click.Group):
         return super().group(*args, **kwargs)
 
 
+class LazyGroup(Group):
+    """The top-level group: a command's module is imported when that command runs, not before."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(COMMANDS) | set(self.commands))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in COMMANDS:
+            for module in COMMANDS[cmd_name][0]:
+                import_module(f"erepwatch.cli.{module}")
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # The listing of `--help` comes from the table, so that it imports none of the commands.
+        rows = [
+            (name, COMMANDS[name][1] if name in COMMANDS else self.commands[name].get_short_help_str(80))
+            for name in self.list_commands(ctx)
+        ]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
 @click.group(
-    cls=Group,
+    cls=LazyGroup,
     params=_global_params(),
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110},
 )
@@ -128,20 +214,10 @@ def cli() -> None:
 
 
 def _register() -> None:
-    # One module per command group; importing it adds its commands to `cli`.
-    from erepwatch.cli import (  # noqa: F401
-        analyze,
-        catalog,
-        deliveries,
-        digest,
-        init,
-        mentions,
-        poll,
-        recipient,
-        run,
-        source,
-        watch,
-    )
+    """Import every command module (what a lazy lookup does one command at a time)."""
+    for modules, _help in COMMANDS.values():
+        for module in modules:
+            import_module(f"erepwatch.cli.{module}")
 
 
 def _configure_logging() -> None:
@@ -150,33 +226,49 @@ def _configure_logging() -> None:
     )
 
 
+def _fail(message: str, code: int = 1) -> None:
+    click.echo(f"erepwatch: {message}", err=True)
+    sys.exit(code)
+
+
+def _machine_error(exc: BaseException) -> str | None:
+    """One line for an error of the machine's state (database, files, network), None for anything else."""
+    sa_exc = sys.modules.get("sqlalchemy.exc")
+    if sa_exc is not None:
+        if isinstance(exc, sa_exc.OperationalError):
+            return f"database unavailable: {str(exc.orig).splitlines()[0]}"
+        if isinstance(exc, sa_exc.SQLAlchemyError):
+            from erepwatch.errors import StorageError
+
+            return f"database error: {StorageError(exc)}".splitlines()[0]
+    if isinstance(exc, OSError):
+        where = f": {exc.filename}" if exc.filename else ""
+        return f"{exc.strerror or exc}{where}"
+    return None
+
+
 def main(argv: list[str] | None = None) -> None:
-    _register()
     _configure_logging()
     try:
         cli.main(args=argv, prog_name="erepwatch", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.Abort:
-        click.echo("erepwatch: aborted", err=True)
-        sys.exit(130)
+        _fail("aborted", 130)
     except click.UsageError as exc:
-        click.echo(f"erepwatch: {exc.format_message()}", err=True)
-        sys.exit(2)
+        _fail(exc.format_message(), 2)
     except click.ClickException as exc:
-        click.echo(f"erepwatch: {exc.format_message()}", err=True)
-        sys.exit(exc.exit_code)
+        _fail(exc.format_message(), exc.exit_code)
     except ErepwatchError as exc:
-        click.echo(f"erepwatch: {exc}", err=True)
-        sys.exit(1)
-    except OperationalError as exc:
-        click.echo(f"erepwatch: database unavailable: {str(exc.orig).splitlines()[0]}", err=True)
-        sys.exit(1)
-    except SQLAlchemyError as exc:
-        click.echo(f"erepwatch: database error: {StorageError(exc)}".splitlines()[0], err=True)
-        sys.exit(1)
+        _fail(str(exc))
     except KeyboardInterrupt:
-        click.echo("erepwatch: interrupted", err=True)
-        sys.exit(130)
+        _fail("interrupted", 130)
     except BrokenPipeError:
         sys.exit(0)
+    except Exception as exc:
+        message = _machine_error(exc)
+        if message is None:
+            # A bug, not a user's mistake: one line all the same, with what to send to the developers.
+            logging.getLogger("erepwatch").debug("unexpected error", exc_info=exc)
+            message = f"unexpected {type(exc).__name__}: {exc} (a bug: please report it with the command you ran)"
+        _fail(message)

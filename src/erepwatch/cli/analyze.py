@@ -20,13 +20,19 @@ def analyze(lang: str | None, as_json: bool) -> None:
     """Read texts on stdin, one per line; print sentiment, score, keywords and language per line."""
     from erepwatch.analyze.language import detect_language
     from erepwatch.analyze.sentiment import load_scorer
+    from erepwatch.codes import check_language
 
+    if lang:
+        try:
+            lang = check_language(lang)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--lang") from None
     settings = get_app().settings
     scorer = load_scorer(settings.analysis_scorer, settings.analysis_extra_lexicons)
     out = sys.stdout
     for raw in sys.stdin:
         text = raw.rstrip("\r\n")
-        language = lang.lower() if lang else detect_language(text)
+        language = lang if lang else detect_language(text)
         result = scorer.score(text, language)
         if as_json:
             line = json.dumps(

@@ -10,15 +10,14 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from erepwatch.cli import Group, cli, get_app, json_option, print_json
+from erepwatch.cli import Group, OutPath, cli, get_app, json_option, print_json, write_out
 from erepwatch.cli.source import source
-from erepwatch.errors import InvalidInputError
+from erepwatch.errors import ErepwatchError, FetchError, InvalidInputError
 from erepwatch.service.watches import get_watch
 
 
@@ -93,7 +92,10 @@ def discover(url: str, add_first: bool, as_json: bool) -> None:
         async with Fetcher(fetch_policy(app.settings)) as fetcher:
             return await fetcher.fetch(url)
 
-    result = asyncio.run(fetch())
+    try:
+        result = asyncio.run(fetch())
+    except FetchError as exc:
+        raise InvalidInputError(f"cannot fetch {url}: {exc.kind}: {exc}") from exc
     found = discover_feeds(result.content or b"", result.final_url)
     rows: list[dict[str, Any]] = [{"url": f.url, "title": f.title, "format": f.format} for f in found]
     added = None
@@ -122,7 +124,10 @@ def import_opml_cmd(path: Path, as_json: bool) -> None:
 
     app = get_app()
     with app.transaction() as session:
-        report = import_opml(session, path.read_bytes(), default_interval=app.settings.poll_interval).as_dict()
+        try:
+            report = import_opml(session, path.read_bytes(), default_interval=app.settings.poll_interval).as_dict()
+        except InvalidInputError as exc:
+            raise InvalidInputError(f"{path}: {exc}") from exc
     if as_json:
         print_json(report)
         return
@@ -133,26 +138,18 @@ def import_opml_cmd(path: Path, as_json: bool) -> None:
 
 
 @source.command("export")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write here instead of stdout.")
+@click.option("--out", type=OutPath(), help="Write here instead of stdout.")
 def export_opml_cmd(out: Path | None) -> None:
     """Write every source as OPML 2.0 (search feeds grouped by watch)."""
     from erepwatch.service.subscriptions import export_opml
 
     with get_app().sessions() as session:
         data = export_opml(session)
-    _write(data, out)
-
-
-def _write(data: bytes, out: Path | None) -> None:
-    if out is None:
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
-    else:
-        out.write_bytes(data)
+    write_out(data, out)
 
 
 @cli.command("export")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write here instead of stdout.")
+@click.option("--out", type=OutPath(), help="Write here instead of stdout.")
 @click.option(
     "--format", "fmt", type=click.Choice(["json", "toml"]), help="Default: from --out's extension, else JSON."
 )
@@ -163,7 +160,7 @@ def export_cmd(out: Path | None, fmt: str | None) -> None:
     fmt = fmt or ("toml" if out is not None and out.suffix.lower() == ".toml" else "json")
     with get_app().sessions() as session:
         text = dump_backup(export_backup(session), fmt)
-    _write(text.encode("utf-8"), out)
+    write_out(text.encode("utf-8"), out)
 
 
 class _ImportGroup(Group):
@@ -192,6 +189,8 @@ def import_file(path: Path, as_json: bool) -> None:
         data = load_backup(path.read_text(encoding="utf-8"), fmt)
     except UnicodeDecodeError:
         raise InvalidInputError(f"{path} is not UTF-8 text") from None
+    except ErepwatchError as exc:
+        raise InvalidInputError(f"{path}: {exc}") from exc
     app = get_app()
     with app.transaction() as session:
         report = import_backup(session, data, default_interval=app.settings.poll_interval).as_dict()
@@ -213,7 +212,12 @@ def import_google_alerts(path: Path, as_json: bool) -> None:
     from erepwatch.catalog.google_alerts import read_alerts_export
     from erepwatch.service.google_alerts_import import import_alerts
 
-    export = read_alerts_export(path.read_bytes())
+    try:
+        export = read_alerts_export(path.read_bytes())
+    except UnicodeDecodeError:
+        raise InvalidInputError(f"{path} is not UTF-8 text: give the JSON file of Google's export") from None
+    except (ErepwatchError, ValueError) as exc:
+        raise InvalidInputError(f"{path}: {exc}") from exc
     app = get_app()
     with app.transaction() as session:
         report = import_alerts(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from erepwatch.cli import cli, get_app, json_option, print_json
+from erepwatch.cli import OutPath, cli, get_app, json_option, print_json, write_out
 from erepwatch.clock import utcnow
 from erepwatch.notify import outbox
 from erepwatch.service.recipients import get_recipient, preview_recipient
@@ -24,7 +24,7 @@ def digest() -> None:
     metavar="EMAIL",
     help="Whose digest (default: the first recipient, or a French digest of every watch).",
 )
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the HTML here (default: stdout).")
+@click.option("--out", type=OutPath(), help="Write the HTML here (default: stdout).")
 def preview(email: str | None, out: Path | None) -> None:
     """Write the HTML digest as it would be sent now (nothing is recorded or sent)."""
     app = get_app()
@@ -35,7 +35,7 @@ def preview(email: str | None, out: Path | None) -> None:
     if out is None:
         click.echo(rendered.html, nl=False)
     else:
-        out.write_text(rendered.html, encoding="utf-8")
+        write_out(rendered.html.encode("utf-8"), out)
         click.echo(f"wrote {out} ({rendered.subject})", err=True)
 
 

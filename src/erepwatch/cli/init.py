@@ -12,7 +12,7 @@ from erepwatch.db.migrate import upgrade
 @json_option
 def init(as_json: bool) -> None:
     """Create the database or upgrade it to the latest schema (safe to run again)."""
-    app = get_app()
+    app = get_app(create=True)
     before, after = upgrade(app.engine)
     url = app.engine.url.render_as_string(hide_password=True)
     if as_json:

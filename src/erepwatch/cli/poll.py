@@ -7,7 +7,8 @@ import asyncio
 import click
 
 from erepwatch.cli import cli, get_app, json_option, print_json
-from erepwatch.pipeline import run_poll
+from erepwatch.errors import ErepwatchError
+from erepwatch.pipeline import PollStats, run_poll
 
 
 @cli.command()
@@ -19,7 +20,14 @@ def poll(all_sources: bool, as_json: bool) -> None:
     stats = asyncio.run(run_poll(app.sessions, app.settings, all_sources=all_sources))
     if as_json:
         print_json(stats.as_dict())
-        return
+    else:
+        _print(stats)
+    if stats.sources and stats.failed == stats.sources:
+        # Nothing worked: a script or cron job must see it (the machine is offline, a proxy is missing…).
+        raise ErepwatchError(f"every source failed ({stats.failed}): see `erepwatch source list` for why")
+
+
+def _print(stats: PollStats) -> None:
     click.echo(
         f"{stats.sources} sources: {stats.fetched} fetched, {stats.not_modified} unchanged, {stats.failed} failed; "
         f"{stats.entries} entries, {stats.new_items} new items, {stats.new_mentions} new mentions ({stats.ms} ms)"

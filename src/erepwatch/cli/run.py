@@ -24,7 +24,7 @@ def run(migrate: bool) -> None:
     """Run the service until stopped (SIGTERM or Ctrl-C): poll due sources, send alerts and digests, purge old
     data, and serve the web page, /healthz and /metrics on web.addr. Refuses to start when another daemon
     already runs on the same database."""
-    app = get_app()
+    app = get_app(create=True)
     configure_logging(app.settings)
     code = Daemon(app.engine, app.settings, migrate=migrate, web=daemon_web).run()
     # Everything is committed, the lock released and the engine closed; tearing down the interpreter (the

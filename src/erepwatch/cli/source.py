@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import click
 
 from erepwatch.cli import cli, get_app, json_option, print_json
@@ -19,14 +21,18 @@ def source() -> None:
 @click.argument("url")
 @click.option("--name", help="A short name (default: host and path).")
 @click.option("--interval", help="Time between two polls, e.g. 15m, 1h (default: poll.interval).")
+@click.option("--no-check", is_flag=True, help="Add it without fetching it first (a feed that is down for now).")
 @json_option
-def add(url: str, name: str | None, interval: str | None, as_json: bool) -> None:
-    """Add the feed at URL (RSS, Atom, RDF or JSON Feed)."""
+def add(url: str, name: str | None, interval: str | None, no_check: bool, as_json: bool) -> None:
+    """Add the feed at URL (RSS, Atom, RDF or JSON Feed), once one fetch showed that it is a readable feed."""
     try:
         every = parse_duration(interval) if interval else None
     except ValueError as exc:
         raise InvalidInputError(f"--interval: {exc}") from None
     app = get_app()
+    svc.check_feed_url(url)
+    if not no_check:
+        asyncio.run(svc.check_feed(url, app.settings))
     with app.transaction() as session:
         created = svc.add_source(
             session, svc.SourceInput(url=url, name=name, interval=every), default_interval=app.settings.poll_interval

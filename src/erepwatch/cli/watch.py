@@ -37,8 +37,13 @@ def watch() -> None:
 @watch.command("add", epilog=QUERY_HELP)
 @click.argument("name")
 @click.option("--query", "-q", required=True, help="What to look for (see the query language below).")
-@click.option("--lang", multiple=True, help="Only items in these languages, e.g. fr,en.")
-@click.option("--region", multiple=True, help="Regions for search feeds, e.g. FR,CA.")
+@click.option("--lang", multiple=True, help="Only items in these languages (ISO 639-1), e.g. fr,en [default: any].")
+@click.option(
+    "--region",
+    multiple=True,
+    help="Countries (ISO 3166-1) whose news-search editions `source add-search` subscribes, e.g. FR,CA; it does "
+    "not filter mentions [default without --lang: watch.default_region, FR].",
+)
 @click.option("--fuzzy", is_flag=True, help="Tolerate a typo in long words.")
 @click.option("--tag", "tags", multiple=True, metavar="GROUP=word,word", help="A custom keyword tag group.")
 @json_option
@@ -60,8 +65,9 @@ def add(
         fuzzy=fuzzy,
         tags=svc.parse_tag_specs(tags),
     )
-    with get_app().transaction() as session:
-        created = svc.add_watch(session, data)
+    app = get_app()
+    with app.transaction() as session:
+        created = svc.add_watch(session, data, default_region=app.settings.watch_default_region)
         result = svc.watch_as_dict(created)
     if as_json:
         print_json(result)

@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
-from erepwatch.errors import ConfigError
+from erepwatch.errors import ConfigError, StorageError
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
@@ -39,12 +39,43 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def sqlite_path(url: str) -> Path | None:
+    """The absolute path of a SQLite database file, None for another database or an in-memory one.
+
+    ``sqlite:///data/x.db`` is relative to the current folder, ``sqlite:////srv/x.db`` is absolute.
+    """
+    parsed = make_url(normalize_url(url))
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database).expanduser().absolute()
+
+
+def require_existing(url: str) -> None:
+    """Refuse a SQLite file that does not exist: opening it would create a new, empty database."""
+    path = sqlite_path(url)
+    if path is not None and not path.is_file():
+        hint = (
+            ""
+            if url.startswith("sqlite:////")
+            else " (sqlite:///x.db is relative to the current folder, sqlite:////abs/x.db is absolute)"
+        )
+        raise StorageError(
+            f"no database at {path}: create it with `erepwatch init --database {url}`, or fix --database "
+            f"(EREPWATCH_DATABASE_URL){hint}"
+        )
+
+
+def make_engine(url: str, *, create: bool = True, **kwargs: Any) -> Engine:
+    """An engine on ``url``; with ``create`` a SQLite file's folder is made when missing."""
     url = normalize_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        path = sqlite_path(url)
+        if path is not None and create:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StorageError(f"cannot create the folder of the database {path}: {exc.strerror}") from exc
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own transaction handling defers BEGIN and breaks SAVEPOINT; take it over.

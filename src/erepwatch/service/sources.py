@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session
 
 from erepwatch.clock import utcnow
 from erepwatch.db.models import ItemSource, Source
-from erepwatch.errors import ConflictError, InvalidInputError
+from erepwatch.errors import ConflictError, FeedParseError, FetchError, FetchErrorKind, InvalidInputError
 from erepwatch.schedule import is_broken
 from erepwatch.service.common import find_one
+from erepwatch.settings import Settings
 
 
 def check_feed_url(url: str) -> str:
@@ -119,3 +120,38 @@ def source_as_dict(source: Source, items: int) -> dict[str, Any]:
         "broken": is_broken(source.consecutive_failures),
         "next_check": _iso(source.next_check_at),
     }
+
+
+@dataclass(frozen=True, slots=True)
+class FeedCheck:
+    """What one fetch of a new source's URL showed: a readable feed, with its title and entry count."""
+
+    url: str
+    title: str | None
+    entries: int
+
+
+async def check_feed(url: str, settings: Settings) -> FeedCheck:
+    """Fetch and parse ``url`` once, as a poll would; a failure is refused with the poll's error kind.
+
+    An HTML page gets the advice to look for its feeds with ``source discover``.
+    """
+    from erepwatch.ingest.fetch import Fetcher
+    from erepwatch.ingest.parse import parse_feed
+    from erepwatch.pipeline import fetch_policy
+
+    url = check_feed_url(url)
+    anyway = "; add it anyway with --no-check"
+    async with Fetcher(fetch_policy(settings)) as fetcher:
+        try:
+            result = await fetcher.fetch(url)
+        except FetchError as exc:
+            raise InvalidInputError(f"{url}: {exc.kind}: {exc}{anyway}") from exc
+    try:
+        feed = parse_feed(result.content or b"", result.headers, url=result.final_url)
+    except FeedParseError as exc:
+        hint = (
+            f"; find its feeds with `erepwatch source discover {url}`" if exc.kind == FetchErrorKind.NOT_A_FEED else ""
+        )
+        raise InvalidInputError(f"{url}: {exc.kind}: {exc}{hint}{anyway}") from exc
+    return FeedCheck(url=result.final_url, title=feed.title, entries=len(feed.entries))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,13 +12,11 @@ from sqlalchemy.orm import Session
 
 from erepwatch.analyze.matcher import canonical_query
 from erepwatch.clock import utcnow
+from erepwatch.codes import check_language, check_region
 from erepwatch.db.models import Watch
 from erepwatch.errors import ConflictError, InvalidInputError, QuerySyntaxError
 from erepwatch.service.common import find_one
 from erepwatch.service.search_feeds import refresh_search_feeds
-
-_LANG = re.compile(r"^[a-z]{2,3}$")
-_REGION = re.compile(r"^[A-Z]{2}$")
 
 
 def parse_list(values: Iterable[str] | str | None) -> list[str]:
@@ -32,19 +29,19 @@ def parse_list(values: Iterable[str] | str | None) -> list[str]:
 
 
 def parse_languages(values: Iterable[str] | str | None) -> list[str]:
-    langs = [v.lower() for v in parse_list(values)]
-    for lang in langs:
-        if not _LANG.match(lang):
-            raise InvalidInputError(f"language {lang!r} is not an ISO 639-1 code such as fr or en")
-    return list(dict.fromkeys(langs))
+    """ISO 639-1 codes, each once, or a refusal naming the one that is not."""
+    try:
+        return list(dict.fromkeys(check_language(v) for v in parse_list(values)))
+    except ValueError as exc:
+        raise InvalidInputError(str(exc)) from None
 
 
 def parse_regions(values: Iterable[str] | str | None) -> list[str]:
-    regions = [v.upper() for v in parse_list(values)]
-    for region in regions:
-        if not _REGION.match(region):
-            raise InvalidInputError(f"region {region!r} is not an ISO 3166 country code such as FR or CA")
-    return list(dict.fromkeys(regions))
+    """ISO 3166-1 alpha-2 codes, each once, or a refusal naming the one that is not."""
+    try:
+        return list(dict.fromkeys(check_region(v) for v in parse_list(values)))
+    except ValueError as exc:
+        raise InvalidInputError(str(exc)) from None
 
 
 def parse_tag_specs(specs: Iterable[str]) -> dict[str, list[str]]:
@@ -80,7 +77,11 @@ def _check_name(name: str) -> str:
     return name
 
 
-def add_watch(session: Session, data: WatchInput, *, now: datetime | None = None) -> Watch:
+def add_watch(
+    session: Session, data: WatchInput, *, now: datetime | None = None, default_region: str | None = None
+) -> Watch:
+    """Store a new watch. Without languages or regions it takes ``default_region``: the market whose search-feed
+    editions it uses (its mentions are still matched in every language)."""
     now = now or utcnow()
     name = _check_name(data.name)
     canonical_query(data.query)  # refuses a malformed query before anything is stored
@@ -90,7 +91,7 @@ def add_watch(session: Session, data: WatchInput, *, now: datetime | None = None
         name=name,
         query=data.query.strip(),
         languages=list(data.languages),
-        regions=list(data.regions),
+        regions=list(data.regions) or ([default_region] if default_region and not data.languages else []),
         fuzzy=data.fuzzy,
         tags={k: list(v) for k, v in (data.tags or {}).items()},
         created_at=now,
