@@ -52,6 +52,8 @@ class FetchErrorKind(StrEnum):
     NOT_A_FEED = "not_a_feed"
     PARSE = "parse"
     FORBIDDEN_ADDRESS = "forbidden_address"
+    #: our side failed, not the feed: the database refused to store what it brought (disk full, errors)
+    STORAGE = "storage"
 
 
 class FetchError(ErepwatchError):

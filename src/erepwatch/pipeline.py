@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import Select, func, select, update
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from erepwatch.analyze.dedup import DEFAULT_WINDOW, ClusterCandidate, ClusterIndex
@@ -30,11 +31,13 @@ from erepwatch.analyze.tags import Tagger, load_tagger
 from erepwatch.clock import utcnow
 from erepwatch.db.models import Item, ItemSource, Mention, Source, Watch
 from erepwatch.db.store import StoredItem, insert_mentions, store_items
-from erepwatch.errors import ErepwatchError, FeedParseError, FetchError, FetchErrorKind
+from erepwatch.errors import FeedParseError, FetchError, FetchErrorKind
 from erepwatch.ingest.fetch import Fetcher, FetchPolicy
 from erepwatch.ingest.items import items_from_feed
+from erepwatch.ingest.limit import newest_entries
 from erepwatch.ingest.parse import parse_feed
 from erepwatch.ingest.politeness import HostGate, shared_gate
+from erepwatch.ingest.prepare import prepare_document
 from erepwatch.records import FetchResult, ItemDraft, Validators
 from erepwatch.schedule import (
     HISTORY,
@@ -245,6 +248,7 @@ def _recent_members() -> Select[tuple[int, int, int, datetime, str, str]]:
 def fetch_policy(settings: Settings) -> FetchPolicy:
     return FetchPolicy(
         timeout=settings.fetch_timeout.total_seconds(),
+        deadline=settings.fetch_deadline.total_seconds(),
         max_bytes=settings.fetch_max_bytes,
         max_redirects=settings.fetch_max_redirects,
         retries=settings.fetch_retries,
@@ -376,7 +380,10 @@ async def run_poll(
                 done, pending = await asyncio.wait(pending, timeout=0.2, return_when=asyncio.FIRST_COMPLETED)
                 for future in done:
                     task, result = future.result()
-                    outcome = process_source(
+                    # Off the event loop: parsing, matching and clustering a large feed is CPU work that would
+                    # stall the other fetches (and their deadlines). One source at a time, in its own thread.
+                    outcome = await asyncio.to_thread(
+                        guarded_process_source,
                         factory,
                         task,
                         result,
@@ -385,6 +392,7 @@ async def run_poll(
                         analysis=analysis,
                         now=now,
                         limits=limits,
+                        max_entries=settings.poll_max_entries,
                     )
                     _count(stats, outcome)
                 if pending and should_stop is not None and should_stop():
@@ -434,6 +442,34 @@ def _count(stats: PollStats, outcome: SourceOutcome) -> None:
     )
 
 
+def guarded_process_source(
+    factory: sessionmaker[Session],
+    task: SourceTask,
+    result: FetchResult | FetchError,
+    *,
+    analysis: Analysis,
+    now: datetime,
+    limits: Limits = Limits(),  # noqa: B008 - frozen
+    **kwargs: Any,
+) -> SourceOutcome:
+    """:func:`process_source`, with any failure it did not foresee recorded on the source (kind ``parse``):
+    one source's failure is that source's failure, never the poll's."""
+    try:
+        return process_source(factory, task, result, analysis=analysis, now=now, limits=limits, **kwargs)
+    except (OperationalError, InterfaceError):
+        raise  # the database itself is failing: the poll cannot record anything either
+    except Exception as exc:
+        analysis.reset()
+        log.exception("processing source_id=%s failed", task.id)
+        return _record_failure(
+            factory, task, FetchErrorKind.PARSE, f"could not process the feed: {_describe(exc)}", now, limits=limits
+        )
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {str(exc)[:300]}" if str(exc) else type(exc).__name__
+
+
 def process_source(
     factory: sessionmaker[Session],
     task: SourceTask,
@@ -444,6 +480,7 @@ def process_source(
     analysis: Analysis,
     now: datetime,
     limits: Limits = Limits(),  # noqa: B008 - frozen
+    max_entries: int | None = None,
 ) -> SourceOutcome:
     """Parse, store and match one source's response in one transaction; record its health either way."""
     if isinstance(result, FetchError):
@@ -458,34 +495,96 @@ def process_source(
         return outcome
     assert result.content is not None
     try:
-        feed = parse_feed(result.content, result.headers, url=result.final_url)
+        content = prepare_document(result.content, max_entries)
+        feed = parse_feed(content, result.headers, url=result.final_url)
+        if max_entries is not None:
+            feed = newest_entries(feed, max_entries)
     except FeedParseError as exc:
         return _record_failure(factory, task, exc.kind, str(exc), now, elapsed_ms=result.elapsed_ms, limits=limits)
+    except MemoryError:
+        return _record_failure(
+            factory,
+            task,
+            FetchErrorKind.TOO_LARGE,
+            "the feed is too large to parse in the memory available",
+            now,
+            elapsed_ms=result.elapsed_ms,
+            limits=limits,
+        )
+    except Exception as exc:  # a parser crash (RecursionError, KeyError inside feedparser…) is this feed's fault
+        log.warning("parser failed source_id=%s: %s", task.id, _describe(exc))
+        return _record_failure(
+            factory,
+            task,
+            FetchErrorKind.PARSE,
+            f"the parser failed on this document: {_describe(exc)}",
+            now,
+            elapsed_ms=result.elapsed_ms,
+            limits=limits,
+        )
     drafts = items_from_feed(feed, fetched_at=now)
     outcome.entries = len(feed.entries)
     outcome.warning = feed.warning
+    window = [e.published for e in feed.entries if e.published is not None]
+
+    def store(session: Session, one_by_one: bool) -> LexicalPlan:
+        stored = _store_drafts(session, drafts, task.id, now, one_by_one=one_by_one)
+        new = [s for s in stored if s.is_new]
+        outcome.new_items = len(new)
+        rows = [m.as_row(now) for m in _mentions(new, matcher, watches, analysis, task)]
+        analysis.load_watches(session, {r["watch_id"] for r in rows}, now)
+        mentions = insert_mentions(session, rows)
+        plan = analysis.assign(mentions, {s.id: s.draft for s in new})
+        outcome.new_mentions = len(mentions)
+        next_check = _next_check(session, task, result, now, limits, ttl_minutes=feed.ttl_minutes, window=window)
+        _apply_success(session, task, result, now, title=feed.title, next_check=next_check)
+        return plan
+
     try:
-        with factory() as session, session.begin():
-            stored = store_items(session, drafts, source_id=task.id, now=now, language_of=item_language)
-            new = [s for s in stored if s.is_new]
-            outcome.new_items = len(new)
-            rows = [m.as_row(now) for m in _mentions(new, matcher, watches, analysis, task)]
-            analysis.load_watches(session, {r["watch_id"] for r in rows}, now)
-            mentions = insert_mentions(session, rows)
-            plan = analysis.assign(mentions, {s.id: s.draft for s in new})
-            outcome.new_mentions = len(mentions)
-            window = [e.published for e in feed.entries if e.published is not None]
-            next_check = _next_check(session, task, result, now, limits, ttl_minutes=feed.ttl_minutes, window=window)
-            _apply_success(session, task, result, now, title=feed.title, next_check=next_check)
-    except ErepwatchError:
-        raise
+        try:
+            with factory() as session, session.begin():
+                plan = store(session, one_by_one=False)
+        except (DBAPIError, ValueError) as exc:
+            if not _row_problem(exc):
+                raise
+            # One entry the database refuses (a value the normalisation boundary did not foresee) must not cost
+            # the others: the source's transaction again, each entry in its own savepoint.
+            log.warning(
+                "storing source_id=%s in one batch failed (%s); storing entry by entry", task.id, _describe(exc)
+            )
+            with factory() as session, session.begin():
+                plan = store(session, one_by_one=True)
     except Exception as exc:  # a storage failure of one source must not stop the others
         log.exception("storing source_id=%s failed", task.id)
         return _record_failure(
-            factory, task, FetchErrorKind.PARSE, f"could not store entries: {exc}", now, limits=limits
+            factory, task, FetchErrorKind.STORAGE, f"could not store entries: {_describe(exc)}", now, limits=limits
         )
     analysis.committed(plan)
     return outcome
+
+
+def _row_problem(exc: BaseException) -> bool:
+    """True when the database refused a *value* (bad data, a constraint), not when it is failing itself."""
+    if isinstance(exc, OperationalError | InterfaceError):
+        return False
+    return isinstance(exc, DBAPIError | ValueError)
+
+
+def _store_drafts(
+    session: Session, drafts: Sequence[ItemDraft], source_id: int, now: datetime, *, one_by_one: bool
+) -> list[StoredItem]:
+    if not one_by_one:
+        return store_items(session, drafts, source_id=source_id, now=now, language_of=item_language)
+    stored: list[StoredItem] = []
+    for draft in drafts:
+        try:
+            with session.begin_nested():
+                stored.extend(store_items(session, [draft], source_id=source_id, now=now, language_of=item_language))
+        except (DBAPIError, ValueError) as exc:
+            if not _row_problem(exc):
+                raise
+            log.warning("entry skipped source_id=%s key=%.200r: %s", source_id, draft.key, _describe(exc))
+    return stored
 
 
 def _next_check(
@@ -524,7 +623,11 @@ def item_language(draft: ItemDraft) -> str | None:
 
     The feed's declared language is not trusted: feeds often declare the platform's default.
     """
-    return detect_language(f"{draft.title}. {draft.text[:2000]}")
+    try:
+        return detect_language(f"{draft.title}. {draft.text[:2000]}")
+    except Exception:  # a detector's failure on odd text means "unknown language", not a lost item
+        log.warning("language detection failed for item key=%.200r", draft.key, exc_info=True)
+        return None
 
 
 def _mentions(

@@ -215,6 +215,12 @@ class Settings:
     fetch_timeout: timedelta = _setting(
         "fetch.timeout", parse_duration, timedelta(seconds=20), "connect and read timeout per request"
     )
+    fetch_deadline: timedelta = _setting(
+        "fetch.deadline",
+        parse_duration,
+        timedelta(seconds=60),
+        "total time for one fetch (connect, headers, body, redirects, retries); past it the source records timeout",
+    )
     fetch_max_bytes: int = _setting("fetch.max_bytes", parse_size, 15 * 2**20, "largest feed body accepted")
     fetch_max_redirects: int = _setting("fetch.max_redirects", parse_int, 5, "redirects followed per fetch")
     fetch_concurrency: int = _setting("fetch.concurrency", parse_int, 16, "requests in flight overall")
@@ -230,6 +236,12 @@ class Settings:
 
     poll_interval: timedelta = _setting(
         "poll.interval", parse_duration, timedelta(minutes=60), "default interval of a feed"
+    )
+    poll_max_entries: int = _setting(
+        "poll.max_entries",
+        parse_int,
+        1000,
+        "entries taken from one fetch, newest first; the rest of a huge feed is left",
     )
     poll_tick: timedelta = _setting(
         "poll.tick", parse_duration, timedelta(seconds=30), "how often the daemon looks for due sources"

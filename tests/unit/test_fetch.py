@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import socket
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -22,6 +23,7 @@ from erepwatch.errors import FetchError, FetchErrorKind
 from erepwatch.ingest.fetch import Fetcher, FetchPolicy, is_public_address, parse_retry_after
 from erepwatch.records import Validators
 from tests.conftest import FEEDS
+from tests.hostile import start_hostile_server
 
 FEED = "en-news-bbc-world-01.xml"
 
@@ -155,10 +157,62 @@ def test_non_http_refused(url):
         ("224.0.0.1", False),
         ("93.184.216.34", True),
         ("2606:4700::1111", True),
+        # IPv6 forms carrying an IPv4 address: judged by the address they reach (issue 18 point 9).
+        ("64:ff9b::a9fe:a9fe", False),  # NAT64 of 169.254.169.254
+        ("64:ff9b::7f00:1", False),  # NAT64 of 127.0.0.1
+        ("64:ff9b::5db8:d822", True),  # NAT64 of 93.184.216.34
+        ("64:ff9b:1::a00:1", False),  # local-use NAT64 of 10.0.0.1
+        ("2002:a9fe:a9fe::", False),  # 6to4 of 169.254.169.254
+        ("2002:7f00:1::1", False),  # 6to4 of 127.0.0.1
+        ("2002:5db8:d822::1", True),  # 6to4 of 93.184.216.34
+        ("::169.254.169.254", False),  # IPv4-compatible
+        ("::127.0.0.1", False),
+        ("::10.0.0.1", False),
+        ("::ffff:169.254.169.254", False),  # IPv4-mapped
+        ("::ffff:93.184.216.34", True),
+        ("2001:0:4136:e378:8000:63bf:3fff:fdd2", False),  # Teredo
+        ("::", False),
     ],
 )
 def test_public_address_classification(address, public):
     assert is_public_address(address) is public
+
+
+@pytest.mark.parametrize(
+    "host", ["[64:ff9b::a9fe:a9fe]", "[2002:a9fe:a9fe::]", "[::169.254.169.254]", "[::127.0.0.1]", "[::ffff:7f00:1]"]
+)
+def test_embedded_ipv4_refused_before_connecting(host):
+    with pytest.raises(FetchError) as info:
+        asyncio.run(_fetch_private(f"http://{host}/feed"))
+    assert info.value.kind is FetchErrorKind.FORBIDDEN_ADDRESS
+
+
+@pytest.fixture(scope="module")
+def hostile():
+    server, stop = start_hostile_server()
+    yield server
+    stop()
+
+
+@pytest.mark.parametrize("path", ["/drip-body", "/drip-headers"])
+def test_total_deadline_ends_a_dripping_server(hostile, path):
+    # Each byte arrives well within the read timeout; only the total deadline ends the fetch.
+    started = time.monotonic()
+    error = failure(hostile.url(path), timeout=1.0, deadline=1.5, retries=2, backoff=0.05)
+    elapsed = time.monotonic() - started
+    assert error.kind is FetchErrorKind.TIMEOUT and "deadline" in str(error)
+    assert elapsed < 3.0  # the retries share the deadline, they do not restart it
+
+
+@pytest.mark.parametrize("path", ["/bomb/br", "/bomb/gzip-gzip", "/bomb/br-gzip", "/bomb/unlabelled", "/bomb/deflate"])
+def test_every_bomb_is_too_large(hostile, path):
+    assert failure(hostile.url(path), max_bytes=2_000_000).kind is FetchErrorKind.TOO_LARGE
+
+
+def test_unsupported_coding_is_named(hostile):
+    hostile.routes["/zstd"] = (200, {"Content-Encoding": "zstd"}, b"(\xb5/\xfd whatever")
+    error = failure(hostile.url("/zstd"))
+    assert error.kind is FetchErrorKind.NETWORK and "zstd" in str(error)
 
 
 def test_retry_after_formats():

@@ -4,7 +4,10 @@ What this module guarantees, whatever the server does:
 - only ``http``/``https``; hosts resolving to loopback, private, link-local… addresses are refused unless
   allowed, checked on the address actually connected to (so DNS rebinding and redirects cannot sneak in);
 - redirects are followed one by one up to a cap, each hop checked again;
-- the body is streamed and cut at ``max_bytes`` *after* decompression (a gzip bomb is "too_large");
+- the body is streamed and decoded incrementally (ingest/decode.py), cut at ``max_bytes`` of *decoded* bytes
+  whatever the coding or stack of codings (a gzip or brotli bomb is "too_large", using a few slices of memory);
+- every fetch has a total deadline covering connect, headers, body, redirects and retries: a server that
+  drips one byte a second cannot hold a poll (the per-read timeout restarts with every byte);
 - conditional GET with the stored validators: a 304 costs no body and no parsing;
 - connection errors are retried with exponential backoff; 429/503 report their ``Retry-After``;
 - every failure is a :class:`FetchError` whose ``kind`` comes from a closed set.
@@ -31,6 +34,7 @@ import httpx
 
 from erepwatch import USER_AGENT
 from erepwatch.errors import FetchError, FetchErrorKind
+from erepwatch.ingest.decode import ACCEPT_ENCODING, BodyTooLarge, BoundedDecoder, DecodeError
 from erepwatch.ingest.politeness import HostGate, shared_gate
 from erepwatch.records import FetchResult, Validators
 
@@ -43,6 +47,8 @@ ACCEPT = (
 @dataclass(frozen=True, slots=True)
 class FetchPolicy:
     timeout: float = 20.0
+    #: seconds from the first request to the complete body, redirects and retries included
+    deadline: float = 60.0
     max_bytes: int = 15 * 2**20
     max_redirects: int = 5
     retries: int = 2
@@ -57,10 +63,34 @@ class ForbiddenAddressError(Exception):
     """Raised inside the transport when a host resolves to an address we must not contact."""
 
 
+#: IPv6 prefixes whose low 32 bits (NAT64) carry an IPv4 address the packet is really meant for.
+_NAT64 = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"))
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address stands for: mapped, IPv4-compatible, NAT64 or 6to4 (or None).
+
+    ``ipaddress.is_global`` judges these by their IPv6 prefix alone, so ``[64:ff9b::a9fe:a9fe]`` (NAT64 of
+    169.254.169.254) or ``[::127.0.0.1]`` would pass as public; what they reach is the embedded address.
+    """
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if any(ip in net for net in _NAT64) or (ip in _IPV4_COMPATIBLE and int(ip) > 1):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
 def is_public_address(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.teredo is not None:
+            return False  # a tunnel endpoint whose real client address is obfuscated: never a feed host
+        inner = embedded_ipv4(ip)
+        if inner is not None:
+            ip = inner
     return ip.is_global and not ip.is_multicast
 
 
@@ -192,6 +222,24 @@ def check_url(url: str) -> httpx.URL:
     return parsed
 
 
+class _Deadline:
+    """A fetch's total deadline, started by its first request (on the event loop's clock)."""
+
+    def __init__(self, seconds: float) -> None:
+        self._seconds = seconds
+        self._at: float | None = None
+
+    def start(self) -> float:
+        if self._at is None:
+            self._at = asyncio.get_running_loop().time() + self._seconds
+        return self._at
+
+    def left(self) -> float:
+        if self._at is None:
+            return self._seconds
+        return self._at - asyncio.get_running_loop().time()
+
+
 class Fetcher:
     """An HTTP client shared by one poll: connection pool, global and per-host concurrency limits."""
 
@@ -205,7 +253,8 @@ class Fetcher:
         self._client = httpx.AsyncClient(
             transport=transport or GuardedTransport(policy.allow_private, limits),
             timeout=httpx.Timeout(policy.timeout),
-            headers={"User-Agent": policy.user_agent, "Accept": ACCEPT},
+            # Only the codings ingest/decode.py decodes with a bound on the output.
+            headers={"User-Agent": policy.user_agent, "Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING},
             follow_redirects=False,
             trust_env=False,
         )
@@ -238,18 +287,19 @@ class Fetcher:
     async def fetch(self, url: str, validators: Validators | None = None) -> FetchResult:
         validators = validators or Validators()
         check_url(url)
+        clock = _Deadline(self.policy.deadline)
         attempt = 0
         while True:
             try:
-                return await self._fetch_once(url, validators)
+                return await self._fetch_once(url, validators, clock)
             except FetchError as exc:
                 retriable = exc.kind in {FetchErrorKind.NETWORK, FetchErrorKind.TIMEOUT}
-                if not retriable or attempt >= self.policy.retries:
+                if not retriable or attempt >= self.policy.retries or clock.left() <= 0:
                     raise
-                await asyncio.sleep(self.policy.backoff * 2**attempt)
+                await asyncio.sleep(min(self.policy.backoff * 2**attempt, clock.left()))
                 attempt += 1
 
-    async def _fetch_once(self, url: str, validators: Validators) -> FetchResult:
+    async def _fetch_once(self, url: str, validators: Validators, clock: _Deadline) -> FetchResult:
         started = time.monotonic()
         current = check_url(url)
         headers = {}
@@ -259,26 +309,43 @@ class Fetcher:
             headers["If-Modified-Since"] = validators.last_modified
         for _hop in range(self.policy.max_redirects + 1):
             async with self._hosts[current.host], self._polite(current.host), self._all:
-                request = self._client.build_request("GET", current, headers=headers)
+                # The deadline runs from the first request on: waiting for a polite slot is not the server's time.
                 try:
-                    response = await self._client.send(request, stream=True)
-                except (httpx.TransportError, ForbiddenAddressError) as exc:
-                    raise _transport_error(exc, str(current)) from exc
-                try:
-                    if response.has_redirect_location:
-                        target = current.join(response.headers["location"])
-                        check_url(str(target))
-                        current = target
-                        continue
-                    if response.status_code == 304:
-                        return self._result(url, current, response, None, started)
-                    if response.status_code >= 300:
-                        raise _http_error(response, str(current))
-                    body = await self._read_capped(response, str(current))
-                    return self._result(url, current, response, body, started)
-                finally:
-                    await response.aclose()
+                    async with asyncio.timeout_at(clock.start()):
+                        outcome = await self._exchange(current, headers, url, started)
+                except TimeoutError:
+                    raise FetchError(
+                        FetchErrorKind.TIMEOUT,
+                        f"no complete response within the {self.policy.deadline:g}-second fetch deadline",
+                        url=str(current),
+                    ) from None
+                if isinstance(outcome, FetchResult):
+                    return outcome
+                current = outcome
         raise FetchError(FetchErrorKind.HTTP_4XX, f"more than {self.policy.max_redirects} redirects", url=url)
+
+    async def _exchange(
+        self, current: httpx.URL, headers: dict[str, str], url: str, started: float
+    ) -> FetchResult | httpx.URL:
+        """One request: its result, or the next URL to follow."""
+        request = self._client.build_request("GET", current, headers=headers)
+        try:
+            response = await self._client.send(request, stream=True)
+        except (httpx.TransportError, ForbiddenAddressError) as exc:
+            raise _transport_error(exc, str(current)) from exc
+        try:
+            if response.has_redirect_location:
+                target = current.join(response.headers["location"])
+                check_url(str(target))
+                return target
+            if response.status_code == 304:
+                return self._result(url, current, response, None, started)
+            if response.status_code >= 300:
+                raise _http_error(response, str(current))
+            body = await self._read_capped(response, str(current))
+            return self._result(url, current, response, body, started)
+        finally:
+            await response.aclose()
 
     async def _read_capped(self, response: httpx.Response, url: str) -> bytes:
         cap = self.policy.max_bytes
@@ -287,19 +354,24 @@ class Fetcher:
             raise FetchError(
                 FetchErrorKind.TOO_LARGE, f"body of {int(declared)} bytes exceeds the {cap}-byte cap", url=url
             )
-        chunks: list[bytes] = []
-        size = 0
         try:
-            async for chunk in response.aiter_bytes():
-                size += len(chunk)
-                if size > cap:
+            # Raw bytes, decoded here slice by slice: httpx would inflate each network chunk whole first.
+            decoder = BoundedDecoder(response.headers.get("content-encoding"), cap)
+            raw_size = 0
+            async for chunk in response.aiter_raw():
+                raw_size += len(chunk)
+                if raw_size > cap:
                     raise FetchError(FetchErrorKind.TOO_LARGE, f"body exceeds the {cap}-byte cap", url=url)
-                chunks.append(chunk)
-        except httpx.DecodingError as exc:
+                decoder.feed(chunk)
+            body = decoder.finish()
+        except BodyTooLarge as exc:
+            raise FetchError(FetchErrorKind.TOO_LARGE, str(exc), url=url) from exc
+        except DecodeError as exc:
             raise FetchError(FetchErrorKind.NETWORK, f"cannot decode the response body: {exc}", url=url) from exc
+        except MemoryError as exc:  # an address-space limit reached anyway: this source's failure, not the poll's
+            raise FetchError(FetchErrorKind.TOO_LARGE, "body too large for the memory available", url=url) from exc
         except httpx.TransportError as exc:
             raise _transport_error(exc, url) from exc
-        body = b"".join(chunks)
         if not body.strip():
             raise FetchError(FetchErrorKind.EMPTY, "the server sent an empty body", url=url)
         return body

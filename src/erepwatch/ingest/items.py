@@ -1,52 +1,87 @@
-"""Parsed entries → :class:`ItemDraft`: plain text, UTC dates, a canonical identity, the publisher."""
+"""Parsed entries → :class:`ItemDraft`: plain text, UTC dates, a canonical identity, the publisher.
+
+This is the boundary where feed text becomes storable: every field is made valid (no lone surrogate, no NUL:
+:func:`erepwatch.scrub.valid_text`) and cut to what its column holds, so one hostile entry can neither make
+language detection fail nor make PostgreSQL refuse the whole source. The rule for what is too long:
+- title and text are cut (``MAX_TITLE``, ``MAX_TEXT``); author and publisher at ``MAX_NAME``, the publisher's
+  domain at ``MAX_DOMAIN``;
+- a link longer than ``MAX_URL`` is dropped, not cut (a cut URL leads nowhere and would give a wrong identity):
+  the entry is then known by its GUID, or by its content;
+- a GUID longer than ``MAX_GUID`` is replaced by its SHA-1 (a stable identity that fits).
+An entry that still fails here is skipped alone and logged with its id; the rest of the feed goes on.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 from erepwatch.ingest.canonical import canonical_url, clean_url, publisher_domain, split_publisher
 from erepwatch.ingest.html import plain_text
 from erepwatch.records import ItemDraft, ParsedEntry, ParsedFeed
+from erepwatch.scrub import valid_optional, valid_text
+
+log = logging.getLogger(__name__)
 
 #: A date further in the future than this is a feed's mistake (or time-zone confusion): use the fetch time.
 FUTURE_TOLERANCE = timedelta(days=1)
 MAX_TITLE = 1000
 MAX_TEXT = 100_000
+#: What the item columns hold (db/models.py): url and guid String(2000), author and publisher String(500).
+MAX_URL = 2000
+MAX_GUID = 2000
+MAX_NAME = 500
+MAX_DOMAIN = 300
+#: Raw markup read per field: far more than MAX_TEXT of visible text, far less than a 14 MiB title.
+MAX_RAW = 10 * MAX_TEXT
+
+
+def _raw(value: str) -> str:
+    return valid_text(value[:MAX_RAW])
+
+
+def _link(url: str | None) -> str | None:
+    return url if url is not None and len(url) <= MAX_URL else None
 
 
 def item_from_entry(entry: ParsedEntry, *, fetched_at: datetime, feed: ParsedFeed | None = None) -> ItemDraft | None:
     """One entry as an item, or None when it carries neither a link, an id, a title nor any text."""
-    title = plain_text(entry.title, entry.title_type)[:MAX_TITLE]
-    summary = plain_text(entry.summary, entry.summary_type)
-    content = plain_text(entry.content, entry.content_type)
+    title = plain_text(_raw(entry.title), entry.title_type)[:MAX_TITLE]
+    summary = plain_text(_raw(entry.summary), entry.summary_type)
+    content = plain_text(_raw(entry.content), entry.content_type)
     # Feeds often repeat the summary as the start of the full content: keep each sentence once.
     if content and summary and summary[:200] in content:
         summary = ""
     text = " ".join(part for part in (summary, content) if part)[:MAX_TEXT]
 
-    url = canonical_url(entry.link) if entry.link else None
-    guid = entry.guid.strip() if entry.guid and entry.guid.strip() else None
+    link = valid_text(entry.link) if entry.link and len(entry.link) <= MAX_URL else None
+    url = _link(canonical_url(link)) if link else None
+    guid = valid_text(entry.guid).strip() if entry.guid and entry.guid.strip() else None
+    if guid is not None and len(guid) > MAX_GUID:
+        guid = "sha1:" + hashlib.sha1(guid.encode()).hexdigest()
     if url is None and guid is None:
         if not title and not text:
             return None
         # No identity at all: the content itself is the identity, so a re-poll is not a new item.
         guid = "sha1:" + hashlib.sha1(f"{title}\n{text}".encode()).hexdigest()
 
-    title, publisher, domain = split_publisher(title, entry.source_title, entry.source_url)
+    source_title = valid_optional(entry.source_title, MAX_NAME)
+    source_url = entry.source_url if entry.source_url and len(entry.source_url) <= MAX_URL else None
+    title, publisher, domain = split_publisher(title, source_title, valid_optional(source_url, MAX_URL))
     published = entry.published if entry.published and entry.published <= fetched_at + FUTURE_TOLERANCE else None
 
     return ItemDraft(
         canonical_url=url,
         guid=guid,
-        url=clean_url(entry.link) if url else None,
+        url=_link(clean_url(link)) if url and link else None,
         title=title,
         text=text,
         published=published or fetched_at,
-        author=entry.author,
-        publisher=publisher or (feed.title if feed else None),
-        publisher_domain=domain or publisher_domain(url),
+        author=valid_optional(entry.author, MAX_NAME),
+        publisher=valid_optional(publisher or (feed.title if feed else None), MAX_NAME),
+        publisher_domain=valid_optional(domain or publisher_domain(url), MAX_DOMAIN),
     )
 
 
@@ -57,7 +92,15 @@ def items_from_feed(feed: ParsedFeed, *, fetched_at: datetime) -> list[ItemDraft
     a link but carry different GUIDs are different entries (comments of one post, episodes pointing to the
     show's page): those are known by their GUID instead.
     """
-    drafts = [d for d in (item_from_entry(e, fetched_at=fetched_at, feed=feed) for e in feed.entries) if d]
+    drafts = []
+    for entry in feed.entries:
+        try:
+            draft = item_from_entry(entry, fetched_at=fetched_at, feed=feed)
+        except Exception:  # one entry's fault, whatever it is, must not cost the feed's other entries
+            log.exception("entry skipped guid=%.200r link=%.200r", entry.guid, entry.link)
+            continue
+        if draft is not None:
+            drafts.append(draft)
     guids_per_url: dict[str, set[str | None]] = {}
     for draft in drafts:
         if draft.canonical_url:

@@ -160,7 +160,7 @@ def _parse_json_feed(content: bytes) -> ParsedFeed:
     items = document.get("items")
     if not isinstance(items, list):
         raise FeedParseError(FetchErrorKind.PARSE, "JSON Feed without an items list")
-    entries = tuple(_json_entry(item) for item in items if isinstance(item, dict))
+    entries = tuple(entry for entry in (_json_entry_or_none(item) for item in items) if entry is not None)
     return ParsedFeed(
         title=_text(document.get("title")),
         link=_text(document.get("home_page_url")),
@@ -179,8 +179,21 @@ def _json_date(value: Any) -> datetime | None:
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
 
 
+def _json_entry_or_none(item: Any) -> ParsedEntry | None:
+    """One item, or None when it is not an object or its fields have types no reader could use
+    (``"authors": 5``): that item is skipped, the feed's others are kept."""
+    if not isinstance(item, dict):
+        return None
+    try:
+        return _json_entry(item)
+    except (TypeError, ValueError, AttributeError, RecursionError):
+        return None
+
+
 def _json_entry(item: dict[str, Any]) -> ParsedEntry:
     authors = item.get("authors") or ([item["author"]] if isinstance(item.get("author"), dict) else [])
+    if not isinstance(authors, list):
+        authors = []
     author = ", ".join(str(a.get("name")) for a in authors if isinstance(a, dict) and a.get("name")) or None
     if item.get("content_html"):
         content, content_type = str(item["content_html"]), "text/html"
