@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
+import os
 import statistics
 import sys
 import tempfile
@@ -25,7 +26,7 @@ from pathlib import Path
 import feedparser
 
 REPO = Path(__file__).resolve().parents[1]
-FEEDS = REPO.parent / "shared" / "corpus" / "feeds"
+FEEDS = Path(os.environ.get("EREPWATCH_TEST_SHARED", REPO.parent / "shared")) / "corpus" / "feeds"
 sys.path.insert(0, str(REPO / "src"))
 
 from erepwatch.db.engine import make_engine, session_factory  # noqa: E402
