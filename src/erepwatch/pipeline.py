@@ -50,6 +50,7 @@ from erepwatch.schedule import (
     next_check_after_success,
     pick_batch,
 )
+from erepwatch.scrub import valid_text
 from erepwatch.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -676,7 +677,7 @@ def _apply_success(
         source.etag = result.validators.etag
         source.last_modified = result.validators.last_modified
     if title and not source.title:
-        source.title = title[:500]
+        source.title = valid_text(title[:500])
 
 
 def _record_failure(
@@ -697,7 +698,7 @@ def _record_failure(
             source.last_checked_at = now
             source.last_error_at = now
             source.last_error_kind = str(kind)
-            source.last_error_message = message[:2000]
+            source.last_error_message = valid_text(message[:2000])
             source.next_check_at = next_check_after_failure(
                 task.interval, source.consecutive_failures, now=now, retry_after=retry_after, limits=limits, rng=_RNG
             )

@@ -200,6 +200,13 @@ CASES: dict[str, Case] = {
         ctype="application/feed+json",
         check=_one_item_named("Acme nul"),
     ),
+    "NUL in the feed's own title": Case(
+        "/nul-title.json",
+        None,
+        body=json_feed([{"id": "t1", "title": "Acme t", "url": "https://n.example/4"}], title="feed\u0000 title"),
+        ctype="application/feed+json",
+        check=_count(1),
+    ),
     "lone surrogate in JSON Feed": Case(
         "/surrogate.json",
         None,
@@ -236,6 +243,7 @@ FIELD_CASES = [
     "lone surrogate reference",
     "NUL reference",
     "NUL in JSON Feed",
+    "NUL in the feed's own title",
     "lone surrogate in JSON Feed",
     "over-long link and author",
 ]

@@ -25,6 +25,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from erepwatch.notify.alert_rules import SpikeCheck, spike_from_details
 from erepwatch.notify.digest import Digest, MentionRow
 from erepwatch.notify.strings import alert_subject, digest_subject, spike_subject, strings
+from erepwatch.scrub import finalize
 
 #: Caps on feed-derived text, in characters.
 TITLE_CAP = 300
@@ -123,6 +124,8 @@ def environment() -> SandboxedEnvironment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        # Control characters from feeds never reach a message, whichever variable prints them.
+        finalize=finalize,
     )
 
 

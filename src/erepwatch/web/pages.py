@@ -10,6 +10,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy.orm import Session
 
 from erepwatch.schedule import is_broken
+from erepwatch.scrub import finalize
 from erepwatch.service.mentions import MentionView, list_mentions
 from erepwatch.service.sources import list_sources
 
@@ -21,6 +22,8 @@ _env = Environment(
     autoescape=select_autoescape(["html", "atom", "xml"]),
     trim_blocks=True,
     lstrip_blocks=True,
+    # C0 controls from feeds would make the Atom feed ill-formed XML: scrubbed from every printed value.
+    finalize=finalize,
 )
 
 

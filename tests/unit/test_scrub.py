@@ -1,0 +1,43 @@
+"""One scrub for every output; one validity rule for what is stored (issue 18 points 3 and 9)."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+from jinja2 import Environment
+from lxml import etree
+from markupsafe import Markup
+
+from erepwatch.scrub import finalize, scrub, valid_optional, valid_text
+
+HOSTILE = "a\x00b\x01c\x07d\x08e\x1bf\x7fg\x85h\ud800i\ufffej"
+
+
+def test_scrub_drops_what_no_output_may_carry_and_keeps_layout():
+    assert scrub(HOSTILE) == "abcdefghij"
+    assert scrub("tab\tline\nreturn\r é ✓ 𝄞") == "tab\tline\nreturn\r é ✓ 𝄞"
+
+
+@given(st.text())
+def test_scrubbed_text_is_always_well_formed_xml(text):
+    document = f"<t>{Environment(autoescape=True, finalize=finalize).from_string('{{ v }}').render(v=text)}</t>"
+    assert etree.fromstring(document.encode("utf-8", "surrogatepass")).text in (None, scrub(text).replace("\r", "\n"))
+
+
+def test_finalize_keeps_markup_and_other_values():
+    env = Environment(autoescape=True, finalize=finalize)
+    out = env.from_string("{{ a }}|{{ b }}|{{ n }}").render(a="x\x1b<y>", b=Markup("<b>\x07</b>"), n=3)
+    assert out == "x&lt;y&gt;|<b></b>|3"
+
+
+def test_valid_text_for_storage():
+    assert valid_text("a\x00b\ud800c") == "ab\ufffdc"
+    assert valid_text("\x1b kept for storage") == "\x1b kept for storage"
+    assert valid_optional("x" * 600, 500) == "x" * 500
+    assert valid_optional("\x00", 10) is None and valid_optional(None, 10) is None
+
+
+@given(st.text())
+def test_valid_text_is_always_encodable(text):
+    assert "\x00" not in valid_text(text)
+    valid_text(text).encode("utf-8")
