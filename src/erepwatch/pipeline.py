@@ -52,6 +52,7 @@ from erepwatch.schedule import (
 )
 from erepwatch.scrub import valid_text
 from erepwatch.settings import Settings
+from erepwatch.story_stage import StoryStageStats, fold_stories
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +104,8 @@ class PollStats:
     new_mentions: int = 0
     ms: int = 0
     outcomes: list[SourceOutcome] = field(default_factory=list)
+    #: the semantic story stage (None when it did not run)
+    stories: StoryStageStats | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -114,6 +117,7 @@ class PollStats:
             "new_items": self.new_items,
             "new_mentions": self.new_mentions,
             "ms": self.ms,
+            "stories": self.stories.as_dict() if self.stories else None,
             "outcomes": [
                 {k: getattr(o, k) for k in SourceOutcome.__slots__}  # type: ignore[attr-defined]
                 for o in self.outcomes
@@ -408,6 +412,14 @@ async def run_poll(
     finally:
         if own_fetcher:
             await fetcher.aclose()
+    if analysis.semantic and (stats.new_mentions or analysis.semantic_backlog):
+        # Off the event loop: embedding is CPU-bound and the daemon's loop answers /healthz.
+        stats.stories = await asyncio.to_thread(
+            fold_stories, factory, now=now, window=analysis.clusters.window, budget=analysis.semantic_budget
+        )
+        analysis.semantic_backlog = stats.stories.backlog > 0
+        for watch_id, folded, story in stats.stories.moves:
+            analysis.clusters.repoint(watch_id, folded, story)
     stats.ms = int((time.monotonic() - started) * 1000)
     return stats
 

@@ -484,6 +484,16 @@ class ClusterIndex:
         for candidate, cluster_id in members:
             self.insert(candidate, cluster_id)
 
+    def repoint(self, watch_id: int, old: int, new: int) -> None:
+        """Members of story ``old`` now belong to ``new`` (a story folded into an older one after commit)."""
+        for mention_id in self._by_watch.get(watch_id, ()):
+            entry = self._entries[mention_id]
+            if entry.cluster_id == old:
+                entry.cluster_id = new
+        first = self._first.pop(old, None)
+        if first is not None and (new not in self._first or first < self._first[new]):
+            self._first[new] = first
+
     def loaded(self, watch_id: int) -> bool:
         """Whether every recent stored mention of the watch is indexed (see :meth:`mark_loaded`)."""
         return watch_id in self._loaded

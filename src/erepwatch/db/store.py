@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from erepwatch.db.models import Item, ItemSource, Mention
+from erepwatch.db.models import Item, ItemSource, Mention, MentionEmbedding
 from erepwatch.records import ItemDraft
 
 # SQLite allows at most 32,766 bound parameters per statement; items have ~14 columns.
@@ -124,3 +124,47 @@ def insert_mentions(session: Session, rows: Sequence[dict[str, Any]]) -> list[Me
         found = session.scalars(select(Mention).where(Mention.item_id.in_(chunk)))
         mentions.extend(m for m in found if (m.watch_id, m.item_id) in pairs)
     return mentions
+
+
+def save_embeddings(session: Session, mention_ids: Sequence[int], kind: str, model_version: str, vectors: Any) -> None:
+    """Store one float32 vector per mention (replacing any earlier one of that kind, e.g. of an older model)."""
+    if not mention_ids:
+        return
+    import numpy as np
+
+    ids = list(mention_ids)
+    for start in range(0, len(ids), _BATCH):
+        chunk = ids[start : start + _BATCH]
+        session.execute(
+            delete(MentionEmbedding).where(MentionEmbedding.mention_id.in_(chunk), MentionEmbedding.kind == kind)
+        )
+    rows = [
+        {
+            "mention_id": mention_id,
+            "kind": kind,
+            "model_version": model_version,
+            "vector": np.asarray(vector, dtype="<f4").tobytes(),
+        }
+        for mention_id, vector in zip(ids, vectors, strict=True)
+    ]
+    session.execute(insert(MentionEmbedding), rows)
+
+
+def load_embeddings(session: Session, mention_ids: Sequence[int], kind: str, model_version: str) -> dict[int, Any]:
+    """The stored vectors of these mentions made by ``model_version`` (stale ones are left out)."""
+    import numpy as np
+
+    out: dict[int, Any] = {}
+    ids = list(mention_ids)
+    for start in range(0, len(ids), _BATCH):
+        chunk = ids[start : start + _BATCH]
+        rows = session.execute(
+            select(MentionEmbedding.mention_id, MentionEmbedding.vector).where(
+                MentionEmbedding.mention_id.in_(chunk),
+                MentionEmbedding.kind == kind,
+                MentionEmbedding.model_version == model_version,
+            )
+        )
+        for mention_id, blob in rows:
+            out[mention_id] = np.frombuffer(blob, dtype="<f4")
+    return out

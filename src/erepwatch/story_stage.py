@@ -1,0 +1,169 @@
+"""The semantic story stage of a poll: fold stories told in other words (or another language) into one.
+
+Runs after the poll's sources are stored and before alerts are planned (the daemon's next notify cycle, or the
+CLI's digest). Each run:
+
+1. finds the *pending* founders: mentions that started a story within the window, have no title embedding of the
+   current model yet, and whose watch has at least one other story in the window (a lone mention needs none);
+2. embeds their headlines in batches (:func:`erepwatch.analyze.embedding.embed`), once, and stores the vectors
+   with the model's version (a model change makes them pending again), within a time budget — what is left waits
+   for the next run;
+3. decides with the pure :func:`erepwatch.analyze.stories.assign_semantic` against the embedded founders of the
+   same watches, and re-points the members of each folded story to the older story (an older story never moves).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from erepwatch.analyze import embedding
+from erepwatch.analyze.stories import JoinReason, StoryProbe, assign_semantic, story_text
+from erepwatch.db.models import Item, Mention, MentionEmbedding
+from erepwatch.db.store import load_embeddings, save_embeddings
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+log = logging.getLogger(__name__)
+
+#: ``mention_embeddings.kind`` of the vectors this stage makes.
+KIND = "title"
+
+
+@dataclass(slots=True)
+class StoryStageStats:
+    pending: int = 0
+    embedded: int = 0
+    folded: int = 0
+    follow_ups: int = 0
+    #: founders left for the next run (the time budget ran out)
+    backlog: int = 0
+    ms: int = 0
+    #: (watch id, story folded, story it joined): for caches of story ids
+    moves: list[tuple[int, int, int]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, int]:
+        return {k: getattr(self, k) for k in ("pending", "embedded", "folded", "follow_ups", "backlog", "ms")}
+
+
+Embedder = Callable[[Sequence[str]], "npt.NDArray[np.float32]"]
+
+
+def _has_vector() -> Any:
+    return exists().where(
+        and_(
+            MentionEmbedding.mention_id == Mention.id,
+            MentionEmbedding.kind == KIND,
+            MentionEmbedding.model_version == embedding.MODEL_VERSION,
+        )
+    )
+
+
+def _crowded_watches(since: datetime) -> Any:
+    """Watches with at least two stories in the window: only their founders are worth embedding."""
+    return (
+        select(Mention.watch_id)
+        .where(Mention.published_at >= since, Mention.cluster_id == Mention.id)
+        .group_by(Mention.watch_id)
+        .having(func.count() >= 2)
+    )
+
+
+def fold_stories(
+    factory: sessionmaker[Session],
+    *,
+    now: datetime,
+    window: timedelta,
+    budget: timedelta,
+    embed: Embedder | None = None,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> StoryStageStats:
+    """One run of the stage (see the module docstring)."""
+    started = monotonic()
+    embed = embed or embedding.embed
+    stats = StoryStageStats()
+    since = now - window
+    with factory() as session:
+        pending = list(
+            session.execute(
+                select(Mention.id, Mention.watch_id, Mention.published_at, Item.title)
+                .join(Item, Item.id == Mention.item_id)
+                .where(
+                    Mention.published_at >= since,
+                    Mention.cluster_id == Mention.id,
+                    Mention.watch_id.in_(_crowded_watches(since)),
+                    ~_has_vector(),
+                )
+                .order_by(Mention.id)
+            )
+        )
+    stats.pending = len(pending)
+    if not pending:
+        return stats
+    vectors: list[Any] = []
+    deadline = started + budget.total_seconds()
+    for start in range(0, len(pending), embedding.BATCH):
+        if vectors and monotonic() > deadline:
+            break
+        batch = pending[start : start + embedding.BATCH]
+        vectors.extend(embed([story_text(row.title) for row in batch]))
+    done = pending[: len(vectors)]
+    stats.embedded = len(done)
+    stats.backlog = len(pending) - len(done)
+    watch_ids = sorted({row.watch_id for row in done})
+    with factory() as session, session.begin():
+        save_embeddings(session, [row.id for row in done], KIND, embedding.MODEL_VERSION, vectors)
+        probes = [StoryProbe(r.id, r.watch_id, r.published_at, r.title, v) for r, v in zip(done, vectors, strict=True)]
+        founders = _founders(session, watch_ids, since)
+        assignments = assign_semantic(probes, founders, window=window)
+        watch_of = {p.mention_id: p.watch_id for p in probes}
+        for a in assignments:
+            if a.reason is JoinReason.SEMANTIC:
+                session.execute(
+                    update(Mention).where(Mention.cluster_id == a.mention_id).values(cluster_id=a.cluster_id)
+                )
+                stats.folded += 1
+                stats.moves.append((watch_of[a.mention_id], a.mention_id, a.cluster_id))
+            else:
+                stats.follow_ups += 1
+            session.execute(
+                update(Mention)
+                .where(Mention.id == a.mention_id)
+                .values(cluster_reason=str(a.reason), cluster_score=a.score, cluster_match_id=a.matched_id)
+            )
+    stats.ms = int((monotonic() - started) * 1000)
+    log.info(
+        "stories pending=%s embedded=%s folded=%s follow_ups=%s backlog=%s ms=%s",
+        stats.pending, stats.embedded, stats.folded, stats.follow_ups, stats.backlog, stats.ms,
+    )  # fmt: skip
+    return stats
+
+
+def _founders(session: Session, watch_ids: Sequence[int], since: datetime) -> list[StoryProbe]:
+    """The embedded founders of these watches' stories within the window."""
+    rows = []
+    for start in range(0, len(watch_ids), 500):
+        chunk = watch_ids[start : start + 500]
+        rows.extend(
+            session.execute(
+                select(Mention.id, Mention.watch_id, Mention.published_at, Item.title)
+                .join(Item, Item.id == Mention.item_id)
+                .where(
+                    Mention.watch_id.in_(chunk),
+                    Mention.published_at >= since,
+                    Mention.cluster_id == Mention.id,
+                    _has_vector(),
+                )
+            )
+        )
+    vectors = load_embeddings(session, [r.id for r in rows], KIND, embedding.MODEL_VERSION)
+    return [StoryProbe(r.id, r.watch_id, r.published_at, r.title, vectors[r.id]) for r in rows if r.id in vectors]

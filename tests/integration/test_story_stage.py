@@ -1,0 +1,101 @@
+"""The semantic story stage on a real database with the shipped embedding model (issue 16 points 1, 3, 5)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+from sqlalchemy import func, select
+
+from erepwatch.analyze import embedding
+from erepwatch.db.models import Item, Mention, MentionEmbedding, Watch
+from erepwatch.story_stage import KIND, fold_stories
+
+NOW = datetime(2026, 2, 18, 12, 0, tzinfo=UTC)
+WINDOW = timedelta(hours=72)
+
+# Real headlines of one story from different outlets (see tests/data/dedup/xpub_pairs.tsv), one French report
+# of it, a different story of the same watch, and a follow-up.
+STORY = [
+    ("US and Iran reach ‘guiding principles’ in Geneva nuclear talks", "aljazeera.com", 10),
+    ("Iran says 'guiding principles' agreed with US at nuclear talks", "dw.com", 9),
+    ("Nucléaire : l'Iran et les États-Unis s'accordent sur des « principes directeurs » à Genève", "lefigaro.fr", 8),
+]
+OTHER = ("Iran's football team qualifies for the World Cup after beating Uzbekistan", "bbc.com", 7)
+
+
+def _watch(session) -> int:
+    watch = Watch(name="iran", query="iran", created_at=NOW, updated_at=NOW)
+    session.add(watch)
+    session.flush()
+    return watch.id
+
+
+def _mention(session, watch_id: int, n: int, title: str, publisher: str, hours_ago: float) -> int:
+    published = NOW - timedelta(hours=hours_ago)
+    item = Item(
+        key=f"k{n}", url=f"https://{publisher}/{n}", title=title, text="", publisher_domain=publisher,
+        published_at=published, fetched_at=NOW,
+    )  # fmt: skip
+    session.add(item)
+    session.flush()
+    mention = Mention(watch_id=watch_id, item_id=item.id, created_at=NOW, published_at=published)
+    session.add(mention)
+    session.flush()
+    mention.cluster_id = mention.id
+    mention.cluster_reason = "founder"
+    return mention.id
+
+
+def test_reworded_and_translated_reports_fold_into_the_oldest_story(sessions):
+    with sessions() as s, s.begin():
+        watch = _watch(s)
+        ids = [_mention(s, watch, n, t, p, h) for n, (t, p, h) in enumerate([*STORY, OTHER])]
+    stats = fold_stories(sessions, now=NOW, window=WINDOW, budget=timedelta(seconds=60))
+    assert stats.pending == 4 and stats.embedded == 4 and stats.backlog == 0
+    with sessions() as s:
+        rows = {m.id: m for m in s.scalars(select(Mention))}
+        assert {rows[i].cluster_id for i in ids[:3]} == {ids[0]}, "one story in three wordings, two languages"
+        assert rows[ids[3]].cluster_id == ids[3], "another story of the same watch stays apart"
+        assert rows[ids[0]].cluster_reason == "founder"
+        joined = rows[ids[1]]
+        assert joined.cluster_reason == "semantic" and joined.cluster_match_id in ids[:1]
+        assert joined.cluster_score is not None and 0.9 < joined.cluster_score <= 1.0
+        vectors = s.scalar(select(func.count()).select_from(MentionEmbedding))
+        assert vectors == 4, "each founder embedded once, stored"
+        version = s.scalar(select(MentionEmbedding.model_version).limit(1))
+        assert version == embedding.MODEL_VERSION
+    again = fold_stories(sessions, now=NOW, window=WINDOW, budget=timedelta(seconds=60))
+    assert again.pending == 0 and again.embedded == 0, "nothing embedded twice"
+
+
+def test_lone_mention_is_not_embedded_and_budget_leaves_a_backlog(sessions):
+    calls: list[int] = []
+
+    def counting(texts):
+        calls.append(len(texts))
+        return embedding.embed(texts)
+
+    with sessions() as s, s.begin():
+        watch = _watch(s)
+        _mention(s, watch, 0, STORY[0][0], STORY[0][1], 1)
+    stats = fold_stories(sessions, now=NOW, window=WINDOW, budget=timedelta(seconds=60), embed=counting)
+    assert stats.pending == 0 and calls == [], "a watch's only story needs no embedding"
+
+    with sessions() as s, s.begin():
+        watch = s.scalar(select(Watch.id))
+        for n in range(1, 70):
+            _mention(s, watch, n, f"Story number {n} about something else entirely, part {n}", "x.example", 2)
+    ticks = iter([0.0, 100.0, 100.0, 100.0])
+
+    def fake(texts):
+        calls.append(len(texts))
+        return np.eye(len(texts), embedding.DIM, dtype=np.float32)
+
+    stats = fold_stories(
+        sessions, now=NOW, window=WINDOW, budget=timedelta(seconds=60), embed=fake, monotonic=lambda: next(ticks)
+    )
+    assert stats.pending == 70 and stats.embedded == embedding.BATCH and stats.backlog == 70 - embedding.BATCH
+    with sessions() as s:
+        stored = s.scalar(select(func.count()).select_from(MentionEmbedding).where(MentionEmbedding.kind == KIND))
+        assert stored == embedding.BATCH
