@@ -563,6 +563,10 @@ class IndexedMatcher:
             except QuerySyntaxError as exc:
                 self.errors[spec.id] = exc
                 continue
+            except (RecursionError, MemoryError, ValueError) as exc:
+                # A stored query this version cannot compile is that watch's problem, never the poll's.
+                self.errors[spec.id] = QuerySyntaxError(f"cannot be compiled ({type(exc).__name__})", 1, spec.query)
+                continue
             idx = len(self.watches)
             langs = frozenset(_primary_language(lang) for lang in spec.languages if lang.strip())
             self.watches.append(_Compiled(spec, root, langs))

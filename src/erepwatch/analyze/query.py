@@ -185,12 +185,23 @@ def _word(text: str, column: int, query: str) -> Word:
 
 # --------------------------------------------------------------------------------------------- parser
 
+#: Deepest nesting of parentheses and exclusions accepted. Every stage that walks a query (matcher compile,
+#: printing, explanations) recurses on it; no real query comes near, and a deeper one is refused with one line
+#: instead of failing later with a RecursionError in every poll.
+MAX_DEPTH = 32
+
 
 class _Parser:
     def __init__(self, query: str):
         self.query = query
         self.toks = _lex(query)
         self.pos = 0
+        self.depth = 0
+
+    def deeper(self, tok: _Tok) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.error(f"nested more than {MAX_DEPTH} levels deep (parentheses and exclusions)", tok.column)
 
     def peek(self) -> _Tok:
         return self.toks[self.pos]
@@ -249,7 +260,10 @@ class _Parser:
             self.take()
             if self.peek().kind == "-":
                 raise self.error("'-' cannot be doubled", self.peek().column)
-            return Not(self.primary(), tok.column)
+            self.deeper(tok)
+            node = Not(self.primary(), tok.column)
+            self.depth -= 1
+            return node
         return self.primary()
 
     def primary(self) -> Node:
@@ -260,9 +274,11 @@ class _Parser:
         if tok.kind == "(":
             if self.peek().kind == ")":
                 raise self.error("empty parentheses", tok.column)
+            self.deeper(tok)
             node = self.and_expr()
             if self.take().kind != ")":
                 raise self.error("'(' is never closed", tok.column)
+            self.depth -= 1
             return node
         if tok.kind == ")":
             raise self.error("')' without a matching '('", tok.column)
@@ -313,7 +329,8 @@ def to_canonical(node: Node) -> str:
         return "intitle:" + to_canonical(node.term)
     if isinstance(node, Not):
         inner = to_canonical(node.child)
-        return f"-({inner})" if isinstance(node.child, And | Or) else f"-{inner}"
+        # "--b" does not parse ("-" cannot be doubled): an excluded exclusion keeps its parentheses.
+        return f"-({inner})" if isinstance(node.child, And | Or | Not) else f"-{inner}"
     if isinstance(node, Or):
         return " OR ".join(f"({to_canonical(c)})" if isinstance(c, And) else to_canonical(c) for c in node.children)
     # An OR inside an AND needs no parentheses (OR binds tighter) but readers expect them.
