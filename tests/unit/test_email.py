@@ -15,20 +15,12 @@ from erepwatch.notify.render import Rendered
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
 
-def parsed(base_url: str = ""):
-    rendered = Rendered(
-        "[erepwatch] Acme : 1 nouvelle mention, dont 1 négative", "Café crème — Acme\n", "<p>Café crème — Acme</p>"
-    )
+def parsed(base_url: str = "", secret: str = ""):
+    rendered = Rendered("[erepwatch] Acme : 1 nouvelle mention, dont 1 négative", "Café crème — Acme\n",
+                        "<p>Café crème — Acme</p>")
     mid = make_message_id("digest.7.20260310T120000.email", "veille@exemple.fr")
-    msg = build_message(
-        rendered,
-        mail_from="veille@exemple.fr",
-        to="dir@exemple.fr",
-        message_id=mid,
-        date=NOW,
-        kind="digest",
-        base_url=base_url,
-    )
+    msg = build_message(rendered, mail_from="veille@exemple.fr", to="dir@exemple.fr", message_id=mid, date=NOW,
+                        kind="digest", base_url=base_url, secret=secret)
     return message_from_bytes(msg.as_bytes(), policy=default), mid
 
 
@@ -54,8 +46,12 @@ def test_headers():
 
 @pytest.mark.parametrize("base", ["https://veille.exemple.fr"], ids=["web"])
 def test_unsubscribe_link_to_web_page_when_configured(base):
-    msg, _ = parsed(base)
-    assert str(msg["List-Unsubscribe"]).strip().startswith(f"<{base}/unsubscribe?email=dir%40exemple.fr>")
+    from erepwatch.signing import read_unsubscribe_token
+
+    msg, _ = parsed(base, secret="k" * 40)
+    link = str(msg["List-Unsubscribe"]).strip().split(">")[0].lstrip("<")
+    assert link.startswith(f"{base}/unsubscribe/")
+    assert read_unsubscribe_token("k" * 40, link.rsplit("/", 1)[1]) == "dir@exemple.fr"
     assert "mailto:" in msg["List-Unsubscribe"]
 
 

@@ -46,6 +46,7 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
     "poll": (("poll",), "Fetch the due sources once, store new items and mentions, print statistics."),
     "recipient": (("recipient",), "Manage who receives digests and alerts."),
     "run": (("run",), "Run the service until stopped (SIGTERM or Ctrl-C): poll due sources, send alerts…"),
+    "serve": (("serve",), "Serve the web app (mentions, trends, management pages, Atom feeds, JSON API)…"),
     "source": (("source", "catalog"), "Manage feeds."),
     "watch": (("watch",), "Manage watched queries."),
 }

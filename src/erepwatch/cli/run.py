@@ -24,8 +24,13 @@ def run(migrate: bool) -> None:
     """Run the service until stopped (SIGTERM or Ctrl-C): poll due sources, send alerts and digests, purge old
     data, and serve the web page, /healthz and /metrics on web.addr. Refuses to start when another daemon
     already runs on the same database."""
+    from erepwatch.web.security import check_bind
+
     app = get_app(create=True)
     configure_logging(app.settings)
+    # Refused before anything else: an open address without a password is a configuration mistake.
+    password = app.settings.web_password
+    check_bind(app.settings.web_addr, password.reveal() if password else None)
     code = Daemon(app.engine, app.settings, migrate=migrate, web=daemon_web).run()
     # Everything is committed, the lock released and the engine closed; tearing down the interpreter (the
     # language model, the lexicons, idle pool threads) would only add seconds to a stop that must fit in 10.

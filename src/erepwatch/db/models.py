@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -144,6 +145,8 @@ class Mention(Base):
     __table_args__ = (
         UniqueConstraint("watch_id", "item_id", name="uq_mentions_watch_item"),
         Index("ix_mentions_watch_published", "watch_id", "published_at"),
+        # The web list's keyset order across every watch.
+        Index("ix_mentions_published_id", "published_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -171,6 +174,9 @@ class Mention(Base):
     cluster_match_id: Mapped[int | None] = mapped_column(Integer)
     #: False for items published long before the watch or source existed: stored, never notified.
     notify: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: marked irrelevant by a person: out of lists, digests, alerts, counts and trends (undoable, see Act).
+    irrelevant: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    starred: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     watch: Mapped[Watch] = relationship()
     item: Mapped[Item] = relationship()
@@ -187,6 +193,35 @@ class MentionEmbedding(Base):
     model_version: Mapped[str] = mapped_column(String(64))
     #: float32 little-endian, L2-normalised
     vector: Mapped[bytes] = mapped_column(LargeBinary)
+
+class WatchMute(Base):
+    """A publisher (its domain) muted for one watch: its mentions of that watch are hidden, now and later."""
+
+    __tablename__ = "watch_mutes"
+    __table_args__ = (UniqueConstraint("watch_id", "domain", name="uq_watch_mutes_watch_domain"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    watch_id: Mapped[int] = mapped_column(ForeignKey("watches.id", ondelete="CASCADE"))
+    domain: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime]
+
+
+class Act(Base):
+    """What a person did to the results (irrelevant, star, mute, exclusion), by whom and when; undoable."""
+
+    __tablename__ = "acts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # irrelevant | star | mute | exclude
+    watch_id: Mapped[int | None] = mapped_column(ForeignKey("watches.id", ondelete="CASCADE"), index=True)
+    mention_id: Mapped[int | None] = mapped_column(ForeignKey("mentions.id", ondelete="CASCADE"), index=True)
+    domain: Mapped[str | None] = mapped_column(String(300))
+    #: what the act changed, to undo it (an exclusion's query before and after).
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    actor: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    undone_at: Mapped[datetime | None]
+    undone_by: Mapped[str | None] = mapped_column(String(200))
 
 
 class Recipient(Base):

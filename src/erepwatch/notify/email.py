@@ -12,6 +12,7 @@ from email.utils import format_datetime
 from urllib.parse import quote
 
 from erepwatch.notify.render import Rendered
+from erepwatch.signing import unsubscribe_url
 
 _KEY_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
@@ -25,11 +26,14 @@ def make_message_id(key: str, mail_from: str) -> str:
     return f"<{_KEY_UNSAFE.sub('-', key)}@{sender_domain(mail_from)}>"
 
 
-def unsubscribe_targets(*, mail_from: str, recipient: str, base_url: str = "") -> tuple[str, str | None]:
-    """(List-Unsubscribe header value, the link shown in the message body)."""
+def unsubscribe_targets(
+    *, mail_from: str, recipient: str, base_url: str = "", secret: str = ""
+) -> tuple[str, str | None]:
+    """(List-Unsubscribe header value, the link shown in the message body): the web app's signed one-click
+    link when its public URL is known, else a mail to the sender."""
     mailto = f"mailto:{mail_from}?subject={quote('unsubscribe ' + recipient)}"
-    if base_url:
-        web = f"{base_url}/unsubscribe?email={quote(recipient)}"
+    if base_url and secret:
+        web = unsubscribe_url(base_url, secret, recipient)
         return f"<{web}>, <{mailto}>", web
     return f"<{mailto}>", mailto
 
@@ -43,6 +47,7 @@ def build_message(
     date: datetime,
     kind: str,
     base_url: str = "",
+    secret: str = "",
 ) -> EmailMessage:
     msg = EmailMessage(policy=SMTP)
     msg["From"] = Address("erepwatch", addr_spec=mail_from)
@@ -50,7 +55,7 @@ def build_message(
     msg["Date"] = format_datetime(date)
     msg["Message-ID"] = message_id
     msg["Subject"] = rendered.subject
-    header, _ = unsubscribe_targets(mail_from=mail_from, recipient=to, base_url=base_url)
+    header, _ = unsubscribe_targets(mail_from=mail_from, recipient=to, base_url=base_url, secret=secret)
     msg["List-Unsubscribe"] = header
     msg["List-Id"] = f"erepwatch {kind} <{kind}.erepwatch.{sender_domain(mail_from)}>"
     # RFC 3834: an automatic message; vacation responders must not answer it.

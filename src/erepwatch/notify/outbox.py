@@ -56,6 +56,7 @@ from erepwatch.notify.email import build_message, make_message_id, unsubscribe_t
 from erepwatch.notify.render import Rendered, chat_lines, render_alert, render_digest, spike_sentence
 from erepwatch.notify.transports import EmlTransport, SmtpTransport, Transport, send_push
 from erepwatch.settings import Settings, effective_outbox_dir
+from erepwatch.signing import secret_key
 
 log = logging.getLogger(__name__)
 
@@ -294,11 +295,19 @@ def digest_for(
     )
 
 
+def _signing_key(settings: Settings) -> str:
+    """The key of the web app's unsubscribe links; only needed (and created) when the web app's URL is known."""
+    return secret_key(settings) if settings.web_base_url else ""
+
+
 def render_delivery(
     session: Session, delivery: Delivery, recipient: Recipient, settings: Settings, now: datetime
 ) -> Rendered:
     _, unsubscribe = unsubscribe_targets(
-        mail_from=settings.mail_from, recipient=recipient.email, base_url=settings.web_base_url
+        mail_from=settings.mail_from,
+        recipient=recipient.email,
+        base_url=settings.web_base_url,
+        secret=_signing_key(settings),
     )
     common = {
         "locale": recipient.locale,
@@ -332,7 +341,10 @@ def preview_digest(session: Session, recipient: Recipient, settings: Settings, n
     rows = [r for r in rows if wanted(r, recipient.min_sentiment)]
     digest = digest_for(session, recipient, cursor or recipient.created_at, now, [r.id for r in rows], now)
     _, unsubscribe = unsubscribe_targets(
-        mail_from=settings.mail_from, recipient=recipient.email, base_url=settings.web_base_url
+        mail_from=settings.mail_from,
+        recipient=recipient.email,
+        base_url=settings.web_base_url,
+        secret=_signing_key(settings),
     )
     return render_digest(
         digest, locale=recipient.locale, tz=recipient.timezone, email=recipient.email, unsubscribe=unsubscribe
@@ -447,6 +459,7 @@ def _prepare(
                 date=now,
                 kind=delivery.kind,
                 base_url=settings.web_base_url,
+                secret=_signing_key(settings),
             )
         session.expunge_all()
         return delivery, recipient, payload

@@ -9,6 +9,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from erepwatch.db.models import Item, ItemSource, Mention, Recipient, Source, Watch
+from erepwatch.db.search import visible, visible_mention_ids
 from erepwatch.notify.digest import MentionRow, SourceHealth
 
 
@@ -61,6 +62,7 @@ def found_between(
             Mention.notify.is_(True),
             Mention.created_at >= start,
             Mention.created_at < end,
+            visible(),
         )
         .order_by(Mention.id)
     )
@@ -85,6 +87,7 @@ def chart_points(session: Session, watch_ids: Sequence[int], since: datetime) ->
             Mention.watch_id.in_(list(watch_ids)),
             Mention.published_at >= since,
             or_(Mention.cluster_id.is_(None), Mention.cluster_id == Mention.id),
+            visible_mention_ids(),
         )
     )
     return [(p, s) for p, s in rows]
@@ -111,7 +114,11 @@ def source_health(session: Session, watch_ids: Sequence[int]) -> list[SourceHeal
 
 def published_since(session: Session, watch_id: int, since: datetime) -> list[datetime]:
     return list(
-        session.scalars(select(Mention.published_at).where(Mention.watch_id == watch_id, Mention.published_at >= since))
+        session.scalars(
+            select(Mention.published_at).where(
+                Mention.watch_id == watch_id, Mention.published_at >= since, visible_mention_ids()
+            )
+        )
     )
 
 

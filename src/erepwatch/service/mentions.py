@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, aliased
 
 from erepwatch.clock import utcnow
 from erepwatch.db.models import Item, Mention, Source, Watch
+from erepwatch.db.search import visible
 from erepwatch.errors import InvalidInputError
 from erepwatch.service.watches import get_watch
 
@@ -81,6 +82,7 @@ def list_mentions(
         .join(Watch, Watch.id == Mention.watch_id)
         .outerjoin(first_source, first_source.id == Item.first_source_id)
         .order_by(Mention.published_at.desc(), Mention.id.desc())
+        .where(visible())
     )
     if watch is not None:
         query = query.where(Mention.watch_id == get_watch(session, watch).id)

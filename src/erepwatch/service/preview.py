@@ -79,8 +79,10 @@ def preview_spec(
     since: timedelta | None = None,
     limit: int = 20,
     now: datetime | None = None,
+    item_ids: Sequence[int] | None = None,
 ) -> Preview:
-    """Match ``spec`` against stored items (published within ``since`` of ``now``), newest first.
+    """Match ``spec`` against stored items (published within ``since`` of ``now``; only ``item_ids`` when
+    given), newest first.
 
     ``limit`` bounds the items returned, not the counts, which cover every match.
     """
@@ -89,6 +91,8 @@ def preview_spec(
     stmt = select(Item).order_by(Item.published_at.desc(), Item.id.desc())
     if since is not None:
         stmt = stmt.where(Item.published_at >= (now or utcnow()) - since)
+    if item_ids is not None:
+        stmt = stmt.where(Item.id.in_(list(item_ids)))
     scanned = 0
     kept: list[tuple[Item, Any]] = []
     matched_ids: list[int] = []
@@ -143,9 +147,10 @@ def preview_query(
     since: timedelta | None = None,
     limit: int = 20,
     now: datetime | None = None,
+    item_ids: Sequence[int] | None = None,
 ) -> Preview:
     spec = WatchSpec(id=0, name="(preview)", query=query, languages=frozenset(languages), fuzzy=fuzzy)
-    return preview_spec(session, spec, since=since, limit=limit, now=now)
+    return preview_spec(session, spec, since=since, limit=limit, now=now, item_ids=item_ids)
 
 
 def _sources_of(session: Session, item_ids: list[int]) -> dict[int, list[str]]:

@@ -155,3 +155,31 @@ async def check_feed(url: str, settings: Settings) -> FeedCheck:
         )
         raise InvalidInputError(f"{url}: {exc.kind}: {exc}{hint}{anyway}") from exc
     return FeedCheck(url=result.final_url, title=feed.title, entries=len(feed.entries))
+
+def enable_source(session: Session, ref: str | int, *, now: datetime | None = None) -> Source:
+    """Put a disabled or broken source back in the schedule: checked at once, its failure count reset."""
+    source = get_source(session, ref)
+    now = now or utcnow()
+    source.enabled = True
+    source.consecutive_failures = 0
+    source.next_check_at = now
+    session.flush()
+    return source
+
+
+def discover_site(url: str, *, policy: Any) -> list[Any]:
+    """The feeds a web page announces (``<link rel="alternate">``, YouTube channel pages included), fetched with
+    the poll's own rules (``policy``: :func:`erepwatch.pipeline.fetch_policy`, so internal addresses stay refused)."""
+    import asyncio
+
+    from erepwatch.catalog.discover import discover_feeds
+    from erepwatch.ingest.fetch import Fetcher
+
+    url = check_feed_url(url)
+
+    async def fetch() -> Any:
+        async with Fetcher(policy) as fetcher:
+            return await fetcher.fetch(url)
+
+    result = asyncio.run(fetch())
+    return list(discover_feeds(result.content or b"", result.final_url))

@@ -1,1 +1,1 @@
-"""The daemon's small web side: health, Prometheus metrics, and a read-only page and Atom feed of mentions."""
+"""The web app: mentions, trends, acts, management pages, Atom feeds, the JSON API, /healthz and /metrics."""

@@ -1,22 +1,22 @@
-"""A small HTTP server in a thread of the daemon: ``/healthz``, ``/metrics``, ``/`` and ``/feed.atom``.
-
-The standard library's threading server is enough for a health probe, a Prometheus scrape and a page read
-by a few people; it keeps the image free of an ASGI stack.
-"""
+"""Serving the app with uvicorn: in a thread of the daemon (:class:`WebServer`), or in the foreground
+(:func:`serve_forever`, ``erepwatch serve``). Both refuse a non-loopback address without a password."""
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
-from erepwatch.metrics import CONTENT_TYPE
-from erepwatch.web import pages
+import uvicorn
+from sqlalchemy.orm import Session, sessionmaker
+
+from erepwatch.settings import Settings
+from erepwatch.signing import secret_key
+from erepwatch.web.base import HealthCheck, WebConfig
+from erepwatch.web.security import check_bind
 
 if TYPE_CHECKING:
     from erepwatch.daemon import Daemon
@@ -24,89 +24,73 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Routes:
-    """What the server answers with; each callable runs in the request's thread."""
-
-    health: Callable[[], tuple[bool, dict[str, Any]]]
-    metrics: Callable[[], tuple[bytes, str]]
-    index: Callable[[], str]
-    atom: Callable[[], str]
+def make_config(
+    sessions: sessionmaker[Session], settings: Settings, *, clock: Callable[[], datetime] | None = None,
+    health: HealthCheck | None = None, metrics: Callable[[], tuple[bytes, str]] | None = None,
+) -> WebConfig:  # fmt: skip
+    extra: dict[str, Any] = {"clock": clock} if clock else {}
+    return WebConfig(sessions, settings, secret_key(settings), health=health, metrics=metrics, **extra)
 
 
-def _handler(routes: Routes) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        server_version = "erepwatch"
-        sys_version = ""
+def _uvicorn(cfg: WebConfig, addr: str) -> uvicorn.Server:
+    from erepwatch.web.app import create_app
 
-        def log_message(self, format: str, *args: Any) -> None:
-            log.debug("http " + format, *args)
-
-        def _send(self, status: int, body: bytes, ctype: str) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Cache-Control", "no-store")
-            self.send_header("X-Content-Type-Options", "nosniff")
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(body)
-
-        def do_HEAD(self) -> None:
-            self.do_GET()
-
-        def do_GET(self) -> None:
-            path = urlsplit(self.path).path
-            try:
-                if path == "/healthz":
-                    ok, details = routes.health()
-                    body = json.dumps({"status": "ok" if ok else "unhealthy", **details}, default=str).encode()
-                    self._send(200 if ok else 503, body, "application/json")
-                elif path == "/metrics":
-                    body, ctype = routes.metrics()
-                    self._send(200, body, ctype)
-                elif path in ("/", "/index.html"):
-                    self._send(200, routes.index().encode(), "text/html; charset=utf-8")
-                elif path == "/feed.atom":
-                    self._send(200, routes.atom().encode(), "application/atom+xml; charset=utf-8")
-                else:
-                    self._send(404, b"not found\n", "text/plain; charset=utf-8")
-            except Exception:  # the page must never take the daemon down; the probe reports the cause
-                log.exception("web request path=%s failed", path)
-                self._send(503, b"service unavailable\n", "text/plain; charset=utf-8")
-
-    return Handler
+    host, port = check_bind(addr, cfg.password)
+    config = uvicorn.Config(
+        create_app(cfg), host=host, port=port, log_level="warning", access_log=False, lifespan="off",
+        server_header=False, proxy_headers=False, timeout_graceful_shutdown=2,
+    )  # fmt: skip
+    return uvicorn.Server(config)
 
 
 class WebServer:
-    def __init__(self, addr: str, routes: Routes) -> None:
-        host, _, port = addr.rpartition(":")
-        self.httpd = ThreadingHTTPServer((host.strip("[]"), int(port)), _handler(routes))
-        self.httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self.httpd.serve_forever, name="web", daemon=True)
+    """The app on ``addr`` in a background thread; ``port`` is the one bound (useful with port 0)."""
+
+    def __init__(self, cfg: WebConfig, addr: str) -> None:
+        self.server = _uvicorn(cfg, addr)
+        self._thread = threading.Thread(target=self.server.run, name="web", daemon=True)
 
     @property
     def port(self) -> int:
-        return int(self.httpd.server_address[1])
+        servers = getattr(self.server, "servers", None) or []
+        for server in servers:
+            for sock in server.sockets:
+                return int(sock.getsockname()[1])
+        return int(self.server.config.port)
 
-    def start(self) -> None:
+    @property
+    def host(self) -> str:
+        return str(self.server.config.host)
+
+    def start(self, timeout: float = 10.0) -> None:
         self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if not self._thread.is_alive():
+                raise OSError(f"the web app could not listen on {self.host}:{self.server.config.port}")
+            if time.monotonic() > deadline:
+                raise TimeoutError("the web app did not start in time")
+            time.sleep(0.02)
 
     def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.server.should_exit = True
+        self._thread.join(timeout=5)
+
+
+def serve_forever(cfg: WebConfig, addr: str) -> None:
+    """``erepwatch serve``: until SIGTERM or Ctrl-C (uvicorn handles both)."""
+    server = _uvicorn(cfg, addr)
+    log.info("web listening addr=%s", addr)
+    server.run()
 
 
 def daemon_web(daemon: Daemon) -> WebServer:
-    """The daemon's web side (given to :class:`~erepwatch.daemon.Daemon` by ``erepwatch run``)."""
+    """The daemon's web side (given to :class:`~erepwatch.daemon.Daemon` by ``erepwatch run``): the whole app, with
+    the daemon's health (``Daemon.health``) and metrics."""
+    from erepwatch.metrics import CONTENT_TYPE
 
-    def index() -> str:
-        with daemon.sessions() as session:
-            return pages.render_index(session, daemon.clock())
-
-    def atom() -> str:
-        with daemon.sessions() as session:
-            return pages.render_atom(session, daemon.clock(), daemon.settings.web_base_url)
-
-    routes = Routes(daemon.health, lambda: (daemon.metrics.exposition(), CONTENT_TYPE), index, atom)
-    return WebServer(daemon.settings.web_addr, routes)
+    config = make_config(
+        daemon.sessions, daemon.settings, clock=daemon.clock, health=daemon.health,
+        metrics=lambda: (daemon.metrics.exposition(), CONTENT_TYPE),
+    )  # fmt: skip
+    return WebServer(config, daemon.settings.web_addr)

@@ -1,0 +1,66 @@
+"""Clauses the mention reads share: what a person hid (irrelevant, muted publisher), tags, full-text search.
+
+Full-text search uses the database's own index, created by migration ``0003_web_acts_search``: the FTS5
+table ``items_fts`` on SQLite, the GIN index ``ix_items_fts`` on PostgreSQL, whose expression
+:data:`PG_DOCUMENT` repeats word for word (PostgreSQL uses an expression index only for the same expression).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from sqlalchemy import ColumnElement, and_, exists, literal_column, select, text
+from sqlalchemy.orm import Session
+
+from erepwatch.db.models import Item, Mention, WatchMute
+
+PG_DOCUMENT = "to_tsvector('simple'::regconfig, coalesce(items.title, '') || ' ' || left(coalesce(items.text, ''), 100000))"
+#: Words of a search: letters and digits (any script), apostrophes and hyphens split words like the index does.
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def visible() -> ColumnElement[bool]:
+    """Mentions nobody hid: not marked irrelevant, publisher not muted for the watch (``Item`` must be joined)."""
+    muted = exists().where(WatchMute.watch_id == Mention.watch_id, WatchMute.domain == Item.publisher_domain)
+    return and_(Mention.irrelevant.is_(False), ~muted)
+
+
+def visible_mention_ids() -> ColumnElement[bool]:
+    """:func:`visible` for reads that do not join ``Item`` (counts and charts)."""
+    muted = (
+        select(Item.id)
+        .join(WatchMute, WatchMute.domain == Item.publisher_domain)
+        .where(Item.id == Mention.item_id, WatchMute.watch_id == Mention.watch_id)
+    )
+    return and_(Mention.irrelevant.is_(False), ~exists(muted))
+
+
+def search_words(query: str) -> list[str]:
+    return _WORD.findall(query)[:20]
+
+
+def has_tag(session: Session, tag: str) -> ColumnElement[bool]:
+    if session.get_bind().dialect.name == "sqlite":
+        clause = text("EXISTS (SELECT 1 FROM json_each(mentions.tags) WHERE json_each.value = :tag)")
+        return clause.bindparams(tag=tag)  # type: ignore[return-value]
+    return text("CAST(mentions.tags AS JSONB) @> CAST(:tag_json AS JSONB)").bindparams(  # type: ignore[return-value]
+        tag_json=json.dumps([tag])
+    )
+
+
+def full_text(session: Session, query: str) -> ColumnElement[bool] | None:
+    """Mentions whose item's title or text has every word of ``query`` (a word ending in ``*`` is a prefix);
+    None when the query has no word."""
+    words = search_words(query)
+    if not words:
+        return None
+    prefixes = {w for w in re.findall(r"(\w+)\*", query)}
+    if session.get_bind().dialect.name == "sqlite":
+        # Each word quoted: the user's text never reaches FTS5's own query syntax (NEAR, column filters…).
+        match = " ".join('"' + w.replace('"', '""') + '"' + ("*" if w in prefixes else "") for w in words)
+        ids = text("SELECT rowid FROM items_fts WHERE items_fts MATCH :match").bindparams(match=match)
+        return Mention.item_id.in_(ids.columns(literal_column("rowid")))  # type: ignore[arg-type]
+    tsquery = " & ".join(w.lower() + (":*" if w in prefixes else "") for w in words)
+    clause = text(f"{PG_DOCUMENT} @@ to_tsquery('simple'::regconfig, :tsquery)").bindparams(tsquery=tsquery)
+    return clause  # type: ignore[return-value]

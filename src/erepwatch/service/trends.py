@@ -1,0 +1,111 @@
+"""Trends: mentions per day by sentiment, share of voice between watches, the most active sites, spikes.
+
+Counts are of stories (one per cluster) that nobody hid, by day in the reader's time zone. A day is a spike
+when it exceeds the mean of the seven days before it by ``k`` standard deviations (and counts at least
+``min_count``), the rule the spike alerts use.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from erepwatch.db.models import Item, Mention, Watch
+from erepwatch.db.search import visible
+
+SENTIMENTS = ("negative", "neutral", "positive")
+
+
+@dataclass(frozen=True, slots=True)
+class DayCount:
+    day: date
+    negative: int = 0
+    neutral: int = 0
+    positive: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.negative + self.neutral + self.positive
+
+
+@dataclass(frozen=True, slots=True)
+class WatchTrend:
+    watch: str
+    days: list[DayCount]
+    spikes: frozenset[date] = frozenset()
+
+    @property
+    def total(self) -> int:
+        return sum(d.total for d in self.days)
+
+
+@dataclass(frozen=True, slots=True)
+class TrendsReport:
+    start: date
+    end: date
+    watches: list[WatchTrend]
+    #: (watch, stories) over the period, largest first
+    share: list[tuple[str, int]]
+    #: (site, stories) over the period for the watches shown
+    publishers: list[tuple[str, int]] = field(default_factory=list)
+
+
+def spike_days(counts: Sequence[int], *, k: float = 3.0, min_count: int = 5, history: int = 7) -> set[int]:
+    """Indexes of the days that exceed the mean of the ``history`` days before by ``k`` deviations."""
+    out = set()
+    for i in range(history, len(counts)):
+        before = counts[i - history : i]
+        mean = statistics.fmean(before)
+        spread = max(statistics.pstdev(before), 1.0)
+        if counts[i] >= min_count and counts[i] > mean + k * spread:
+            out.add(i)
+    return out
+
+
+def trends(
+    session: Session, watches: Sequence[str], *, days: int, now: datetime, tz: str = "UTC", k: float = 3.0,
+    min_count: int = 5,
+) -> TrendsReport:  # fmt: skip
+    zone = ZoneInfo(tz)
+    end = now.astimezone(zone).date()
+    start = end - timedelta(days=days - 1)
+    # Seven more days before the window, so a spike on its first days is judged like any other.
+    read_from = datetime.combine(start - timedelta(days=7), datetime.min.time(), tzinfo=zone)
+    ids = dict(session.execute(select(Watch.name, Watch.id).where(Watch.name.in_(list(watches)))).all())
+    per: dict[str, dict[date, Counter[str]]] = {name: defaultdict(Counter) for name in ids}
+    sites: Counter[str] = Counter()
+    if ids:
+        names = {v: k_ for k_, v in ids.items()}
+        rows = session.execute(
+            select(Mention.watch_id, Mention.published_at, Mention.sentiment, Item.publisher_domain)
+            .join(Item, Item.id == Mention.item_id)
+            .where(
+                Mention.watch_id.in_(list(ids.values())),
+                Mention.published_at >= read_from,
+                or_(Mention.cluster_id.is_(None), Mention.cluster_id == Mention.id),
+                visible(),
+            )
+        )
+        for watch_id, published, sentiment, domain in rows:
+            day = published.astimezone(zone).date()
+            per[names[watch_id]][day][sentiment if sentiment in SENTIMENTS else "neutral"] += 1
+            if day >= start and domain:
+                sites[domain] += 1
+    out = []
+    span = [start - timedelta(days=7) + timedelta(days=i) for i in range(days + 7)]
+    for name in watches:
+        if name not in per:
+            continue
+        counts = [DayCount(d, **{s: per[name][d][s] for s in SENTIMENTS}) for d in span]
+        spikes = spike_days([c.total for c in counts], k=k, min_count=min_count)
+        shown = counts[7:]
+        out.append(WatchTrend(name, shown, frozenset(counts[i].day for i in spikes if i >= 7)))
+    share = sorted(((w.watch, w.total) for w in out), key=lambda p: (-p[1], p[0]))
+    return TrendsReport(start, end, out, share, sites.most_common(10))
