@@ -33,9 +33,10 @@ USER erepwatch
 WORKDIR /var/lib/erepwatch
 VOLUME ["/var/lib/erepwatch"]
 EXPOSE 8080
-# 200 only when the database answers and the scheduler ticked recently.
+# 200 only when the database answers and the scheduler ticked recently; asks the port of EREPWATCH_WEB_ADDR
+# (an address that listens everywhere is reached on loopback).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
-  CMD ["python", "-c", "import sys, urllib.request as u; sys.exit(0 if u.urlopen('http://127.0.0.1:8080/healthz', timeout=4).status == 200 else 1)"]
+  CMD ["python", "-c", "import os, sys, urllib.request as u; h, _, p = os.environ.get('EREPWATCH_WEB_ADDR', '127.0.0.1:8080').rpartition(':'); h = h.strip('[]'); h = {'': '127.0.0.1', '0.0.0.0': '127.0.0.1', '::': '::1'}.get(h, h); h = f'[{h}]' if ':' in h else h; sys.exit(0 if u.urlopen(f'http://{h}:{p}/healthz', timeout=4).status == 200 else 1)"]
 STOPSIGNAL SIGTERM
 # Waits for the database, takes the one-daemon lock, applies migrations, then runs.
 ENTRYPOINT ["erepwatch"]

@@ -67,7 +67,9 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["mention_id"], ["mentions.id"], name=op.f("fk_acts_mention_id_mentions"), ondelete="CASCADE"
         ),
-        sa.ForeignKeyConstraint(["watch_id"], ["watches.id"], name=op.f("fk_acts_watch_id_watches"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["watch_id"], ["watches.id"], name=op.f("fk_acts_watch_id_watches"), ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_acts")),
     )
     op.create_index(op.f("ix_acts_mention_id"), "acts", ["mention_id"], unique=False)

@@ -317,15 +317,21 @@ class Settings:
         "web.base_url", parse_base_url, "", "public URL of the web page, for unsubscribe links; empty: mailto only"
     )
     web_password: Secret | None = _setting(
-        "web.password", Secret, None,
+        "web.password",
+        Secret,
+        None,
         "password of the web app and token of its API (environment or *_FILE only); required off 127.0.0.1",
-        env="EREPWATCH_WEB_PASSWORD", secret=True,
+        env="EREPWATCH_WEB_PASSWORD",
+        secret=True,
     )
     web_secret: Secret | None = _setting(
-        "web.secret", Secret, None,
+        "web.secret",
+        Secret,
+        None,
         "key signing the web app's cookies and unsubscribe links (environment or *_FILE only); "
         "empty: a random key kept in DATA_DIR/web-secret",
-        env="EREPWATCH_WEB_SECRET", secret=True,
+        env="EREPWATCH_WEB_SECRET",
+        secret=True,
     )
 
     notify_backfill_grace: timedelta = _setting(

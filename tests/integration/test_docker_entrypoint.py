@@ -44,11 +44,12 @@ def test_entrypoint_migrates_serves_health_and_stops(db_url, tmp_path):
     executable = Path(sys.executable).with_name("erepwatch")
     proc = subprocess.Popen([str(executable), *command[1:]], env=env, stderr=subprocess.PIPE, text=True)
     healthcheck = [sys.executable if a == "python" else a for a in _instruction("HEALTHCHECK")]
-    healthcheck = [a.replace("127.0.0.1:8080", f"127.0.0.1:{port}") for a in healthcheck]
+    # The probe follows EREPWATCH_WEB_ADDR (as in the container, where it is in the image's environment).
+    probe_env = {**os.environ, "EREPWATCH_WEB_ADDR": f"0.0.0.0:{port}"}
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            probe = subprocess.run(healthcheck, capture_output=True, timeout=10)
+            probe = subprocess.run(healthcheck, capture_output=True, timeout=10, env=probe_env)
             if probe.returncode == 0:
                 break
             time.sleep(0.3)

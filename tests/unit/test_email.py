@@ -16,11 +16,20 @@ NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
 
 def parsed(base_url: str = "", secret: str = ""):
-    rendered = Rendered("[erepwatch] Acme : 1 nouvelle mention, dont 1 négative", "Café crème — Acme\n",
-                        "<p>Café crème — Acme</p>")
+    rendered = Rendered(
+        "[erepwatch] Acme : 1 nouvelle mention, dont 1 négative", "Café crème — Acme\n", "<p>Café crème — Acme</p>"
+    )
     mid = make_message_id("digest.7.20260310T120000.email", "veille@exemple.fr")
-    msg = build_message(rendered, mail_from="veille@exemple.fr", to="dir@exemple.fr", message_id=mid, date=NOW,
-                        kind="digest", base_url=base_url, secret=secret)
+    msg = build_message(
+        rendered,
+        mail_from="veille@exemple.fr",
+        to="dir@exemple.fr",
+        message_id=mid,
+        date=NOW,
+        kind="digest",
+        base_url=base_url,
+        secret=secret,
+    )
     return message_from_bytes(msg.as_bytes(), policy=default), mid
 
 

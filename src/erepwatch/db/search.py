@@ -15,7 +15,9 @@ from sqlalchemy.orm import Session
 
 from erepwatch.db.models import Item, Mention, WatchMute
 
-PG_DOCUMENT = "to_tsvector('simple'::regconfig, coalesce(items.title, '') || ' ' || left(coalesce(items.text, ''), 100000))"
+PG_DOCUMENT = (
+    "to_tsvector('simple'::regconfig, coalesce(items.title, '') || ' ' || left(coalesce(items.text, ''), 100000))"
+)
 #: Words of a search: letters and digits (any script), apostrophes and hyphens split words like the index does.
 _WORD = re.compile(r"\w+", re.UNICODE)
 

@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session
 
 from erepwatch.analyze.exclusion import Doc, Suggestion, suggest_exclusion
 from erepwatch.analyze.matcher import canonical_query
+from erepwatch.clock import utcnow
 from erepwatch.db.models import Act, Item, Mention, Watch, WatchMute
 from erepwatch.db.search import visible
 from erepwatch.errors import ConflictError, InvalidInputError, NotFoundError
-from erepwatch.clock import utcnow
 from erepwatch.service.preview import preview_query
 from erepwatch.service.watches import edit_watch, get_watch
 

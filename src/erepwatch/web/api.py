@@ -100,7 +100,7 @@ def _tags(body: Body) -> dict[str, list[str]] | None:
     if not isinstance(value, dict) or not all(
         isinstance(k, str) and isinstance(v, list) and all(isinstance(x, str) for x in v) for k, v in value.items()
     ):
-        raise InvalidInputError("tags: must be an object of lists of words, e.g. {\"crise\": [\"rappel\"]}")
+        raise InvalidInputError('tags: must be an object of lists of words, e.g. {"crise": ["rappel"]}')
     return {k: list(v) for k, v in value.items()}
 
 

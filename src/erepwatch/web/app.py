@@ -188,7 +188,8 @@ class CsrfMiddleware:
         path = scope["path"]
         ctype = Request(scope).headers.get("content-type", "").split(";")[0].strip().lower()
         if path.startswith("/api/"):
-            if scope.get("erepwatch.bearer") or ctype == "application/json":
+            # POST is the one method a cross-site page can send without a CORS preflight (PATCH, DELETE cannot).
+            if scope.get("erepwatch.bearer") or ctype == "application/json" or scope["method"] != "POST":
                 await self.app(scope, receive, send)
                 return
             response: Response = JSONResponse({"error": "send the request body as application/json"}, 415)
@@ -213,9 +214,13 @@ def create_app(cfg: WebConfig) -> Starlette:
         middleware=[
             Middleware(GuardMiddleware, hosts=hosts),
             Middleware(
-                SessionMiddleware, secret_key=cfg.secret_key, session_cookie="erepwatch_session",
-                same_site="lax", https_only=cfg.settings.web_base_url.startswith("https://"), max_age=30 * 86400,
-            ),  # fmt: skip
+                SessionMiddleware,
+                secret_key=cfg.secret_key,
+                session_cookie="erepwatch_session",
+                same_site="lax",
+                https_only=cfg.settings.web_base_url.startswith("https://"),
+                max_age=30 * 86400,
+            ),
             Middleware(AuthMiddleware),
             Middleware(CsrfMiddleware),
         ],

@@ -93,7 +93,9 @@ async def watch_save(request: Request) -> Response:
     return await run_in_threadpool(run)
 
 
-def _form_again(request: Request, form: dict[str, Any], original: str | None, error: str, column: int | None) -> Response:
+def _form_again(
+    request: Request, form: dict[str, Any], original: str | None, error: str, column: int | None
+) -> Response:
     values = {k: form.get(k, "") for k in ("name", "query", "lang", "region", "tags")}
     values["fuzzy"] = form.get("fuzzy") in ("1", "on", "true")
     return render(request, "watch_form.html", 400, values=values, original=original, error=error, column=column)

@@ -10,6 +10,7 @@ from erepwatch import __version__
 STR = {"type": "string"}
 NSTR = {"type": ["string", "null"]}
 INT = {"type": "integer"}
+NINT = {"type": ["integer", "null"]}
 BOOL = {"type": "boolean"}
 STRS = {"type": "array", "items": STR}
 ERROR = {"$ref": "#/components/schemas/Error"}
@@ -85,7 +86,7 @@ def document() -> dict[str, Any]:
         },
         "/api/v1/mentions/{mention_id}/exclusion": {"get": _op(
             "The exclusion that would drop this mention, with the preview of the query it makes",
-            _obj({"term": NSTR, "new_query": NSTR, "matched_before": INT, "matched_after": {"type": ["integer", "null"]}}),
+            _obj({"term": NSTR, "new_query": NSTR, "matched_before": INT, "matched_after": NINT}),
             params=[_p("mention_id", ID)], errors=("404",))},
         "/api/v1/acts": {"get": _op("The journal of acts, newest first", {"type": "array", "items": ref["Act"]})},
         "/api/v1/acts/{act_id}/undo": {"post": _op("Undo an act", ref["Act"], params=[_p("act_id", ID)], body=empty,

@@ -10,7 +10,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from erepwatch.service import acts as acts_svc
-from erepwatch.service import browse, trends as trends_svc
+from erepwatch.service import browse
+from erepwatch.service import trends as trends_svc
 from erepwatch.web.base import config, csrf_ok, flash, local_path, redirect, render, translator
 from erepwatch.web.charts import day_chart, share_bar
 

@@ -129,9 +129,7 @@ class GuardMiddleware:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 present = {k.lower() for k, _ in message.get("headers", [])}
-                message["headers"] = list(message.get("headers", [])) + [
-                    (k, v) for k, v in HEADERS if k not in present
-                ]
+                message["headers"] = list(message.get("headers", [])) + [(k, v) for k, v in HEADERS if k not in present]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
