@@ -204,6 +204,7 @@ def test_atom_feeds_are_valid_and_their_ids_survive_backup_and_restore(client, c
     backup = tmp_path / "backup.json"
     cli("export", "--out", str(backup))
     fresh = f"sqlite:///{tmp_path / 'restored.db'}"
+    cli("--database", fresh, "init")
     cli("--database", fresh, "import", str(backup))
     cli("--database", fresh, "poll", "--all")
     gen = open_corpus(fresh, tmp_path / "data")

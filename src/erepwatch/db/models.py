@@ -194,6 +194,7 @@ class MentionEmbedding(Base):
     #: float32 little-endian, L2-normalised
     vector: Mapped[bytes] = mapped_column(LargeBinary)
 
+
 class WatchMute(Base):
     """A publisher (its domain) muted for one watch: its mentions of that watch are hidden, now and later."""
 

@@ -1,6 +1,6 @@
 """Clauses the mention reads share: what a person hid (irrelevant, muted publisher), tags, full-text search.
 
-Full-text search uses the database's own index, created by migration ``0003_web_acts_search``: the FTS5
+Full-text search uses the database's own index, created by migration ``0005_web_acts_search``: the FTS5
 table ``items_fts`` on SQLite, the GIN index ``ix_items_fts`` on PostgreSQL, whose expression
 :data:`PG_DOCUMENT` repeats word for word (PostgreSQL uses an expression index only for the same expression).
 """

@@ -121,8 +121,8 @@ class StoryRow:
     irrelevant: bool
     cluster_id: int
     others: list[Publisher] = field(default_factory=list)
-    #: why the sentiment was chosen, when the analysis says it
-    why: str | None = None
+    #: the words that decided the sentiment and the tags: {"sentiment": [...], "tags": {"crisis": [...]}}
+    why: dict[str, Any] | None = None
     #: the item's stable key (canonical URL or GUID): survives a backup and restore, unlike database ids
     key: str = ""
 

@@ -156,6 +156,7 @@ async def check_feed(url: str, settings: Settings) -> FeedCheck:
         raise InvalidInputError(f"{url}: {exc.kind}: {exc}{hint}{anyway}") from exc
     return FeedCheck(url=result.final_url, title=feed.title, entries=len(feed.entries))
 
+
 def enable_source(session: Session, ref: str | int, *, now: datetime | None = None) -> Source:
     """Put a disabled or broken source back in the schedule: checked at once, its failure count reset."""
     source = get_source(session, ref)

@@ -17,9 +17,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse
 
 from erepwatch.clock import utcnow
+from erepwatch.scrub import finalize, scrub
 from erepwatch.settings import Settings
 from erepwatch.web.i18n import Translator, negotiate, zone
-from erepwatch.scrub import finalize, scrub
 from erepwatch.web.security import LoginLimiter, new_token, same_secret
 
 HealthCheck = Callable[[], tuple[bool, dict[str, Any]]]

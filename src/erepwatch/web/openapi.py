@@ -143,7 +143,7 @@ def document() -> dict[str, Any]:
         "Error": _obj({"error": STR}, ("error",)),
         "Mention": _obj({"id": INT, "watch": STR, "title": STR, "url": NSTR, "source": NSTR, "published": STR,
                          "sentiment": STR, "tags": STRS, "snippet": STR, "starred": BOOL, "irrelevant": BOOL,
-                         "duplicates": {"type": "array"}, "why": NSTR},
+                         "duplicates": {"type": "array"}, "why": {"type": ["object", "null"]}},
                         ("id", "watch", "title", "published", "sentiment")),
         "Act": _obj({"id": INT, "kind": STR, "watch": NSTR, "mention_id": {"type": ["integer", "null"]},
                      "actor": STR, "at": STR, "undone_at": NSTR}, ("id", "kind", "actor", "at")),

@@ -3,8 +3,8 @@
 The full-text index is the database's own: an FTS5 table kept by triggers on SQLite, a GIN expression
 index on PostgreSQL (the expression is repeated in ``erepwatch.db.search``; keep them equal).
 
-Revision ID: 0003_web_acts_search
-Revises: 0002
+Revision ID: 0005_web_acts_search
+Revises: 0004_mention_why
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_web_acts_search"
-down_revision = "0002"
+revision = "0005_web_acts_search"
+down_revision = "0004_mention_why"
 branch_labels = None
 depends_on = None
 
