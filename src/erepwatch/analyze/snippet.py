@@ -12,9 +12,10 @@ import html
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from erepwatch.analyze.matcher import MatchItem, Span
+if TYPE_CHECKING:  # the matcher is not needed to print a stored snippet (the CLI's `mentions`)
+    from erepwatch.analyze.matcher import MatchItem, Span
 
 __all__ = ["Snippet", "highlight", "make_snippet"]
 

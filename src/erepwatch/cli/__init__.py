@@ -10,8 +10,6 @@ commands are therefore listed here, in :data:`COMMANDS`, with the module(s) that
 
 from __future__ import annotations
 
-import json
-import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -36,15 +34,18 @@ F = TypeVar("F", bound=Callable[..., Any])
 #: Top-level command → (modules of ``erepwatch.cli`` that define it and its subcommands, one-line help).
 #: A new command module adds its line here; a test checks this table against the commands themselves.
 COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
-    "analyze": (("analyze",), "Sentiment, keywords and language of each line of stdin."),
-    "deliveries": (("deliveries",), "The outbox: what was sent, what waits for a retry, what failed."),
+    "analyze": (
+        ("analyze",),
+        "Read texts on stdin, one per line; print sentiment, score, keywords and language per line.",
+    ),
+    "deliveries": (("deliveries",), "List deliveries, newest first."),
     "digest": (("digest",), "Preview or send digests."),
     "export": (("catalog",), "Back up watches, sources and recipients as one JSON or TOML file."),
     "import": (("catalog",), "Bring configuration in: `import FILE` (a backup from `erepwatch export`) or…"),
     "init": (("init",), "Create the database or upgrade it to the latest schema (safe to run again)."),
-    "mentions": (("mentions",), "List mentions, newest first, one per story (with how many other sources…"),
+    "mentions": (("mentions",), "List mentions, newest first, one per story (with how many other sources carried it)."),
     "poll": (("poll",), "Fetch the due sources once, store new items and mentions, print statistics."),
-    "recipient": (("recipient",), "Manage who receives digests and alerts."),
+    "recipient": (("recipient",), "Manage who gets digests and alerts."),
     "run": (("run",), "Run the service until stopped (SIGTERM or Ctrl-C): poll due sources, send alerts…"),
     "serve": (("serve",), "Serve the web app (mentions, trends, management pages, Atom feeds, JSON API)…"),
     "source": (("source", "catalog"), "Manage feeds."),
@@ -68,6 +69,7 @@ class App:
     def settings(self) -> Settings:
         from erepwatch.settings import load_settings
 
+        _configure_logging()  # here rather than at start: `--help` need not import logging
         return load_settings(self.config, database_url=self.database)
 
     @cached_property
@@ -164,6 +166,8 @@ def get_app(*, create: bool = False) -> App:
 
 
 def print_json(value: Any) -> None:
+    import json
+
     click.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
 
 
@@ -222,6 +226,8 @@ def _register() -> None:
 
 
 def _configure_logging() -> None:
+    import logging
+
     logging.basicConfig(
         level=logging.WARNING, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
@@ -249,7 +255,6 @@ def _machine_error(exc: BaseException) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    _configure_logging()
     try:
         cli.main(args=argv, prog_name="erepwatch", standalone_mode=False)
     except click.exceptions.Exit as exc:
@@ -270,6 +275,5 @@ def main(argv: list[str] | None = None) -> None:
         message = _machine_error(exc)
         if message is None:
             # A bug, not a user's mistake: one line all the same, with what to send to the developers.
-            logging.getLogger("erepwatch").debug("unexpected error", exc_info=exc)
             message = f"unexpected {type(exc).__name__}: {exc} (a bug: please report it with the command you ran)"
         _fail(message)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from erepwatch.analyze.matcher import canonical_query
+from erepwatch.analyze.query import canonical_query
 from erepwatch.cli import cli, get_app, json_option, print_json
 from erepwatch.service import watches as svc
 

@@ -7,6 +7,7 @@ the revision ids written in the migration files, which costs a millisecond inste
 from __future__ import annotations
 
 import ast
+import re
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -42,14 +43,7 @@ def _config() -> Config:
     return config
 
 
-def _literal(tree: ast.Module, name: str) -> object:
-    for node in tree.body:
-        target = node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else None
-        if isinstance(node, ast.AnnAssign):
-            target = node.target
-        if isinstance(target, ast.Name) and target.id == name and node.value is not None:
-            return ast.literal_eval(node.value)
-    return None
+_ASSIGNED = re.compile(r"""^(revision|down_revision)\s*(?::[^=]+)?=\s*(.+?)\s*$""", re.MULTILINE)
 
 
 @cache
@@ -58,11 +52,11 @@ def head_revision() -> str:
     revisions: set[str] = set()
     parents: set[str] = set()
     for path in (migrations_dir() / "versions").glob("*.py"):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        revision, down = _literal(tree, "revision"), _literal(tree, "down_revision")
-        if isinstance(revision, str):
-            revisions.add(revision)
-            parents.update([down] if isinstance(down, str) else list(down or ()))  # type: ignore[call-overload]
+        values = {name: ast.literal_eval(value) for name, value in _ASSIGNED.findall(path.read_text("utf-8"))}
+        if isinstance(values.get("revision"), str):
+            revisions.add(values["revision"])
+            down = values.get("down_revision")
+            parents.update([down] if isinstance(down, str) else list(down or ()))
     heads = revisions - parents
     if len(heads) != 1:
         raise StorageError(f"the migrations have {len(heads)} heads ({', '.join(sorted(heads))}); expected one")

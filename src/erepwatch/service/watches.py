@@ -10,13 +10,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from erepwatch.analyze.matcher import canonical_query
+from erepwatch.analyze.query import canonical_query
 from erepwatch.clock import utcnow
 from erepwatch.codes import check_language, check_region
 from erepwatch.db.models import Watch
 from erepwatch.errors import ConflictError, InvalidInputError, QuerySyntaxError
 from erepwatch.service.common import find_one
-from erepwatch.service.search_feeds import refresh_search_feeds
 
 
 def parse_list(values: Iterable[str] | str | None) -> list[str]:
@@ -129,6 +128,8 @@ def edit_watch(session: Session, ref: str | int, *, now: datetime | None = None,
     watch.updated_at = now or utcnow()
     session.flush()
     if any(changes.get(k) is not None for k in ("name", "query", "languages", "regions")):
+        from erepwatch.service.search_feeds import refresh_search_feeds  # late: the catalog is for edits only
+
         refresh_search_feeds(session, watch, now=watch.updated_at)
     return watch
 

@@ -1,0 +1,53 @@
+"""The CLI starts fast because it imports only what the command needs (benchmarks/bench_cli_startup.py times it).
+
+Timings are not asserted (they depend on the machine); the imports that made every command slow are.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from erepwatch import cli as cli_module
+
+PROBE = """
+import json, sys
+from erepwatch.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+print(json.dumps(sorted(sys.modules)), file=sys.stderr)
+"""
+
+
+def _modules(*args: str) -> set[str]:
+    done = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, timeout=120)
+    return set(json.loads(done.stderr.strip().splitlines()[-1]))
+
+
+@pytest.mark.parametrize("args", [("--help",), ("--version",)])
+def test_help_and_version_import_no_database_or_analysis(args, tmp_path):
+    loaded = _modules(*args)
+    assert not {m for m in loaded if m.split(".")[0] in {"sqlalchemy", "alembic", "httpx", "feedparser", "numpy"}}
+    assert "erepwatch.settings" not in loaded
+
+
+def test_listing_commands_import_neither_alembic_nor_the_matcher(cli, env):
+    cli("watch", "add", "acme", "--query", "acme")
+    for args in (("watch", "list"), ("mentions", "--limit", "5")):
+        loaded = _modules(*args)
+        heavy = {"alembic", "httpx", "feedparser", "numpy", "rapidfuzz", "apscheduler", "jinja2"}
+        assert not {m for m in loaded if m.split(".")[0] in heavy}, args
+        assert "erepwatch.analyze.matcher" not in loaded and "erepwatch.pipeline" not in loaded, args
+
+
+def test_the_lazy_table_lists_every_command_with_its_own_help():
+    cli_module._register()
+    assert set(cli_module.COMMANDS) == set(cli_module.cli.commands)
+    for name, (_modules_, short) in cli_module.COMMANDS.items():
+        real = " ".join((cli_module.cli.commands[name].help or "").split())
+        assert real.startswith(short.rstrip("…")), name
