@@ -48,6 +48,6 @@ def test_listing_commands_import_neither_alembic_nor_the_matcher(cli, env):
 def test_the_lazy_table_lists_every_command_with_its_own_help():
     cli_module._register()
     assert set(cli_module.COMMANDS) == set(cli_module.cli.commands)
-    for name, (_modules_, short) in cli_module.COMMANDS.items():
+    for name, (_, short) in cli_module.COMMANDS.items():
         real = " ".join((cli_module.cli.commands[name].help or "").split())
         assert real.startswith(short.rstrip("…")), name
