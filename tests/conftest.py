@@ -224,7 +224,8 @@ class Cli:
     def __init__(self, capsys: pytest.CaptureFixture[str]) -> None:
         self.capsys = capsys
 
-    def __call__(self, *args: str, ok: bool = True) -> Result:
+    def __call__(self, *args: str, ok: bool | None = True) -> Result:
+        """Run the CLI; ``ok``: it must succeed (True), fail (False), or either (None)."""
         from erepwatch.cli import main
 
         self.capsys.readouterr()
@@ -242,7 +243,7 @@ class Cli:
             shown = cause is not None and not type(cause).__module__.startswith(("erepwatch", "click"))
             trace = "".join(traceback.format_exception(cause)) if shown else ""
             raise AssertionError(f"erepwatch {' '.join(args)} failed ({code}): {result.err}{trace}")
-        if not ok and code == 0:
+        if ok is False and code == 0:
             raise AssertionError(f"erepwatch {' '.join(args)} unexpectedly succeeded: {result.out}")
         return result
 

@@ -23,6 +23,7 @@ from erepwatch.analyze.query import canonical_query
 from erepwatch.clock import utcnow
 from erepwatch.db.models import Recipient, Source, Watch
 from erepwatch.errors import InvalidInputError, QuerySyntaxError
+from erepwatch.service.recipients import check_recipient_values
 from erepwatch.service.sources import SourceInput, add_source, check_feed_url
 from erepwatch.service.watches import WatchInput, add_watch, parse_languages, parse_regions
 
@@ -223,6 +224,8 @@ def _import_recipient(
         "notify_urls": [str(u) for u in row.get("notify_urls") or []],
         "watch_ids": sorted(watches[n].id for n in row.get("watches") or [] if n in watches),
     }
+    # The same checks as `recipient add`: a backup edited by hand must not bring a time zone planning cannot use.
+    check_recipient_values(values)
     recipient = session.scalar(select(Recipient).where(Recipient.email == email))
     if recipient is None:
         session.add(Recipient(email=email, created_at=now, **values))

@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 from erepwatch.catalog.google_alerts import AlertPlan, AlertsExport
 from erepwatch.clock import utcnow
 from erepwatch.db.models import Recipient, Watch
+from erepwatch.errors import InvalidInputError
+from erepwatch.service.recipients import check_recipient_values
 from erepwatch.service.search_feeds import add_search_feeds
 from erepwatch.service.watches import WatchInput, add_watch
 
@@ -116,11 +118,25 @@ def _recipient(
     ids = sorted({watch_ids[p.number] for p in plans})
     if recipient is None:
         recipient = Recipient(email=email, frequency=frequency, created_at=now, watch_ids=ids)
-        if first.at_time:
-            recipient.at_time = first.at_time
-        if first.timezone:
-            recipient.timezone = first.timezone
-        recipient.weekday = first.weekday
+        # The export's schedule is checked as `recipient add` would check it; a value that cannot be used is
+        # refused (the default kept) and said in the report.
+        for key, value, default in (
+            ("at_time", first.at_time, None),
+            ("timezone", first.timezone, None),
+            ("weekday", first.weekday, "monday" if frequency == "weekly" else None),
+        ):
+            if not value:
+                continue
+            checked = {key: value}
+            try:
+                check_recipient_values(checked)
+            except InvalidInputError as exc:
+                report.unmapped.append(f"recipient {email}: {exc}; the default is kept")
+                value = default
+            else:
+                value = checked[key]
+            if value is not None:
+                setattr(recipient, key, value)
         session.add(recipient)
         session.flush()
     else:

@@ -22,22 +22,27 @@ from erepwatch.settings import parse_email
 FREQUENCIES = ("instant", "daily", "weekly")
 
 
-def _check(changes: dict[str, Any]) -> None:
+def check_recipient_values(changes: dict[str, Any]) -> None:
+    """Refuse a recipient value that cannot be used (unknown time zone, ``25:00``, a weekday or locale we do not
+    have…) with one line naming it; normalises ``at_time`` and ``weekday`` in place. Every way in (CLI, web,
+    backup import, Google Alerts import) goes through here, so planning never meets such a value."""
     if changes.get("frequency") is not None and changes["frequency"] not in FREQUENCIES:
         raise InvalidInputError(f"frequency must be one of {', '.join(FREQUENCIES)}")
     if changes.get("at_time") is not None:
         try:
-            hour, minute = parse_at(changes["at_time"])
+            hour, minute = parse_at(str(changes["at_time"]))
         except ValueError as exc:
             raise InvalidInputError(f"--at: {exc}") from None
         changes["at_time"] = f"{hour:02d}:{minute:02d}"
     if changes.get("timezone") is not None:
         try:
+            if not isinstance(changes["timezone"], str) or len(changes["timezone"]) > 64:
+                raise ValueError(changes["timezone"])
             ZoneInfo(changes["timezone"])
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):
             raise InvalidInputError(f"unknown time zone {changes['timezone']!r} (use e.g. Europe/Paris)") from None
     if changes.get("weekday") is not None:
-        day = changes["weekday"].strip().lower()
+        day = str(changes["weekday"]).strip().lower()
         if day not in WEEKDAYS:
             raise InvalidInputError(f"day must be one of {', '.join(WEEKDAYS)}")
         changes["weekday"] = day
@@ -76,7 +81,7 @@ def add_recipient(
         "send_empty": False,
         **{k: v for k, v in options.items() if v is not None},
     }
-    _check(values)
+    check_recipient_values(values)
     if values["frequency"] == "weekly" and not values.get("weekday"):
         values["weekday"] = "monday"
     recipient = Recipient(
@@ -102,7 +107,7 @@ def list_recipients(session: Session) -> list[Recipient]:
 def edit_recipient(session: Session, ref: str, *, watches: Sequence[str] | None = None, **changes: Any) -> Recipient:
     recipient = get_recipient(session, ref)
     changes = {k: v for k, v in changes.items() if v is not None}
-    _check(changes)
+    check_recipient_values(changes)
     if changes.get("min_sentiment") == "":
         changes["min_sentiment"] = None
     for key, value in changes.items():

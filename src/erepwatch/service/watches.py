@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -73,6 +74,9 @@ def _check_name(name: str) -> str:
         raise InvalidInputError("a watch needs a non-empty name")
     if len(name) > 200:
         raise InvalidInputError("a watch name is at most 200 characters")
+    if any(unicodedata.category(c) in {"Cc", "Zl", "Zp"} for c in name):
+        # A line break in a name breaks every e-mail subject and header that names the watch.
+        raise InvalidInputError("a watch name cannot contain line breaks or control characters")
     return name
 
 
