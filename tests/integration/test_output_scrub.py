@@ -27,7 +27,6 @@ def _feed() -> bytes:
 
 def test_atom_page_and_digest_carry_no_control_character(cli, server, env, tmp_path):
     from erepwatch.db.engine import make_engine, session_factory
-    from erepwatch.web import pages
 
     server.routes["/controls.json"] = (200, {"Content-Type": "application/feed+json"}, _feed())
     cli("watch", "add", "acme", "--query", "acme")
@@ -36,17 +35,28 @@ def test_atom_page_and_digest_carry_no_control_character(cli, server, env, tmp_p
     cli("poll")
     stored = cli("mentions", "--json").json()
     assert any("\x1b" in m["title"] for m in stored), "the controls are stored as the feed said; outputs drop them"
+    from starlette.testclient import TestClient
+
+    from erepwatch.settings import load_settings
+    from erepwatch.web.app import create_app
+    from erepwatch.web.server import make_config
+
     engine = make_engine(env)
     try:
-        with session_factory(engine)() as session:
-            atom = pages.render_atom(session, datetime.now(UTC), "")
-            page = pages.render_index(session, datetime.now(UTC))
+        settings = load_settings(environ={"EREPWATCH_DATABASE_URL": env, "EREPWATCH_DATA_DIR": str(tmp_path)})
+        app = create_app(make_config(session_factory(engine), settings, clock=lambda: datetime.now(UTC)))
+        with TestClient(app, base_url="http://127.0.0.1") as client:
+            atom = client.get("/feeds/all.atom").text
+            page = client.get("/").text
+            api = client.get("/api/v1/mentions").text
     finally:
         engine.dispose()
     root = etree.fromstring(atom.encode())  # strict: one control character would raise here
     titles = [e.text for e in root.iter("{http://www.w3.org/2005/Atom}title")]
     assert any(t and "Acme story" in t for t in titles), titles
+    assert "Acme story" in page
     assert not any(c in atom or c in page for c in CONTROLS)
+    assert "\\u001b" in api or "Acme story" in api  # JSON escapes what it carries: well-formed either way
 
     out = tmp_path / "digest.html"
     cli("digest", "preview", "--out", str(out))
