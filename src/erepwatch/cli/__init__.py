@@ -49,6 +49,7 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
     "run": (("run",), "Run the service until stopped (SIGTERM or Ctrl-C): poll due sources, send alerts…"),
     "serve": (("serve",), "Serve the web app (mentions, trends, management pages, Atom feeds, JSON API)…"),
     "source": (("source", "catalog"), "Manage feeds."),
+    "stories": (("stories",), "Stories: the mentions folded into one line, and why."),
     "watch": (("watch",), "Manage watched queries."),
 }
 

@@ -39,6 +39,14 @@ class MentionView:
     duplicates: list[dict[str, Any]]
     #: the words that decided the sentiment and each tag: {"sentiment": [...], "tags": {"crisis": [...]}}
     why: dict[str, Any] = field(default_factory=dict)
+    #: {"how": founder|lexical|semantic|follow_up, "score": …, "matched": mention id}
+    joined: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def publishers(self) -> list[str]:
+        """Every source of the story, this mention's first, each once."""
+        names = [self.source, *(d.get("source") for d in self.duplicates)]
+        return list(dict.fromkeys(n for n in names if n))
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -60,6 +68,15 @@ class MentionView:
             "matches": self.spans,
             "cluster_id": self.cluster_id,
             "duplicates": self.duplicates,
+            # How this mention joined its story and the other sources that carried it ("+N sources").
+            "story": {
+                "id": self.cluster_id,
+                "how": self.joined.get("how"),
+                "score": self.joined.get("score"),
+                "matched": self.joined.get("matched"),
+                "sources": len(self.publishers),
+                "publishers": self.publishers,
+            },
             "why": self.why,
         }
 
@@ -124,6 +141,7 @@ def list_mentions(
                 cluster_id=cluster,
                 duplicates=[d for d in members.get(cluster, []) if d["id"] != mention.id],
                 why=why_of(mention.why, mention.keywords),
+                joined=_joined(mention.cluster_reason, mention.cluster_score, mention.cluster_match_id),
             )
         )
     return views
@@ -135,14 +153,36 @@ def _cluster_members(session: Session, cluster_ids: set[int]) -> dict[int, list[
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         rows = session.execute(
-            select(Mention.id, Mention.cluster_id, Item.url, Item.publisher, Item.publisher_domain, Item.title)
+            select(
+                Mention.id,
+                Mention.cluster_id,
+                Item.url,
+                Item.publisher,
+                Item.publisher_domain,
+                Item.title,
+                Mention.cluster_reason,
+                Mention.cluster_score,
+                Mention.cluster_match_id,
+            )
             .join(Item, Item.id == Mention.item_id)
             .where(Mention.cluster_id.in_(chunk))
             .order_by(Mention.published_at, Mention.id)
         )
-        for mention_id, cluster_id, url, publisher, domain, title in rows:
-            members[cluster_id].append({"id": mention_id, "url": url, "source": publisher or domain, "title": title})
+        for mention_id, cluster_id, url, publisher, domain, title, how, score, matched in rows:
+            members[cluster_id].append(
+                {
+                    "id": mention_id,
+                    "url": url,
+                    "source": publisher or domain,
+                    "title": title,
+                    "joined": _joined(how, score, matched),
+                }
+            )
     return members
+
+
+def _joined(how: str | None, score: float | None, matched: int | None) -> dict[str, Any]:
+    return {"how": how, "score": score, "matched": matched}
 
 
 def why_of(stored: dict[str, Any] | None, keywords: list[Any] | None) -> dict[str, Any]:

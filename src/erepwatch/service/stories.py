@@ -1,0 +1,93 @@
+"""A story (cluster of mentions) explained: each member, how it joined, with what score, matching whom."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from erepwatch.db.models import Item, Mention, Watch
+from erepwatch.errors import InvalidInputError
+
+
+@dataclass(frozen=True, slots=True)
+class StoryMember:
+    id: int
+    title: str
+    source: str | None
+    url: str | None
+    published: datetime
+    #: founder | lexical | semantic | follow_up (None for mentions stored before reasons were recorded)
+    how: str | None
+    #: 0-100 title similarity (lexical) or cosine (semantic, follow_up)
+    score: float | None
+    matched: int | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "source": self.source,
+            "url": self.url,
+            "published": self.published.isoformat(),
+            "how": self.how,
+            "score": self.score,
+            "matched": self.matched,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class StoryExplanation:
+    id: int
+    watch: str
+    members: list[StoryMember]
+
+    @property
+    def publishers(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for m in self.members:
+            if m.source:
+                seen.setdefault(m.source, None)
+        return list(seen)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "watch": self.watch,
+            "sources": len(self.publishers),
+            "publishers": self.publishers,
+            "members": [m.as_dict() for m in self.members],
+        }
+
+
+def explain_story(session: Session, ref: int) -> StoryExplanation:
+    """The story of mention ``ref`` (a story id is its founder's mention id, so either works)."""
+    mention = session.get(Mention, ref)
+    if mention is None:
+        raise InvalidInputError(f"no mention or story with id {ref} (see `erepwatch mentions --json`)")
+    story = mention.cluster_id or mention.id
+    watch = session.get(Watch, mention.watch_id)
+    rows = session.execute(
+        select(Mention, Item)
+        .join(Item, Item.id == Mention.item_id)
+        .where((Mention.cluster_id == story) | (Mention.id == story))
+        .order_by(Mention.published_at, Mention.id)
+    ).all()
+    members = [
+        StoryMember(
+            id=m.id,
+            title=item.title,
+            source=item.publisher or item.publisher_domain,
+            url=item.url,
+            published=item.published_at,
+            how=m.cluster_reason,
+            score=m.cluster_score,
+            matched=m.cluster_match_id,
+        )
+        for m, item in rows
+        if (m.cluster_id or m.id) == story
+    ]
+    return StoryExplanation(id=story, watch=watch.name if watch else "?", members=members)
