@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from erepwatch import safejson
 from erepwatch.analyze.query import canonical_query
 from erepwatch.errors import InvalidInputError, QuerySyntaxError
 
@@ -134,10 +135,10 @@ def _as_list(value: Any) -> list[str]:
 def _records(data: bytes | str) -> list[Any]:
     text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
     try:
-        doc = json.loads(text)
+        doc = safejson.loads(text)
     except json.JSONDecodeError:
         try:
-            return [json.loads(line) for line in text.splitlines() if line.strip()]
+            return [safejson.loads(line) for line in text.splitlines() if line.strip()]
         except json.JSONDecodeError as exc:
             raise InvalidInputError(f"not a Google Alerts export (JSON or JSON Lines): {exc}") from None
     if isinstance(doc, list):

@@ -12,7 +12,7 @@ erepwatch restores them while other readers see plain feeds. Reading and writing
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
@@ -28,6 +28,11 @@ NS = "https://github.com/erepwatch/erepwatch/ns/opml"
 _EXT = ("watch", "provider", "kind", "interval")
 #: A generous cap: big exports hold a few thousand feeds, not millions.
 MAX_BYTES = 20 * 2**20
+#: Feeds read from one file: a reader's export has hundreds, rarely a few thousand; more is refused whole, in one
+#: line, rather than half-imported over minutes.
+MAX_FEEDS = 10_000
+#: Folders inside folders: readers nest two or three levels; thousands is a hostile file.
+MAX_DEPTH = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,29 +66,41 @@ def read_opml(data: bytes) -> list[OpmlFeed]:
     return list(feeds.values())
 
 
-def _walk(parent: ET.Element, category: str | None, feeds: dict[str, OpmlFeed]) -> None:
-    for node in parent.findall("outline"):
+def _walk(body: ET.Element, category: str | None, feeds: dict[str, OpmlFeed]) -> None:
+    # Depth first in document order, with an explicit stack: a 5,000-deep file costs no recursion.
+    stack: list[tuple[Iterator[ET.Element], str | None]] = [(iter(body.findall("outline")), category)]
+    while stack:
+        nodes, category = stack[-1]
+        node = next(nodes, None)
+        if node is None:
+            stack.pop()
+            continue
         attrs = node.attrib
         url = (attrs.get("xmlUrl") or attrs.get("xmlurl") or "").strip()
         if not url and (attrs.get("type") or "").lower() in {"rss", "atom"}:
             url = (attrs.get("url") or "").strip()
         label = (attrs.get("title") or attrs.get("text") or "").strip() or None
-        if url:
-            if url not in feeds:
-                ext = {k: attrs.get(f"{{{NS}}}{k}") for k in _EXT}
-                interval = ext["interval"]
-                feeds[url] = OpmlFeed(
-                    url=url,
-                    title=label,
-                    html_url=(attrs.get("htmlUrl") or "").strip() or None,
-                    category=category,
-                    kind=ext["kind"] or "feed",
-                    watch=ext["watch"],
-                    provider=ext["provider"],
-                    interval=int(interval) if interval and interval.isdigit() else None,
-                )
-        else:
-            _walk(node, label or category, feeds)
+        if not url:
+            if len(stack) >= MAX_DEPTH:
+                raise InvalidInputError(f"OPML outlines nested more than {MAX_DEPTH} levels deep")
+            stack.append((iter(node.findall("outline")), label or category))
+            continue
+        if url in feeds:
+            continue
+        if len(feeds) >= MAX_FEEDS:
+            raise InvalidInputError(f"OPML file with more than {MAX_FEEDS:,} feeds; split it into smaller files")
+        ext = {k: attrs.get(f"{{{NS}}}{k}") for k in _EXT}
+        interval = ext["interval"]
+        feeds[url] = OpmlFeed(
+            url=url,
+            title=label,
+            html_url=(attrs.get("htmlUrl") or "").strip() or None,
+            category=category,
+            kind=ext["kind"] or "feed",
+            watch=ext["watch"],
+            provider=ext["provider"],
+            interval=int(interval) if interval and interval.isdigit() and len(interval) < 10 else None,
+        )
 
 
 def write_opml(feeds: Iterable[OpmlFeed], *, title: str = "erepwatch sources", now: datetime | None = None) -> bytes:

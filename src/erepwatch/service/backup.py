@@ -19,6 +19,7 @@ import tomli_w
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from erepwatch import safejson
 from erepwatch.analyze.query import canonical_query
 from erepwatch.clock import utcnow
 from erepwatch.db.models import Recipient, Source, Watch
@@ -78,7 +79,9 @@ def load_backup(text: str, fmt: str | None = None) -> dict[str, Any]:
     """Parse a backup in JSON or TOML (``fmt`` None: guessed from the first character)."""
     fmt = fmt or ("json" if text.lstrip()[:1] in "{[" else "toml")
     try:
-        data = json.loads(text) if fmt == "json" else tomllib.loads(text)
+        data = safejson.loads(text) if fmt == "json" else tomllib.loads(text)
+    except RecursionError:
+        raise InvalidInputError(f"not a valid {fmt.upper()} backup: nested too deeply") from None
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
         raise InvalidInputError(f"not a valid {fmt.upper()} backup: {exc}") from None
     if not isinstance(data, dict) or "erepwatch_backup" not in data:
@@ -123,18 +126,18 @@ def import_backup(
     for i, row in enumerate(data.get("watches") or [], 1):
         try:
             _import_watch(session, row, report, now)
-        except (InvalidInputError, QuerySyntaxError, KeyError, TypeError, AttributeError) as exc:
+        except (InvalidInputError, QuerySyntaxError, KeyError, TypeError, ValueError, AttributeError) as exc:
             report.problems.append(f"watch {i} ({row.get('name') if isinstance(row, dict) else row!r}): {exc}")
     watches = {w.name: w for w in session.scalars(select(Watch))}
     for i, row in enumerate(data.get("sources") or [], 1):
         try:
             _import_source(session, row, watches, report, default_interval, now)
-        except (InvalidInputError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        except (InvalidInputError, KeyError, TypeError, ValueError, OverflowError, AttributeError) as exc:
             report.problems.append(f"source {i} ({row.get('url') if isinstance(row, dict) else row!r}): {exc}")
     for i, row in enumerate(data.get("recipients") or [], 1):
         try:
             _import_recipient(session, row, watches, report, now)
-        except (InvalidInputError, KeyError, TypeError, AttributeError) as exc:
+        except (InvalidInputError, KeyError, TypeError, ValueError, AttributeError) as exc:
             report.problems.append(f"recipient {i} ({row.get('email') if isinstance(row, dict) else row!r}): {exc}")
     session.flush()
     return report

@@ -17,6 +17,9 @@ from erepwatch.schedule import is_broken
 from erepwatch.service.common import find_one
 from erepwatch.settings import Settings
 
+#: What the sources.url column holds.
+MAX_URL = 2000
+
 
 def check_feed_url(url: str) -> str:
     """An absolute http(s) URL with a host, or a clear refusal."""
@@ -30,6 +33,8 @@ def check_feed_url(url: str) -> str:
         raise InvalidInputError(f"malformed URL {url!r}: only http:// and https:// feeds can be added")
     if not parts.hostname or any(c.isspace() for c in url):
         raise InvalidInputError(f"malformed URL {url!r}: no host name")
+    if len(url) > MAX_URL:
+        raise InvalidInputError(f"URL longer than {MAX_URL} characters: {url[:80]!r}…")
     return url
 
 
@@ -49,19 +54,12 @@ class SourceInput:
     provider: str | None = None
 
 
-def add_source(
-    session: Session, data: SourceInput, *, default_interval: timedelta, now: datetime | None = None
-) -> Source:
-    now = now or utcnow()
+def new_source(data: SourceInput, *, default_interval: timedelta, now: datetime) -> Source:
+    """The row for a new source (URL checked, name defaulted), not yet added to any session."""
     url = check_feed_url(data.url)
-    name = (data.name or default_name(url)).strip()
-    if session.scalar(select(Source.id).where(Source.url == url)) is not None:
-        raise ConflictError(f"the feed {url} is already a source")
-    if session.scalar(select(Source.id).where(Source.name == name)) is not None:
-        raise ConflictError(f"a source named {name!r} already exists; choose another with --name")
     interval = data.interval or default_interval
-    source = Source(
-        name=name,
+    return Source(
+        name=(data.name or default_name(url)).strip(),
         url=url,
         kind=data.kind,
         watch_id=data.watch_id,
@@ -72,6 +70,16 @@ def add_source(
         next_check_at=now,
         consecutive_failures=0,
     )
+
+
+def add_source(
+    session: Session, data: SourceInput, *, default_interval: timedelta, now: datetime | None = None
+) -> Source:
+    source = new_source(data, default_interval=default_interval, now=now or utcnow())
+    if session.scalar(select(Source.id).where(Source.url == source.url)) is not None:
+        raise ConflictError(f"the feed {source.url} is already a source")
+    if session.scalar(select(Source.id).where(Source.name == source.name)) is not None:
+        raise ConflictError(f"a source named {source.name!r} already exists; choose another with --name")
     session.add(source)
     session.flush()
     return source

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from erepwatch import safejson
 from erepwatch.analyze.matcher import canonical_query
 from erepwatch.clock import utcnow
 from erepwatch.db.models import Watch
@@ -74,7 +75,7 @@ def _str_list(value: Any, key: str) -> list[str]:
 
 def _parse_line(raw: str) -> WatchInput:
     try:
-        obj = json.loads(raw)
+        obj = safejson.loads(raw)
     except json.JSONDecodeError as exc:
         raise InvalidInputError(f"not JSON: {exc.msg} at column {exc.colno}") from None
     if not isinstance(obj, dict):
@@ -108,7 +109,14 @@ def parse_jsonl(lines: Iterable[str], *, source: str = "input") -> list[ImportLi
     """Check every line; the first bad one raises InvalidInputError naming ``source`` and its line number."""
     out: list[ImportLine] = []
     seen: dict[str, int] = {}
-    for number, raw in enumerate(lines, start=1):
+    numbered = enumerate(lines, start=1)
+    while True:
+        try:
+            number, raw = next(numbered)
+        except StopIteration:
+            break
+        except UnicodeDecodeError:
+            raise InvalidInputError(f"{source} is not UTF-8 text (save it as UTF-8)") from None
         if not raw.strip():
             continue
         try:
