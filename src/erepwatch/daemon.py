@@ -41,6 +41,7 @@ from erepwatch.db.engine import session_factory
 from erepwatch.db.migrate import ensure_schema, upgrade
 from erepwatch.db.models import Recipient
 from erepwatch.errors import ConfigError, ErepwatchError
+from erepwatch.health import CycleHealth
 from erepwatch.lock import AlreadyRunningError, DaemonLock, daemon_lock
 from erepwatch.logs import event
 from erepwatch.metrics import Metrics
@@ -54,6 +55,14 @@ log = logging.getLogger(__name__)
 #: From the stop signal to the process's exit, at most (Docker's default grace period is 10 s).
 STOP_TIMEOUT = 8.0
 PURGE_EVERY = timedelta(hours=1)
+
+
+def health_window(settings: Settings) -> float:
+    """How long without a completed cycle (or inside one poll batch) the daemon is still healthy: a few ticks,
+    and never less than a batch whose slowest fetch runs to its deadline."""
+    return max(5 * settings.poll_tick.total_seconds(), 3 * settings.fetch_deadline.total_seconds(), 120.0)
+
+
 #: Waits between attempts while the database is unreachable at start-up.
 DB_RETRY_MIN, DB_RETRY_MAX = 1.0, 30.0
 
@@ -98,6 +107,7 @@ class Daemon:
         self._busy = threading.Lock()
         self._fatal: BaseException | None = None
         self._heartbeat = time.monotonic()
+        self.cycles = CycleHealth(window=health_window(settings))
         self._caught_up = False
         self._analysis: Analysis | None = None
         self._web_factory = web
@@ -126,16 +136,35 @@ class Daemon:
             except AlreadyRunningError as exc:  # the lock was lost and another daemon took it
                 self._fatal = exc
                 self._stopping.set()
-            except ErepwatchError:
+                self._tick_failed("lock", exc)
+            except ErepwatchError as exc:
                 log.exception("tick failed")
+                self._tick_failed("error", exc)
             except DBAPIError as exc:
                 event(log, "database unavailable", logging.WARNING, error=str(exc.orig).splitlines()[0][:200])
                 self._analysis = None  # its cluster index may hold what a failed transaction never stored
-            except Exception:  # the next tick tries again; one bad cycle must not end the daemon
+                self._tick_failed("database", exc)
+            except Exception as exc:  # the next tick tries again; one bad cycle must not end the daemon
                 log.exception("tick failed")
                 self._analysis = None
+                self._tick_failed("error", exc)
             finally:
                 self._beat()
+
+    def _tick_failed(self, cause: str, exc: BaseException) -> None:
+        self.metrics.failed_ticks.labels(cause).inc()
+        self.cycles.failed(None, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+
+    def _notify_guarded(self) -> None:
+        """One notify cycle whose failure is recorded (health, metrics, log) and never stops the polling."""
+        try:
+            self.notify()
+        except (AlreadyRunningError, DBAPIError):
+            raise
+        except Exception as exc:
+            log.exception("notify cycle failed")
+            self.metrics.failed_ticks.labels("notify").inc()
+            self.cycles.failed("notify", f"{type(exc).__name__}: {exc}")
 
     def _tick(self) -> None:
         if not self.lock.check():
@@ -143,13 +172,14 @@ class Daemon:
             return
         if not self._caught_up:
             # What became due while the daemon was down (a missed digest, coalesced, retries) goes out first.
-            self.notify()
+            self._notify_guarded()
             self._caught_up = True
         if self._analysis is None:
             self._analysis = Analysis.from_settings(self.settings)
         budget = self.settings.poll_tick.total_seconds()
         started = time.monotonic()
         while not self.stopping:
+            self.cycles.started("poll")
             stats = asyncio.run(
                 run_poll(
                     self.sessions,
@@ -162,6 +192,7 @@ class Daemon:
                     should_stop=self._beat,
                 )
             )
+            self.cycles.completed("poll")
             self.metrics.record_poll(stats, time.time())
             if stats.sources:
                 event(
@@ -176,11 +207,12 @@ class Daemon:
             if self.stopping:
                 break
             # Instant alerts go out after every batch, not after the whole backlog.
-            self.notify()
+            self._notify_guarded()
             if stats.sources < self.settings.poll_batch or time.monotonic() - started > budget:
                 break
 
     def notify(self) -> None:
+        self.cycles.started("notify")
         now = self.clock()
         with self.sessions() as session, session.begin():
             planned = plan_due_digests(session, now, self.settings) + plan_alerts(session, now, self.settings)
@@ -196,6 +228,7 @@ class Daemon:
                     mentions=len(delivery.mention_ids or []),
                 )
         if self.stopping:
+            self.cycles.completed("notify")
             return
         stats = send_pending(self.sessions, self.settings, now)
         self.metrics.record_send(stats)
@@ -203,6 +236,7 @@ class Daemon:
             event(log, "deliveries", sent=stats.sent, retried=stats.retried, failed=stats.failed, unknown=stats.unknown)
         for error in stats.errors:
             event(log, "delivery error", logging.WARNING, error=error[:300])
+        self.cycles.completed("notify")
 
     def purge(self) -> None:
         if self.stopping:
@@ -220,17 +254,22 @@ class Daemon:
     # --- health -------------------------------------------------------------------------------------------
 
     def health(self) -> tuple[bool, dict[str, Any]]:
-        """Healthy when the database answers and the scheduler ticked recently."""
+        """Healthy when the database answers and a poll or notify cycle completed recently, none is stuck and
+        the last one did not fail (erepwatch/health.py); the details say why not."""
         try:
             with self.engine.connect() as conn:
                 conn.execute(text("select 1"))
             database = True
         except Exception:
             database = False
+        ok, details = self.cycles.verdict()
         age = time.monotonic() - self._heartbeat
-        fresh = max(3 * self.settings.poll_tick.total_seconds(), 60.0)
-        ok = database and age <= fresh and not self.stopping
-        return ok, {"database": database, "last_tick_seconds_ago": round(age, 1), "stopping": self.stopping}
+        details.update(database=database, last_tick_seconds_ago=round(age, 1), stopping=self.stopping)
+        if not database:
+            details["reason"] = "the database does not answer"
+        elif self.stopping:
+            details["reason"] = "stopping"
+        return ok and database and not self.stopping, details
 
     # --- life cycle ---------------------------------------------------------------------------------------
 

@@ -33,6 +33,11 @@ class Metrics:
             registry=r,
         )
         self.last_tick = Gauge("erepwatch_last_tick_timestamp_seconds", "Unix time of the last tick", registry=r)
+        self.failed_ticks = Counter(
+            "erepwatch_failed_ticks", "Daemon cycles that ended in an error, by cause", ["cause"], registry=r
+        )
+        for cause in ("database", "error", "lock", "notify"):
+            self.failed_ticks.labels(cause)
         self.purged = Counter("erepwatch_purged_items", "Items purged after the retention period", registry=r)
         for status in ("ok", "not_modified", "error"):
             self.polls.labels(status)
