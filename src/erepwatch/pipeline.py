@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -29,7 +29,7 @@ from erepwatch.analyze.sentiment import SentimentScorer, load_scorer
 from erepwatch.analyze.stories import LexicalPlan, assign_lexical
 from erepwatch.analyze.tags import Tagger, load_tagger
 from erepwatch.clock import utcnow
-from erepwatch.db.models import Item, ItemSource, Mention, Source, Watch
+from erepwatch.db.models import Item, Mention, Source, Watch
 from erepwatch.db.store import StoredItem, insert_mentions, store_items
 from erepwatch.errors import FeedParseError, FetchError, FetchErrorKind
 from erepwatch.ingest.fetch import Fetcher, FetchPolicy
@@ -77,6 +77,8 @@ class SourceTask:
     interval: timedelta
     failures: int
     created_at: datetime
+    #: publication dates of the source's newest items, newest first (its rhythm, for the schedule)
+    history: tuple[datetime, ...] = ()
 
 
 @dataclass(slots=True)
@@ -287,6 +289,10 @@ def claim_sources(
             query = query.where(Source.id.in_(source_ids))
         elif not all_sources:
             query = query.where(Source.next_check_at <= now)
+        else:
+            # "Every source" still lets a failing one wait out its backoff: fetching and parsing the same
+            # error page at every poll is work for nothing (and impolite). Asked for by id, it is fetched.
+            query = query.where(or_(Source.consecutive_failures == 0, Source.next_check_at <= now))
         if limit:
             query = query.limit(limit * CLAIM_OVERFETCH if per_host else limit)
         candidates = list(session.scalars(query.with_for_update(skip_locked=True)))
@@ -314,9 +320,27 @@ def claim_sources(
                     interval=interval,
                     failures=source.consecutive_failures,
                     created_at=source.created_at,
+                    history=_history(source.recent_published),
                 )
             )
         return tasks
+
+
+def _history(stored: list[Any] | None) -> tuple[datetime, ...]:
+    out = []
+    for value in stored or ():
+        try:
+            out.append(datetime.fromisoformat(str(value)))
+        except ValueError:
+            continue  # a hand-edited value: the schedule just knows less
+    return tuple(out)
+
+
+def _merged_history(history: Sequence[datetime], stored: Sequence[StoredItem]) -> list[datetime]:
+    """The source's newest item dates after this fetch: each item's date once, newest first."""
+    dates = set(history)
+    dates.update(s.published for s in stored if s.published is not None)
+    return sorted(dates, reverse=True)[:HISTORY]
 
 
 def _load_watches(factory: sessionmaker[Session]) -> tuple[Matcher, dict[int, Watch]]:
@@ -502,8 +526,9 @@ def process_source(
         )
     outcome = SourceOutcome(task.id, task.url, "not_modified" if result.not_modified else "ok", ms=result.elapsed_ms)
     if result.not_modified:
+        # Nothing new: one UPDATE of the source, its rhythm known from the claim.
+        next_check = _next_check(task, result, now, limits, ttl_minutes=None, window=(), history=task.history)
         with factory() as session, session.begin():
-            next_check = _next_check(session, task, result, now, limits, ttl_minutes=None, window=())
             _apply_success(session, task, result, now, title=None, next_check=next_check)
         return outcome
     assert result.content is not None
@@ -549,8 +574,20 @@ def process_source(
         mentions = insert_mentions(session, rows)
         plan = analysis.assign(mentions, {s.id: s.draft for s in new})
         outcome.new_mentions = len(mentions)
-        next_check = _next_check(session, task, result, now, limits, ttl_minutes=feed.ttl_minutes, window=window)
-        _apply_success(session, task, result, now, title=feed.title, next_check=next_check)
+        history = _merged_history(task.history, stored)
+        next_check = _next_check(
+            task, result, now, limits, ttl_minutes=feed.ttl_minutes, window=window, history=history
+        )
+        _apply_success(
+            session,
+            task,
+            result,
+            now,
+            title=feed.title,
+            next_check=next_check,
+            history=history,
+            new_links=sum(1 for s in stored if s.new_link),
+        )
         return plan
 
     try:
@@ -601,7 +638,6 @@ def _store_drafts(
 
 
 def _next_check(
-    session: Session,
     task: SourceTask,
     result: FetchResult,
     now: datetime,
@@ -609,17 +645,9 @@ def _next_check(
     *,
     ttl_minutes: int | None,
     window: Sequence[datetime],
+    history: Sequence[datetime],
 ) -> datetime:
     """The source's next check after a success, from its hints and the dates of the items it brought."""
-    history = list(
-        session.scalars(
-            select(Item.published_at)
-            .join(ItemSource, ItemSource.item_id == Item.id)
-            .where(ItemSource.source_id == task.id)
-            .order_by(Item.published_at.desc())
-            .limit(HISTORY)
-        )
-    )
     return next_check_after_success(
         task.interval,
         now=now,
@@ -674,22 +702,32 @@ def _apply_success(
     now: datetime,
     title: str | None,
     next_check: datetime | None = None,
+    *,
+    history: Sequence[datetime] | None = None,
+    new_links: int = 0,
 ) -> None:
-    source = session.get(Source, task.id)
-    if source is None:  # removed while we were fetching
-        return
+    """Record a success in one UPDATE (a source removed while we were fetching matches no row)."""
+    values: dict[str, Any] = {
+        "last_checked_at": now,
+        "last_success_at": now,
+        "consecutive_failures": 0,
+        # the source works again: `source list` shows no old error as current
+        "last_error_kind": None,
+        "last_error_message": None,
+    }
     if next_check is not None:
-        source.next_check_at = next_check
-    source.last_checked_at = now
-    source.last_success_at = now
-    source.consecutive_failures = 0
-    source.last_error_kind = None  # the source works again: `source list` shows no old error as current
-    source.last_error_message = None
+        values["next_check_at"] = next_check
     if result.status != 304:
-        source.etag = result.validators.etag
-        source.last_modified = result.validators.last_modified
-    if title and not source.title:
-        source.title = valid_text(title[:500])
+        values["etag"] = result.validators.etag
+        values["last_modified"] = result.validators.last_modified
+    if title:
+        values["title"] = func.coalesce(Source.title, valid_text(title[:500]))
+    if history is not None:
+        values["recent_published"] = [d.isoformat() for d in history]
+    if new_links:
+        values["item_count"] = Source.item_count + new_links
+        values["last_item_at"] = now
+    session.execute(update(Source).where(Source.id == task.id).values(**values))
 
 
 def _record_failure(

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from erepwatch.db.models import Delivery, Item, ItemSource, Mention
+from erepwatch.db.models import Delivery, Item, ItemSource, Mention, Source
 
 #: Rows deleted per transaction, so a first purge of a large database never holds a long write lock.
 CHUNK = 500
@@ -28,6 +28,21 @@ def _needed_items(session: Session) -> set[int]:
         chunk = ordered[start : start + CHUNK]
         needed.update(session.scalars(select(Mention.item_id).where(Mention.id.in_(chunk))))
     return needed
+
+
+def _uncount_links(session: Session, item_ids: list[int]) -> None:
+    """Keep ``sources.item_count`` equal to the links stored while links are deleted."""
+    gone = session.execute(
+        select(ItemSource.source_id, func.count())
+        .where(ItemSource.item_id.in_(item_ids))
+        .group_by(ItemSource.source_id)
+    ).all()
+    for source_id, n in gone:
+        session.execute(
+            update(Source)
+            .where(Source.id == source_id)
+            .values(item_count=case((Source.item_count > n, Source.item_count - n), else_=0))
+        )
 
 
 def purge(sessions: sessionmaker[Session], *, now: datetime, days: int) -> tuple[int, int]:
@@ -54,6 +69,7 @@ def purge(sessions: sessionmaker[Session], *, now: datetime, days: int) -> tuple
             # Mentions are deleted explicitly too: the cascade is the database's, and an ORM-less bulk delete
             # must not depend on every backend enforcing it.
             session.execute(delete(Mention).where(Mention.item_id.in_(ids)))
+            _uncount_links(session, ids)
             session.execute(delete(ItemSource).where(ItemSource.item_id.in_(ids)))
             items += session.execute(delete(Item).where(Item.id.in_(ids))).rowcount or 0
     with sessions() as session, session.begin():

@@ -86,6 +86,12 @@ class Source(Base):
     last_error_message: Mapped[str | None] = mapped_column(Text)
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
     title: Mapped[str | None] = mapped_column(Text)
+    #: publication dates (ISO, UTC, newest first) of the source's newest items: its rhythm, for the schedule.
+    recent_published: Mapped[list[Any] | None] = mapped_column(JSON)
+    #: items this source carried, and when it last brought one it had not carried before (kept at each poll
+    #: so that listing sources never counts all of item_sources).
+    item_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_item_at: Mapped[datetime | None]
 
     watch: Mapped[Watch | None] = relationship()
 

@@ -47,6 +47,10 @@ class StoredItem:
     draft: ItemDraft
     language: str | None
     is_new: bool
+    #: the item's stored publication date (the draft's for a new item)
+    published: datetime | None = None
+    #: this source had not carried the item before
+    new_link: bool = False
 
 
 def store_items(
@@ -64,7 +68,8 @@ def store_items(
     if not drafts:
         return []
     keys = [d.key for d in drafts]
-    existing = _ids_by_key(session, keys)
+    known = _known(session, keys)
+    existing = {key: id_ for key, (id_, _published) in known.items()}
     fresh = [(d, language_of(d)) for d in drafts if d.key not in existing]
     language = {d.key: lang for d, lang in fresh}
     # RETURNING gives exactly the rows this statement created: a concurrent poll that stored the same item
@@ -94,20 +99,40 @@ def store_items(
     created_by_us = {id_ for _key, id_ in created}
     ids = existing | {key: id_ for key, id_ in created}
     ids |= _ids_by_key(session, [d.key for d, _ in fresh if d.key not in ids])
-    insert_ignore(
-        session,
-        ItemSource.__table__,
-        [{"item_id": ids[key], "source_id": source_id, "first_seen_at": now} for key in dict.fromkeys(keys)],
-    )
-    return [StoredItem(ids[d.key], d, language.get(d.key), ids[d.key] in created_by_us) for d in drafts]
+    linked = {
+        item_id
+        for (item_id,) in insert_ignore(
+            session,
+            ItemSource.__table__,
+            [{"item_id": ids[key], "source_id": source_id, "first_seen_at": now} for key in dict.fromkeys(keys)],
+            returning=(ItemSource.item_id,),
+        )
+    }
+    return [
+        StoredItem(
+            ids[d.key],
+            d,
+            language.get(d.key),
+            ids[d.key] in created_by_us,
+            known[d.key][1] if d.key in known else d.published,
+            ids[d.key] in linked,
+        )
+        for d in drafts
+    ]
 
 
 def _ids_by_key(session: Session, keys: Iterable[str]) -> dict[str, int]:
+    return {key: id_ for key, (id_, _published) in _known(session, keys).items()}
+
+
+def _known(session: Session, keys: Iterable[str]) -> dict[str, tuple[int, datetime]]:
+    """Items already stored, by key: their id and publication date (one query per batch of keys)."""
     keys = list(dict.fromkeys(keys))
-    found: dict[str, int] = {}
+    found: dict[str, tuple[int, datetime]] = {}
     for start in range(0, len(keys), _BATCH):
         chunk = keys[start : start + _BATCH]
-        found.update((key, id_) for key, id_ in session.execute(select(Item.key, Item.id).where(Item.key.in_(chunk))))
+        query = select(Item.key, Item.id, Item.published_at).where(Item.key.in_(chunk))
+        found.update((key, (id_, published)) for key, id_, published in session.execute(query))
     return found
 
 

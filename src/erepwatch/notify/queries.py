@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, aliased
 
-from erepwatch.db.models import Item, ItemSource, Mention, Recipient, Source, Watch
+from erepwatch.db.models import Item, Mention, Recipient, Source, Watch
 from erepwatch.db.search import visible, visible_mention_ids
 from erepwatch.notify.digest import MentionRow, SourceHealth
 
@@ -94,21 +94,20 @@ def chart_points(session: Session, watch_ids: Sequence[int], since: datetime) ->
 
 
 def source_health(session: Session, watch_ids: Sequence[int]) -> list[SourceHealth]:
-    """Enabled sources relevant to these watches: plain feeds, and search feeds of these watches."""
-    latest = (
-        select(ItemSource.source_id, func.max(ItemSource.first_seen_at).label("at"))
-        .group_by(ItemSource.source_id)
-        .subquery()
-    )
+    """Enabled sources relevant to these watches: plain feeds, and search feeds of these watches.
+
+    When each last brought an item is kept on the source by the poll (``last_item_at``), not aggregated
+    over all of item_sources."""
     query = (
-        select(Source, latest.c.at)
-        .outerjoin(latest, latest.c.source_id == Source.id)
+        select(Source)
         .where(Source.enabled.is_(True), or_(Source.watch_id.is_(None), Source.watch_id.in_(list(watch_ids) or [-1])))
         .order_by(Source.name)
     )
     return [
-        SourceHealth(s.name, s.url, s.created_at, s.consecutive_failures, s.last_error_kind, s.last_success_at, at)
-        for s, at in session.execute(query)
+        SourceHealth(
+            s.name, s.url, s.created_at, s.consecutive_failures, s.last_error_kind, s.last_success_at, s.last_item_at
+        )
+        for s in session.scalars(query)
     ]
 
 

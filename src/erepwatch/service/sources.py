@@ -7,11 +7,11 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from erepwatch.clock import utcnow
-from erepwatch.db.models import ItemSource, Source
+from erepwatch.db.models import Source
 from erepwatch.errors import ConflictError, FeedParseError, FetchError, FetchErrorKind, InvalidInputError
 from erepwatch.schedule import is_broken
 from erepwatch.service.common import find_one
@@ -97,14 +97,9 @@ def remove_source(session: Session, ref: str | int) -> Source:
 
 
 def list_sources(session: Session) -> list[tuple[Source, int]]:
-    """Every source with the number of items stored from it."""
-    counts = select(ItemSource.source_id, func.count().label("n")).group_by(ItemSource.source_id).subquery()
-    rows = session.execute(
-        select(Source, func.coalesce(counts.c.n, 0))
-        .outerjoin(counts, counts.c.source_id == Source.id)
-        .order_by(Source.id)
-    )
-    return [(source, int(n)) for source, n in rows]
+    """Every source with the number of items stored from it (kept on the source by each poll: counting
+    item_sources here would read every link ever stored)."""
+    return [(source, source.item_count or 0) for source in session.scalars(select(Source).order_by(Source.id))]
 
 
 def _iso(value: datetime | None) -> str | None:
