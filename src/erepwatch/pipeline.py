@@ -28,6 +28,7 @@ from erepwatch.analyze.mention_drafts import BACKFILL_GRACE, MentionDraft, build
 from erepwatch.analyze.sentiment import SentimentScorer, load_scorer
 from erepwatch.analyze.stories import LexicalPlan, assign_lexical
 from erepwatch.analyze.tags import Tagger, load_tagger
+from erepwatch.claims import owner_gone, this_owner
 from erepwatch.clock import utcnow
 from erepwatch.db.models import Item, Mention, Source, Watch
 from erepwatch.db.store import StoredItem, insert_mentions, store_items
@@ -284,6 +285,7 @@ def claim_sources(
     start within it; its other sources stay due rather than making the whole poll wait.
     """
     with factory() as session, session.begin():
+        reclaim_orphans(session, now)
         query = select(Source).where(Source.enabled.is_(True)).order_by(Source.next_check_at, Source.id)
         if source_ids:
             query = query.where(Source.id.in_(source_ids))
@@ -312,6 +314,7 @@ def claim_sources(
         for source in candidates:
             interval = timedelta(seconds=source.interval_seconds)
             source.next_check_at = now + claim_lease(interval, lease)
+            source.claimed_by = this_owner()
             tasks.append(
                 SourceTask(
                     id=source.id,
@@ -341,6 +344,21 @@ def _merged_history(history: Sequence[datetime], stored: Sequence[StoredItem]) -
     dates = set(history)
     dates.update(s.published for s in stored if s.published is not None)
     return sorted(dates, reverse=True)[:HISTORY]
+
+
+def reclaim_orphans(session: Session, now: datetime) -> int:
+    """Make due at once the sources claimed by a poller of this host that no longer exists (kill -9, OOM):
+    they would otherwise wait for their lease. Returns how many came back."""
+    owners = [o for o in session.scalars(select(Source.claimed_by).where(Source.claimed_by.is_not(None)).distinct())]
+    gone = [o for o in owners if owner_gone(o)]
+    if not gone:
+        return 0
+    result = session.execute(
+        update(Source).where(Source.claimed_by.in_(gone)).values(next_check_at=now, claimed_by=None)
+    )
+    count = int(getattr(result, "rowcount", 0) or 0)
+    log.warning("took back claims of gone pollers=%s sources=%s", ",".join(gone)[:300], count)
+    return count
 
 
 def _load_watches(factory: sessionmaker[Session]) -> tuple[Matcher, dict[int, Watch]]:
@@ -453,7 +471,7 @@ def release_sources(factory: sessionmaker[Session], source_ids: Sequence[int], n
     if not source_ids:
         return
     with factory() as session, session.begin():
-        session.execute(update(Source).where(Source.id.in_(source_ids)).values(next_check_at=now))
+        session.execute(update(Source).where(Source.id.in_(source_ids)).values(next_check_at=now, claimed_by=None))
     log.info("released sources=%s", len(source_ids))
 
 
@@ -711,6 +729,7 @@ def _apply_success(
         "last_checked_at": now,
         "last_success_at": now,
         "consecutive_failures": 0,
+        "claimed_by": None,
         # the source works again: `source list` shows no old error as current
         "last_error_kind": None,
         "last_error_message": None,
@@ -745,6 +764,7 @@ def _record_failure(
         source = session.get(Source, task.id)
         if source is not None:
             source.consecutive_failures += 1
+            source.claimed_by = None
             source.last_checked_at = now
             source.last_error_at = now
             source.last_error_kind = str(kind)

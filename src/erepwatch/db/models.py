@@ -92,6 +92,8 @@ class Source(Base):
     #: so that listing sources never counts all of item_sources).
     item_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_item_at: Mapped[datetime | None]
+    #: the poller that claimed it for a fetch in flight (``host/pid/start``, erepwatch/claims.py); None when idle
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
 
     watch: Mapped[Watch | None] = relationship()
 
@@ -253,6 +255,8 @@ class Recipient(Base):
     #: creation time of the newest mention already considered for an instant alert.
     alert_cursor: Mapped[datetime | None]
     created_at: Mapped[datetime]
+    #: why planning skipped this recipient (a value that cannot be used); None when its last planning went fine
+    last_error: Mapped[str | None] = mapped_column(Text)
 
 
 class Delivery(Base):
