@@ -55,7 +55,10 @@ def parse_duration(value: str | int | float) -> timedelta:
         seconds = float(m.group(1)) * _DURATION_UNITS[(m.group(2) or "s").lower()]
     if seconds <= 0:
         raise ValueError(f"duration must be positive: {value!r}")
-    return timedelta(seconds=seconds)
+    try:
+        return timedelta(seconds=seconds)
+    except OverflowError:
+        raise ValueError(f"duration too long: {value!r}") from None
 
 
 _SIZE = re.compile(r"^\s*(\d+)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$", re.IGNORECASE)

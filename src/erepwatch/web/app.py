@@ -171,6 +171,7 @@ def routes() -> list[BaseRoute]:
         *manage.routes(),
         *feeds.routes(),
         *api.routes(),
+        Route("/favicon.ico", lambda request: RedirectResponse("/static/favicon.svg", status_code=301)),
         Mount("/static", StaticFiles(packages=[("erepwatch.web", "static")]), name="static"),
     ]
 

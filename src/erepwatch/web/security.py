@@ -34,7 +34,8 @@ CSP = (
 HEADERS = [
     (b"content-security-policy", CSP.encode()),
     (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
+    # "no-referrer" would make browsers send ``Origin: null`` on our own forms; links out carry rel=noreferrer.
+    (b"referrer-policy", b"same-origin"),
     (b"x-frame-options", b"DENY"),
     (b"cross-origin-opener-policy", b"same-origin"),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
@@ -137,8 +138,8 @@ class GuardMiddleware:
 
 def _same_origin(headers: Headers, host: str, scheme: str) -> bool:
     site = headers.get("sec-fetch-site")
-    if site is not None and site not in ("same-origin", "none"):
-        return False
+    if site is not None:  # a modern browser says where the request comes from
+        return site in ("same-origin", "none")
     origin = headers.get("origin")
     if origin is None:  # not a browser, or a browser's same-origin request that omits it
         return True
