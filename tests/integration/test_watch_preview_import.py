@@ -130,6 +130,7 @@ def test_import_adds_then_updates(cli, tmp_path):
         "added": ["Acme", "L'Oréal", "Globex"],
         "updated": [],
         "unchanged": [],
+        "stored_mentions": 0,
     }
     rows = {w["name"]: w for w in cli("watch", "list", "--json").json()}
     assert rows["Acme"]["canonical_query"] == "(acme OR acmé) -jobs"
@@ -155,9 +156,10 @@ def test_import_adds_then_updates(cli, tmp_path):
         "added": ["Initech"],
         "updated": ["Acme"],
         "unchanged": ["L'Oréal"],
+        "stored_mentions": 0,
     }
     assert cli("watch", "show", "Acme", "--json").json()["canonical_query"] == "acme -jobs -stage"
-    assert "imported 3 watches: 0 added, 0 updated, 3 unchanged" in cli("watch", "import", second).out
+    assert "imported 3 watches: 0 added, 0 updated, 3 unchanged; 0 new mentions" in cli("watch", "import", second).out
 
 
 A = {"name": "A", "query": "a"}

@@ -127,3 +127,47 @@ def test_parser_never_crashes_and_canonical_round_trips(query: str) -> None:
     printed = to_canonical(node)
     assert parse_query(printed) == node
     assert to_canonical(parse_query(printed)) == printed
+
+
+# --- habits from other tools (issue 14 point 4) ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "canonical"),
+    [
+        ("Lidl AND Aldi", "Lidl Aldi"),
+        ("Lidl NOT grève", "Lidl -grève"),
+        ("a AND (b OR c) NOT d", "a (b OR c) -d"),
+        ("NOT (x OR y) acme", "-(x OR y) acme"),
+        ("Lid*", "Lid*"),
+        ("intitle:lid* -acme", "intitle:lid* -acme"),
+        ("-lidl* acme", "-lidl* acme"),
+    ],
+)
+def test_upper_case_operators_and_prefixes_round_trip(query, canonical):
+    assert canonical_query(query) == canonical
+    assert parse_query(canonical) == parse_query(query)
+
+
+@pytest.mark.parametrize(
+    ("query", "column"),
+    [("Li*", 3), ("L*dl", 2), ("*dl", 1), ("a AND", 3), ("AND a", 1), ("a NOT", 3), ("a NOT NOT b", 7),
+     ("a OR AND b", 3), ("a && b", 3), ("a & b", 3), ("a || b", 3), ("a NEAR b", 3), ("a AROUND(3) b", 3),
+     ("inurl:x", 1), ("a allintitle:x", 3), ('"a*"', 1), ("coca-col*", 9)],
+)  # fmt: skip
+def test_operator_lookalikes_are_refused_with_their_column(query, column):
+    with pytest.raises(QuerySyntaxError) as info:
+        parse_query(query)
+    assert info.value.column == column, info.value
+
+
+def test_lower_case_operators_and_other_habits_warn_with_their_column():
+    from erepwatch.analyze.query import query_warnings
+
+    assert [(w.column, w.message.split()[0]) for w in query_warnings("Lidl and Aldi or Leclerc")] == [
+        (6, "'and'"),
+        (15, "'or'"),
+    ]
+    assert [w.column for w in query_warnings("acme +widget ~gadget")] == [6, 14]
+    assert query_warnings("marks and") == []  # "and" at the end is a word, not an operator between terms
+    assert query_warnings("Lidl AND Aldi") == []

@@ -32,7 +32,19 @@ from typing import Literal, NamedTuple, Protocol
 from urllib.parse import urlsplit
 
 from erepwatch.analyze.fuzzy import STOP_WORDS, NearIndex, edit_budget, within
-from erepwatch.analyze.query import And, InTitle, Node, Not, Or, Phrase, Site, Word, parse_query, to_canonical
+from erepwatch.analyze.query import (
+    MIN_PREFIX,
+    And,
+    InTitle,
+    Node,
+    Not,
+    Or,
+    Phrase,
+    Site,
+    Word,
+    parse_query,
+    to_canonical,
+)
 from erepwatch.analyze.query import canonical_query as canonical_query
 from erepwatch.analyze.textnorm import Scan, scan
 from erepwatch.errors import QuerySyntaxError
@@ -385,6 +397,27 @@ class _Word(_Term):
         return tuple(out)
 
 
+class _Prefix(_Term):
+    """``lid*``: any word of the field that starts with the folded prefix (no typo tolerance)."""
+
+    __slots__ = ("prefix",)
+
+    def __init__(self, prefix: str, fields: tuple[Field, ...], label: str):
+        super().__init__((prefix,), (0,), fields, label)
+        self._exact = frozenset()  # the prefix itself need not be one of the item's words
+        self.prefix = prefix
+
+    def _hits(self, doc: _ItemView) -> list[_TermHit] | None:
+        hits: list[_TermHit] = []
+        prefix, label = self.prefix, self.label
+        for field in self.fields:
+            if not any(w.startswith(prefix) for w in doc.vocab[field]):
+                continue
+            found = [p for p, w in enumerate(doc.words[field]) if w.startswith(prefix)]
+            hits.extend((field, p, 1, label, False) for p in found[:MAX_SPANS_PER_TERM])
+        return hits or None
+
+
 class _Site:
     __slots__ = ("domain", "path")
 
@@ -466,10 +499,13 @@ class _Builder:
             budgets = tuple(edit_budget(w) if fuzzy else 0 for w in term.tokens)
             fields: tuple[Field, ...] = ("title",) if isinstance(node, InTitle) else _FIELDS
             label = to_canonical(node)
+            prefix = isinstance(term, Word) and term.prefix
             key = (term.tokens, budgets, fields, label)
             seq = self.seqs.get(key)
             if seq is None:
-                if len(term.tokens) == 1 and not budgets[0]:
+                if prefix:
+                    seq = _Prefix(term.tokens[0], fields, label)
+                elif len(term.tokens) == 1 and not budgets[0]:
                     seq = _Word(term.tokens[0], fields, label)
                 else:
                     seq = _Term(term.tokens, budgets, fields, label)
@@ -491,11 +527,16 @@ class _Builder:
         """Every query word with a typo budget (a phrase's first word is looked up by it)."""
         return {w for seq in self.seqs.values() for w, k in zip(seq.words, seq.budgets, strict=True) if k}
 
+    def term_words(self) -> frozenset[str]:
+        """Every word some term looks for as it is (a prefix is not a word of the item)."""
+        return frozenset(w for seq in self.seqs.values() if not isinstance(seq, _Prefix) for w in seq.words)
+
 
 # ---------------------------------------------------------------------------------------------- anchors
 
-# Anchor kinds: an exact word, a word with a typo budget (found through the NearIndex), a domain.
-_EXACT, _FUZZY, _DOMAIN = range(3)
+# Anchor kinds: an exact word, a word with a typo budget (found through the NearIndex), a domain, a prefix
+# (indexed by its first MIN_PREFIX letters).
+_EXACT, _FUZZY, _DOMAIN, _PREFIX = range(4)
 Anchor = tuple[int, str]
 
 
@@ -509,6 +550,8 @@ def _word_cost(word: str) -> float:
 
 def _anchors(node: _Node) -> tuple[list[Anchor], float] | None:
     """Keys of which an item must contain at least one for ``node`` to match, with their cost."""
+    if isinstance(node, _Prefix):
+        return [(_PREFIX, node.prefix[:MIN_PREFIX])], _word_cost(node.prefix) + 2.0
     if isinstance(node, _Term):
         options = [
             (_word_cost(w) * (1 if k == 0 else 4), [(_FUZZY if k else _EXACT, w)])
@@ -555,6 +598,7 @@ class IndexedMatcher:
         exact: dict[str, list[int]] = defaultdict(list)
         fuzzy: dict[str, list[int]] = defaultdict(list)
         domains: dict[str, list[int]] = defaultdict(list)
+        prefixes: dict[str, list[int]] = defaultdict(list)
         self._always: list[int] = []
         builder = _Builder()
         for spec in watches:
@@ -575,16 +619,17 @@ class IndexedMatcher:
                 self._always.append(idx)
                 continue
             for kind, key in anchors[0]:
-                {_EXACT: exact, _FUZZY: fuzzy, _DOMAIN: domains}[kind][key].append(idx)
+                {_EXACT: exact, _FUZZY: fuzzy, _DOMAIN: domains, _PREFIX: prefixes}[kind][key].append(idx)
         # Tuples, not lists: the collector stops tracking them, and a large matcher is many objects that
         # every full collection of a long poll would otherwise walk.
         self._exact = {key: tuple(ids) for key, ids in exact.items()}
         self._fuzzy = {key: tuple(ids) for key, ids in fuzzy.items()}
         self._domains = {key: tuple(ids) for key, ids in domains.items()}
+        self._prefixes = {key: tuple(ids) for key, ids in prefixes.items()}
         # Every word of every term. An item's words are probed against this set once (a set keeps each
         # key's hash beside it, a dict of str keys does not, so a probe reads no key that is not there);
         # the anchors and the positions worth indexing are then looked for among the few found.
-        self._term_words = frozenset(w for seq in builder.seqs.values() for w in seq.words)
+        self._term_words = builder.term_words()
         self._near = NearIndex.shared(builder.fuzzy_words())
         self._plan = [(c.spec.id, c.root, c.languages) for c in self.watches]
 
@@ -604,6 +649,10 @@ class IndexedMatcher:
         if self._fuzzy:
             fuzzy = self._fuzzy
             found.update(*map(fuzzy.__getitem__, fuzzy.keys() & doc._near.keys()))
+        if self._prefixes:
+            prefixes = self._prefixes
+            starts = {w[:MIN_PREFIX] for w in doc.all_vocab}
+            found.update(*map(prefixes.__getitem__, prefixes.keys() & starts))
         return sorted(found)
 
     def match(self, item: MatchItem) -> list[Match]:

@@ -3,14 +3,19 @@
 Grammar (``OR`` binds tighter than the implicit AND, as on Google: ``a b OR c`` is ``a (b OR c)``)::
 
     query    := and_expr END
-    and_expr := or_expr { or_expr }                 implicit AND
+    and_expr := or_expr { ["AND"] or_expr }         implicit AND; AND (upper case) may be written
     or_expr  := unary { ("OR" | "|") unary }        OR must be upper case; "or" is a word
-    unary    := "-" primary | primary               "-" glued to the term it excludes
-    primary  := WORD | "\"" PHRASE "\"" | "site:" DOMAIN[/PATH] | "intitle:" (WORD | "\"" PHRASE "\"")
-              | "(" and_expr ")"
+    unary    := "-" primary | "NOT" primary | primary   "-" glued to the term it excludes; NOT before it
+    primary  := WORD | WORD "*" | "\"" PHRASE "\"" | "site:" DOMAIN[/PATH]
+              | "intitle:" (WORD | "\"" PHRASE "\"") | "(" and_expr ")"
 
 A WORD is any run of characters other than spaces, quotes, parentheses and ``|``; a hyphen inside it
-(``coca-cola``) is part of the word, never an exclusion. Words and phrases are compared after
+(``coca-cola``) is part of the word, never an exclusion. ``AND`` and ``NOT`` in upper case are the operators
+users of Talkwalker or Mention type (``Lidl AND Aldi``, ``Lidl NOT grève``); in lower case they are words,
+with a warning (:func:`query_warnings`). A trailing ``*`` makes a word a prefix (``lid*`` finds *Lidl*,
+*lidar*) and needs at least :data:`MIN_PREFIX` letters before it; a ``*`` anywhere else is refused. What
+other tools use as operators and this language does not (``&&``, ``NEAR``, ``inurl:``…) is refused with
+its column rather than searched as words. Words and phrases are compared after
 :func:`erepwatch.analyze.textnorm.normalize`, so a word that folds to several words (``coca-cola``,
 ``l'oréal``) behaves as a phrase.
 """
@@ -31,19 +36,22 @@ __all__ = [
     "Not",
     "Or",
     "Phrase",
+    "QueryWarning",
     "Site",
     "Word",
     "canonical_query",
     "parse_query",
+    "query_warnings",
     "to_canonical",
 ]
 
 
 @dataclass(frozen=True, slots=True)
 class Word:
-    text: str  # as the user typed it, shown back by `watch show`
+    text: str  # as the user typed it (without a trailing "*"), shown back by `watch show`
     tokens: tuple[str, ...] = field(default=(), compare=False)  # folded words, see textnorm
     column: int = field(default=0, compare=False)
+    prefix: bool = False  # "lid*": any word that starts with the (folded) token
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +99,44 @@ Node = Union[Word, Phrase, Site, InTitle, Not, And, Or]  # noqa: UP007 - used at
 # ---------------------------------------------------------------------------------------------- lexer
 
 _DELIMS = frozenset(' \t\n\r\f\v"()|')
+#: Letters a prefix needs before its "*": "li*" would find half the dictionary.
+MIN_PREFIX = 3
+#: Operators of other search tools that this language does not have: refused, never searched as words.
+_FOREIGN_FIELDS = frozenset(
+    {
+        "inurl",
+        "allinurl",
+        "intext",
+        "allintext",
+        "allintitle",
+        "inanchor",
+        "link",
+        "related",
+        "filetype",
+        "ext",
+        "before",
+        "after",
+        "cache",
+        "info",
+        "define",
+        "source",
+        "location",
+        "lang",
+        "url",
+        "title",
+        "author",
+    }
+)
+_FOREIGN_WORDS = {
+    "&&": "write AND (or just a space) to require both",
+    "&": "write AND (or just a space) to require both",
+    "||": "write OR (or a single |)",
+    "NEAR": "proximity is not supported: write the words (both are required) or a quoted phrase",
+    "ONEAR": "proximity is not supported: write the words (both are required) or a quoted phrase",
+    "AROUND": "proximity is not supported: write the words (both are required) or a quoted phrase",
+    "XOR": "write (a -b) OR (b -a)",
+}
+_FOREIGN_PROXIMITY = re.compile(r"^(NEAR|AROUND|ONEAR|W)[/(]\d+\)?$")
 _HOST = re.compile(r"^[^\W_](?:[\w-]*[^\W_])?(?:\.[^\W_](?:[\w-]*[^\W_])?)*$")
 
 
@@ -109,6 +155,8 @@ def _phrase(query: str, i: int) -> tuple[Phrase, int]:
     text = " ".join(query[i + 1 : close].split())
     if not text:
         raise QuerySyntaxError("empty phrase", i + 1, query)
+    if "*" in text:
+        raise QuerySyntaxError("'*' has no effect inside quotes: a phrase is matched as written", i + 1, query)
     toks = tuple(words(text))
     if not toks:
         raise QuerySyntaxError(f'phrase "{text}" has no letters or digits', i + 1, query)
@@ -156,8 +204,17 @@ def _lex(query: str) -> list[_Tok]:
                 j += 1
             word = query[i:j]
             lower = word.lower()
-            if word == "OR":
-                toks.append(_Tok("OR", col))
+            if word in ("OR", "AND", "NOT"):
+                toks.append(_Tok(word, col))
+            elif word in _FOREIGN_WORDS or _FOREIGN_PROXIMITY.match(word):
+                hint = _FOREIGN_WORDS.get(word) or _FOREIGN_WORDS["NEAR"]
+                raise QuerySyntaxError(f'{word} is not an operator here: {hint} (or "{word}" to find it)', col, query)
+            elif ":" in word and lower.partition(":")[0] in _FOREIGN_FIELDS:
+                name = word.partition(":")[0]
+                raise QuerySyntaxError(
+                    f"{name}: is not an operator here (only site: and intitle:); quote it to find the text",
+                    col, query,
+                )  # fmt: skip
             elif lower.startswith("site:"):
                 toks.append(_Tok("term", col, _site(word[5:], col, query)))
             elif lower.startswith("intitle:"):
@@ -177,10 +234,31 @@ def _lex(query: str) -> list[_Tok]:
 
 
 def _word(text: str, column: int, query: str) -> Word:
+    star = text.find("*")
+    if star >= 0:
+        return _prefix(text, column, query, star)
     toks = tuple(words(text))
     if not toks:
         raise QuerySyntaxError(f"'{text}' has no letters or digits", column, query)
     return Word(text, toks, column)
+
+
+def _prefix(text: str, column: int, query: str, star: int) -> Word:
+    """``lid*``: a word that starts with ``lid``; the ``*`` only at the end, after at least MIN_PREFIX letters."""
+    if star != len(text) - 1:
+        raise QuerySyntaxError(
+            "'*' is a prefix wildcard: put it at the end of a word, e.g. lid* (no * inside or before a word)",
+            column + star, query,
+        )  # fmt: skip
+    stem = text[:-1]
+    toks = tuple(words(stem))
+    if len(toks) != 1 or not stem[-1:].isalnum():
+        raise QuerySyntaxError(f"'{text}': a '*' prefix ends one plain word, e.g. lid*", column + star, query)
+    if len(toks[0]) < MIN_PREFIX:
+        raise QuerySyntaxError(
+            f"'{text}': a prefix needs at least {MIN_PREFIX} letters before '*'", column + star, query
+        )
+    return Word(stem, toks, column, prefix=True)
 
 
 # --------------------------------------------------------------------------------------------- parser
@@ -228,6 +306,12 @@ class _Parser:
         first = self.peek()
         children: list[Node] = []
         while self.peek().kind not in (")", "END"):
+            if self.peek().kind == "AND":
+                op = self.take()
+                if not children:
+                    raise self.error("AND needs a term on its left", op.column)
+                if self.peek().kind in ("AND", "OR", ")", "END"):
+                    raise self.error("AND needs a term on its right", op.column)
             child = self.or_expr()
             children.extend(child.children if isinstance(child, And) else (child,))
         if not children:
@@ -243,7 +327,7 @@ class _Parser:
         children = [self.unary()]
         while self.peek().kind == "OR":
             op = self.take()
-            if self.peek().kind in ("OR", ")", "END"):
+            if self.peek().kind in ("OR", "AND", ")", "END"):
                 raise self.error("OR needs a term on its right", op.column)
             child = self.unary()
             children.extend(child.children if isinstance(child, Or) else (child,))
@@ -256,10 +340,13 @@ class _Parser:
 
     def unary(self) -> Node:
         tok = self.peek()
-        if tok.kind == "-":
+        if tok.kind in ("-", "NOT"):
             self.take()
-            if self.peek().kind == "-":
-                raise self.error("'-' cannot be doubled", self.peek().column)
+            if self.peek().kind in ("-", "NOT"):
+                doubled = "'-' cannot be doubled" if tok.kind == self.peek().kind == "-" else "NOT cannot be doubled"
+                raise self.error(doubled, self.peek().column)
+            if tok.kind == "NOT" and self.peek().kind in ("AND", "OR", ")", "END"):
+                raise self.error("NOT needs the term to exclude on its right", tok.column)
             self.deeper(tok)
             node = Not(self.primary(), tok.column)
             self.depth -= 1
@@ -284,6 +371,8 @@ class _Parser:
             raise self.error("')' without a matching '('", tok.column)
         if tok.kind == "END":
             raise self.error("expected a term at the end of the query", tok.column)
+        if tok.kind == "AND":
+            raise self.error("AND needs a term on its left", tok.column)
         raise self.error(f"unexpected {tok.kind}", tok.column)
 
 
@@ -320,7 +409,7 @@ def parse_query(query: str) -> Node:
 def to_canonical(node: Node) -> str:
     """The query as `watch show` prints it; parsing it again gives an equal AST."""
     if isinstance(node, Word):
-        return node.text
+        return f"{node.text}*" if node.prefix else node.text
     if isinstance(node, Phrase):
         return f'"{node.text}"'
     if isinstance(node, Site):
@@ -339,3 +428,48 @@ def to_canonical(node: Node) -> str:
 
 def canonical_query(query: str) -> str:
     return to_canonical(parse_query(query))
+
+
+# ------------------------------------------------------------------------------------------- warnings
+
+
+@dataclass(frozen=True, slots=True)
+class QueryWarning:
+    """Something the query does that its author may not mean; ``column`` is 1-based."""
+
+    column: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"column {self.column}: {self.message}"
+
+
+_LOWER_OPERATORS = {
+    "and": "'and' is looked for as a word; write AND (upper case) or just a space to require both sides",
+    "not": "'not' is looked for as a word; write NOT (upper case) or -word to exclude",
+    "or": "'or' is looked for as a word; write OR (upper case) for either",
+}
+
+
+def query_warnings(query: str) -> list[QueryWarning]:
+    """Habits from other tools that parse but probably do not mean what their author wants.
+
+    The query must parse (call :func:`parse_query` first); lower-case ``and``/``or``/``not`` between two terms
+    are words here, and a ``+`` before a word does nothing (every word is required already).
+    """
+    found: list[QueryWarning] = []
+    tokens = [t for t in _lex(query) if t.kind != "END"]
+    for pos, tok in enumerate(tokens):
+        node = tok.node
+        if not isinstance(node, Word) or node.prefix:
+            continue
+        between = 0 < pos < len(tokens) - 1 and tokens[pos - 1].kind == tokens[pos + 1].kind == "term"
+        if node.text in _LOWER_OPERATORS and between:
+            found.append(QueryWarning(tok.column, _LOWER_OPERATORS[node.text]))
+        elif node.text.startswith("+") and len(node.text) > 1:
+            found.append(QueryWarning(tok.column, f"'+' does nothing: every word is required already ({node.text})"))
+        elif node.text.startswith("~") and len(node.text) > 1:
+            found.append(
+                QueryWarning(tok.column, f"'~' (synonyms) is not supported: {node.text[1:]} is searched as is")
+            )
+    return found

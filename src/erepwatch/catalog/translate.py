@@ -56,6 +56,9 @@ class _Widen:
     def reduce(self, node: Node) -> Node | None:
         """The node in the dialect, or None for "no constraint"."""
         d = self.d
+        if isinstance(node, Word) and node.prefix:
+            self.note(f"{node.text}* (a prefix) cannot be searched: searched without it, the matcher applies it")
+            return None
         if isinstance(node, Word):
             return node
         if isinstance(node, Phrase):
@@ -98,6 +101,9 @@ class _Widen:
         d = self.d
         if d.not_prefix is None:
             self.note("exclusions are not supported: the matcher applies them")
+            return None
+        if isinstance(child, Word) and child.prefix:
+            self.note(f"-{child.text}* (a prefix) cannot be searched: the matcher applies it")
             return None
         if isinstance(child, Or):  # -(x OR y) is exactly -x -y
             kept = [k for k in (self._exclusion(c) for c in child.children) if k is not None]
@@ -181,7 +187,7 @@ def hashtags(node: Node, limit: int = 6) -> list[str]:
     """One hashtag per alternative of the query: its first word or phrase, squashed (``"Acme Corp"`` → AcmeCorp)."""
     tags: dict[str, str] = {}
     for conj in alternatives(node):
-        term = next((n for n in conj if isinstance(n, Word | Phrase)), None)
+        term = next((n for n in conj if isinstance(n, Word | Phrase) and not getattr(n, "prefix", False)), None)
         if term is None:
             continue
         tag = _TAG_CHARS.sub("", term.text)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import click
 
-from erepwatch.analyze.query import canonical_query
 from erepwatch.cli import cli, get_app, json_option, print_json
 from erepwatch.service import watches as svc
 
@@ -13,9 +12,10 @@ QUERY_HELP = """Query language (case- and accent-insensitive, whole words):
 \b
   acme                 a word ("apple" never matches "pineapple" or "Applebee's")
   "acme corp"          an exact phrase
-  acme widget          both (implicit AND)
+  acme widget          both (implicit AND; also: acme AND widget)
   acme OR widget       either (also: acme | widget); OR binds tighter than AND
-  -recall  -"X corp"   exclude a word or phrase (the - touches the term)
+  -recall  -"X corp"   exclude a word or phrase (the - touches the term; also: NOT recall)
+  lid*                 a prefix: words starting with lid (Lidl, lidar); 3 letters at least before *
   coca-cola            a hyphen inside a word is part of it: same as "coca cola"
   (acme OR acmé) -job  parentheses group
   site:example.com     from that domain or its subdomains (-site: excludes)
@@ -25,7 +25,9 @@ QUERY_HELP = """Query language (case- and accent-insensitive, whole words):
 French and typography: elisions (l'Oréal, d’Acme), accents and possessives (Apple's) are understood: oréal finds
 L'Oréal, "air france" finds Air France-KLM. --fuzzy tolerates one typo in words of 5+ letters, two in
 9+ letters (never in short words, numbers or common words). Try a query before saving it with
-`erepwatch watch test --query Q`. A malformed query is refused with the column of the mistake.
+`erepwatch watch test --query Q`. AND, OR and NOT are operators in upper case only (lower case: words, with a
+warning); operators of other tools (&&, NEAR, inurl:…) and a * anywhere but at the end of a word are refused.
+A malformed query is refused with the column of the mistake.
 """
 
 
@@ -46,6 +48,10 @@ def watch() -> None:
 )
 @click.option("--fuzzy", is_flag=True, help="Tolerate a typo in long words.")
 @click.option("--tag", "tags", multiple=True, metavar="GROUP=word,word", help="A custom keyword tag group.")
+@click.option(
+    "--search", is_flag=True,
+    help="Also subscribe the catalog's news-search feeds for its languages and regions, and poll them now.",
+)  # fmt: skip
 @json_option
 def add(
     name: str,
@@ -54,9 +60,13 @@ def add(
     region: tuple[str, ...],
     fuzzy: bool,
     tags: tuple[str, ...],
+    search: bool,
     as_json: bool,
 ) -> None:
-    """Add a watched query NAME."""
+    """Add a watched query NAME; it is matched at once against the items already stored."""
+    from erepwatch.service import first_results
+
+    _warn(query, as_json)
     data = svc.WatchInput(
         name=name,
         query=query,
@@ -69,10 +79,42 @@ def add(
     with app.transaction() as session:
         created = svc.add_watch(session, data, default_region=app.settings.watch_default_region)
         result = svc.watch_as_dict(created)
-    if as_json:
-        print_json(result)
-    else:
+    if not as_json:
         click.echo(f"added watch {result['id']} {result['name']!r}: {result['canonical_query']}")
+    found = first_results.FirstResults(stored_mentions=first_results.match_stored(app.sessions, app.settings,
+                                                                                  [result["id"]]))  # fmt: skip
+    if search:
+        polled = first_results.subscribe_and_poll(app.sessions, app.settings, result["id"])
+        polled.stored_mentions = found.stored_mentions
+        found = polled
+    if as_json:
+        print_json({**result, "first_results": found.as_dict()})
+        return
+    click.echo(f"{_count(found.stored_mentions, 'mention')} among the items already stored")
+    if search:
+        failed = f", {found.polled_failed} failed" if found.polled_failed else ""
+        click.echo(
+            f"{_count(len(found.feeds), 'search feed')} subscribed and polled{failed}: "
+            f"{_count(found.new_items, 'new item')}, {_count(found.new_mentions, 'new mention')}"
+        )
+    else:
+        click.echo(
+            f"to search the news for it now: `erepwatch source add-search {result['name']}` "
+            "(or add --search to `watch add`), then `erepwatch poll`"
+        )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def _warn(query: str, as_json: bool) -> None:
+    """Refuse a malformed query, and say on stderr what a valid one does that its author may not mean."""
+    from erepwatch.analyze.query import parse_query, query_warnings
+
+    parse_query(query)
+    for warning in query_warnings(query):
+        click.echo(f"erepwatch: warning: query {warning}", err=True)
 
 
 @watch.command("list")
@@ -134,10 +176,13 @@ def edit(
     tags: tuple[str, ...],
     as_json: bool,
 ) -> None:
-    """Change a watch."""
+    """Change a watch; a new query, language or region is matched at once against the items already stored."""
+    from erepwatch.service import first_results
+
     if query is not None:
-        canonical_query(query)
-    with get_app().transaction() as session:
+        _warn(query, as_json)
+    app = get_app()
+    with app.transaction() as session:
         changed = svc.edit_watch(
             session,
             ref,
@@ -149,10 +194,14 @@ def edit(
             tags=svc.parse_tag_specs(tags) if tags else None,
         )
         row = svc.watch_as_dict(changed)
+    matching_changed = query is not None or lang or fuzzy is not None
+    found = first_results.match_stored(app.sessions, app.settings, [row["id"]]) if matching_changed else 0
     if as_json:
-        print_json(row)
-    else:
-        click.echo(f"updated watch {row['id']} {row['name']!r}: {row['canonical_query']}")
+        print_json({**row, "first_results": {"stored_mentions": found}})
+        return
+    click.echo(f"updated watch {row['id']} {row['name']!r}: {row['canonical_query']}")
+    if matching_changed:
+        click.echo(f"{_count(found, 'new mention')} among the items already stored")
 
 
 @watch.command()
@@ -190,6 +239,8 @@ def test(
 
     if (ref is None) == (query is None):
         raise click.UsageError("give either a watch NAME or --query Q")
+    if query is not None:
+        _warn(query, as_json)
     try:
         window = parse_duration(since) if since else None
     except ValueError as exc:
@@ -228,15 +279,22 @@ def import_(file: click.utils.LazyFile, as_json: bool) -> None:
     A watch of the same name is updated to match the line. A bad line is reported with its number and
     nothing of the file is applied.
     """
-    from erepwatch.service import watch_import
+    from sqlalchemy import select
+
+    from erepwatch.db.models import Watch
+    from erepwatch.service import first_results, watch_import
 
     lines = watch_import.parse_jsonl(file, source=getattr(file, "name", "input"))
-    with get_app().transaction() as session:
+    app = get_app()
+    with app.transaction() as session:
         result = watch_import.import_watches(session, lines)
+        changed = [*result.added, *result.updated]
+        ids = list(session.scalars(select(Watch.id).where(Watch.name.in_(changed)))) if changed else []
+    found = first_results.match_stored(app.sessions, app.settings, ids)
     if as_json:
-        print_json(result.as_dict())
+        print_json({**result.as_dict(), "stored_mentions": found})
     else:
         click.echo(
             f"imported {len(lines)} watches: {len(result.added)} added, {len(result.updated)} updated, "
-            f"{len(result.unchanged)} unchanged"
+            f"{len(result.unchanged)} unchanged; {_count(found, 'new mention')} among the items already stored"
         )

@@ -1,0 +1,127 @@
+"""The first hour of a new user (issue 14), through the CLI: mentions from minute one, and a query language that
+says what it does with habits from other tools. Runs on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import pytest
+
+
+def _rss(items: list[tuple[str, str]], *, hours_ago: int = 1) -> bytes:
+    when = format_datetime(datetime.now(UTC) - timedelta(hours=hours_ago))
+    body = "".join(
+        f"<item><title>{title}</title><link>https://news.example/{i}</link><description>{text}</description>"
+        f"<pubDate>{when}</pubDate></item>"
+        for i, (title, text) in enumerate(items)
+    )
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>Local</title>{body}</channel></rss>'.encode()
+
+
+ITEMS = [
+    ("Lidl et Aldi baissent leurs prix", "La guerre des prix continue entre les deux enseignes."),
+    ("Grève chez Lidl", "Les salariés de Lidl sont en grève ce lundi."),
+    ("Lidl ouvre un magasin à Lyon", "Le discounter poursuit son expansion."),
+    ("Les lidars arrivent dans les voitures", "Une technologie de mesure par laser."),
+    ("Aldi recrute", "Aldi annonce 500 postes."),
+]
+
+
+@pytest.fixture
+def stored(cli, server):
+    """Items already stored from a local feed, before any watch exists."""
+    server.routes["/local.xml"] = (200, {"Content-Type": "application/rss+xml"}, _rss(ITEMS))
+    cli("source", "add", server.url("/local.xml"), "--name", "local")
+    assert cli("poll", "--json").json()["new_items"] == len(ITEMS)
+    return cli
+
+
+def _titles(cli, watch: str) -> set[str]:
+    return {m["title"] for m in cli("mentions", "--watch", watch, "--all", "--json").json()}
+
+
+def test_a_new_watch_finds_the_stored_items_at_once_and_says_how_many(stored):
+    out = stored("watch", "add", "lidl", "--query", "lidl").out
+    assert "3 mentions among the items already stored" in out
+    assert _titles(stored, "lidl") == {ITEMS[0][0], ITEMS[1][0], ITEMS[2][0]}
+    added = stored("watch", "add", "aldi", "--query", "aldi", "--json").json()
+    assert added["first_results"]["stored_mentions"] == 2
+
+
+def test_an_edited_watch_is_matched_again(stored):
+    stored("watch", "add", "brand", "--query", "aldi")
+    assert len(_titles(stored, "brand")) == 2
+    out = stored("watch", "edit", "brand", "--query", "aldi OR lidl").out
+    assert "2 new mentions among the items already stored" in out  # "Lidl et Aldi" had one already
+    assert len(_titles(stored, "brand")) == 5 - 1  # every item but the lidars
+
+
+def test_watch_import_matches_the_stored_items(stored, tmp_path):
+    path = tmp_path / "w.jsonl"
+    path.write_text('{"name": "both", "query": "lidl aldi"}\n', encoding="utf-8")
+    assert stored("watch", "import", str(path), "--json").json()["stored_mentions"] == 1
+
+
+def test_upper_case_and_not_are_operators(stored):
+    stored("watch", "add", "both", "--query", "Lidl AND Aldi")
+    assert _titles(stored, "both") == {ITEMS[0][0]}
+    stored("watch", "add", "calm", "--query", "Lidl NOT grève")
+    assert _titles(stored, "calm") == {ITEMS[0][0], ITEMS[2][0]}
+    assert stored("watch", "show", "calm", "--json").json()["canonical_query"] == "Lidl -grève"
+
+
+def test_trailing_star_is_a_prefix_of_three_letters_at_least(stored):
+    stored("watch", "add", "lid", "--query", "lid* -aldi")
+    assert _titles(stored, "lid") == {ITEMS[1][0], ITEMS[2][0], ITEMS[3][0]}
+    assert stored("watch", "show", "lid", "--json").json()["canonical_query"] == "lid* -aldi"
+    refused = stored("watch", "add", "li", "--query", "li*", ok=False)
+    assert refused.code == 1 and "column 3" in refused.err and "at least 3 letters" in refused.err
+    refused = stored("watch", "add", "mid", "--query", "acme L*dl", ok=False)
+    assert "column 7" in refused.err and "prefix wildcard" in refused.err
+
+
+@pytest.mark.parametrize(
+    ("query", "column", "words"),
+    [
+        ("Lidl && Aldi", 6, "AND"),
+        ("Lidl NEAR/3 Aldi", 6, "proximity"),
+        ("inurl:lidl", 1, "site: and intitle:"),
+        ("Lidl AND", 6, "AND needs a term on its right"),
+        ("NOT Lidl", 1, "only exclusions"),
+        ('"lid*"', 1, "inside quotes"),
+    ],
+)
+def test_what_looks_like_an_operator_but_is_not_is_refused_with_its_column(cli, query, column, words):
+    refused = cli("watch", "add", "x", "--query", query, ok=False)
+    assert refused.code == 1 and f"column {column}" in refused.err and words in refused.err
+    assert "Traceback" not in refused.err
+
+
+def test_lower_case_operators_are_words_with_a_warning(cli):
+    done = cli("watch", "add", "x", "--query", "Lidl and Aldi")
+    assert "warning: query column 6: 'and' is looked for as a word" in done.err
+    assert "Lidl and Aldi" in done.out
+    assert "warning" in cli("watch", "test", "--query", "+lidl aldi").err
+
+
+def test_watch_add_search_subscribes_the_search_feeds_and_polls_them_now(cli, server, monkeypatch):
+    monkeypatch.setenv("EREPWATCH_CATALOG_BASE_URL", server.url("/catalog"))
+    found = _rss([("Acme lance un produit", "Acme, la marque, annonce.")])
+    for path in ("/catalog/rss/search", "/catalog/news/search", "/catalog/search.rss", "/catalog/newest"):
+        server.routes[path] = (200, {"Content-Type": "application/rss+xml"}, found)
+    result = cli("watch", "add", "acme", "--query", "acme", "--search", "--json").json()
+    first = result["first_results"]
+    assert len(first["search_feeds"]) >= 3 and first["new_mentions"] >= 1
+    assert any("hl=fr" in url and "gl=FR" in url for url in first["search_feeds"]), "the default market, not en-US"
+    assert [m["title"] for m in cli("mentions", "--json").json()] == ["Acme lance un produit"]
+
+
+def test_a_watch_without_lang_or_region_takes_the_default_market(cli, monkeypatch):
+    assert cli("watch", "add", "a", "--query", "acme", "--json").json()["region"] == ["FR"]
+    assert cli("watch", "add", "b", "--query", "acme", "--lang", "en", "--json").json()["region"] == []
+    monkeypatch.setenv("EREPWATCH_WATCH_DEFAULT_REGION", "CA")
+    assert cli("watch", "add", "c", "--query", "acme", "--json").json()["region"] == ["CA"]
+    for bad, word in ((("--lang", "xx"), "ISO 639-1"), (("--region", "UK"), "did you mean GB")):
+        refused = cli("watch", "add", "d", "--query", "acme", *bad, ok=False)
+        assert word in refused.err
