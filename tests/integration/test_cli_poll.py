@@ -208,8 +208,8 @@ def test_wrong_setting_fails_at_start_naming_the_key(cli, monkeypatch, tmp_path)
 def test_whole_corpus_ingests_without_a_crash(cli, server):
     """Every real feed is fetched, parsed and stored; item counts agree with feedparser on the same bytes."""
     feeds = corpus_feeds()
-    for path in feeds:
-        cli("source", "add", server.feed_url(path.name), "--name", path.name)
+    for path in feeds:  # unchecked: the poll is what this test measures (and some files are not feeds)
+        cli("source", "add", server.feed_url(path.name), "--name", path.name, "--no-check")
     stats = cli("poll", "--json").json()
     assert stats["sources"] == len(feeds)
     by_name = {s["name"]: s for s in cli("source", "list", "--json").json()}
