@@ -85,8 +85,14 @@ class QuerySyntaxError(ErepwatchError):
 
 
 class DeliveryError(ErepwatchError):
-    """A digest or alert could not be delivered; ``permanent`` says whether retrying can help."""
+    """A digest or alert could not be delivered; ``permanent`` says whether retrying can help.
 
-    def __init__(self, message: str, *, permanent: bool = False):
+    ``may_have_gone``: the failure came after the whole message was handed over (SMTP: after the end of DATA,
+    while waiting for the server's reply), so it may have been delivered; such a delivery is never resent
+    automatically (``unknown``), only on purpose (``erepwatch deliveries --retry ID``).
+    """
+
+    def __init__(self, message: str, *, permanent: bool = False, may_have_gone: bool = False):
         super().__init__(message)
         self.permanent = permanent
+        self.may_have_gone = may_have_gone

@@ -349,8 +349,8 @@ def _merged_history(history: Sequence[datetime], stored: Sequence[StoredItem]) -
 def reclaim_orphans(session: Session, now: datetime) -> int:
     """Make due at once the sources claimed by a poller of this host that no longer exists (kill -9, OOM):
     they would otherwise wait for their lease. Returns how many came back."""
-    owners = [o for o in session.scalars(select(Source.claimed_by).where(Source.claimed_by.is_not(None)).distinct())]
-    gone = [o for o in owners if owner_gone(o)]
+    owners = session.scalars(select(Source.claimed_by).where(Source.claimed_by.is_not(None)).distinct())
+    gone = [o for o in owners if o is not None and owner_gone(o)]
     if not gone:
         return 0
     result = session.execute(

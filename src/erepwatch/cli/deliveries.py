@@ -13,9 +13,30 @@ STATUSES = ("pending", "sending", "sent", "failed", "unknown")
 @cli.command()
 @click.option("--status", type=click.Choice(STATUSES), help="Only deliveries in this state.")
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="At most this many.")
+@click.option(
+    "--retry",
+    "retry_id",
+    type=click.IntRange(min=1),
+    metavar="ID",
+    help="Resend this unknown (may have gone out) or failed delivery at the next send; nothing else resends it.",
+)
 @json_option
-def deliveries(status: str | None, limit: int, as_json: bool) -> None:
-    """List deliveries, newest first."""
+def deliveries(status: str | None, limit: int, retry_id: int | None, as_json: bool) -> None:
+    """List deliveries, newest first; or resend one on purpose (--retry ID)."""
+    if retry_id is not None:
+        from erepwatch.clock import utcnow
+        from erepwatch.service.deliveries import retry_delivery
+
+        with get_app().transaction() as session:
+            delivery = retry_delivery(session, retry_id, utcnow())
+            row = {"id": delivery.id, "status": delivery.status, "message_id": delivery.message_id}
+        if as_json:
+            print_json(row)
+        else:
+            click.echo(
+                f"delivery {row['id']} will be sent again at the next send (`erepwatch digest send` or the daemon)"
+            )
+        return
     with get_app().sessions() as session:
         rows = list_deliveries(session, status=status, limit=limit)
     if as_json:

@@ -377,7 +377,9 @@ class Fetcher:
         return body
 
     @staticmethod
-    def _result(url: str, final: httpx.URL, response: httpx.Response, body: bytes | None, started: float):
+    def _result(
+        url: str, final: httpx.URL, response: httpx.Response, body: bytes | None, started: float
+    ) -> FetchResult:
         headers = {k.lower(): v for k, v in response.headers.items()}
         validators = Validators(etag=headers.get("etag"), last_modified=headers.get("last-modified"))
         return FetchResult(

@@ -93,9 +93,11 @@ def trim_document(content: bytes, max_entries: int) -> bytes:
             position += 1
             rank = (_entry_date(element) or _OLDEST, -position, position)
             elements[position] = element
-            dropped = heapq.heappushpop(kept, rank) if len(kept) >= max_entries else heapq.heappush(kept, rank)
-            if dropped is not None:
-                _drop(elements.pop(dropped[2]))
+            if len(kept) < max_entries:
+                heapq.heappush(kept, rank)
+                continue
+            dropped = heapq.heappushpop(kept, rank)
+            _drop(elements.pop(dropped[2]))
     except etree.XMLSyntaxError:
         return content
     if root is None:

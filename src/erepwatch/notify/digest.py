@@ -226,12 +226,18 @@ def parse_at(at: str) -> tuple[int, int]:
 
 def last_slot(*, frequency: str, at: str, tz: str, weekday: str | None, now: datetime) -> datetime:
     """The latest scheduled digest time at or before ``now`` (local wall time, so 08:00 stays 08:00 across DST)."""
-    zone = ZoneInfo(tz)
+    try:
+        zone = ZoneInfo(tz)
+    except (KeyError, ValueError, OSError):  # ZoneInfoNotFoundError is a KeyError
+        raise ValueError(f"unknown time zone {tz!r}") from None
     local = now.astimezone(zone)
     hour, minute = parse_at(at)
     slot = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
     if frequency == "weekly":
-        slot -= timedelta(days=(local.weekday() - WEEKDAYS.index(weekday or "monday")) % 7)
+        day = weekday or "monday"
+        if day not in WEEKDAYS:
+            raise ValueError(f"weekday must be one of {', '.join(WEEKDAYS)}, got {day!r}")
+        slot -= timedelta(days=(local.weekday() - WEEKDAYS.index(day)) % 7)
         if slot > local:
             slot -= timedelta(days=7)
     elif slot > local:

@@ -13,7 +13,7 @@ import ssl
 import tempfile
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from erepwatch.errors import DeliveryError
@@ -60,6 +60,27 @@ def _text(value: bytes | str) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
+class _DataTracking(smtplib.SMTP):
+    """Knows whether the end of DATA (the message and its final ``.``) has been sent: a failure after that
+    point is "may have gone out", before it "was not sent"."""
+
+    data_done = False
+
+    def send(self, s: Any) -> None:
+        super().send(s)
+        # smtplib.SMTP.data() sends the quoted message and the terminator in this one call.
+        if isinstance(s, bytes) and s.endswith(b"\r\n.\r\n"):
+            self.data_done = True
+
+
+class _TrackingSMTP(_DataTracking):
+    pass
+
+
+class _TrackingSMTPSSL(_DataTracking, smtplib.SMTP_SSL):
+    pass
+
+
 class SmtpTransport:
     """``smtp://[user@]host[:port][?starttls=true|false|auto&verify=false&cafile=PATH&timeout=30]`` or
     ``smtps://…`` (implicit TLS, port 465). Without ``starttls``, STARTTLS is used when the server offers it."""
@@ -85,9 +106,9 @@ class SmtpTransport:
             return self._conn
         try:
             if self.implicit_tls:
-                conn: smtplib.SMTP = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=self.context)
+                conn: smtplib.SMTP = _TrackingSMTPSSL(self.host, self.port, timeout=self.timeout, context=self.context)
             else:
-                conn = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+                conn = _TrackingSMTP(self.host, self.port, timeout=self.timeout)
             try:
                 conn.ehlo()
                 if not self.implicit_tls and self.starttls not in {"false", "0", "no"}:
@@ -113,11 +134,22 @@ class SmtpTransport:
 
     def send(self, message: EmailMessage) -> None:
         conn = self._connect()
+        if isinstance(conn, _DataTracking):
+            conn.data_done = False
         try:
             conn.send_message(message)
         except Exception as exc:
+            handed_over = isinstance(conn, _DataTracking) and conn.data_done
             self.close()
-            raise classify_smtp(exc) from exc
+            error = classify_smtp(exc)
+            if handed_over and not isinstance(exc, smtplib.SMTPResponseException):
+                # The whole message and its final "." were sent; the reply never came (timeout, dropped
+                # connection). The server may well have accepted it: resending would risk a second copy.
+                raise DeliveryError(
+                    f"no reply after the message was sent ({error}): it may have gone out; not resent",
+                    may_have_gone=True,
+                ) from exc
+            raise error from exc
 
     def delivered(self, message_id: str) -> bool | None:
         return None  # SMTP cannot be asked whether it accepted a message earlier

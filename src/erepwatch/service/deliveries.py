@@ -9,6 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from erepwatch.db.models import Delivery, Recipient
+from erepwatch.errors import InvalidInputError, NotFoundError
+
+#: States a delivery can be resent from on purpose: it may have gone out (``unknown``) or was given up.
+RETRYABLE = ("unknown", "failed")
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -44,3 +48,22 @@ def list_deliveries(session: Session, *, status: str | None = None, limit: int =
         }
         for d, email in session.execute(query)
     ]
+
+
+def retry_delivery(session: Session, delivery_id: int, now: datetime) -> Delivery:
+    """Send again, on purpose, a delivery that may have gone out (``unknown``) or was given up (``failed``):
+    it becomes ``pending`` for the next send, with the same Message-ID (a mail reader that got the first copy
+    shows one message). Nothing else ever resends an ``unknown`` delivery."""
+    delivery = session.get(Delivery, delivery_id)
+    if delivery is None:
+        raise NotFoundError(f"no delivery {delivery_id}; see `erepwatch deliveries`")
+    if delivery.status not in RETRYABLE:
+        raise InvalidInputError(
+            f"delivery {delivery_id} is {delivery.status}; only {' or '.join(RETRYABLE)} deliveries are resent"
+        )
+    delivery.status = "pending"
+    delivery.next_attempt_at = now
+    delivery.attempts = 0
+    delivery.last_error = f"resent on request after: {delivery.last_error or delivery.status}"[:2000]
+    session.flush()
+    return delivery

@@ -116,6 +116,8 @@ def edit_recipient(session: Session, ref: str, *, watches: Sequence[str] | None 
         recipient.watch_ids = resolve_watches(session, watches) or []
     if recipient.frequency == "weekly" and not recipient.weekday:
         recipient.weekday = "monday"
+    # Its values are checked again above: why planning once skipped it no longer holds.
+    recipient.last_error = None
     session.flush()
     return recipient
 
@@ -144,6 +146,8 @@ def recipient_as_dict(session: Session, recipient: Recipient) -> dict[str, Any]:
         "notify": [str(u).split("://", 1)[0] + "://…" for u in recipient.notify_urls or []],
         "digest_cursor": recipient.digest_cursor.isoformat() if recipient.digest_cursor else None,
         "created_at": recipient.created_at.isoformat(),
+        # why planning skipped this recipient (a value no entry point accepts any more); None when fine
+        "last_error": recipient.last_error,
     }
 
 
