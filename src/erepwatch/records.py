@@ -51,6 +51,10 @@ class ParsedEntry:
     author: str | None = None
     source_title: str | None = None
     source_url: str | None = None
+    #: the publisher's own link when the feed's goes through a proxy (Feedburner's ``feedburner:origLink``)
+    orig_link: str | None = None
+    #: a plain-text version of the content given beside it (JSON Feed's ``content_text``)
+    content_text: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

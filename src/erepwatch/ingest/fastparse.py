@@ -54,7 +54,8 @@ RULES = {
     "control-characters": "control characters, raw or as references, are dropped (XML forbids them); "
     "feedparser keeps them, and whitespace folding then splits the word they sat in",
     "own-elements": "only an entry's own elements (and its media:group's) give its id, title and link; "
-    "feedparser also takes them from an <image> inside a <category> or a nested <id>",
+    "feedparser also takes them from an <image> inside a <category> or a nested <id>, and gives the entry's "
+    "feedburner:origLink to a stray empty <item/> nested before it",
     "typed-copy": "Atom content of type text stays text; feedparser copies it to the summary without its "
     "type, where it is read as HTML and loses words in brackets",
 }
@@ -495,6 +496,7 @@ class _Reader:
         updated: datetime | None = None
         author: str | None = None
         source_title = source_url = None
+        orig_link: str | None = None
 
         def description(el: Any, default: str) -> None:
             nonlocal summary, has_content
@@ -561,6 +563,8 @@ class _Reader:
                 if author is None:
                     name = child.find(f"{{{child.tag[1:].partition('}')[0]}}}name") if self.atom else None
                     author = self._text(name if name is not None else child) or None
+            elif key == "feedburner_origlink":
+                orig_link = self._text(child) or None
             elif key == "source":
                 source_url = child.get("url")
                 source_title = self._text(child) if len(child) == 0 else None
@@ -589,6 +593,7 @@ class _Reader:
             author=author,
             source_title=source_title.strip() if source_title and source_title.strip() else None,
             source_url=source_url.strip() if source_url and source_url.strip() else None,
+            orig_link=orig_link.strip() if orig_link and orig_link.strip() else None,
         )
 
 

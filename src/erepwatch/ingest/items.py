@@ -50,13 +50,21 @@ def item_from_entry(entry: ParsedEntry, *, fetched_at: datetime, feed: ParsedFee
     """One entry as an item, or None when it carries neither a link, an id, a title nor any text."""
     title = plain_text(_raw(entry.title), entry.title_type)[:MAX_TITLE]
     summary = plain_text(_raw(entry.summary), entry.summary_type)
-    content = plain_text(_raw(entry.content), entry.content_type)
+    # JSON Feed: content_text is the author's text; content_html is often escaped twice by the generator
+    # ("&lt;p&gt;"), which no HTML reading can undo without guessing.
+    if entry.content_text:
+        content = plain_text(_raw(entry.content_text), "text/plain")
+    else:
+        content = plain_text(_raw(entry.content), entry.content_type)
     # Feeds often repeat the summary as the start of the full content: keep each sentence once.
     if content and summary and summary[:200] in content:
         summary = ""
     text = " ".join(part for part in (summary, content) if part)[:MAX_TEXT]
 
-    link = valid_text(entry.link) if entry.link and len(entry.link) <= MAX_URL else None
+    # Feedburner serves its own feedproxy.google.com links; the article's is in feedburner:origLink, and only
+    # that one merges with the same article from the publisher's direct feed.
+    raw_link = entry.orig_link or entry.link
+    link = valid_text(raw_link) if raw_link and len(raw_link) <= MAX_URL else None
     url = _link(canonical_url(link)) if link else None
     guid = valid_text(entry.guid).strip() if entry.guid and entry.guid.strip() else None
     if guid is not None and len(guid) > MAX_GUID:
@@ -70,6 +78,10 @@ def item_from_entry(entry: ParsedEntry, *, fetched_at: datetime, feed: ParsedFee
     source_title = valid_optional(entry.source_title, MAX_NAME)
     source_url = entry.source_url if entry.source_url and len(entry.source_url) <= MAX_URL else None
     title, publisher, domain = split_publisher(title, source_title, valid_optional(source_url, MAX_URL))
+    feed_name = feed.title if feed else None
+    if feed is not None and is_google_alerts(feed):
+        # "Google Alert - Slack" names the alert, not who wrote the article: the article's site does.
+        feed_name = publisher_domain(url)
     published = entry.published if entry.published and entry.published <= fetched_at + FUTURE_TOLERANCE else None
 
     return ItemDraft(
@@ -80,9 +92,17 @@ def item_from_entry(entry: ParsedEntry, *, fetched_at: datetime, feed: ParsedFee
         text=text,
         published=published or fetched_at,
         author=valid_optional(entry.author, MAX_NAME),
-        publisher=valid_optional(publisher or (feed.title if feed else None), MAX_NAME),
+        publisher=valid_optional(publisher or feed_name, MAX_NAME),
         publisher_domain=valid_optional(domain or publisher_domain(url), MAX_DOMAIN),
     )
+
+
+_ALERT_TITLES = ("Google Alert - ", "Google Alert – ", "Alerte Google - ", "Alerte Google – ")
+
+
+def is_google_alerts(feed: ParsedFeed) -> bool:
+    """A Google Alerts feed: its entries are links to other sites, its title is the alert's."""
+    return bool(feed.title and feed.title.startswith(_ALERT_TITLES)) or "google.com/alerts" in (feed.link or "")
 
 
 def items_from_feed(feed: ParsedFeed, *, fetched_at: datetime) -> list[ItemDraft]:

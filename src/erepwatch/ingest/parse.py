@@ -157,6 +157,7 @@ def _entry(entry: Any) -> ParsedEntry:
         # RSS <source> (Google News), or Bing News' <News:Source> which feedparser names news_source.
         source_title=_text(source.get("title")) or _text(entry.get("news_source")),
         source_url=_text(source.get("href") or source.get("url")),
+        orig_link=_text(entry.get("feedburner_origlink")),
     )
 
 
@@ -212,6 +213,7 @@ def _json_entry(item: dict[str, Any]) -> ParsedEntry:
         content, content_type = str(item["content_html"]), "text/html"
     else:
         content, content_type = str(item.get("content_text") or ""), "text/plain"
+    text = item.get("content_text")
     guid = item.get("id")
     return ParsedEntry(
         guid=str(guid) if guid not in (None, "") else None,
@@ -224,4 +226,5 @@ def _json_entry(item: dict[str, Any]) -> ParsedEntry:
         content_type=content_type,
         published=_json_date(item.get("date_published")) or _json_date(item.get("date_modified")),
         author=author,
+        content_text=str(text) if text else None,
     )
