@@ -163,6 +163,16 @@ def _count(n: int) -> Callable[[list[Item]], None]:
 LONG_LINK = "https://news.example.com/" + "a" * 2000  # 2,025 characters: over the 2,000 the column holds
 NESTED_JSON = b'{"version": "https://jsonfeed.org/version/1.1", "items": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
 
+# Documents found by fuzzing that make feedparser itself raise (KeyError inside its loose parser).
+FEEDPARSER_TAGS = (
+    b"<entry></tags><dc:subject xmlns:dc='http://purl.org/dc/elements/1.1/'><feed xmlns='http://www.w3.org/2005/Atom'>"
+    b"<category></entry></dc:subject>x</title></source></media:category><entry>"
+)
+FEEDPARSER_TEXTINPUT = (
+    b"<entry><textinput><media:category xmlns:media='http://search.yahoo.com/mrss/'></keywords><br></title>"
+    b"<textinput><item></item><feed xmlns='http://www.w3.org/2005/Atom'>"
+)
+
 CASES: dict[str, Case] = {
     "slow headers": Case("/drip-headers", "timeout", seconds=DEADLINE + 6),
     "drip body": Case("/drip-body", "timeout", seconds=DEADLINE + 6),
@@ -234,6 +244,8 @@ CASES: dict[str, Case] = {
         ctype="application/feed+json",
         check=_count(1),
     ),
+    "feedparser KeyError 'tags'": Case("/kw-tags", "parse", body=FEEDPARSER_TAGS, ctype="text/xml"),
+    "feedparser KeyError 'textinput'": Case("/kw-textinput", "parse", body=FEEDPARSER_TEXTINPUT, ctype="text/xml"),
     "binary garbage": Case("/garbage", "parse", body=bytes(range(256)) * 64, ctype="application/octet-stream"),
     "HTML instead of a feed": Case("/html", "not_a_feed", body=b"<!doctype html><html><body>hi</body></html>"),
 }

@@ -37,6 +37,8 @@ _XML_PIECES = [
     '<!DOCTYPE x SYSTEM "http://127.0.0.1:9/x.dtd">', "Acme", "Mon, 30 Nov 2026 10:00:00 GMT",
     "2026-11-30T10:00:00Z", "https://news.example.com/a?utm_source=x", "javascript:alert(1)", "\x00", "\x1b", "é",
     "\ud800", " ", "\n", "<", ">", '"', "'",
+    "<textinput>", "</tags>", "<keywords>", "</keywords>", "<dc:subject xmlns:dc='http://purl.org/dc/elements/1.1/'>",
+    "</dc:subject>", "<media:category xmlns:media='http://search.yahoo.com/mrss/'>", "</media:category>", "<br>",
 ]  # fmt: skip
 _xml_docs = st.lists(st.sampled_from(_XML_PIECES), max_size=40).map(
     lambda parts: "".join(parts).encode("utf-8", "surrogatepass")

@@ -32,7 +32,22 @@ _TRANSFER_HEADERS = {"content-encoding", "content-length", "transfer-encoding"}
 
 
 def parse_feed(content: bytes, headers: Mapping[str, str] | None = None, url: str | None = None) -> ParsedFeed:
-    """Parse feed bytes. Raises :class:`FeedParseError` when nothing readable is in them."""
+    """Parse feed bytes. Raises :class:`FeedParseError` when nothing readable is in them — and only that: a
+    parser's own crash on a hostile document (feedparser's ``KeyError: 'tags'``, a ``RecursionError``) is this
+    document's fault, said as such."""
+    try:
+        return _parse_feed(content, headers, url)
+    except FeedParseError:
+        raise
+    except MemoryError as exc:
+        raise FeedParseError(FetchErrorKind.TOO_LARGE, "the document is too large to parse in memory") from exc
+    except Exception as exc:
+        raise FeedParseError(
+            FetchErrorKind.PARSE, f"the parser failed on this document ({type(exc).__name__}: {str(exc)[:200]})"
+        ) from exc
+
+
+def _parse_feed(content: bytes, headers: Mapping[str, str] | None, url: str | None) -> ParsedFeed:
     headers = {k.lower(): v for k, v in (headers or {}).items() if k.lower() not in _TRANSFER_HEADERS}
     content = _maybe_gunzip(content)
     if not content.strip():
