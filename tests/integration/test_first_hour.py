@@ -7,6 +7,9 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
+from sqlalchemy import create_engine, text
+
+from erepwatch.db.engine import normalize_url
 
 
 def _rss(items: list[tuple[str, str]], *, hours_ago: int = 1) -> bytes:
@@ -125,3 +128,46 @@ def test_a_watch_without_lang_or_region_takes_the_default_market(cli, monkeypatc
     for bad, word in ((("--lang", "xx"), "ISO 639-1"), (("--region", "UK"), "did you mean GB")):
         refused = cli("watch", "add", "d", "--query", "acme", *bad, ok=False)
         assert word in refused.err
+
+
+# --- sources checked when added (point 5) ----------------------------------------------------------------
+
+INDEX = b"""<!doctype html><html><head><title>Nos flux RSS</title></head><body>
+<h1>Flux RSS</h1><ul>
+<li><a href="/rss/une.xml">A la une</a></li><li><a href="/rss/economie.xml">Economie</a></li>
+<li><a href="/sitemap.xml">Plan du site</a></li><li><a href="/contact">Contact</a></li></ul></body></html>"""
+
+
+def test_source_add_checks_the_feed_with_one_fetch(cli, server):
+    server.routes["/rss/"] = (200, {"Content-Type": "text/html; charset=utf-8"}, INDEX)
+    missing = cli("source", "add", server.url("/nope.xml"), ok=False)
+    assert missing.code == 1 and "http_4xx" in missing.err and "--no-check" in missing.err
+    html = cli("source", "add", server.url("/rss/"), ok=False)
+    assert "not_a_feed" in html.err and f"erepwatch source discover {server.url('/rss/')}" in html.err
+    assert cli("source", "list", "--json").json() == [], "a refused source is not added"
+    assert server.hits("/nope.xml") == [404], "one fetch, no retry loop"
+
+
+def test_discover_finds_plain_links_of_an_rss_index_page(cli, server):
+    server.routes["/rss/"] = (200, {"Content-Type": "text/html; charset=utf-8"}, INDEX)
+    server.routes["/rss/une.xml"] = (200, {"Content-Type": "application/rss+xml"}, _rss(ITEMS[:2]))
+    found = cli("source", "discover", server.url("/rss/"), "--add", "--json").json()
+    assert [f["url"] for f in found["feeds"]] == [server.url("/rss/une.xml"), server.url("/rss/economie.xml")]
+    assert found["feeds"][0]["title"] == "A la une"
+    assert found["added"]["url"] == server.url("/rss/une.xml")
+
+
+def test_last_error_is_cleared_by_the_next_success_and_poll_fails_when_every_source_failed(cli, server, env):
+    cli("source", "add", server.url("/later.xml"), "--name", "later", "--no-check")
+    failed = cli("poll", "--json", ok=False)
+    assert failed.code == 1 and "every source failed" in failed.err and failed.json()["failed"] == 1
+    source = cli("source", "list", "--json").json()[0]
+    assert source["last_error_kind"] == "http_4xx" and source["last_error"]
+    server.routes["/later.xml"] = (200, {"Content-Type": "application/rss+xml"}, _rss(ITEMS))
+    engine = create_engine(normalize_url(env))  # the backoff has passed
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE sources SET next_check_at = :t"), {"t": datetime.now(UTC) - timedelta(days=2)})
+    engine.dispose()
+    assert cli("poll", "--json").json()["fetched"] == 1
+    source = cli("source", "list", "--json").json()[0]
+    assert source["last_error_kind"] is None and source["last_error"] is None and source["failures"] == 0

@@ -79,7 +79,8 @@ def providers_(as_json: bool) -> None:
 @click.option("--add", "add_first", is_flag=True, help="Add the first feed found as a source.")
 @json_option
 def discover(url: str, add_first: bool, as_json: bool) -> None:
-    """Find the feeds a web page announces (<link rel="alternate">), YouTube channel pages included."""
+    """Find the feeds a web page announces (<link rel="alternate">) or links to (<a href> on a site's RSS index page,
+    e.g. /rss/), YouTube channel pages included."""
     from erepwatch.catalog.discover import discover_feeds
     from erepwatch.ingest.fetch import Fetcher
     from erepwatch.pipeline import fetch_policy
