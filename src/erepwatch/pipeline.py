@@ -8,17 +8,19 @@ mentions → source health. One source's failure is recorded on it and never sto
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
+import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import Select, func, or_, select, update
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from erepwatch.analyze.dedup import DEFAULT_WINDOW, ClusterCandidate, ClusterIndex
@@ -350,7 +352,9 @@ def reclaim_orphans(session: Session, now: datetime) -> int:
     """Make due at once the sources claimed by a poller of this host that no longer exists (kill -9, OOM):
     they would otherwise wait for their lease. Returns how many came back."""
     owners = session.scalars(select(Source.claimed_by).where(Source.claimed_by.is_not(None)).distinct())
-    gone = [o for o in owners if o is not None and owner_gone(o)]
+    with _ACTIVE_LOCK:
+        alone = _ACTIVE_POLLS <= 1  # only the poll now claiming runs here: this process's old claims are stale
+    gone = [o for o in owners if o is not None and (owner_gone(o) or (alone and o == this_owner()))]
     if not gone:
         return 0
     result = session.execute(
@@ -395,6 +399,48 @@ async def run_poll(
     started = time.monotonic()
     now = now or utcnow()
     limits = schedule_limits(settings)
+    with _active_poll():
+        return await _run_poll(
+            factory, settings, started=started, now=now, limits=limits, all_sources=all_sources,
+            source_ids=source_ids, fetcher=fetcher, analysis=analysis, limit=limit, per_host=per_host,
+            horizon=horizon, should_stop=should_stop,
+        )  # fmt: skip
+
+
+#: Polls running in this process. When none runs but its own claims are still in the database, they are
+#: leftovers of a poll that failed before it could release them: taken back like a dead poller's.
+_ACTIVE_POLLS = 0
+_ACTIVE_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _active_poll() -> Iterator[None]:
+    global _ACTIVE_POLLS
+    with _ACTIVE_LOCK:
+        _ACTIVE_POLLS += 1
+    try:
+        yield
+    finally:
+        with _ACTIVE_LOCK:
+            _ACTIVE_POLLS -= 1
+
+
+async def _run_poll(
+    factory: sessionmaker[Session],
+    settings: Settings,
+    *,
+    started: float,
+    now: datetime,
+    limits: Limits,
+    all_sources: bool,
+    source_ids: Sequence[int],
+    fetcher: Fetcher | None,
+    analysis: Analysis | None,
+    limit: int | None,
+    per_host: int | None,
+    horizon: float | None,
+    should_stop: Callable[[], bool] | None,
+) -> PollStats:
     tasks = claim_sources(
         factory,
         now=now,
@@ -449,8 +495,15 @@ async def run_poll(
                 for future in pending:
                     future.cancel()
                 await asyncio.gather(*pending, return_exceptions=True)
-                done_ids = {o.source_id for o in stats.outcomes}
-                release_sources(factory, [t.id for t in tasks if t.id not in done_ids], now)
+            # Whatever ended the loop (a stop, or the database failing under one source), every claimed source
+            # without an outcome is due again at once rather than after its lease.
+            done_ids = {o.source_id for o in stats.outcomes}
+            unprocessed = [t.id for t in tasks if t.id not in done_ids]
+            if unprocessed:
+                try:
+                    release_sources(factory, unprocessed, now)
+                except SQLAlchemyError as exc:  # still failing: the next poll takes them back (reclaim_orphans)
+                    log.warning("could not release sources=%s: %s", len(unprocessed), str(exc).splitlines()[0][:200])
     finally:
         if own_fetcher:
             await fetcher.aclose()
