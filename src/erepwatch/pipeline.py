@@ -697,6 +697,7 @@ def _store_drafts(
     if not one_by_one:
         return store_items(session, drafts, source_id=source_id, now=now, language_of=item_language)
     stored: list[StoredItem] = []
+    last: BaseException | None = None
     for draft in drafts:
         try:
             with session.begin_nested():
@@ -704,7 +705,10 @@ def _store_drafts(
         except (DBAPIError, ValueError) as exc:
             if not _row_problem(exc):
                 raise
+            last = exc
             log.warning("entry skipped source_id=%s key=%.200r: %s", source_id, draft.key, _describe(exc))
+    if last is not None and not stored:
+        raise last  # not one entry could be stored: the storage's failure, not the entries'
     return stored
 
 
