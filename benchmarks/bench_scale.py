@@ -1,0 +1,437 @@
+"""Does erepwatch stay as fast when its database has grown? A year of history (1M items, ~100k mentions)
+against a few days of it, on SQLite and PostgreSQL.
+
+    .venv/bin/python benchmarks/bench_scale.py [--items 1000000] [--small 10000] [--repeat 5] [--no-postgres]
+                                               [--plans]
+
+Both databases are built the same way at the same rate (an item every 31.5 s, a mention for one item in ten,
+20 watches, 148 sources), so the last days hold the same rows and only the length of history differs: the
+small one covers a few days, the big one a year. Measured (median of ``--repeat``, wall time):
+
+* a poll of one source bringing 50 new items that mention watched names, and the re-poll (a 304);
+* ``mentions --since 30d --limit 50`` (``service.mentions.list_mentions``);
+* the digest preview (``notify.outbox.preview_digest``);
+* the web page's first page of mentions (``service.browse.find_mentions``);
+* ``source list`` and the digest's source health.
+
+Target (issue 17): each within 1.2× of the small database's figure. ``--plans`` prints the query plans of
+the hot queries (SQLite's EXPLAIN QUERY PLAN, PostgreSQL's EXPLAIN ANALYZE).
+
+Built databases are cached between runs (bulk inserts take minutes at 1M items): SQLite files under
+``$TMPDIR/erepwatch-bench-scale/``, PostgreSQL schemas ``bench_scale_<items>`` in the test database. The
+migrations run on them at each start, so a new index is created on the big database too (and timed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+POSTGRES_URL = os.environ.get("EREPWATCH_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+import sqlalchemy as sa  # noqa: E402
+from sqlalchemy import event, select  # noqa: E402
+from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
+
+from erepwatch.db.engine import make_engine, session_factory  # noqa: E402
+from erepwatch.db.migrate import upgrade  # noqa: E402
+from erepwatch.db.models import Item, ItemSource, Mention, Recipient, Source, Watch  # noqa: E402
+from erepwatch.notify import outbox, queries  # noqa: E402
+from erepwatch.pipeline import Analysis, run_poll  # noqa: E402
+from erepwatch.service.browse import MentionFilter, find_mentions  # noqa: E402
+from erepwatch.service.mentions import list_mentions  # noqa: E402
+from erepwatch.service.recipients import preview_recipient  # noqa: E402
+from erepwatch.service.sources import list_sources  # noqa: E402
+from erepwatch.settings import load_settings  # noqa: E402
+
+#: One item every 31.5 s: a million is a year.
+STEP = timedelta(seconds=31.5)
+WATCH_WORDS = [
+    "renault", "airbus", "carrefour", "sncf", "danone", "michelin", "orange", "total", "decathlon", "leclerc",
+    "bouygues", "thales", "safran", "engie", "veolia", "hermes", "kering", "sanofi", "capgemini", "ubisoft",
+]  # fmt: skip
+SOURCES = 148
+FILLER = (
+    "Le groupe a présenté ses résultats trimestriels devant les analystes, qui attendaient une hausse des "
+    "ventes en Europe et un recul en Asie. La direction confirme ses objectifs pour l'année."
+)
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+# --- building a database of n items ----------------------------------------------------------------------
+
+
+def _rows(n: int, start_id: int = 1) -> Iterator[tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]]:
+    rng = random.Random(n)
+    for k in range(n):
+        i = start_id + k
+        published = NOW - STEP * (n - k)
+        source = 1 + i % SOURCES
+        mentioned = i % 10 == 0
+        word = WATCH_WORDS[i % len(WATCH_WORDS)]
+        title = f"{word.capitalize() if mentioned else 'Économie'} : point {i} sur le marché"
+        item = {
+            "id": i,
+            "key": f"https://news{source}.example/a/{i}",
+            "url": f"https://news{source}.example/a/{i}",
+            "guid": None,
+            "title": title,
+            "text": FILLER,
+            "author": None,
+            "publisher": f"News {source}",
+            "publisher_domain": f"news{source}.example",
+            "language": "fr",
+            "published_at": published,
+            "fetched_at": published + timedelta(minutes=5),
+            "first_source_id": source,
+        }
+        link = {"item_id": i, "source_id": source, "first_seen_at": published + timedelta(minutes=5)}
+        mention = None
+        if mentioned:
+            mention = {
+                "id": i // 10,
+                "watch_id": 1 + i % len(WATCH_WORDS),
+                "item_id": i,
+                "created_at": published + timedelta(minutes=5),
+                "published_at": published,
+                "spans": [{"field": "title", "start": 0, "end": len(word), "term": word, "fuzzy": False}],
+                "snippet": title,
+                "snippet_marks": [[0, len(word)]],
+                "sentiment": rng.choice(("positive", "negative", "neutral", "neutral")),
+                "score": 0.0,
+                "keywords": [],
+                "tags": [],
+                "why": None,
+                # a story of several outlets now and then: its first mention represents it
+                "cluster_id": max(1, (i // 10) - (i // 10) % 3) if i % 70 == 0 else i // 10,
+                "cluster_reason": "founder",
+                "cluster_score": None,
+                "cluster_match_id": None,
+                "notify": True,
+                "irrelevant": False,
+                "starred": False,
+            }
+        yield item, link, mention
+
+
+def build(engine: sa.Engine, n: int) -> None:
+    """Fill a migrated, empty database with ``n`` items (bulk inserts, one transaction per 20k rows)."""
+    t = {m.__tablename__: m.__table__ for m in (Item, ItemSource, Mention, Source, Watch, Recipient)}
+    with engine.begin() as conn:
+        conn.execute(
+            t["watches"].insert(),
+            [
+                {"id": w + 1, "name": word, "query": word, "languages": [], "regions": [], "fuzzy": False, "tags": {},
+                 "created_at": NOW - timedelta(days=400), "updated_at": NOW - timedelta(days=400)}
+                for w, word in enumerate(WATCH_WORDS)
+            ],
+        )  # fmt: skip
+        conn.execute(
+            t["sources"].insert(),
+            [
+                {"id": s, "name": f"news{s}", "url": f"https://news{s}.example/feed", "kind": "feed",
+                 "interval_seconds": 900, "enabled": True, "created_at": NOW - timedelta(days=400),
+                 "next_check_at": NOW + timedelta(days=1), "consecutive_failures": 0, "item_count": 0}
+                for s in range(1, SOURCES + 1)
+            ],
+        )  # fmt: skip
+        conn.execute(
+            t["recipients"].insert(),
+            {"id": 1, "email": "owner@example.com", "frequency": "daily", "at_time": "08:00",
+             "timezone": "Europe/Paris", "locale": "fr", "send_empty": False, "notify_urls": [], "watch_ids": [],
+             "digest_cursor": NOW - timedelta(days=1), "created_at": NOW - timedelta(days=400)},
+        )  # fmt: skip
+    batch: tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]] = ([], [], [])
+    started = time.perf_counter()
+    done = 0
+
+    def flush() -> None:
+        with engine.begin() as conn:
+            for table, rows in zip(("items", "item_sources", "mentions"), batch, strict=True):
+                if rows:
+                    conn.execute(t[table].insert(), rows)
+                    rows.clear()
+
+    for item, link, mention in _rows(n):
+        batch[0].append(item)
+        batch[1].append(link)
+        if mention:
+            batch[2].append(mention)
+        if len(batch[0]) >= 20_000:
+            flush()
+            done += 20_000
+            print(f"  {done:>9,} items  {time.perf_counter() - started:6.0f} s", end="\r", flush=True)
+    flush()
+    with engine.begin() as conn:
+        # what the polls keep on each source (migration 0006 fills the same columns)
+        counts = conn.execute(
+            sa.text("SELECT source_id, count(*), max(first_seen_at) FROM item_sources GROUP BY source_id")
+        ).all()
+        for source_id, count, last in counts:
+            at = datetime.fromisoformat(last) if isinstance(last, str) else last  # SQLite hands back text
+            at = at.replace(tzinfo=UTC) if at.tzinfo is None else at
+            conn.execute(
+                t["sources"].update().where(t["sources"].c.id == source_id).values(item_count=count, last_item_at=at)
+            )
+        if engine.dialect.name == "postgresql":
+            for table in ("items", "mentions", "sources", "watches", "recipients"):
+                conn.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), max(id)) FROM {table}"))
+            conn.execute(sa.text("ANALYZE"))
+    print(f"  built {n:,} items in {time.perf_counter() - started:.0f} s" + " " * 20)
+
+
+@contextmanager
+def database(kind: str, n: int) -> Iterator[str]:
+    """The cached database of ``n`` items (built if missing), migrated to the head revision."""
+    if kind == "sqlite":
+        folder = Path(tempfile.gettempdir()) / "erepwatch-bench-scale"
+        folder.mkdir(exist_ok=True)
+        path = folder / f"scale-{n}.db"
+        url = f"sqlite:///{path}"
+        fresh = not path.exists()
+    else:
+        schema = f"bench_scale_{n}"
+        admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            fresh = not conn.execute(
+                sa.text("SELECT 1 FROM information_schema.schemata WHERE schema_name = :s"), {"s": schema}
+            ).first()
+            if fresh:
+                conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        admin.dispose()
+        url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    engine = make_engine(url)
+    try:
+        started = time.perf_counter()
+        upgrade(engine)
+        if fresh:
+            print(f"{kind}: building {n:,} items (cached for the next runs)")
+            build(engine, n)
+        elif time.perf_counter() - started > 1:
+            print(f"{kind}: migrations on the cached {n:,}-item database took {time.perf_counter() - started:.1f} s")
+    except BaseException:
+        engine.dispose()
+        if fresh and kind == "sqlite":
+            path.unlink(missing_ok=True)  # a half-built file is no cache
+        raise
+    engine.dispose()
+    yield url
+
+
+# --- a feed server for the measured polls ------------------------------------------------------------------
+
+
+class FeedHandler(BaseHTTPRequestHandler):
+    """/fresh: 50 items never seen before at every request; /stable: the same 50, with an ETag (then 304s)."""
+
+    stable_body = b""
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        if self.path.startswith("/stable"):
+            if not FeedHandler.stable_body:
+                FeedHandler.stable_body = _feed("stable")
+            if self.headers.get("If-None-Match") == '"stable"':
+                self.send_response(304)
+                self.send_header("ETag", '"stable"')
+                self.end_headers()
+                return
+            body, etag = FeedHandler.stable_body, '"stable"'
+        else:
+            body, etag = _feed(uuid.uuid4().hex), f'"{uuid.uuid4().hex}"'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/rss+xml")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("ETag", etag)
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def _feed(tag: str) -> bytes:
+    items = "".join(
+        f"<item><title>{WATCH_WORDS[k % len(WATCH_WORDS)].capitalize()} annonce un accord {tag} n°{k}</title>"
+        f"<link>https://fresh.example/{tag}/{k}</link><description>{FILLER}</description>"
+        f"<pubDate>{format_datetime(NOW - timedelta(minutes=k))}</pubDate></item>"
+        for k in range(50)
+    )
+    head = '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>'
+    return f"{head}{items}</channel></rss>".encode()
+
+
+@contextmanager
+def feed_server() -> Iterator[int]:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), FeedHandler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield httpd.server_address[1]
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+# --- the measures ------------------------------------------------------------------------------------------
+
+
+def median_time(fn: Callable[[], object], repeat: int) -> float:
+    fn()  # warm: caches, prepared statements, the page cache
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def measure(url: str, port: int, repeat: int, plans: bool) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = load_settings(
+            environ={"EREPWATCH_DATA_DIR": tmp, "EREPWATCH_DATABASE_URL": url, "EREPWATCH_ALLOW_PRIVATE": "1",
+                     "EREPWATCH_ANALYSIS_SEMANTIC": "0"}
+        )  # fmt: skip
+        engine = make_engine(url)
+        sessions = session_factory(engine)
+        fresh_id, stable_id = _poll_sources(sessions, port)
+        analysis = Analysis.from_settings(settings)
+
+        def poll(source_id: int) -> Callable[[], object]:
+            return lambda: asyncio.run(run_poll(sessions, settings, source_ids=[source_id], analysis=analysis))
+
+        def read(fn: Callable[[Session], object]) -> Callable[[], object]:
+            def run() -> object:
+                with sessions() as session:
+                    return fn(session)
+
+            return run
+
+        results = {
+            "poll of 50 new items": median_time(poll(fresh_id), repeat),
+            "re-poll (304)": median_time(poll(stable_id), repeat),
+            "mentions --since 30d --limit 50": median_time(
+                read(lambda s: list_mentions(s, since=timedelta(days=30), limit=50)), repeat
+            ),
+            "digest preview": median_time(
+                read(lambda s: outbox.preview_digest(s, preview_recipient(s, None), settings, datetime.now(UTC))),
+                repeat,
+            ),
+            "web mentions, first page": median_time(read(lambda s: find_mentions(s, MentionFilter())), repeat),
+            "source list": median_time(read(list_sources), repeat),
+            "digest source health": median_time(read(lambda s: queries.source_health(s, [])), repeat),
+        }
+        if plans:
+            print_plans(engine, sessions, settings)
+        engine.dispose()
+        return results
+
+
+def _poll_sources(sessions: sessionmaker[Session], port: int) -> tuple[int, int]:
+    ids = []
+    with sessions() as session, session.begin():
+        for name in ("fresh", "stable"):
+            url = f"http://127.0.0.1:{port}/{name}"
+            source = session.scalar(select(Source).where(Source.name == f"bench-{name}"))
+            if source is None:
+                source = Source(
+                    name=f"bench-{name}", url=url, kind="feed", interval_seconds=900, enabled=True,
+                    created_at=NOW - timedelta(days=400), next_check_at=NOW,
+                )  # fmt: skip
+                session.add(source)
+            source.url, source.etag, source.last_modified = url, None, None
+            session.flush()
+            ids.append(source.id)
+    return ids[0], ids[1]
+
+
+# --- query plans ----------------------------------------------------------------------------------------
+
+
+def print_plans(engine: sa.Engine, sessions: sessionmaker[Session], settings: Any) -> None:
+    captured: list[tuple[str, Any]] = []
+
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and not executemany:
+            captured.append((statement, parameters))
+
+    hot = {
+        "list_mentions": lambda s: list_mentions(s, since=timedelta(days=30), limit=50),
+        "find_mentions (web first page)": lambda s: find_mentions(s, MentionFilter()),
+        "digest preview": lambda s: outbox.preview_digest(s, preview_recipient(s, None), settings, datetime.now(UTC)),
+    }
+    for label, fn in hot.items():
+        captured.clear()
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            with sessions() as session:
+                fn(session)
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+        for statement, parameters in captured:
+            if "mentions" not in statement:
+                continue
+            print(f"\n[{engine.dialect.name}] {label}: {' '.join(statement.split())[:160]}…")
+            with engine.connect() as conn:
+                if engine.dialect.name == "sqlite":
+                    rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters).all()
+                    for row in rows:
+                        print(f"    {str(row[-1])[:220]}")
+                else:
+                    rows = conn.exec_driver_sql(f"EXPLAIN (ANALYZE, BUFFERS) {statement}", parameters).all()
+                    for (line,) in rows:
+                        print(f"    {line[:220]}")
+
+
+def postgres_ok() -> bool:
+    try:
+        engine = sa.create_engine(POSTGRES_URL)
+        with engine.connect() as conn:
+            conn.execute(sa.text("select 1"))
+        engine.dispose()
+        return True
+    except Exception:
+        return False
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--items", type=int, default=1_000_000)
+    parser.add_argument("--small", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--plans", action="store_true", help="print the query plans of the hot queries")
+    args = parser.parse_args()
+    kinds = ["sqlite"] + ([] if args.no_postgres or not postgres_ok() else ["postgresql"])
+    with feed_server() as port:
+        for kind in kinds:
+            figures = {}
+            for n in (args.small, args.items):
+                with database(kind, n) as url:
+                    figures[n] = measure(url, port, args.repeat, plans=args.plans and n == args.items)
+            small, big = figures[args.small], figures[args.items]
+            print(f"\n-- {kind}: {args.items:,} items against {args.small:,} (median of {args.repeat}, ms)")
+            print(f"{'':<36}{'small':>9}{'big':>9}{'ratio':>8}  target ≤ 1.2")
+            for label in small:
+                ratio = big[label] / small[label] if small[label] else float("nan")
+                flag = "" if ratio <= 1.2 else "  ✗"
+                print(f"{label:<36}{small[label] * 1e3:>9.1f}{big[label] * 1e3:>9.1f}{ratio:>8.2f}{flag}")
+
+
+if __name__ == "__main__":
+    main()
