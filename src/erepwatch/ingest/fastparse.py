@@ -180,7 +180,7 @@ _CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _CONTROL_REF = re.compile(rb"&#(?:0*(?:[0-8]|1[124-9]|2[0-9]|3[01])|[xX]0*(?:[0-8bBcCeEfF]|1[0-9a-fA-F]));")
 _CDATA = re.compile(rb"(<!\[CDATA\[.*?\]\]>)", re.DOTALL)
 _AMP = re.compile(rb"&(?!#[0-9]+;|#[xX][0-9a-fA-F]+;|[A-Za-z][A-Za-z0-9]*;)")
-_NAMED = re.compile(rb"&([A-Za-z][A-Za-z0-9]*);")
+_NAMED = re.compile(rb"&(?!(?:amp|lt|gt|quot|apos);)([A-Za-z][A-Za-z0-9]*);")
 _XML_ENTITIES = frozenset([b"amp", b"lt", b"gt", b"quot", b"apos"])
 _REPAIRABLE = (
     "invalid char value",
@@ -506,7 +506,9 @@ class _Reader:
                 summary = self._content(el, default)
 
         for child in _children(item):
-            key = _key(child.tag)
+            key = _KEYS.get(child.tag) or _key(child.tag)
+            if key not in _ENTRY_FIELDS and not key.endswith("_source"):
+                continue  # category, enclosure, comments…: most of an entry's elements, read by nobody
             if key in ("title", "dc_title"):
                 if title is None:
                     title = self._content(child, "text/plain")
@@ -597,6 +599,14 @@ class _Reader:
         )
 
 
+#: Every element name the entry loop below reads (anything else is skipped at once).
+_ENTRY_FIELDS = frozenset(
+    ["title", "dc_title", "media_title", "link", "guid", "id", "description", "dc_description",
+     "media_description", "summary", "itunes_summary", "abstract", "content_encoded", "fullitem", "content",
+     "body", "xhtml_body", "pubdate", "published", "issued", "dcterms_issued", "updated", "modified", "dc_date",
+     "dcterms_modified", "lastbuilddate", "author", "dc_creator", "dc_author", "itunes_author", "managingeditor",
+     "source", "?http://www.bing.com/news/search_source"]
+)  # fmt: skip
 _SUMMARY_KEYS = frozenset(["description", "dc_description", "media_description", "summary", "itunes_summary"])
 _CONTENT_KEYS = frozenset(["content_encoded", "fullitem", "content", "body", "xhtml_body"])
 
@@ -615,15 +625,20 @@ def _channel_has_content(head: Any) -> bool:
     return has_content
 
 
+_MEDIA_CONTAINERS = frozenset(
+    f"{{{ns}}}{local}" for ns in ("http://search.yahoo.com/mrss/", "http://search.yahoo.com/mrss")
+    for local in ("group", "content")
+)  # fmt: skip
+
+
 def _children(item: Any) -> list[Any]:
     """An entry's fields: its children, and those of ``media:group`` (YouTube) in place."""
     out: list[Any] = []
     for child in item:
-        if not isinstance(child.tag, str):
-            continue
-        if _key(child.tag) in ("media_group", "media_content"):
+        tag = child.tag
+        if tag in _MEDIA_CONTAINERS:
             out.extend(c for c in child if isinstance(c.tag, str))
-        else:
+        elif isinstance(tag, str):
             out.append(child)
     return out
 
