@@ -6,8 +6,9 @@
 - An internal DTD subset that declares entities (``<!DOCTYPE rss [<!ENTITY …>]>``) is removed: no feed needs
   one, and nested entities are the "billion laughs" (expat refuses them, then feedparser's loose fallback
   spends seconds and tens of megabytes on the rest). Their references are then left as literal text.
-- A run of text longer than :data:`MAX_RUN` (a 14 MiB title) is cut to that length before parsing: no field
-  keeps more than 100,000 characters (ingest/items.py), and parsers hold several copies of every text node.
+- A run of text of twice :data:`MAX_RUN` or more (a 14 MiB title) is cut to MAX_RUN before parsing (shorter runs
+  may pass): no field keeps more than 100,000 characters (ingest/items.py), and parsers hold several copies of
+  every text node.
 - A document with more entries than the per-fetch budget is trimmed to its newest (ingest/limit.py).
 """
 
