@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from erepwatch.db.mention_views import MentionView
 from erepwatch.notify.alert_rules import alarming_for, alert_allowed, daily_counts, detect_spike
-from erepwatch.notify.digest import MentionRow
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
@@ -60,7 +60,7 @@ def test_alert_rate_limit(minutes_ago, expected):
 
 def test_alert_carries_negative_and_crisis_only():
     def m(id_, sentiment, tags=()):
-        return MentionRow(id_, 1, "Acme", id_, "t", None, None, NOW, NOW, sentiment, tuple(tags))
+        return MentionView(id_, 1, "Acme", id_, "t", None, None, NOW, NOW, sentiment, tuple(tags))
 
     rows = [m(1, "negative"), m(2, "neutral"), m(3, "positive", ("crisis",)), m(4, "positive")]
     assert [r.id for r in alarming_for(rows, None)] == [1, 3]

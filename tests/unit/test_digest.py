@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from erepwatch.db.mention_views import MentionView
 from erepwatch.notify.digest import (
-    MentionRow,
     SourceHealth,
     build_digest,
     chart_days,
@@ -29,9 +29,9 @@ def row(
     tags=(),
     publisher: str = "Le Monde",
     hours_ago: float = 1,
-) -> MentionRow:
+) -> MentionView:
     when = NOW - timedelta(hours=hours_ago)
-    return MentionRow(
+    return MentionView(
         id_,
         hash(watch) % 100,
         watch,

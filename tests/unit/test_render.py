@@ -7,9 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from erepwatch.db.mention_views import MentionView
+from erepwatch.links import safe_url
 from erepwatch.notify.alert_rules import detect_spike
-from erepwatch.notify.digest import DayVolume, MentionRow, Trouble, build_digest
-from erepwatch.notify.render import chat_lines, clean, render_alert, render_digest, safe_url
+from erepwatch.notify.digest import DayVolume, Trouble, build_digest
+from erepwatch.notify.render import chat_lines, clean, render_alert, render_digest
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 HOSTILE = '<script>alert("x")</script><img src="https://evil.example/p.png"> Acme "rappel"'
@@ -26,7 +28,7 @@ def mention(
     tags=("crisis",),
     publisher="Le Monde",
 ):
-    return MentionRow(
+    return MentionView(
         id_, 1, "Acme", id_, title, url, publisher, NOW - timedelta(hours=3), NOW, sentiment, tags, snippet, marks
     )
 

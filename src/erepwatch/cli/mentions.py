@@ -8,8 +8,9 @@ import click
 
 from erepwatch.analyze.snippet import Snippet, highlight
 from erepwatch.cli import cli, get_app, json_option, print_json
+from erepwatch.db.mention_views import MentionView
 from erepwatch.errors import InvalidInputError
-from erepwatch.service.mentions import SENTIMENTS, MentionView, list_mentions
+from erepwatch.service.mentions import SENTIMENTS, list_mentions
 from erepwatch.settings import parse_duration
 
 _SENTIMENT_MARK = {"negative": ("-", "red"), "positive": ("+", "green"), "neutral": ("=", None)}

@@ -8,7 +8,8 @@ from typing import Any
 import click
 
 from erepwatch.cli import cli, get_app, json_option, print_json
-from erepwatch.notify.digest import SEVERITY, WEEKDAYS
+from erepwatch.enums import SEVERITY
+from erepwatch.notify.digest import WEEKDAYS
 from erepwatch.notify.strings import LOCALES
 from erepwatch.service import recipients as svc
 

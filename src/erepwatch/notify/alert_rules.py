@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from statistics import fmean, pstdev
 
-from erepwatch.notify.digest import MentionRow, wanted
+from erepwatch.db.mention_views import MentionView
+from erepwatch.notify.digest import wanted
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +84,7 @@ def daily_counts(published: Sequence[datetime], *, now: datetime, days: int = 7)
     return last, previous
 
 
-def alarming_for(rows: Sequence[MentionRow], min_sentiment: str | None) -> list[MentionRow]:
+def alarming_for(rows: Sequence[MentionView], min_sentiment: str | None) -> list[MentionView]:
     """The mentions an instant recipient is alerted about: negative or crisis-tagged, within its filter."""
     return [r for r in rows if r.alarming and wanted(r, min_sentiment)]
 

@@ -12,45 +12,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-SENTIMENTS = ("negative", "neutral", "positive")
+from erepwatch.db.mention_views import MentionView
+from erepwatch.enums import SEVERITY
+
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-#: Tag groups that make a mention an alarm whatever its sentiment (built-in group and its French name).
-CRISIS_TAGS = frozenset({"crisis", "crise"})
-#: Lower is worse; ``min_sentiment`` keeps mentions at least this bad.
-SEVERITY = {"negative": 0, "neutral": 1, "positive": 2}
 CHART_DAYS = 14
 #: A source that brought nothing new for this long is "silent" in the footer.
 SILENT_AFTER = timedelta(days=1)
 
 
-@dataclass(frozen=True, slots=True)
-class MentionRow:
-    """One mention as the digest needs it (joined with its item, watch and source)."""
-
-    id: int
-    watch_id: int
-    watch: str
-    cluster_id: int
-    title: str
-    url: str | None
-    publisher: str | None
-    published: datetime
-    created: datetime
-    sentiment: str = "neutral"
-    tags: tuple[str, ...] = ()
-    snippet: str = ""
-    marks: tuple[tuple[int, int], ...] = ()
-
-    @property
-    def alarming(self) -> bool:
-        return is_alarming(self.sentiment, self.tags)
-
-
-def is_alarming(sentiment: str, tags: Iterable[str]) -> bool:
-    return sentiment == "negative" or bool(CRISIS_TAGS.intersection(tags))
-
-
-def wanted(row: MentionRow, min_sentiment: str | None) -> bool:
+def wanted(row: MentionView, min_sentiment: str | None) -> bool:
     """Does a recipient with this ``min_sentiment`` want the mention? Crisis-tagged ones always pass."""
     if not min_sentiment or min_sentiment not in SEVERITY:
         return True
@@ -77,7 +48,7 @@ class Counts:
 class Entry:
     """One story: its earliest mention in the period, and the other publishers that carried it."""
 
-    mention: MentionRow
+    mention: MentionView
     others: tuple[str, ...]
     size: int
     alarming: bool
@@ -144,14 +115,14 @@ class Digest:
         return not self.sections
 
 
-def group_sections(rows: Sequence[MentionRow]) -> tuple[Section, ...]:
+def group_sections(rows: Sequence[MentionView]) -> tuple[Section, ...]:
     """By watch (by name); in a watch: alarming stories first, then bigger clusters, then newer."""
-    by_watch: dict[str, list[MentionRow]] = defaultdict(list)
+    by_watch: dict[str, list[MentionView]] = defaultdict(list)
     for row in rows:
         by_watch[row.watch].append(row)
     sections = []
     for watch in sorted(by_watch, key=str.casefold):
-        clusters: dict[int, list[MentionRow]] = defaultdict(list)
+        clusters: dict[int, list[MentionView]] = defaultdict(list)
         for row in by_watch[watch]:
             clusters[row.cluster_id or row.id].append(row)
         entries = []
@@ -160,8 +131,8 @@ def group_sections(rows: Sequence[MentionRow]) -> tuple[Section, ...]:
             head = members[0]
             others = []
             for m in members[1:]:
-                name = m.publisher or "?"
-                if name != head.publisher and name not in others:
+                name = m.source or "?"
+                if name != head.source and name not in others:
                     others.append(name)
             alarming = any(m.alarming for m in members)
             entries.append(Entry(head, tuple(others), len(members), alarming))
@@ -171,7 +142,7 @@ def group_sections(rows: Sequence[MentionRow]) -> tuple[Section, ...]:
 
 
 def build_digest(
-    rows: Sequence[MentionRow],
+    rows: Sequence[MentionView],
     *,
     start: datetime,
     end: datetime,

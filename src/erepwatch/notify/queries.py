@@ -6,11 +6,12 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
-from erepwatch.db.models import Item, Mention, Recipient, Source, Watch
-from erepwatch.db.search import visible, visible_mention_ids
-from erepwatch.notify.digest import MentionRow, SourceHealth
+from erepwatch.db.mention_views import MentionFilter, MentionView, select_views, views_by_id
+from erepwatch.db.models import Mention, Recipient, Source, Watch
+from erepwatch.db.search import visible_mention_ids
+from erepwatch.notify.digest import SourceHealth
 
 
 def watch_ids_of(session: Session, recipient: Recipient) -> list[int]:
@@ -21,62 +22,19 @@ def watch_ids_of(session: Session, recipient: Recipient) -> list[int]:
     return list(session.scalars(query))
 
 
-def _select_rows():
-    first_source = aliased(Source)
-    return (
-        select(Mention, Item, Watch.name, first_source.name)
-        .join(Item, Item.id == Mention.item_id)
-        .join(Watch, Watch.id == Mention.watch_id)
-        .outerjoin(first_source, first_source.id == Item.first_source_id)
-    )
-
-
-def _row(mention: Mention, item: Item, watch: str, source: str | None) -> MentionRow:
-    return MentionRow(
-        id=mention.id,
-        watch_id=mention.watch_id,
-        watch=watch,
-        cluster_id=mention.cluster_id or mention.id,
-        title=item.title,
-        url=item.url,
-        publisher=item.publisher or item.publisher_domain or source,
-        published=mention.published_at,
-        created=mention.created_at,
-        sentiment=mention.sentiment,
-        tags=tuple(mention.tags or ()),
-        snippet=mention.snippet or "",
-        marks=tuple(tuple(m) for m in mention.snippet_marks or ()),  # type: ignore[misc]
-    )
-
-
 def found_between(
     session: Session, watch_ids: Sequence[int], start: datetime, end: datetime, *, exclude: Collection[int] = ()
-) -> list[MentionRow]:
-    """News mentions (``notify``) of these watches stored in [start, end), minus ``exclude``."""
+) -> list[MentionView]:
+    """News mentions (``notify``) of these watches stored in [start, end), minus ``exclude``, by id."""
     if not watch_ids:
         return []
-    query = (
-        _select_rows()
-        .where(
-            Mention.watch_id.in_(list(watch_ids)),
-            Mention.notify.is_(True),
-            Mention.created_at >= start,
-            Mention.created_at < end,
-            visible(),
-        )
-        .order_by(Mention.id)
-    )
+    found = MentionFilter(watch_ids=watch_ids, stored_from=start, stored_before=end, news_only=True)
     excluded = set(exclude)
-    return [_row(*r) for r in session.execute(query).all() if r[0].id not in excluded]
+    return [v for v in select_views(session, found, newest=False) if v.id not in excluded]
 
 
-def rows_by_id(session: Session, ids: Iterable[int]) -> list[MentionRow]:
-    wanted = sorted({int(i) for i in ids})
-    out: list[MentionRow] = []
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        out.extend(_row(*r) for r in session.execute(_select_rows().where(Mention.id.in_(chunk))).all())
-    return sorted(out, key=lambda r: r.id)
+def rows_by_id(session: Session, ids: Iterable[int]) -> list[MentionView]:
+    return views_by_id(session, ids)
 
 
 def chart_points(session: Session, watch_ids: Sequence[int], since: datetime) -> list[tuple[datetime, str]]:

@@ -16,14 +16,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from jinja2 import PackageLoader, StrictUndefined, select_autoescape
 from jinja2.sandbox import SandboxedEnvironment
 
+from erepwatch.db.mention_views import MentionView
+from erepwatch.links import UNSAFE_CHARS
 from erepwatch.notify.alert_rules import SpikeCheck, spike_from_details
-from erepwatch.notify.digest import Digest, MentionRow
+from erepwatch.notify.digest import Digest
 from erepwatch.notify.strings import alert_subject, digest_subject, spike_subject, strings
 from erepwatch.scrub import finalize
 
@@ -31,13 +32,12 @@ from erepwatch.scrub import finalize
 TITLE_CAP = 300
 SNIPPET_CAP = 400
 NAME_CAP = 80
-URL_CAP = 2000
 CHART_HEIGHT = 60
 
 COLORS = {"negative": "#c5221f", "neutral": "#80868b", "positive": "#188038"}
 
 # Control characters and bidirectional overrides (which can disguise a link or a name) go.
-_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+_UNSAFE = UNSAFE_CHARS
 _SPACES = re.compile(r"\s+")
 
 
@@ -47,17 +47,6 @@ def clean(text: str | None, cap: int) -> str:
         return ""
     text = _SPACES.sub(" ", _UNSAFE.sub("", unicodedata.normalize("NFC", text))).strip()
     return text if len(text) <= cap else text[: cap - 1].rstrip() + "…"
-
-
-def safe_url(url: str | None) -> str | None:
-    """The URL if it is a plain http(s) link, else None (no javascript:, data:, or mailto: from feeds)."""
-    if not url or len(url) > URL_CAP or _UNSAFE.search(url) or any(c.isspace() for c in url):
-        return None
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    return url if parts.scheme.lower() in {"http", "https"} and parts.hostname else None
 
 
 def snippet_segments(snippet: str, marks: Sequence[Sequence[int]], cap: int = SNIPPET_CAP) -> list[dict[str, Any]]:
@@ -89,18 +78,18 @@ def local_time(when: datetime, tz: str, locale: str) -> str:
     return local.strftime("%d/%m/%Y %H:%M" if locale == "fr" else "%Y-%m-%d %H:%M")
 
 
-def _mention(row: MentionRow, tz: str, locale: str, t: dict[str, str]) -> dict[str, Any]:
+def _mention(row: MentionView, tz: str, locale: str, t: dict[str, str]) -> dict[str, Any]:
     untitled = "(sans titre)" if locale == "fr" else "(untitled)"
     return {
         "title": clean(row.title, TITLE_CAP) or untitled,
-        "url": safe_url(row.url),
-        "publisher": clean(row.publisher, NAME_CAP),
+        "url": row.url,  # filtered by the view (links.safe_url)
+        "publisher": clean(row.source, NAME_CAP),
         "date": local_time(row.published, tz, locale),
         "sentiment": row.sentiment,
         "sentiment_label": t.get(row.sentiment, row.sentiment),
         "color": COLORS.get(row.sentiment, COLORS["neutral"]),
         "tags": [clean(tag, NAME_CAP) for tag in row.tags][:8],
-        "snippet": snippet_segments(row.snippet, row.marks),
+        "snippet": snippet_segments(row.snippet, row.snippet_marks),
         "snippet_text": clean(row.snippet, SNIPPET_CAP),
         "alarming": row.alarming,
     }
@@ -224,7 +213,7 @@ def spike_sentence(locale: str, details: dict[str, Any] | None) -> str:
 
 
 def render_alert(
-    rows: Sequence[MentionRow],
+    rows: Sequence[MentionView],
     *,
     locale: str,
     tz: str,
@@ -259,13 +248,13 @@ def render_alert(
 _CHAT_MARKUP = str.maketrans({"<": "‹", ">": "›", "[": "(", "]": ")", "*": "∗", "_": " ", "`": "'", "@": "＠"})
 
 
-def chat_lines(rendered_subject: str, rows: Sequence[MentionRow], *, spike_line: str | None = None) -> tuple[str, str]:
+def chat_lines(rendered_subject: str, rows: Sequence[MentionView], *, spike_line: str | None = None) -> tuple[str, str]:
     """(title, body) for push channels: one line per mention, markup characters defused."""
     lines = [spike_line] if spike_line else []
     for row in sorted(rows, key=lambda r: (not r.alarming, -r.published.timestamp()))[:10]:
         title = clean(row.title, 140).translate(_CHAT_MARKUP)
-        publisher = clean(row.publisher, 40).translate(_CHAT_MARKUP)
-        url = safe_url(row.url) or ""
+        publisher = clean(row.source, 40).translate(_CHAT_MARKUP)
+        url = row.url or ""  # filtered by the view (links.safe_url)
         mark = "⚠" if row.alarming else "•"
         lines.append(f"{mark} {title} — {publisher} {url}".strip())
     if len(rows) > 10:

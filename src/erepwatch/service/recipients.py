@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 
 from erepwatch.clock import utcnow
 from erepwatch.db.models import Recipient, Watch
+from erepwatch.enums import SEVERITY
 from erepwatch.errors import ConflictError, InvalidInputError
-from erepwatch.notify.digest import SEVERITY, WEEKDAYS, parse_at
+from erepwatch.notify.digest import WEEKDAYS, parse_at
 from erepwatch.notify.strings import LOCALES
 from erepwatch.service.common import find_one
 from erepwatch.service.watches import get_watch, parse_list

@@ -1,0 +1,30 @@
+"""The closed value sets of erepwatch, as ``StrEnum``s in one module.
+
+They are ``str`` subclasses, so they compare equal to the strings stored in the database, printed in
+``--json`` and written in configuration files; code uses the names, never the literals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+
+
+class Sentiment(StrEnum):
+    """What is said about the watched name, worst first (the order of :data:`SEVERITY`)."""
+
+    NEGATIVE = "negative"
+    NEUTRAL = "neutral"
+    POSITIVE = "positive"
+
+
+#: Lower is worse; a recipient's ``min_sentiment`` keeps mentions at least this bad.
+SEVERITY = {s: rank for rank, s in enumerate(Sentiment)}
+
+#: Tag groups that make a mention an alarm whatever its sentiment (built-in group and its French name).
+CRISIS_TAGS = frozenset({"crisis", "crise"})
+
+
+def is_alarming(sentiment: str, tags: Iterable[str]) -> bool:
+    """Negative, or tagged crisis: what an instant alert is about and what a digest puts first."""
+    return sentiment == Sentiment.NEGATIVE or bool(CRISIS_TAGS.intersection(tags))
