@@ -39,13 +39,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from erepwatch.clock import Clock, utcnow
 from erepwatch.db.engine import session_factory
 from erepwatch.db.migrate import ensure_schema, upgrade
-from erepwatch.db.models import Recipient
 from erepwatch.errors import ConfigError, ErepwatchError
 from erepwatch.health import CycleHealth
 from erepwatch.lock import AlreadyRunningError, DaemonLock, daemon_lock
 from erepwatch.logs import event
 from erepwatch.metrics import Metrics
-from erepwatch.notify.outbox import plan_alerts, plan_due_digests, send_pending
+from erepwatch.notify.cycle import run_notify
 from erepwatch.pipeline import Analysis, run_poll
 from erepwatch.retention import purge
 from erepwatch.settings import Settings
@@ -213,24 +212,18 @@ class Daemon:
 
     def notify(self) -> None:
         self.cycles.started("notify")
-        now = self.clock()
-        with self.sessions() as session, session.begin():
-            planned = plan_due_digests(session, now, self.settings) + plan_alerts(session, now, self.settings)
-            for delivery in planned:
-                recipient = session.get(Recipient, delivery.recipient_id)
-                event(
-                    log,
-                    "delivery planned",
-                    delivery_id=delivery.id,
-                    recipient=recipient.email if recipient else None,
-                    kind=delivery.kind,
-                    channel=delivery.channel,
-                    mentions=len(delivery.mention_ids or []),
-                )
-        if self.stopping:
-            self.cycles.completed("notify")
-            return
-        stats = send_pending(self.sessions, self.settings, now)
+        result = run_notify(self.sessions, self.settings, self.clock(), should_stop=lambda: self.stopping)
+        for planned in result.planned:
+            event(
+                log,
+                "delivery planned",
+                delivery_id=planned.delivery_id,
+                recipient=planned.recipient,
+                kind=planned.kind,
+                channel=planned.channel,
+                mentions=planned.mentions,
+            )
+        stats = result.stats
         self.metrics.record_send(stats)
         if stats.sent or stats.retried or stats.failed or stats.unknown:
             event(log, "deliveries", sent=stats.sent, retried=stats.retried, failed=stats.failed, unknown=stats.unknown)

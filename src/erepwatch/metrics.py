@@ -5,7 +5,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from erepwatch.notify.outbox import SendStats
+from erepwatch.notify.send import SendStats
 from erepwatch.pipeline import PollStats
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST

@@ -157,22 +157,22 @@ def test_permanent_refusal_is_failed_and_listed(cli, server, smtp, monkeypatch, 
 
 def test_crash_between_sending_and_recording_sends_no_second_mail(cli, server, smtp, monkeypatch, tmp_path, env):
     from erepwatch.cli import App
-    from erepwatch.notify import outbox
+    from erepwatch.notify import plan, send
 
     controller, handler = smtp
     _setup(cli, server, monkeypatch, tmp_path, f"smtp://127.0.0.1:{controller.port}?starttls=false", ["Acme"])
     app = App()
     now = datetime.now(UTC)
     with app.transaction() as session:
-        delivery = outbox.plan_digest(session, 1, now, app.settings, force=True)
+        delivery = plan.plan_digest(session, 1, now, app.settings, force=True)
         delivery_id = delivery.id
-    prepared = outbox._prepare(app.sessions, app.settings, delivery_id, now)
-    assert outbox._claim(app.sessions, delivery_id, now)
-    transport = outbox.make_transport(app.settings)
+    prepared = send._prepare(app.sessions, app.settings, delivery_id, now)
+    assert send._claim(app.sessions, delivery_id, now)
+    transport = send.make_transport(app.settings)
     transport.send(prepared[2])  # ...and the process dies here, before recording
     transport.close()
     assert len(handler.messages) == 1
-    stats = outbox.send_pending(app.sessions, app.settings, now + outbox.SENDING_LEASE + timedelta(seconds=1))
+    stats = send.send_pending(app.sessions, app.settings, now + send.SENDING_LEASE + timedelta(seconds=1))
     assert stats.unknown == 1 and stats.sent == 0 and len(handler.messages) == 1
     assert cli("deliveries", "--status", "unknown", "--json").json()[0]["id"] == delivery_id
     assert cli("digest", "send", "--recipient", "dir@exemple.fr", "--json").json()["sent"] == 0

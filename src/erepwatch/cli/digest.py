@@ -8,8 +8,7 @@ import click
 
 from erepwatch.cli import OutPath, cli, get_app, json_option, print_json, write_out
 from erepwatch.clock import utcnow
-from erepwatch.notify import outbox
-from erepwatch.service.recipients import get_recipient, preview_recipient
+from erepwatch.service.digests import preview_digest, send_now
 
 
 @cli.group()
@@ -30,8 +29,7 @@ def preview(email: str | None, out: Path | None) -> None:
     app = get_app()
     now = utcnow()
     with app.sessions() as session:
-        recipient = preview_recipient(session, email)
-        rendered = outbox.preview_digest(session, recipient, app.settings, now)
+        rendered = preview_digest(session, app.settings, now, email)
     if out is None:
         click.echo(rendered.html, nl=False)
     else:
@@ -51,17 +49,8 @@ def send(email: str | None, as_json: bool) -> None:
     """Plan what is due now (digests, alerts, spikes) and send every pending delivery."""
     app = get_app()
     now = utcnow()
-    recipient_id = None
-    with app.transaction() as session:
-        if email:
-            recipient = get_recipient(session, email)
-            recipient_id = recipient.id
-            planned = [d for d in [outbox.plan_digest(session, recipient.id, now, app.settings, force=True)] if d]
-        else:
-            planned = outbox.plan_due_digests(session, now, app.settings)
-            planned += outbox.plan_alerts(session, now, app.settings)
-        planned_count = len(planned)
-    stats = outbox.send_pending(app.sessions, app.settings, now, recipient_id=recipient_id)
+    outcome = send_now(app.sessions, app.settings, now, email)
+    planned_count, stats = len(outcome.planned), outcome.stats
     result = {"planned": planned_count, **stats.as_dict()}
     if as_json:
         print_json(result)
