@@ -28,3 +28,51 @@ CRISIS_TAGS = frozenset({"crisis", "crise"})
 def is_alarming(sentiment: str, tags: Iterable[str]) -> bool:
     """Negative, or tagged crisis: what an instant alert is about and what a digest puts first."""
     return sentiment == Sentiment.NEGATIVE or bool(CRISIS_TAGS.intersection(tags))
+
+
+class Frequency(StrEnum):
+    """How often a recipient hears from erepwatch."""
+
+    INSTANT = "instant"
+    DAILY = "daily"
+    WEEKLY = "weekly"
+
+
+#: Frequencies that get a scheduled digest (an instant recipient gets alerts).
+DIGEST_FREQUENCIES = (Frequency.DAILY, Frequency.WEEKLY)
+
+
+class DeliveryKind(StrEnum):
+    DIGEST = "digest"
+    ALERT = "alert"
+    SPIKE = "spike"
+
+
+class Channel(StrEnum):
+    EMAIL = "email"
+    PUSH = "push"
+
+
+class DeliveryStatus(StrEnum):
+    """A delivery's state in the outbox (see :mod:`erepwatch.notify.send` for the claim protocol)."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    #: interrupted while sending over SMTP: it may have gone out, so it is never resent
+    UNKNOWN = "unknown"
+
+
+#: Deliveries that hold their mentions: planned, on their way, sent or perhaps sent.
+LIVE_STATUSES = (DeliveryStatus.PENDING, DeliveryStatus.SENDING, DeliveryStatus.SENT, DeliveryStatus.UNKNOWN)
+#: Deliveries still to be sent (their mentions must not be purged).
+WAITING_STATUSES = (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
+
+
+class PollStatus(StrEnum):
+    """What a source's poll came to."""
+
+    OK = "ok"
+    NOT_MODIFIED = "not_modified"
+    ERROR = "error"

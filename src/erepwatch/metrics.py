@@ -5,7 +5,8 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from erepwatch.notify.send import SendStats
+from erepwatch.enums import PollStatus
+from erepwatch.notify.send import SEND_RESULTS, SendStats
 from erepwatch.pipeline import PollStats
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -39,9 +40,9 @@ class Metrics:
         for cause in ("database", "error", "lock", "notify"):
             self.failed_ticks.labels(cause)
         self.purged = Counter("erepwatch_purged_items", "Items purged after the retention period", registry=r)
-        for status in ("ok", "not_modified", "error"):
-            self.polls.labels(status)
-        for status in ("sent", "retried", "failed", "unknown"):
+        for poll_status in PollStatus:
+            self.polls.labels(poll_status)
+        for status in SEND_RESULTS:
             self.deliveries.labels(status)
 
     def record_poll(self, stats: PollStats, now_ts: float) -> None:
@@ -50,7 +51,7 @@ class Metrics:
         self.poll_duration.observe(stats.ms / 1000)
         for outcome in stats.outcomes:
             self.polls.labels(outcome.status).inc()
-            if outcome.status == "error":
+            if outcome.status == PollStatus.ERROR:
                 self.fetch_errors.labels(outcome.error_kind or "unknown").inc()
         self.new_items.inc(stats.new_items)
         self.mentions.inc(stats.new_mentions)
@@ -58,7 +59,7 @@ class Metrics:
             self.last_success.set(now_ts)
 
     def record_send(self, stats: SendStats) -> None:
-        for status in ("sent", "retried", "failed", "unknown"):
+        for status in SEND_RESULTS:
             count = getattr(stats, status)
             if count:
                 self.deliveries.labels(status).inc(count)

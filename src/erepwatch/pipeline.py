@@ -34,6 +34,7 @@ from erepwatch.claims import owner_gone, this_owner
 from erepwatch.clock import utcnow
 from erepwatch.db.models import Item, Mention, Source, Watch
 from erepwatch.db.store import StoredItem, insert_mentions, store_items
+from erepwatch.enums import PollStatus
 from erepwatch.errors import FeedParseError, FetchError, FetchErrorKind
 from erepwatch.ingest.fetch import Fetcher, FetchPolicy
 from erepwatch.ingest.items import items_from_feed
@@ -88,7 +89,7 @@ class SourceTask:
 class SourceOutcome:
     source_id: int
     url: str
-    status: str  # ok | not_modified | error
+    status: PollStatus
     entries: int = 0
     new_items: int = 0
     new_mentions: int = 0
@@ -530,9 +531,9 @@ def release_sources(factory: sessionmaker[Session], source_ids: Sequence[int], n
 
 def _count(stats: PollStats, outcome: SourceOutcome) -> None:
     stats.outcomes.append(outcome)
-    if outcome.status == "error":
+    if outcome.status == PollStatus.ERROR:
         stats.failed += 1
-    elif outcome.status == "not_modified":
+    elif outcome.status == PollStatus.NOT_MODIFIED:
         stats.not_modified += 1
     else:
         stats.fetched += 1
@@ -595,7 +596,9 @@ def process_source(
         return _record_failure(
             factory, task, result.kind, str(result), now, retry_after=result.retry_after, limits=limits
         )
-    outcome = SourceOutcome(task.id, task.url, "not_modified" if result.not_modified else "ok", ms=result.elapsed_ms)
+    outcome = SourceOutcome(
+        task.id, task.url, PollStatus.NOT_MODIFIED if result.not_modified else PollStatus.OK, ms=result.elapsed_ms
+    )
     if result.not_modified:
         # Nothing new: one UPDATE of the source, its rhythm known from the claim.
         next_check = _next_check(task, result, now, limits, ttl_minutes=None, window=(), history=task.history)
@@ -835,4 +838,4 @@ def _record_failure(
             source.next_check_at = next_check_after_failure(
                 task.interval, source.consecutive_failures, now=now, retry_after=retry_after, limits=limits, rng=_RNG
             )
-    return SourceOutcome(task.id, task.url, "error", ms=elapsed_ms, error_kind=str(kind), error=message)
+    return SourceOutcome(task.id, task.url, PollStatus.ERROR, ms=elapsed_ms, error_kind=str(kind), error=message)

@@ -7,11 +7,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from erepwatch.batching import chunked
 from erepwatch.db.models import Delivery, Item, ItemSource, Mention, Source
+from erepwatch.enums import WAITING_STATUSES
 
 #: Rows deleted per transaction, so a first purge of a large database never holds a long write lock.
 CHUNK = 500
-WAITING = ("pending", "sending")
+WAITING = WAITING_STATUSES
 
 
 def _needed_items(session: Session) -> set[int]:
@@ -24,8 +26,7 @@ def _needed_items(session: Session) -> set[int]:
         return set()
     needed: set[int] = set()
     ordered = sorted(mention_ids)
-    for start in range(0, len(ordered), CHUNK):
-        chunk = ordered[start : start + CHUNK]
+    for chunk in chunked(ordered):
         needed.update(session.scalars(select(Mention.item_id).where(Mention.id.in_(chunk))))
     return needed
 

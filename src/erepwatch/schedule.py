@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 
+from erepwatch.settings import DEFAULTS
+
 #: A failing source is retried later and later, but at least once a day.
 MAX_BACKOFF = timedelta(hours=24)
 #: Consecutive failures after which a source is shown as broken (still retried, at most daily).
@@ -43,7 +45,6 @@ HISTORY = 20
 MIN_WINDOW_ENTRIES = 5
 #: A feed whose newest entry is older than this is idle: checked at the slow end.
 IDLE_AFTER = timedelta(days=14)
-DEFAULT_JITTER = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,9 +63,9 @@ class Hints:
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    min_interval: timedelta = timedelta(minutes=5)
-    max_interval: timedelta = timedelta(hours=24)
-    jitter: float = DEFAULT_JITTER
+    min_interval: timedelta = DEFAULTS.poll_min_interval
+    max_interval: timedelta = DEFAULTS.poll_max_interval
+    jitter: float = DEFAULTS.poll_jitter
 
 
 def cache_max_age(cache_control: str | None) -> timedelta | None:

@@ -401,6 +401,10 @@ class Settings:
     )
 
 
+#: The built-in defaults: modules that need a default (a function's default argument) take it from here, so
+#: each default is written once, in the table above.
+DEFAULTS = Settings()
+
 _BY_KEY = {f.metadata["key"]: f for f in fields(Settings)}
 #: The command-line option that overrides a setting, for error messages that name what the user typed.
 _OPTIONS = {"database_url": "--database"}

@@ -32,6 +32,7 @@ from functools import lru_cache
 from rapidfuzz import fuzz
 
 from erepwatch.analyze.textnorm import fold_words
+from erepwatch.settings import DEFAULTS
 
 __all__ = [
     "DEFAULT_WINDOW",
@@ -48,7 +49,7 @@ __all__ = [
     "title_similarity",
 ]
 
-DEFAULT_WINDOW = timedelta(hours=72)
+DEFAULT_WINDOW = DEFAULTS.analysis_cluster_window
 
 
 @dataclass(frozen=True, slots=True)

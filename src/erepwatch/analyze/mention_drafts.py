@@ -12,9 +12,10 @@ from erepwatch.analyze.sentiment import SentimentScorer
 from erepwatch.analyze.snippet import make_snippet
 from erepwatch.analyze.tags import Tagger
 from erepwatch.analyze.window import mention_window
+from erepwatch.settings import DEFAULTS
 
 #: Items published this long before a watch or source existed are history, not news: stored, never notified.
-BACKFILL_GRACE = timedelta(hours=24)
+BACKFILL_GRACE = DEFAULTS.notify_backfill_grace
 
 
 class WatchLike(Protocol):

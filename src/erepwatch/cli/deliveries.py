@@ -5,9 +5,10 @@ from __future__ import annotations
 import click
 
 from erepwatch.cli import cli, get_app, json_option, print_json
+from erepwatch.enums import DeliveryStatus
 from erepwatch.service.deliveries import list_deliveries
 
-STATUSES = ("pending", "sending", "sent", "failed", "unknown")
+STATUSES = tuple(DeliveryStatus)
 
 
 @cli.command()

@@ -15,11 +15,11 @@ from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from erepwatch.batching import chunked
 from erepwatch.db.models import Item, ItemSource, Mention, MentionEmbedding
 from erepwatch.records import ItemDraft
 
 # SQLite allows at most 32,766 bound parameters per statement; items have ~14 columns.
-_BATCH = 500
 
 
 def insert_ignore(
@@ -34,8 +34,8 @@ def insert_ignore(
     if returning:
         statement = statement.returning(*returning)
     inserted: list[Any] = []
-    for start in range(0, len(rows), _BATCH):
-        result = session.execute(statement, list(rows[start : start + _BATCH]))
+    for chunk in chunked(rows):
+        result = session.execute(statement, list(chunk))
         if returning:
             inserted.extend(result.all())
     return inserted
@@ -129,8 +129,7 @@ def _known(session: Session, keys: Iterable[str]) -> dict[str, tuple[int, dateti
     """Items already stored, by key: their id and publication date (one query per batch of keys)."""
     keys = list(dict.fromkeys(keys))
     found: dict[str, tuple[int, datetime]] = {}
-    for start in range(0, len(keys), _BATCH):
-        chunk = keys[start : start + _BATCH]
+    for chunk in chunked(keys):
         query = select(Item.key, Item.id, Item.published_at).where(Item.key.in_(chunk))
         found.update((key, (id_, published)) for key, id_, published in session.execute(query))
     return found
@@ -144,8 +143,7 @@ def insert_mentions(session: Session, rows: Sequence[dict[str, Any]]) -> list[Me
     pairs = {(r["watch_id"], r["item_id"]) for r in rows}
     item_ids = sorted({item for _, item in pairs})
     mentions: list[Mention] = []
-    for start in range(0, len(item_ids), _BATCH):
-        chunk = item_ids[start : start + _BATCH]
+    for chunk in chunked(item_ids):
         found = session.scalars(select(Mention).where(Mention.item_id.in_(chunk)))
         mentions.extend(m for m in found if (m.watch_id, m.item_id) in pairs)
     return mentions
@@ -158,8 +156,7 @@ def save_embeddings(session: Session, mention_ids: Sequence[int], kind: str, mod
     import numpy as np
 
     ids = list(mention_ids)
-    for start in range(0, len(ids), _BATCH):
-        chunk = ids[start : start + _BATCH]
+    for chunk in chunked(ids):
         session.execute(
             delete(MentionEmbedding).where(MentionEmbedding.mention_id.in_(chunk), MentionEmbedding.kind == kind)
         )
@@ -181,8 +178,7 @@ def load_embeddings(session: Session, mention_ids: Sequence[int], kind: str, mod
 
     out: dict[int, Any] = {}
     ids = list(mention_ids)
-    for start in range(0, len(ids), _BATCH):
-        chunk = ids[start : start + _BATCH]
+    for chunk in chunked(ids):
         rows = session.execute(
             select(MentionEmbedding.mention_id, MentionEmbedding.vector).where(
                 MentionEmbedding.mention_id.in_(chunk),

@@ -37,6 +37,7 @@ from erepwatch.errors import FetchError, FetchErrorKind
 from erepwatch.ingest.decode import ACCEPT_ENCODING, BodyTooLarge, BoundedDecoder, DecodeError
 from erepwatch.ingest.politeness import HostGate, shared_gate
 from erepwatch.records import FetchResult, Validators
+from erepwatch.settings import DEFAULTS
 
 ACCEPT = (
     "application/atom+xml, application/rss+xml, application/rdf+xml;q=0.9, application/feed+json;q=0.9, "
@@ -46,16 +47,16 @@ ACCEPT = (
 
 @dataclass(frozen=True, slots=True)
 class FetchPolicy:
-    timeout: float = 20.0
+    timeout: float = DEFAULTS.fetch_timeout.total_seconds()
     #: seconds from the first request to the complete body, redirects and retries included
-    deadline: float = 60.0
-    max_bytes: int = 15 * 2**20
-    max_redirects: int = 5
-    retries: int = 2
+    deadline: float = DEFAULTS.fetch_deadline.total_seconds()
+    max_bytes: int = DEFAULTS.fetch_max_bytes
+    max_redirects: int = DEFAULTS.fetch_max_redirects
+    retries: int = DEFAULTS.fetch_retries
     backoff: float = 0.5
-    concurrency: int = 16
-    per_host: int = 2
-    allow_private: bool = False
+    concurrency: int = DEFAULTS.fetch_concurrency
+    per_host: int = DEFAULTS.fetch_per_host
+    allow_private: bool = DEFAULTS.allow_private
     user_agent: str = USER_AGENT
 
 

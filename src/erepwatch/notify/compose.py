@@ -13,6 +13,7 @@ from email.message import EmailMessage
 from sqlalchemy.orm import Session
 
 from erepwatch.db.models import Delivery, Recipient
+from erepwatch.enums import Channel, DeliveryKind
 from erepwatch.notify import queries
 from erepwatch.notify.alert_rules import spike_from_details
 from erepwatch.notify.digest import CHART_DAYS, Digest, build_digest, chart_days, troubled_sources, wanted
@@ -61,7 +62,7 @@ def render_delivery(
         "email": recipient.email,
         "unsubscribe": unsubscribe,
     }
-    if delivery.kind == "digest":
+    if delivery.kind == DeliveryKind.DIGEST:
         digest = digest_for(
             session,
             recipient,
@@ -72,7 +73,7 @@ def render_delivery(
         )
         return render_digest(digest, **common)
     rows = queries.rows_by_id(session, delivery.mention_ids or [])
-    if delivery.kind == "spike":
+    if delivery.kind == DeliveryKind.SPIKE:
         d = dict(delivery.details or {})
         return render_alert(rows, spike=spike_from_details(d), spike_watch=d.get("watch"), **common)
     return render_alert(rows, **common)
@@ -81,7 +82,9 @@ def render_delivery(
 def preview_digest(session: Session, recipient: Recipient, settings: Settings, now: datetime) -> Rendered:
     """The digest the recipient would get if it were sent now, without recording anything."""
     cursor = recipient.digest_cursor
-    rows = [r for r in unsent_mentions(session, recipient, "digest", now) if wanted(r, recipient.min_sentiment)]
+    rows = [
+        r for r in unsent_mentions(session, recipient, DeliveryKind.DIGEST, now) if wanted(r, recipient.min_sentiment)
+    ]
     digest = digest_for(session, recipient, cursor or recipient.created_at, now, [r.id for r in rows], now)
     _, unsubscribe = unsubscribe_targets(
         mail_from=settings.mail_from,
@@ -97,9 +100,9 @@ def preview_digest(session: Session, recipient: Recipient, settings: Settings, n
 def compose(session: Session, delivery: Delivery, recipient: Recipient, settings: Settings, now: datetime) -> Payload:
     """The message of a planned delivery, ready for its channel's transport."""
     rendered = render_delivery(session, delivery, recipient, settings, now)
-    if delivery.channel == "push":
+    if delivery.channel == Channel.PUSH:
         rows = queries.rows_by_id(session, delivery.mention_ids or [])
-        spike_line = spike_sentence(recipient.locale, delivery.details) if delivery.kind == "spike" else None
+        spike_line = spike_sentence(recipient.locale, delivery.details) if delivery.kind == DeliveryKind.SPIKE else None
         return chat_lines(rendered.subject, rows, spike_line=spike_line)
     return build_message(
         rendered,

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from erepwatch.db.mention_views import MentionView
-from erepwatch.enums import SEVERITY
+from erepwatch.enums import DIGEST_FREQUENCIES, SEVERITY, Frequency
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 CHART_DAYS = 14
@@ -204,7 +204,7 @@ def last_slot(*, frequency: str, at: str, tz: str, weekday: str | None, now: dat
     local = now.astimezone(zone)
     hour, minute = parse_at(at)
     slot = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
-    if frequency == "weekly":
+    if frequency == Frequency.WEEKLY:
         day = weekday or "monday"
         if day not in WEEKDAYS:
             raise ValueError(f"weekday must be one of {', '.join(WEEKDAYS)}, got {day!r}")
@@ -220,7 +220,7 @@ def digest_due(
     *, frequency: str, at: str, tz: str, weekday: str | None, covered_until: datetime, now: datetime
 ) -> bool:
     """A scheduled digest is due when a slot passed after the end of what earlier digests covered."""
-    if frequency not in ("daily", "weekly"):
+    if frequency not in DIGEST_FREQUENCIES:
         return False
     return covered_until < last_slot(frequency=frequency, at=at, tz=tz, weekday=weekday, now=now)
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from erepwatch.db.mention_views import MentionView
 from erepwatch.db.models import Delivery, Recipient, Watch
+from erepwatch.enums import DIGEST_FREQUENCIES, LIVE_STATUSES, Channel, DeliveryKind, DeliveryStatus, Frequency
 from erepwatch.notify import queries
 from erepwatch.notify.alert_rules import SpikeCheck, alarming_for, alert_allowed, daily_counts, detect_spike
 from erepwatch.notify.digest import digest_due, wanted
@@ -27,21 +28,19 @@ from erepwatch.settings import Settings
 #: so the overlap of windows never repeats anything.
 LATE_COMMIT_WINDOW = timedelta(hours=1)
 SPIKE_REPEAT = timedelta(hours=24)
-#: Deliveries that hold their mentions: planned, on their way, sent or perhaps sent.
-LIVE = ("pending", "sending", "sent", "unknown")
 
 
 def _lock_recipient(session: Session, recipient_id: int) -> Recipient | None:
     return session.scalar(select(Recipient).where(Recipient.id == recipient_id).with_for_update())
 
 
-def _already_in(session: Session, recipient_id: int, kinds: Sequence[str], since: datetime) -> set[int]:
+def _already_in(session: Session, recipient_id: int, kinds: Sequence[DeliveryKind], since: datetime) -> set[int]:
     """Mention ids already carried by this recipient's live messages of these kinds ending after ``since``."""
     rows = session.scalars(
         select(Delivery).where(
             Delivery.recipient_id == recipient_id,
             Delivery.kind.in_(kinds),
-            Delivery.status.in_(LIVE),
+            Delivery.status.in_(LIVE_STATUSES),
             Delivery.period_end >= since,
         )
     )
@@ -51,7 +50,11 @@ def _already_in(session: Session, recipient_id: int, kinds: Sequence[str], since
 def _covered_until(session: Session, recipient: Recipient) -> datetime:
     latest = session.scalar(
         select(Delivery.period_end)
-        .where(Delivery.recipient_id == recipient.id, Delivery.kind == "digest", Delivery.status.in_(LIVE))
+        .where(
+            Delivery.recipient_id == recipient.id,
+            Delivery.kind == DeliveryKind.DIGEST,
+            Delivery.status.in_(LIVE_STATUSES),
+        )
         .order_by(Delivery.period_end.desc())
         .limit(1)
     )
@@ -65,10 +68,10 @@ def window_start(cursor: datetime | None, recipient: Recipient) -> datetime:
     return cursor - LATE_COMMIT_WINDOW if cursor else recipient.created_at
 
 
-def unsent_mentions(session: Session, recipient: Recipient, kind: str, now: datetime) -> list[MentionView]:
+def unsent_mentions(session: Session, recipient: Recipient, kind: DeliveryKind, now: datetime) -> list[MentionView]:
     """News mentions of the recipient's watches stored since its ``kind`` cursor and not yet in one of its
     ``kind`` messages: the one window computation of digests, alerts and the digest preview."""
-    cursor = recipient.digest_cursor if kind == "digest" else recipient.alert_cursor
+    cursor = recipient.digest_cursor if kind == DeliveryKind.DIGEST else recipient.alert_cursor
     start = window_start(cursor, recipient)
     exclude = _already_in(session, recipient.id, (kind,), start)
     return queries.found_between(session, queries.watch_ids_of(session, recipient), start, now, exclude=exclude)
@@ -76,14 +79,14 @@ def unsent_mentions(session: Session, recipient: Recipient, kind: str, now: date
 
 def _new_delivery(
     recipient: Recipient,
-    kind: str,
+    kind: DeliveryKind,
     key: str,
     settings: Settings,
     now: datetime,
     *,
     start: datetime,
     mention_ids: Sequence[int],
-    channel: str = "email",
+    channel: Channel = Channel.EMAIL,
     details: dict[str, Any] | None = None,
 ) -> Delivery:
     return Delivery(
@@ -93,7 +96,7 @@ def _new_delivery(
         period_start=start,
         period_end=now,
         mention_ids=sorted(int(i) for i in mention_ids),
-        status="pending",
+        status=DeliveryStatus.PENDING,
         attempts=0,
         next_attempt_at=now,
         message_id=make_message_id(f"{kind}.{recipient.id}.{key}.{channel}", settings.mail_from),
@@ -120,14 +123,16 @@ def plan_digest(
     ):
         return None
     cursor = recipient.digest_cursor
-    rows = [r for r in unsent_mentions(session, recipient, "digest", now) if wanted(r, recipient.min_sentiment)]
+    rows = [
+        r for r in unsent_mentions(session, recipient, DeliveryKind.DIGEST, now) if wanted(r, recipient.min_sentiment)
+    ]
     if not rows and not recipient.send_empty:
         # Nothing to say is a successful digest: the next one starts here.
         recipient.digest_cursor = max(now, cursor) if cursor else now
         return None
     delivery = _new_delivery(
         recipient,
-        "digest",
+        DeliveryKind.DIGEST,
         now.strftime("%Y%m%dT%H%M%S%f"),
         settings,
         now,
@@ -142,7 +147,7 @@ def plan_digest(
 def plan_due_digests(session: Session, now: datetime, settings: Settings) -> list[Delivery]:
     """Every scheduled digest due at ``now``. Call inside a transaction (``with sessions.begin()``)."""
     planned = []
-    for rid in session.scalars(select(Recipient.id).where(Recipient.frequency.in_(("daily", "weekly")))).all():
+    for rid in session.scalars(select(Recipient.id).where(Recipient.frequency.in_(DIGEST_FREQUENCIES))).all():
         delivery = plan_digest(session, rid, now, settings)
         if delivery is not None:
             planned.append(delivery)
@@ -152,7 +157,7 @@ def plan_due_digests(session: Session, now: datetime, settings: Settings) -> lis
 def plan_alerts(session: Session, now: datetime, settings: Settings) -> list[Delivery]:
     """Instant alerts (negative or crisis-tagged news, batched, rate-limited) and spike alerts."""
     planned: list[Delivery] = []
-    for rid in session.scalars(select(Recipient.id).where(Recipient.frequency == "instant")).all():
+    for rid in session.scalars(select(Recipient.id).where(Recipient.frequency == Frequency.INSTANT)).all():
         planned.extend(_plan_instant(session, rid, now, settings))
     planned.extend(_plan_spikes(session, now, settings))
     return planned
@@ -161,7 +166,11 @@ def plan_alerts(session: Session, now: datetime, settings: Settings) -> list[Del
 def _last_sent_alert(session: Session, recipient_id: int) -> datetime | None:
     return session.scalar(
         select(Delivery.created_at)
-        .where(Delivery.recipient_id == recipient_id, Delivery.kind == "alert", Delivery.channel == "email")
+        .where(
+            Delivery.recipient_id == recipient_id,
+            Delivery.kind == DeliveryKind.ALERT,
+            Delivery.channel == Channel.EMAIL,
+        )
         .order_by(Delivery.created_at.desc())
         .limit(1)
     )
@@ -175,17 +184,24 @@ def _plan_instant(session: Session, recipient_id: int, now: datetime, settings: 
         return []  # the cursor stays: what waits goes out, batched, in the next alert
     cursor = recipient.alert_cursor
     start = window_start(cursor, recipient)
-    rows = alarming_for(unsent_mentions(session, recipient, "alert", now), recipient.min_sentiment)
+    rows = alarming_for(unsent_mentions(session, recipient, DeliveryKind.ALERT, now), recipient.min_sentiment)
     recipient.alert_cursor = now
     if not rows:
         return []
     ids = [r.id for r in rows]
     key = now.strftime("%Y%m%dT%H%M%S%f")
-    out = [_new_delivery(recipient, "alert", key, settings, now, start=cursor or start, mention_ids=ids)]
+    out = [_new_delivery(recipient, DeliveryKind.ALERT, key, settings, now, start=cursor or start, mention_ids=ids)]
     if recipient.notify_urls:
         out.append(
             _new_delivery(
-                recipient, "alert", key, settings, now, start=cursor or start, mention_ids=ids, channel="push"
+                recipient,
+                DeliveryKind.ALERT,
+                key,
+                settings,
+                now,
+                start=cursor or start,
+                mention_ids=ids,
+                channel=Channel.PUSH,
             )
         )
     session.add_all(out)
@@ -216,11 +232,11 @@ def _plan_spikes(session: Session, now: datetime, settings: Settings) -> list[De
                 continue
             details = {"watch_id": watch.id, "watch": watch.name, **check.as_dict()}
             key = f"w{watch.id}.{now:%Y%m%dT%H%M%S%f}"
-            channels = ["email"] + (["push"] if recipient.notify_urls else [])
+            channels = [Channel.EMAIL] + ([Channel.PUSH] if recipient.notify_urls else [])
             for channel in channels:
                 delivery = _new_delivery(
                     recipient,
-                    "spike",
+                    DeliveryKind.SPIKE,
                     key,
                     settings,
                     now,
@@ -238,7 +254,9 @@ def _plan_spikes(session: Session, now: datetime, settings: Settings) -> list[De
 def _recent_spike(session: Session, recipient_id: int, watch_id: int, now: datetime) -> bool:
     rows = session.scalars(
         select(Delivery.details).where(
-            Delivery.recipient_id == recipient_id, Delivery.kind == "spike", Delivery.created_at > now - SPIKE_REPEAT
+            Delivery.recipient_id == recipient_id,
+            Delivery.kind == DeliveryKind.SPIKE,
+            Delivery.created_at > now - SPIKE_REPEAT,
         )
     )
     return any((d or {}).get("watch_id") == watch_id for d in rows)

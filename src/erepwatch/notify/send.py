@@ -28,6 +28,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from erepwatch.db.models import Delivery, Recipient
+from erepwatch.enums import Channel, DeliveryKind, DeliveryStatus
 from erepwatch.errors import DeliveryError
 from erepwatch.notify.compose import Payload, compose
 from erepwatch.notify.transports import EmlTransport, SmtpTransport, Transport, send_push
@@ -38,6 +39,10 @@ log = logging.getLogger(__name__)
 #: A row left in "sending" longer than this was interrupted by a crash.
 SENDING_LEASE = timedelta(minutes=15)
 MAX_RETRY_DELAY = timedelta(hours=6)
+
+
+#: The counters of :class:`SendStats` that are outcomes of a send attempt (the metrics' labels).
+SEND_RESULTS = ("sent", "retried", "failed", "unknown")
 
 
 @dataclass(slots=True)
@@ -74,16 +79,18 @@ def recover_interrupted(sessions: sessionmaker[Session], transport: Transport, n
     """Rows left in ``sending`` by a crash: sent if the transport can prove it, else ``unknown`` (never resent)."""
     with sessions() as session, session.begin():
         stale = list(
-            session.scalars(select(Delivery).where(Delivery.status == "sending", Delivery.next_attempt_at <= now))
+            session.scalars(
+                select(Delivery).where(Delivery.status == DeliveryStatus.SENDING, Delivery.next_attempt_at <= now)
+            )
         )
         for delivery in stale:
             recipient = session.get(Recipient, delivery.recipient_id)
-            proof = transport.delivered(delivery.message_id) if delivery.channel == "email" else None
+            proof = transport.delivered(delivery.message_id) if delivery.channel == Channel.EMAIL else None
             if proof is False:
-                delivery.status = "pending"
+                delivery.status = DeliveryStatus.PENDING
                 delivery.next_attempt_at = now
                 continue
-            delivery.status = "sent" if proof else "unknown"
+            delivery.status = DeliveryStatus.SENT if proof else DeliveryStatus.UNKNOWN
             delivery.sent_at = now if proof else None
             delivery.last_error = None if proof else "interrupted while sending: may have gone out; not resent"
             _advance_cursor(recipient, delivery)
@@ -91,7 +98,7 @@ def recover_interrupted(sessions: sessionmaker[Session], transport: Transport, n
 
 
 def _advance_cursor(recipient: Recipient | None, delivery: Delivery) -> None:
-    if recipient is not None and delivery.kind == "digest" and delivery.period_end is not None:
+    if recipient is not None and delivery.kind == DeliveryKind.DIGEST and delivery.period_end is not None:
         cursor = recipient.digest_cursor
         recipient.digest_cursor = max(cursor, delivery.period_end) if cursor else delivery.period_end
 
@@ -111,7 +118,9 @@ def send_pending(
     try:
         stats.unknown += recover_interrupted(sessions, transport, now)
         with sessions() as session:
-            query = select(Delivery.id).where(Delivery.status == "pending", Delivery.next_attempt_at <= now)
+            query = select(Delivery.id).where(
+                Delivery.status == DeliveryStatus.PENDING, Delivery.next_attempt_at <= now
+            )
             if recipient_id is not None:
                 query = query.where(Delivery.recipient_id == recipient_id)
             due = list(session.scalars(query.order_by(Delivery.next_attempt_at, Delivery.id)))
@@ -129,7 +138,7 @@ def _prepare(
     with sessions() as session:
         delivery = session.get(Delivery, delivery_id)
         recipient = session.get(Recipient, delivery.recipient_id) if delivery else None
-        if delivery is None or recipient is None or delivery.status != "pending":
+        if delivery is None or recipient is None or delivery.status != DeliveryStatus.PENDING:
             return None
         payload = compose(session, delivery, recipient, settings, now)
         session.expunge_all()
@@ -155,7 +164,7 @@ def _send_one(
         return
     delivery, recipient, payload = prepared
     try:
-        if delivery.channel == "email":
+        if delivery.channel == Channel.EMAIL:
             connect = getattr(transport, "connect", None)
             if connect is not None:
                 connect()  # fail before claiming when the server is down
@@ -184,8 +193,8 @@ def _claim(sessions: sessionmaker[Session], delivery_id: int, now: datetime) -> 
     with sessions() as session, session.begin():
         result = session.execute(
             update(Delivery)
-            .where(Delivery.id == delivery_id, Delivery.status == "pending")
-            .values(status="sending", attempts=Delivery.attempts + 1, next_attempt_at=now + SENDING_LEASE)
+            .where(Delivery.id == delivery_id, Delivery.status == DeliveryStatus.PENDING)
+            .values(status=DeliveryStatus.SENDING, attempts=Delivery.attempts + 1, next_attempt_at=now + SENDING_LEASE)
         )
         return result.rowcount == 1
 
@@ -207,7 +216,7 @@ def _record(
         if not claimed:
             delivery.attempts += 1
         if error is None:
-            delivery.status = "sent"
+            delivery.status = DeliveryStatus.SENT
             delivery.sent_at = now
             delivery.last_error = None
             _advance_cursor(session.get(Recipient, delivery.recipient_id), delivery)
@@ -216,10 +225,10 @@ def _record(
         delivery.last_error = str(error)[:2000]
         stats.errors.append(f"{delivery.message_id}: {error}")
         if error.permanent or delivery.attempts >= settings.notify_max_attempts:
-            delivery.status = "failed"
+            delivery.status = DeliveryStatus.FAILED
             delivery.next_attempt_at = None
             stats.failed += 1
         else:
-            delivery.status = "pending"
+            delivery.status = DeliveryStatus.PENDING
             delivery.next_attempt_at = now + retry_delay(settings, delivery.attempts)
             stats.retried += 1

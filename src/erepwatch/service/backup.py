@@ -23,6 +23,7 @@ from erepwatch import safejson
 from erepwatch.analyze.query import canonical_query
 from erepwatch.clock import utcnow
 from erepwatch.db.models import Recipient, Source, Watch
+from erepwatch.enums import Frequency
 from erepwatch.errors import InvalidInputError, QuerySyntaxError
 from erepwatch.service.recipients import check_recipient_values
 from erepwatch.service.sources import SourceInput, add_source, check_feed_url
@@ -31,7 +32,7 @@ from erepwatch.service.watches import WatchInput, add_watch, parse_languages, pa
 __all__ = ["FORMAT_VERSION", "ImportReport", "dump_backup", "export_backup", "import_backup", "load_backup"]
 
 FORMAT_VERSION = 1
-_FREQUENCIES = {"instant", "daily", "weekly"}
+_FREQUENCIES = set(Frequency)
 
 
 def export_backup(session: Session) -> dict[str, Any]:

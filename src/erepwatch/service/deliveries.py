@@ -9,10 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from erepwatch.db.models import Delivery, Recipient
+from erepwatch.enums import DeliveryStatus
 from erepwatch.errors import InvalidInputError, NotFoundError
 
 #: States a delivery can be resent from on purpose: it may have gone out (``unknown``) or was given up.
-RETRYABLE = ("unknown", "failed")
+RETRYABLE = (DeliveryStatus.UNKNOWN, DeliveryStatus.FAILED)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -40,7 +41,7 @@ def list_deliveries(session: Session, *, status: str | None = None, limit: int =
             "mentions": len(d.mention_ids or []),
             "period_start": _iso(d.period_start),
             "period_end": _iso(d.period_end),
-            "next_attempt": _iso(d.next_attempt_at) if d.status == "pending" else None,
+            "next_attempt": _iso(d.next_attempt_at) if d.status == DeliveryStatus.PENDING else None,
             "last_error": d.last_error,
             "message_id": d.message_id,
             "created_at": _iso(d.created_at),

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from erepwatch.analyze.matcher import MatchItem, WatchSpec, canonical_query, compile_matcher
 from erepwatch.analyze.snippet import make_snippet
+from erepwatch.batching import chunked
 from erepwatch.clock import utcnow
 from erepwatch.db.models import Item, ItemSource, Source
 from erepwatch.service.watches import get_watch
@@ -155,8 +156,7 @@ def preview_query(
 
 def _sources_of(session: Session, item_ids: list[int]) -> dict[int, list[str]]:
     out: dict[int, list[str]] = defaultdict(list)
-    for start in range(0, len(item_ids), BATCH):
-        chunk = item_ids[start : start + BATCH]
+    for chunk in chunked(item_ids):
         rows = session.execute(
             select(ItemSource.item_id, Source.name)
             .join(Source, Source.id == ItemSource.source_id)

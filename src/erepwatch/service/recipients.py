@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from erepwatch.clock import utcnow
 from erepwatch.db.models import Recipient, Watch
-from erepwatch.enums import SEVERITY
+from erepwatch.enums import SEVERITY, Frequency
 from erepwatch.errors import ConflictError, InvalidInputError
 from erepwatch.notify.digest import WEEKDAYS, parse_at
 from erepwatch.notify.strings import LOCALES
@@ -20,7 +20,7 @@ from erepwatch.service.common import find_one
 from erepwatch.service.watches import get_watch, parse_list
 from erepwatch.settings import parse_email
 
-FREQUENCIES = ("instant", "daily", "weekly")
+FREQUENCIES = tuple(Frequency)
 
 
 def check_recipient_values(changes: dict[str, Any]) -> None:

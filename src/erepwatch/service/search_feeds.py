@@ -23,10 +23,11 @@ from erepwatch.catalog.base import SearchFeed, feed_name, slot_of
 from erepwatch.clock import utcnow
 from erepwatch.db.models import Source, Watch
 from erepwatch.service.sources import SourceInput, add_source
+from erepwatch.settings import DEFAULTS
 
 __all__ = ["SyncReport", "add_search_feeds", "refresh_search_feeds", "search_sources", "sync_search_feeds"]
 
-DEFAULT_INTERVAL = timedelta(minutes=15)
+DEFAULT_INTERVAL = DEFAULTS.poll_search_interval
 
 
 @dataclass
