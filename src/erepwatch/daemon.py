@@ -33,13 +33,12 @@ from typing import Any, Protocol
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine, text
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from erepwatch.clock import Clock, utcnow
 from erepwatch.db.engine import session_factory
 from erepwatch.db.migrate import ensure_schema, upgrade
-from erepwatch.errors import ConfigError, ErepwatchError
+from erepwatch.errors import ConfigError, ErepwatchError, StorageError
 from erepwatch.health import CycleHealth
 from erepwatch.lock import AlreadyRunningError, DaemonLock, daemon_lock
 from erepwatch.logs import event
@@ -136,13 +135,13 @@ class Daemon:
                 self._fatal = exc
                 self._stopping.set()
                 self._tick_failed("lock", exc)
+            except StorageError as exc:
+                event(log, "database unavailable", logging.WARNING, error=str(exc)[:200])
+                self._analysis = None  # its cluster index may hold what a failed transaction never stored
+                self._tick_failed("database", exc)
             except ErepwatchError as exc:
                 log.exception("tick failed")
                 self._tick_failed("error", exc)
-            except DBAPIError as exc:
-                event(log, "database unavailable", logging.WARNING, error=str(exc.orig).splitlines()[0][:200])
-                self._analysis = None  # its cluster index may hold what a failed transaction never stored
-                self._tick_failed("database", exc)
             except Exception as exc:  # the next tick tries again; one bad cycle must not end the daemon
                 log.exception("tick failed")
                 self._analysis = None
@@ -158,7 +157,7 @@ class Daemon:
         """One notify cycle whose failure is recorded (health, metrics, log) and never stops the polling."""
         try:
             self.notify()
-        except (AlreadyRunningError, DBAPIError):
+        except (AlreadyRunningError, StorageError):
             raise
         except Exception as exc:
             log.exception("notify cycle failed")
@@ -237,8 +236,8 @@ class Daemon:
         with self._busy:
             try:
                 items, deliveries = purge(self.sessions, now=self.clock(), days=self.settings.retention_days)
-            except SQLAlchemyError as exc:
-                event(log, "purge failed", logging.WARNING, error=str(exc).splitlines()[0][:200])
+            except StorageError as exc:
+                event(log, "purge failed", logging.WARNING, error=str(exc)[:200])
                 return
             self.metrics.purged.inc(items)
             if items or deliveries:
@@ -276,14 +275,8 @@ class Daemon:
                 with self.engine.connect() as conn:
                     conn.execute(text("select 1"))
                 return True
-            except DBAPIError as exc:
-                event(
-                    log,
-                    "waiting for the database",
-                    logging.WARNING,
-                    retry_in=delay,
-                    error=str(exc.orig).splitlines()[0][:200] if exc.orig else str(exc)[:200],
-                )
+            except StorageError as exc:
+                event(log, "waiting for the database", logging.WARNING, retry_in=delay, error=str(exc)[:200])
                 self._stopping.wait(delay)
                 delay = min(delay * 2, DB_RETRY_MAX)
         return False

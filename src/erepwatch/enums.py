@@ -10,6 +10,11 @@ from collections.abc import Iterable
 from enum import StrEnum
 
 
+def values(enum: type[StrEnum]) -> tuple[str, ...]:
+    """The plain string values of a value set, in order (what click's ``Choice`` and messages want)."""
+    return tuple(member.value for member in enum)
+
+
 class Sentiment(StrEnum):
     """What is said about the watched name, worst first (the order of :data:`SEVERITY`)."""
 
@@ -76,3 +81,24 @@ class PollStatus(StrEnum):
     OK = "ok"
     NOT_MODIFIED = "not_modified"
     ERROR = "error"
+
+
+class SourceErrorKind(StrEnum):
+    """Closed set of reasons a source's poll failed, recorded on the source and shown by `source list`, the web
+    page and the digests: fetching (network, HTTP, size, address), reading (not a feed, unparsable) or storing."""
+
+    TIMEOUT = "timeout"
+    NETWORK = "network"
+    TLS = "tls"
+    HTTP_4XX = "http_4xx"
+    HTTP_429 = "http_429"
+    HTTP_5XX = "http_5xx"
+    TOO_LARGE = "too_large"
+    EMPTY = "empty"
+    NOT_A_FEED = "not_a_feed"
+    PARSE = "parse"
+    FORBIDDEN_ADDRESS = "forbidden_address"
+    #: our side failed, not the feed: the database refused to store what it brought (disk full, errors)
+    STORAGE = "storage"
+    #: the entries were read but processing them failed: a bug (the log has the traceback)
+    INTERNAL = "internal"

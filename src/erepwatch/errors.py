@@ -1,12 +1,41 @@
 """The few named exceptions erepwatch raises, each carrying what a user needs to act.
 
 Every error derives from :class:`ErepwatchError`, so the CLI turns any of them into a one-line
-message on stderr and a non-zero exit status. Lower-level exceptions are kept as ``__cause__``.
+message on stderr and a non-zero exit status. Lower-level exceptions are kept as ``__cause__``
+(``raise X from exc``)::
+
+    ErepwatchError
+    ├── ConfigError               a setting is unknown or unusable
+    ├── NotFoundError             a named watch, source, recipient… does not exist
+    ├── ConflictError             it would duplicate an existing one
+    ├── InvalidInputError         a value given by the user is malformed
+    ├── StorageError              the database refused an operation
+    │   └── DatabaseUnavailableError   … or cannot be reached
+    ├── FetchError                fetching a source failed (``kind``: SourceErrorKind)
+    ├── FeedParseError            the bytes are not a readable feed (``kind``: SourceErrorKind)
+    ├── QuerySyntaxError          a watch query is malformed (``column``)
+    └── DeliveryError             a message could not be delivered (``permanent``)
 """
 
 from __future__ import annotations
 
-from enum import StrEnum
+from erepwatch.enums import SourceErrorKind
+
+__all__ = [
+    "ConfigError",
+    "ConflictError",
+    "DatabaseUnavailableError",
+    "DeliveryError",
+    "ErepwatchError",
+    "FeedParseError",
+    "FetchError",
+    "FetchErrorKind",
+    "InvalidInputError",
+    "NotFoundError",
+    "QuerySyntaxError",
+    "SourceErrorKind",
+    "StorageError",
+]
 
 
 class ErepwatchError(Exception):
@@ -35,31 +64,25 @@ class InvalidInputError(ErepwatchError):
 
 
 class StorageError(ErepwatchError):
-    """The database cannot be reached or refused an operation."""
+    """The database cannot be reached or refused an operation; the driver's exception is the ``__cause__``.
+
+    Raised by the ``db/`` boundary (:func:`erepwatch.db.engine.make_engine` translates driver errors), so the
+    layers above never handle SQLAlchemy's exceptions themselves.
+    """
 
 
-class FetchErrorKind(StrEnum):
-    """Closed set of reasons a fetch failed, shown on `source list` and in digests."""
+class DatabaseUnavailableError(StorageError):
+    """The database cannot be reached (not started, wrong address, connection lost, locked too long)."""
 
-    TIMEOUT = "timeout"
-    NETWORK = "network"
-    TLS = "tls"
-    HTTP_4XX = "http_4xx"
-    HTTP_429 = "http_429"
-    HTTP_5XX = "http_5xx"
-    TOO_LARGE = "too_large"
-    EMPTY = "empty"
-    NOT_A_FEED = "not_a_feed"
-    PARSE = "parse"
-    FORBIDDEN_ADDRESS = "forbidden_address"
-    #: our side failed, not the feed: the database refused to store what it brought (disk full, errors)
-    STORAGE = "storage"
+
+#: The first name of :class:`SourceErrorKind`, from when it only covered fetching; kept for existing imports.
+FetchErrorKind = SourceErrorKind
 
 
 class FetchError(ErepwatchError):
     """Fetching a source failed; ``kind`` says why in a word, the message in a sentence."""
 
-    def __init__(self, kind: FetchErrorKind, message: str, *, url: str, retry_after: float | None = None):
+    def __init__(self, kind: SourceErrorKind, message: str, *, url: str, retry_after: float | None = None):
         super().__init__(message)
         self.kind = kind
         self.url = url
@@ -69,7 +92,7 @@ class FetchError(ErepwatchError):
 class FeedParseError(ErepwatchError):
     """The fetched bytes are not a feed, or a feed with nothing readable in it."""
 
-    def __init__(self, kind: FetchErrorKind, message: str):
+    def __init__(self, kind: SourceErrorKind, message: str):
         super().__init__(message)
         self.kind = kind
 

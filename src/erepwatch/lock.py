@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import IO
 
 from sqlalchemy import Connection, Engine, create_engine, text
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
-from erepwatch.errors import ErepwatchError
+from erepwatch.db.engine import translate_errors
+from erepwatch.errors import ErepwatchError, StorageError
 
 log = logging.getLogger(__name__)
 
@@ -73,14 +73,14 @@ class FileLock(DaemonLock):
         handle = self.path.open("a+", encoding="utf-8")
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        except BlockingIOError as exc:
             handle.seek(0)
             holder = handle.read().strip() or "another process"
             handle.close()
             raise AlreadyRunningError(
                 f"another erepwatch daemon is already running on this database ({holder} holds {self.path}); "
                 "stop it first (the CLI works beside it)"
-            ) from None
+            ) from exc
         handle.seek(0)
         handle.truncate()
         handle.write(_owner() + "\n")
@@ -98,11 +98,13 @@ class AdvisoryLock(DaemonLock):
     def __init__(self, engine: Engine) -> None:
         # A connection of its own, outside the pool (which may recycle or pre-ping connections away), in
         # autocommit so it never sits "idle in transaction".
-        self._engine = create_engine(
-            engine.url,
-            poolclass=NullPool,
-            isolation_level="AUTOCOMMIT",
-            connect_args={"application_name": f"erepwatch-daemon {_owner()}"[:63]},
+        self._engine = translate_errors(
+            create_engine(
+                engine.url,
+                poolclass=NullPool,
+                isolation_level="AUTOCOMMIT",
+                connect_args={"application_name": f"erepwatch-daemon {_owner()}"[:63]},
+            )
         )
         self._conn: Connection | None = None
         self.key: int | None = None
@@ -144,24 +146,24 @@ class AdvisoryLock(DaemonLock):
             try:
                 self._conn.execute(text("select 1"))
                 return True
-            except DBAPIError:
+            except StorageError:
                 log.warning("lost the database connection that holds the daemon lock; taking it again")
                 self._drop()
         try:
             return self._try()
-        except DBAPIError:
+        except StorageError:
             return False
 
     def _drop(self) -> None:
         if self._conn is not None:
-            with contextlib.suppress(DBAPIError):
+            with contextlib.suppress(Exception):  # closing a connection that is already gone
                 self._conn.close()
             self._conn = None
 
     def release(self) -> None:
         if self._conn is not None and self.key is not None:
             # A failure means the connection is gone, and the lock with it.
-            with contextlib.suppress(DBAPIError):
+            with contextlib.suppress(StorageError):
                 self._conn.execute(text("select pg_advisory_unlock(:k)"), {"k": self.key})
         self._drop()
         self._engine.dispose()

@@ -20,7 +20,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import Select, func, or_, select, update
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from erepwatch.analyze.dedup import DEFAULT_WINDOW, ClusterCandidate, ClusterIndex
@@ -35,7 +34,7 @@ from erepwatch.clock import utcnow
 from erepwatch.db.models import Item, Mention, Source, Watch
 from erepwatch.db.store import StoredItem, insert_mentions, store_items
 from erepwatch.enums import PollStatus
-from erepwatch.errors import FeedParseError, FetchError, FetchErrorKind
+from erepwatch.errors import DatabaseUnavailableError, FeedParseError, FetchError, SourceErrorKind, StorageError
 from erepwatch.ingest.fetch import Fetcher, FetchPolicy
 from erepwatch.ingest.items import items_from_feed
 from erepwatch.ingest.limit import newest_entries
@@ -503,7 +502,7 @@ async def _run_poll(
             if unprocessed:
                 try:
                     release_sources(factory, unprocessed, now)
-                except SQLAlchemyError as exc:  # still failing: the next poll takes them back (reclaim_orphans)
+                except StorageError as exc:  # still failing: the next poll takes them back (reclaim_orphans)
                     log.warning("could not release sources=%s: %s", len(unprocessed), str(exc).splitlines()[0][:200])
     finally:
         if own_fetcher:
@@ -565,13 +564,13 @@ def guarded_process_source(
     one source's failure is that source's failure, never the poll's."""
     try:
         return process_source(factory, task, result, analysis=analysis, now=now, limits=limits, **kwargs)
-    except (OperationalError, InterfaceError):
+    except DatabaseUnavailableError:
         raise  # the database itself is failing: the poll cannot record anything either
     except Exception as exc:
         analysis.reset()
         log.exception("processing source_id=%s failed", task.id)
         return _record_failure(
-            factory, task, FetchErrorKind.PARSE, f"could not process the feed: {_describe(exc)}", now, limits=limits
+            factory, task, SourceErrorKind.PARSE, f"could not process the feed: {_describe(exc)}", now, limits=limits
         )
 
 
@@ -617,7 +616,7 @@ def process_source(
         return _record_failure(
             factory,
             task,
-            FetchErrorKind.TOO_LARGE,
+            SourceErrorKind.TOO_LARGE,
             "the feed is too large to parse in the memory available",
             now,
             elapsed_ms=result.elapsed_ms,
@@ -628,7 +627,7 @@ def process_source(
         return _record_failure(
             factory,
             task,
-            FetchErrorKind.PARSE,
+            SourceErrorKind.PARSE,
             f"the parser failed on this document: {_describe(exc)}",
             now,
             elapsed_ms=result.elapsed_ms,
@@ -668,7 +667,7 @@ def process_source(
         try:
             with factory() as session, session.begin():
                 plan = store(session, one_by_one=False)
-        except (DBAPIError, ValueError) as exc:
+        except (StorageError, ValueError) as exc:
             if not _row_problem(exc):
                 raise
             # One entry the database refuses (a value the normalisation boundary did not foresee) must not cost
@@ -678,10 +677,15 @@ def process_source(
             )
             with factory() as session, session.begin():
                 plan = store(session, one_by_one=True)
-    except Exception as exc:  # a storage failure of one source must not stop the others
-        log.exception("storing source_id=%s failed", task.id)
+    except StorageError as exc:  # a storage failure of one source must not stop the others
+        log.warning("storing source_id=%s failed: %s", task.id, exc)
         return _record_failure(
-            factory, task, FetchErrorKind.STORAGE, f"could not store entries: {_describe(exc)}", now, limits=limits
+            factory, task, SourceErrorKind.STORAGE, f"could not store entries: {_describe(exc)}", now, limits=limits
+        )
+    except Exception as exc:  # nor a bug while processing its entries
+        log.exception("processing the entries of source_id=%s failed", task.id)
+        return _record_failure(
+            factory, task, SourceErrorKind.INTERNAL, f"could not process entries: {_describe(exc)}", now, limits=limits
         )
     analysis.committed(plan)
     return outcome
@@ -689,9 +693,9 @@ def process_source(
 
 def _row_problem(exc: BaseException) -> bool:
     """True when the database refused a *value* (bad data, a constraint), not when it is failing itself."""
-    if isinstance(exc, OperationalError | InterfaceError):
+    if isinstance(exc, DatabaseUnavailableError):
         return False
-    return isinstance(exc, DBAPIError | ValueError)
+    return isinstance(exc, StorageError | ValueError)
 
 
 def _store_drafts(
@@ -705,7 +709,7 @@ def _store_drafts(
         try:
             with session.begin_nested():
                 stored.extend(store_items(session, [draft], source_id=source_id, now=now, language_of=item_language))
-        except (DBAPIError, ValueError) as exc:
+        except (StorageError, ValueError) as exc:
             if not _row_problem(exc):
                 raise
             last = exc
@@ -818,7 +822,7 @@ def _apply_success(
 def _record_failure(
     factory: sessionmaker[Session],
     task: SourceTask,
-    kind: FetchErrorKind,
+    kind: SourceErrorKind,
     message: str,
     now: datetime,
     *,

@@ -30,9 +30,9 @@ def loads(text: str) -> Any:
     words it) and :class:`InvalidInputError` for what is well-formed but unusable."""
     try:
         return json.loads(text, parse_float=_finite, parse_constant=_no_constant)
-    except RecursionError:
-        raise InvalidInputError("the JSON is nested too deeply to be an export") from None
+    except RecursionError as exc:
+        raise InvalidInputError("the JSON is nested too deeply to be an export") from exc
     except json.JSONDecodeError:
         raise
     except ValueError as exc:  # an integer of thousands of digits
-        raise InvalidInputError(f"unreadable number: {str(exc).split(';')[0]}") from None
+        raise InvalidInputError(f"unreadable number: {str(exc).split(';')[0]}") from exc

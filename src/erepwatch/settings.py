@@ -57,8 +57,8 @@ def parse_duration(value: str | int | float) -> timedelta:
         raise ValueError(f"duration must be positive: {value!r}")
     try:
         return timedelta(seconds=seconds)
-    except OverflowError:
-        raise ValueError(f"duration too long: {value!r}") from None
+    except OverflowError as exc:
+        raise ValueError(f"duration too long: {value!r}") from exc
 
 
 _SIZE = re.compile(r"^\s*(\d+)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$", re.IGNORECASE)
@@ -145,7 +145,7 @@ def parse_smtp_url(value: str) -> str:
     try:
         parts.port  # noqa: B018 - raises ValueError on a non-numeric port
     except ValueError as exc:
-        raise ValueError(f"bad port in SMTP URL: {exc}") from None
+        raise ValueError(f"bad port in SMTP URL: {exc}") from exc
     return value
 
 
@@ -425,7 +425,7 @@ def _convert(f, raw: Any, origin: str) -> Any:
     try:
         return f.metadata["parse"](raw)
     except (ValueError, TypeError) as exc:
-        raise ConfigError(origin, str(exc)) from None
+        raise ConfigError(origin, str(exc)) from exc
 
 
 def load_settings(
@@ -441,10 +441,10 @@ def load_settings(
     if path is not None:
         try:
             table = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError("config", f"file not found: {path}") from None
+        except FileNotFoundError as exc:
+            raise ConfigError("config", f"file not found: {path}") from exc
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError("config", f"{path} is not valid TOML: {exc}") from None
+            raise ConfigError("config", f"{path} is not valid TOML: {exc}") from exc
         for key, raw in _flatten(table).items():
             f = _BY_KEY.get(key)
             if f is None:
@@ -465,7 +465,7 @@ def load_settings(
             try:
                 values[f.name] = Secret(secret_path.read_text(encoding="utf-8").strip())
             except OSError as exc:
-                raise ConfigError(name + "_FILE", f"cannot read {secret_path}: {exc.strerror}") from None
+                raise ConfigError(name + "_FILE", f"cannot read {secret_path}: {exc.strerror}") from exc
         elif env.get(name) not in (None, ""):
             values[f.name] = _convert(f, env[name], name)
 

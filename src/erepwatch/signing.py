@@ -48,8 +48,8 @@ def read_unsubscribe_token(secret: str, token: str) -> str:
     """The address a token was made for; InvalidInputError when it was not made with this key."""
     try:
         email = URLSafeSerializer(secret, salt=_UNSUBSCRIBE_SALT).loads(token)
-    except BadSignature:
-        raise InvalidInputError("this unsubscribe link is damaged or was not made by this erepwatch") from None
+    except BadSignature as exc:
+        raise InvalidInputError("this unsubscribe link is damaged or was not made by this erepwatch") from exc
     if not isinstance(email, str):
         raise InvalidInputError("this unsubscribe link is damaged")
     return email

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 import pytest
 
 from erepwatch import USER_AGENT
-from erepwatch.errors import FetchError, FetchErrorKind
+from erepwatch.errors import FetchError, SourceErrorKind
 from erepwatch.ingest.fetch import Fetcher, FetchPolicy, is_public_address, parse_retry_after
 from erepwatch.records import Validators
 from tests.conftest import FEEDS
@@ -65,19 +65,19 @@ def test_redirect_chain_followed_and_capped(server):
     chain = target
     for _ in range(3):
         chain = server.url(f"/redirect?to={chain}")
-    assert failure(chain, max_redirects=2).kind is FetchErrorKind.HTTP_4XX
+    assert failure(chain, max_redirects=2).kind is SourceErrorKind.HTTP_4XX
 
 
 def test_redirect_to_file_scheme_refused(server):
     error = failure(server.url("/redirect?to=file:///etc/passwd"))
-    assert error.kind is FetchErrorKind.FORBIDDEN_ADDRESS
+    assert error.kind is SourceErrorKind.FORBIDDEN_ADDRESS
 
 
 def test_private_address_refused_before_any_request(server):
     before = len(server.requests)
     with pytest.raises(FetchError) as info:
         asyncio.run(_fetch_private(server.feed_url(FEED)))
-    assert info.value.kind is FetchErrorKind.FORBIDDEN_ADDRESS
+    assert info.value.kind is SourceErrorKind.FORBIDDEN_ADDRESS
     assert "EREPWATCH_ALLOW_PRIVATE" in str(info.value)
     assert len(server.requests) == before
 
@@ -88,26 +88,28 @@ async def _fetch_private(url: str):
 
 
 def test_body_over_cap_is_too_large(server):
-    assert failure(server.url("/huge"), max_bytes=1_000_000).kind is FetchErrorKind.TOO_LARGE
+    assert failure(server.url("/huge"), max_bytes=1_000_000).kind is SourceErrorKind.TOO_LARGE
     # Declared Content-Length over the cap: refused without reading.
-    assert failure(server.feed_url("podcast-giantbomb-large-01.rss"), max_bytes=10_000).kind is FetchErrorKind.TOO_LARGE
+    assert (
+        failure(server.feed_url("podcast-giantbomb-large-01.rss"), max_bytes=10_000).kind is SourceErrorKind.TOO_LARGE
+    )
 
 
 def test_gzip_bomb_is_capped_after_decompression(server):
     bomb = gzip.compress(b"<rss>" + b" " * 50_000_000)
     server.routes["/bomb"] = (200, {"Content-Encoding": "gzip", "Content-Type": "application/rss+xml"}, bomb)
     assert len(bomb) < 1_000_000
-    assert failure(server.url("/bomb"), max_bytes=5_000_000).kind is FetchErrorKind.TOO_LARGE
+    assert failure(server.url("/bomb"), max_bytes=5_000_000).kind is SourceErrorKind.TOO_LARGE
 
 
 @pytest.mark.parametrize(
     ("path", "kind", "retry_after"),
     [
-        ("/status/429?retry_after=120", FetchErrorKind.HTTP_429, 120.0),
-        ("/status/503?retry_after=30", FetchErrorKind.HTTP_5XX, 30.0),
-        ("/status/500", FetchErrorKind.HTTP_5XX, None),
-        ("/status/404", FetchErrorKind.HTTP_4XX, None),
-        ("/status/410", FetchErrorKind.HTTP_4XX, None),
+        ("/status/429?retry_after=120", SourceErrorKind.HTTP_429, 120.0),
+        ("/status/503?retry_after=30", SourceErrorKind.HTTP_5XX, 30.0),
+        ("/status/500", SourceErrorKind.HTTP_5XX, None),
+        ("/status/404", SourceErrorKind.HTTP_4XX, None),
+        ("/status/410", SourceErrorKind.HTTP_4XX, None),
     ],
     ids=["429", "503", "500", "404", "410"],
 )
@@ -118,7 +120,7 @@ def test_http_errors(server, path, kind, retry_after):
 
 def test_empty_body(server):
     server.routes["/empty"] = (200, {"Content-Type": "application/rss+xml"}, b"  \n")
-    assert failure(server.url("/empty")).kind is FetchErrorKind.EMPTY
+    assert failure(server.url("/empty")).kind is SourceErrorKind.EMPTY
 
 
 def test_dead_port_is_network_error_after_retries():
@@ -127,12 +129,12 @@ def test_dead_port_is_network_error_after_retries():
         port = s.getsockname()[1]
     started = datetime.now(UTC)
     error = failure(f"http://127.0.0.1:{port}/feed", retries=2, backoff=0.05)
-    assert error.kind is FetchErrorKind.NETWORK
+    assert error.kind is SourceErrorKind.NETWORK
     assert (datetime.now(UTC) - started).total_seconds() >= 0.15  # 0.05 + 0.1 of backoff
 
 
 def test_slow_server_times_out(server):
-    assert failure(server.url("/slow?s=2"), timeout=0.3, retries=0).kind is FetchErrorKind.TIMEOUT
+    assert failure(server.url("/slow?s=2"), timeout=0.3, retries=0).kind is SourceErrorKind.TIMEOUT
 
 
 @pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.com/x", "gopher://x", "http://", "nonsense"])
@@ -184,7 +186,7 @@ def test_public_address_classification(address, public):
 def test_embedded_ipv4_refused_before_connecting(host):
     with pytest.raises(FetchError) as info:
         asyncio.run(_fetch_private(f"http://{host}/feed"))
-    assert info.value.kind is FetchErrorKind.FORBIDDEN_ADDRESS
+    assert info.value.kind is SourceErrorKind.FORBIDDEN_ADDRESS
 
 
 @pytest.fixture(scope="module")
@@ -200,19 +202,19 @@ def test_total_deadline_ends_a_dripping_server(hostile, path):
     started = time.monotonic()
     error = failure(hostile.url(path), timeout=1.0, deadline=1.5, retries=2, backoff=0.05)
     elapsed = time.monotonic() - started
-    assert error.kind is FetchErrorKind.TIMEOUT and "deadline" in str(error)
+    assert error.kind is SourceErrorKind.TIMEOUT and "deadline" in str(error)
     assert elapsed < 3.0  # the retries share the deadline, they do not restart it
 
 
 @pytest.mark.parametrize("path", ["/bomb/br", "/bomb/gzip-gzip", "/bomb/br-gzip", "/bomb/unlabelled", "/bomb/deflate"])
 def test_every_bomb_is_too_large(hostile, path):
-    assert failure(hostile.url(path), max_bytes=2_000_000).kind is FetchErrorKind.TOO_LARGE
+    assert failure(hostile.url(path), max_bytes=2_000_000).kind is SourceErrorKind.TOO_LARGE
 
 
 def test_unsupported_coding_is_named(hostile):
     hostile.routes["/zstd"] = (200, {"Content-Encoding": "zstd"}, b"(\xb5/\xfd whatever")
     error = failure(hostile.url("/zstd"))
-    assert error.kind is FetchErrorKind.NETWORK and "zstd" in str(error)
+    assert error.kind is SourceErrorKind.NETWORK and "zstd" in str(error)
 
 
 def test_retry_after_formats():

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from erepwatch.errors import FeedParseError, FetchErrorKind
+from erepwatch.errors import FeedParseError, SourceErrorKind
 from erepwatch.ingest.parse import parse_feed
 from tests.conftest import CORPUS, FEEDS, corpus_feeds
 
@@ -37,7 +37,7 @@ def test_real_feed_entry_count_matches_feedparser(path: Path):
     except FeedParseError as exc:
         reference = feedparser.parse(io.BytesIO(gzip.decompress(content) if path.suffix == ".gz" else content))
         assert not reference.entries, f"{path.name}: feedparser reads entries we refused ({exc})"
-        assert exc.kind in {FetchErrorKind.NOT_A_FEED, FetchErrorKind.PARSE}
+        assert exc.kind in {SourceErrorKind.NOT_A_FEED, SourceErrorKind.PARSE}
         return
     raw = gzip.decompress(content) if path.suffix == ".gz" else content
     assert len(parsed.entries) == len(feedparser.parse(io.BytesIO(raw)).entries)
@@ -59,10 +59,10 @@ def test_feedparser_corpus_never_crashes():
 @pytest.mark.parametrize(
     ("name", "kind"),
     [
-        ("malformed-html-404-instead-of-feed-fr-01.xml", FetchErrorKind.NOT_A_FEED),
-        ("malformed-cloudflare-challenge-instead-of-feed-01.xml", FetchErrorKind.NOT_A_FEED),
-        ("malformed-html-homepage-instead-of-feed-fr-01.xml", FetchErrorKind.NOT_A_FEED),
-        ("malformed-truncated-feed-01.xml", FetchErrorKind.PARSE),
+        ("malformed-html-404-instead-of-feed-fr-01.xml", SourceErrorKind.NOT_A_FEED),
+        ("malformed-cloudflare-challenge-instead-of-feed-01.xml", SourceErrorKind.NOT_A_FEED),
+        ("malformed-html-homepage-instead-of-feed-fr-01.xml", SourceErrorKind.NOT_A_FEED),
+        ("malformed-truncated-feed-01.xml", SourceErrorKind.PARSE),
     ],
 )
 def test_unreadable_documents_are_refused_with_a_kind(name, kind):
@@ -101,13 +101,13 @@ def test_json_feed_fields():
 @pytest.mark.parametrize(
     ("body", "kind"),
     [
-        (b"", FetchErrorKind.EMPTY),
-        (b"   \n", FetchErrorKind.EMPTY),
-        (b"{not json", FetchErrorKind.PARSE),
-        (b'{"hello": "world"}', FetchErrorKind.NOT_A_FEED),
-        (b'{"version": "https://jsonfeed.org/version/1.1", "items": 3}', FetchErrorKind.PARSE),
-        (b"\x1f\x8b garbage", FetchErrorKind.PARSE),
-        (b"<!DOCTYPE html><html><body>hi</body></html>", FetchErrorKind.NOT_A_FEED),
+        (b"", SourceErrorKind.EMPTY),
+        (b"   \n", SourceErrorKind.EMPTY),
+        (b"{not json", SourceErrorKind.PARSE),
+        (b'{"hello": "world"}', SourceErrorKind.NOT_A_FEED),
+        (b'{"version": "https://jsonfeed.org/version/1.1", "items": 3}', SourceErrorKind.PARSE),
+        (b"\x1f\x8b garbage", SourceErrorKind.PARSE),
+        (b"<!DOCTYPE html><html><body>hi</body></html>", SourceErrorKind.NOT_A_FEED),
     ],
     ids=["empty", "blank", "bad-json", "json-not-feed", "items-not-list", "bad-gzip", "html"],
 )

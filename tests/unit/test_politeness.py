@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from erepwatch import USER_AGENT
-from erepwatch.errors import FetchError, FetchErrorKind
+from erepwatch.errors import FetchError, SourceErrorKind
 from erepwatch.ingest.fetch import Fetcher, FetchPolicy
 from erepwatch.ingest.politeness import HOST_RULES, HostGate, HostRule, rule_for
 
@@ -114,7 +114,7 @@ def test_fetcher_holds_the_host_back_after_429():
         async with Fetcher(FetchPolicy(), transport=transport, gate=gate) as fetcher:
             with pytest.raises(FetchError) as info:
                 await fetcher.fetch("https://slow.example/a")
-            assert info.value.kind == FetchErrorKind.HTTP_429
+            assert info.value.kind == SourceErrorKind.HTTP_429
             await fetcher.fetch("https://slow.example/b")
 
     asyncio.run(run())

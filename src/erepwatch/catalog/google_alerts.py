@@ -140,7 +140,7 @@ def _records(data: bytes | str) -> list[Any]:
         try:
             return [safejson.loads(line) for line in text.splitlines() if line.strip()]
         except json.JSONDecodeError as exc:
-            raise InvalidInputError(f"not a Google Alerts export (JSON or JSON Lines): {exc}") from None
+            raise InvalidInputError(f"not a Google Alerts export (JSON or JSON Lines): {exc}") from exc
     if isinstance(doc, list):
         return doc
     if isinstance(doc, dict):

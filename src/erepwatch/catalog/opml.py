@@ -54,9 +54,9 @@ def read_opml(data: bytes) -> list[OpmlFeed]:
     try:
         root = SafeET.fromstring(data, forbid_dtd=False, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as exc:
-        raise InvalidInputError(f"OPML refused: it declares entities or external references ({exc})") from None
+        raise InvalidInputError(f"OPML refused: it declares entities or external references ({exc})") from exc
     except ET.ParseError as exc:
-        raise InvalidInputError(f"not well-formed OPML: {exc}") from None
+        raise InvalidInputError(f"not well-formed OPML: {exc}") from exc
     if root.tag != "opml":
         raise InvalidInputError(f"not OPML: the root element is <{root.tag}>")
     body = root.find("body")

@@ -241,14 +241,11 @@ def _fail(message: str, code: int = 1) -> None:
 
 def _machine_error(exc: BaseException) -> str | None:
     """One line for an error of the machine's state (database, files, network), None for anything else."""
+    # Driver errors arrive as StorageError (db.engine.translate_errors); what SQLAlchemy raises on its own (a
+    # session used after a failed flush…) is a bug, but still told in one line.
     sa_exc = sys.modules.get("sqlalchemy.exc")
-    if sa_exc is not None:
-        if isinstance(exc, sa_exc.OperationalError):
-            return f"database unavailable: {str(exc.orig).splitlines()[0]}"
-        if isinstance(exc, sa_exc.SQLAlchemyError):
-            from erepwatch.errors import StorageError
-
-            return f"database error: {StorageError(exc)}".splitlines()[0]
+    if sa_exc is not None and isinstance(exc, sa_exc.SQLAlchemyError):
+        return f"database error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
     if isinstance(exc, OSError):
         where = f": {exc.filename}" if exc.filename else ""
         return f"{exc.strerror or exc}{where}"

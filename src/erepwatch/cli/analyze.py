@@ -26,7 +26,7 @@ def analyze(lang: str | None, as_json: bool) -> None:
         try:
             lang = check_language(lang)
         except ValueError as exc:
-            raise click.BadParameter(str(exc), param_hint="--lang") from None
+            raise click.BadParameter(str(exc), param_hint="--lang") from exc
     settings = get_app().settings
     scorer = load_scorer(settings.analysis_scorer, settings.analysis_extra_lexicons)
     out = sys.stdout

@@ -188,8 +188,8 @@ def import_file(path: Path, as_json: bool) -> None:
     fmt = {".toml": "toml", ".json": "json"}.get(path.suffix.lower())
     try:
         data = load_backup(path.read_text(encoding="utf-8"), fmt)
-    except UnicodeDecodeError:
-        raise InvalidInputError(f"{path} is not UTF-8 text") from None
+    except UnicodeDecodeError as exc:
+        raise InvalidInputError(f"{path} is not UTF-8 text") from exc
     except ErepwatchError as exc:
         raise InvalidInputError(f"{path}: {exc}") from exc
     app = get_app()
@@ -215,8 +215,8 @@ def import_google_alerts(path: Path, as_json: bool) -> None:
 
     try:
         export = read_alerts_export(path.read_bytes())
-    except UnicodeDecodeError:
-        raise InvalidInputError(f"{path} is not UTF-8 text: give the JSON file of Google's export") from None
+    except UnicodeDecodeError as exc:
+        raise InvalidInputError(f"{path} is not UTF-8 text: give the JSON file of Google's export") from exc
     except (ErepwatchError, ValueError) as exc:
         raise InvalidInputError(f"{path}: {exc}") from exc
     app = get_app()

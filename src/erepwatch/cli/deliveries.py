@@ -5,10 +5,10 @@ from __future__ import annotations
 import click
 
 from erepwatch.cli import cli, get_app, json_option, print_json
-from erepwatch.enums import DeliveryStatus
+from erepwatch.enums import DeliveryStatus, values
 from erepwatch.service.deliveries import list_deliveries
 
-STATUSES = tuple(DeliveryStatus)
+STATUSES = values(DeliveryStatus)
 
 
 @cli.command()

@@ -43,7 +43,7 @@ def mentions(
     try:
         window = parse_duration(since) if since else None
     except ValueError as exc:
-        raise InvalidInputError(f"--since: {exc}") from None
+        raise InvalidInputError(f"--since: {exc}") from exc
     with get_app().sessions() as session:
         views = list_mentions(
             session, watch=watch_ref, since=window, sentiment=sentiment, limit=limit, every_member=every_member

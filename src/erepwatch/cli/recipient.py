@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from erepwatch.cli import cli, get_app, json_option, print_json
-from erepwatch.enums import SEVERITY
+from erepwatch.enums import Sentiment, values
 from erepwatch.notify.digest import WEEKDAYS
 from erepwatch.notify.strings import LOCALES
 from erepwatch.service import recipients as svc
@@ -41,7 +41,7 @@ def _options(edit: bool) -> Callable[[Any], Any]:
             ),
             click.option(
                 "--min-sentiment",
-                type=click.Choice(SEVERITY),
+                type=click.Choice(values(Sentiment)),
                 help="Only mentions at least this bad (negative: only negative ones); crisis tags always.",
             ),
             click.option("--locale", type=click.Choice(LOCALES), help="Language of the messages [default: fr]."),

@@ -23,7 +23,7 @@ def serve(addr: str | None) -> None:
     try:
         target = parse_host_port(addr) if addr else app.settings.web_addr
     except ValueError as exc:
-        raise click.UsageError(f"--addr: {exc}") from None
+        raise click.UsageError(f"--addr: {exc}") from exc
     password = app.settings.web_password
     check_bind(target, password.reveal() if password else None)  # before touching the database
     config = make_config(app.sessions, app.settings)

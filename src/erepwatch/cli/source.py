@@ -28,7 +28,7 @@ def add(url: str, name: str | None, interval: str | None, no_check: bool, as_jso
     try:
         every = parse_duration(interval) if interval else None
     except ValueError as exc:
-        raise InvalidInputError(f"--interval: {exc}") from None
+        raise InvalidInputError(f"--interval: {exc}") from exc
     app = get_app()
     svc.check_feed_url(url)
     if not no_check:

@@ -244,7 +244,7 @@ def test(
     try:
         window = parse_duration(since) if since else None
     except ValueError as exc:
-        raise InvalidInputError(f"--since: {exc}") from None
+        raise InvalidInputError(f"--since: {exc}") from exc
     with get_app().sessions() as session:
         if query is not None:
             result = preview.preview_query(

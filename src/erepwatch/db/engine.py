@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.engine import ExceptionContext, make_url
+from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from erepwatch.errors import ConfigError, StorageError
+from erepwatch.errors import ConfigError, DatabaseUnavailableError, StorageError
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
@@ -65,6 +65,32 @@ def require_existing(url: str) -> None:
         )
 
 
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0][:300] if lines else type(exc).__name__
+
+
+def _as_storage_error(context: ExceptionContext) -> BaseException | None:
+    """A driver's exception leaves ``db/`` as a :class:`StorageError`, the original kept as its cause."""
+    if context.is_pre_ping:
+        return None  # the pool's own probe: it handles the failure itself
+    wrapped = context.sqlalchemy_exception
+    if wrapped is None:
+        return None
+    detail = _first_line(context.original_exception)
+    if context.is_disconnect or isinstance(wrapped, OperationalError | InterfaceError):
+        return DatabaseUnavailableError(f"database unavailable: {detail}")
+    return StorageError(f"database error: {detail}")
+
+
+def translate_errors(engine: Engine) -> Engine:
+    """Make ``engine`` raise :class:`StorageError` (or :class:`DatabaseUnavailableError`) instead of the driver's
+    exceptions, so no layer above ``db/`` handles SQLAlchemy exceptions. Idempotent."""
+    if not event.contains(engine, "handle_error", _as_storage_error):
+        event.listen(engine, "handle_error", _as_storage_error)
+    return engine
+
+
 def make_engine(url: str, *, create: bool = True, **kwargs: Any) -> Engine:
     """An engine on ``url``; with ``create`` a SQLite file's folder is made when missing."""
     url = normalize_url(url)
@@ -81,12 +107,12 @@ def make_engine(url: str, *, create: bool = True, **kwargs: Any) -> Engine:
         # pysqlite's own transaction handling defers BEGIN and breaks SAVEPOINT; take it over.
         event.listen(engine, "connect", lambda conn, _rec: setattr(conn, "isolation_level", None))
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
-        return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+        return translate_errors(engine)
+    return translate_errors(create_engine(url, pool_pre_ping=True, **kwargs))
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+    return sessionmaker(translate_errors(engine), expire_on_commit=False)
 
 
 @contextmanager

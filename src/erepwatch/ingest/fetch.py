@@ -33,7 +33,7 @@ import httpcore
 import httpx
 
 from erepwatch import USER_AGENT
-from erepwatch.errors import FetchError, FetchErrorKind
+from erepwatch.errors import FetchError, SourceErrorKind
 from erepwatch.ingest.decode import ACCEPT_ENCODING, BodyTooLarge, BoundedDecoder, DecodeError
 from erepwatch.ingest.politeness import HostGate, shared_gate
 from erepwatch.records import FetchResult, Validators
@@ -183,27 +183,27 @@ def _http_error(response: httpx.Response, url: str) -> FetchError:
     reason = response.reason_phrase or "error"
     if status == 429:
         return FetchError(
-            FetchErrorKind.HTTP_429,
+            SourceErrorKind.HTTP_429,
             f"HTTP 429 {reason}: the server asks to slow down",
             url=url,
             retry_after=retry_after,
         )
     if status >= 500:
-        return FetchError(FetchErrorKind.HTTP_5XX, f"HTTP {status} {reason}", url=url, retry_after=retry_after)
-    return FetchError(FetchErrorKind.HTTP_4XX, f"HTTP {status} {reason}", url=url)
+        return FetchError(SourceErrorKind.HTTP_5XX, f"HTTP {status} {reason}", url=url, retry_after=retry_after)
+    return FetchError(SourceErrorKind.HTTP_4XX, f"HTTP {status} {reason}", url=url)
 
 
 def _transport_error(exc: Exception, url: str) -> FetchError:
     if isinstance(exc, ForbiddenAddressError):
-        return FetchError(FetchErrorKind.FORBIDDEN_ADDRESS, str(exc), url=url)
+        return FetchError(SourceErrorKind.FORBIDDEN_ADDRESS, str(exc), url=url)
     if isinstance(exc, httpx.TimeoutException):
-        return FetchError(FetchErrorKind.TIMEOUT, f"timed out ({type(exc).__name__})", url=url)
+        return FetchError(SourceErrorKind.TIMEOUT, f"timed out ({type(exc).__name__})", url=url)
     cause: BaseException | None = exc
     while cause is not None:
         if isinstance(cause, ssl.SSLError):
-            return FetchError(FetchErrorKind.TLS, f"TLS error: {cause}", url=url)
+            return FetchError(SourceErrorKind.TLS, f"TLS error: {cause}", url=url)
         cause = cause.__cause__ or cause.__context__
-    return FetchError(FetchErrorKind.NETWORK, f"network error: {exc or type(exc).__name__}", url=url)
+    return FetchError(SourceErrorKind.NETWORK, f"network error: {exc or type(exc).__name__}", url=url)
 
 
 def check_url(url: str) -> httpx.URL:
@@ -211,15 +211,15 @@ def check_url(url: str) -> httpx.URL:
     try:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, TypeError) as exc:
-        raise FetchError(FetchErrorKind.NETWORK, f"invalid URL: {exc}", url=url) from None
+        raise FetchError(SourceErrorKind.NETWORK, f"invalid URL: {exc}", url=url) from exc
     if parsed.scheme not in {"http", "https"}:
         raise FetchError(
-            FetchErrorKind.FORBIDDEN_ADDRESS,
+            SourceErrorKind.FORBIDDEN_ADDRESS,
             f"scheme {parsed.scheme or '(none)'!r} is not fetched; only http and https",
             url=url,
         )
     if not parsed.host:
-        raise FetchError(FetchErrorKind.NETWORK, "URL has no host", url=url)
+        raise FetchError(SourceErrorKind.NETWORK, "URL has no host", url=url)
     return parsed
 
 
@@ -272,7 +272,7 @@ class Fetcher:
         try:
             yield
         except FetchError as exc:
-            if exc.kind == FetchErrorKind.HTTP_429 or str(exc).startswith("HTTP 503"):
+            if exc.kind == SourceErrorKind.HTTP_429 or str(exc).startswith("HTTP 503"):
                 self._gate.defer(host, exc.retry_after)
             raise
 
@@ -294,7 +294,7 @@ class Fetcher:
             try:
                 return await self._fetch_once(url, validators, clock)
             except FetchError as exc:
-                retriable = exc.kind in {FetchErrorKind.NETWORK, FetchErrorKind.TIMEOUT}
+                retriable = exc.kind in {SourceErrorKind.NETWORK, SourceErrorKind.TIMEOUT}
                 if not retriable or attempt >= self.policy.retries or clock.left() <= 0:
                     raise
                 await asyncio.sleep(min(self.policy.backoff * 2**attempt, clock.left()))
@@ -314,16 +314,16 @@ class Fetcher:
                 try:
                     async with asyncio.timeout_at(clock.start()):
                         outcome = await self._exchange(current, headers, url, started)
-                except TimeoutError:
+                except TimeoutError as exc:
                     raise FetchError(
-                        FetchErrorKind.TIMEOUT,
+                        SourceErrorKind.TIMEOUT,
                         f"no complete response within the {self.policy.deadline:g}-second fetch deadline",
                         url=str(current),
-                    ) from None
+                    ) from exc
                 if isinstance(outcome, FetchResult):
                     return outcome
                 current = outcome
-        raise FetchError(FetchErrorKind.HTTP_4XX, f"more than {self.policy.max_redirects} redirects", url=url)
+        raise FetchError(SourceErrorKind.HTTP_4XX, f"more than {self.policy.max_redirects} redirects", url=url)
 
     async def _exchange(
         self, current: httpx.URL, headers: dict[str, str], url: str, started: float
@@ -353,7 +353,7 @@ class Fetcher:
         declared = response.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > cap:
             raise FetchError(
-                FetchErrorKind.TOO_LARGE, f"body of {int(declared)} bytes exceeds the {cap}-byte cap", url=url
+                SourceErrorKind.TOO_LARGE, f"body of {int(declared)} bytes exceeds the {cap}-byte cap", url=url
             )
         try:
             # Raw bytes, decoded here slice by slice: httpx would inflate each network chunk whole first.
@@ -362,19 +362,19 @@ class Fetcher:
             async for chunk in response.aiter_raw():
                 raw_size += len(chunk)
                 if raw_size > cap:
-                    raise FetchError(FetchErrorKind.TOO_LARGE, f"body exceeds the {cap}-byte cap", url=url)
+                    raise FetchError(SourceErrorKind.TOO_LARGE, f"body exceeds the {cap}-byte cap", url=url)
                 decoder.feed(chunk)
             body = decoder.finish()
         except BodyTooLarge as exc:
-            raise FetchError(FetchErrorKind.TOO_LARGE, str(exc), url=url) from exc
+            raise FetchError(SourceErrorKind.TOO_LARGE, str(exc), url=url) from exc
         except DecodeError as exc:
-            raise FetchError(FetchErrorKind.NETWORK, f"cannot decode the response body: {exc}", url=url) from exc
+            raise FetchError(SourceErrorKind.NETWORK, f"cannot decode the response body: {exc}", url=url) from exc
         except MemoryError as exc:  # an address-space limit reached anyway: this source's failure, not the poll's
-            raise FetchError(FetchErrorKind.TOO_LARGE, "body too large for the memory available", url=url) from exc
+            raise FetchError(SourceErrorKind.TOO_LARGE, "body too large for the memory available", url=url) from exc
         except httpx.TransportError as exc:
             raise _transport_error(exc, url) from exc
         if not body.strip():
-            raise FetchError(FetchErrorKind.EMPTY, "the server sent an empty body", url=url)
+            raise FetchError(SourceErrorKind.EMPTY, "the server sent an empty body", url=url)
         return body
 
     @staticmethod

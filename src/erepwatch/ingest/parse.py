@@ -19,7 +19,7 @@ from typing import Any
 
 import feedparser
 
-from erepwatch.errors import FeedParseError, FetchErrorKind
+from erepwatch.errors import FeedParseError, SourceErrorKind
 from erepwatch.ingest.fastparse import read_xml_feed
 from erepwatch.records import ParsedEntry, ParsedFeed
 
@@ -51,7 +51,7 @@ def _parse_feed(content: bytes, headers: Mapping[str, str] | None, url: str | No
     headers = {k.lower(): v for k, v in (headers or {}).items() if k.lower() not in _TRANSFER_HEADERS}
     content = _maybe_gunzip(content)
     if not content.strip():
-        raise FeedParseError(FetchErrorKind.EMPTY, "the document is empty")
+        raise FeedParseError(SourceErrorKind.EMPTY, "the document is empty")
     if _looks_like_json(content, headers):
         return _parse_json_feed(content)
     fast = read_xml_feed(content, headers, url)
@@ -59,7 +59,7 @@ def _parse_feed(content: bytes, headers: Mapping[str, str] | None, url: str | No
         return fast
     if _HTML_START.search(content[:4096]):
         # Not XML a feed reader could use; feedparser would say the same, ten times slower.
-        raise FeedParseError(FetchErrorKind.NOT_A_FEED, "this is an HTML page, not a feed")
+        raise FeedParseError(SourceErrorKind.NOT_A_FEED, "this is an HTML page, not a feed")
     return parse_with_feedparser(content, headers, url)
 
 
@@ -76,10 +76,10 @@ def parse_with_feedparser(content: bytes, headers: dict[str, str], url: str | No
     warning = _bozo_message(parsed)
     if not parsed.get("version") and not parsed.entries:
         if _HTML_START.search(content[:4096]):
-            raise FeedParseError(FetchErrorKind.NOT_A_FEED, "this is an HTML page, not a feed")
-        raise FeedParseError(FetchErrorKind.PARSE, f"not a readable feed: {warning or 'no feed element'}")
+            raise FeedParseError(SourceErrorKind.NOT_A_FEED, "this is an HTML page, not a feed")
+        raise FeedParseError(SourceErrorKind.PARSE, f"not a readable feed: {warning or 'no feed element'}")
     if not parsed.entries and warning:
-        raise FeedParseError(FetchErrorKind.PARSE, f"malformed feed with no readable entry: {warning}")
+        raise FeedParseError(SourceErrorKind.PARSE, f"malformed feed with no readable entry: {warning}")
     feed = parsed.feed
     return ParsedFeed(
         title=_text(feed.get("title")),
@@ -99,10 +99,10 @@ def _maybe_gunzip(content: bytes) -> bytes:
         inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
         data = inflater.decompress(content, _MAX_INFLATED)
         if inflater.unconsumed_tail:
-            raise FeedParseError(FetchErrorKind.TOO_LARGE, "gzip body inflates past the size cap")
+            raise FeedParseError(SourceErrorKind.TOO_LARGE, "gzip body inflates past the size cap")
         return data
     except (zlib.error, gzip.BadGzipFile, EOFError) as exc:
-        raise FeedParseError(FetchErrorKind.PARSE, f"corrupt gzip data: {exc}") from exc
+        raise FeedParseError(SourceErrorKind.PARSE, f"corrupt gzip data: {exc}") from exc
 
 
 def _looks_like_json(content: bytes, headers: Mapping[str, str]) -> bool:
@@ -183,12 +183,12 @@ def _parse_json_feed(content: bytes) -> ParsedFeed:
     try:
         document = json.loads(content.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise FeedParseError(FetchErrorKind.PARSE, f"invalid JSON: {exc}") from exc
+        raise FeedParseError(SourceErrorKind.PARSE, f"invalid JSON: {exc}") from exc
     if not isinstance(document, dict) or not _JSON_FEED_VERSION.match(str(document.get("version", ""))):
-        raise FeedParseError(FetchErrorKind.NOT_A_FEED, "JSON document is not a JSON Feed (no jsonfeed.org version)")
+        raise FeedParseError(SourceErrorKind.NOT_A_FEED, "JSON document is not a JSON Feed (no jsonfeed.org version)")
     items = document.get("items")
     if not isinstance(items, list):
-        raise FeedParseError(FetchErrorKind.PARSE, "JSON Feed without an items list")
+        raise FeedParseError(SourceErrorKind.PARSE, "JSON Feed without an items list")
     entries = tuple(entry for entry in (_json_entry_or_none(item) for item in items) if entry is not None)
     return ParsedFeed(
         title=_text(document.get("title")),

@@ -199,8 +199,8 @@ def last_slot(*, frequency: str, at: str, tz: str, weekday: str | None, now: dat
     """The latest scheduled digest time at or before ``now`` (local wall time, so 08:00 stays 08:00 across DST)."""
     try:
         zone = ZoneInfo(tz)
-    except (KeyError, ValueError, OSError):  # ZoneInfoNotFoundError is a KeyError
-        raise ValueError(f"unknown time zone {tz!r}") from None
+    except (KeyError, ValueError, OSError) as exc:  # ZoneInfoNotFoundError is a KeyError
+        raise ValueError(f"unknown time zone {tz!r}") from exc
     local = now.astimezone(zone)
     hour, minute = parse_at(at)
     slot = local.replace(hour=hour, minute=minute, second=0, microsecond=0)

@@ -81,10 +81,10 @@ def load_backup(text: str, fmt: str | None = None) -> dict[str, Any]:
     fmt = fmt or ("json" if text.lstrip()[:1] in "{[" else "toml")
     try:
         data = safejson.loads(text) if fmt == "json" else tomllib.loads(text)
-    except RecursionError:
-        raise InvalidInputError(f"not a valid {fmt.upper()} backup: nested too deeply") from None
+    except RecursionError as exc:
+        raise InvalidInputError(f"not a valid {fmt.upper()} backup: nested too deeply") from exc
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise InvalidInputError(f"not a valid {fmt.upper()} backup: {exc}") from None
+        raise InvalidInputError(f"not a valid {fmt.upper()} backup: {exc}") from exc
     if not isinstance(data, dict) or "erepwatch_backup" not in data:
         raise InvalidInputError("not an erepwatch backup (no erepwatch_backup key); see `erepwatch export`")
     if data["erepwatch_backup"] != FORMAT_VERSION:

@@ -65,8 +65,8 @@ class MentionFilter:
                 return None
             try:
                 return date.fromisoformat(value)
-            except ValueError:
-                raise InvalidInputError(f"{name}: {value!r} is not a date such as 2026-03-31") from None
+            except ValueError as exc:
+                raise InvalidInputError(f"{name}: {value!r} is not a date such as 2026-03-31") from exc
 
         sentiment = text("sentiment")
         if sentiment is not None and sentiment not in SENTIMENTS:

@@ -12,13 +12,13 @@ from sqlalchemy.orm import Session
 
 from erepwatch.clock import utcnow
 from erepwatch.db.mention_views import MentionFilter, MentionView, select_views, why_of
-from erepwatch.enums import Sentiment
+from erepwatch.enums import Sentiment, values
 from erepwatch.errors import InvalidInputError
 from erepwatch.service.watches import get_watch
 
 __all__ = ["SENTIMENTS", "MentionView", "list_mentions", "why_of"]
 
-SENTIMENTS = tuple(Sentiment)
+SENTIMENTS = values(Sentiment)
 
 
 def list_mentions(

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from erepwatch.clock import utcnow
 from erepwatch.db.models import Recipient, Watch
-from erepwatch.enums import SEVERITY, Frequency
+from erepwatch.enums import SEVERITY, Frequency, values
 from erepwatch.errors import ConflictError, InvalidInputError
 from erepwatch.notify.digest import WEEKDAYS, parse_at
 from erepwatch.notify.strings import LOCALES
@@ -20,7 +20,7 @@ from erepwatch.service.common import find_one
 from erepwatch.service.watches import get_watch, parse_list
 from erepwatch.settings import parse_email
 
-FREQUENCIES = tuple(Frequency)
+FREQUENCIES = values(Frequency)
 
 
 def check_recipient_values(changes: dict[str, Any]) -> None:
@@ -33,15 +33,15 @@ def check_recipient_values(changes: dict[str, Any]) -> None:
         try:
             hour, minute = parse_at(str(changes["at_time"]))
         except ValueError as exc:
-            raise InvalidInputError(f"--at: {exc}") from None
+            raise InvalidInputError(f"--at: {exc}") from exc
         changes["at_time"] = f"{hour:02d}:{minute:02d}"
     if changes.get("timezone") is not None:
         try:
             if not isinstance(changes["timezone"], str) or len(changes["timezone"]) > 64:
                 raise ValueError(changes["timezone"])
             ZoneInfo(changes["timezone"])
-        except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):
-            raise InvalidInputError(f"unknown time zone {changes['timezone']!r} (use e.g. Europe/Paris)") from None
+        except (ZoneInfoNotFoundError, ValueError, TypeError, OSError) as exc:
+            raise InvalidInputError(f"unknown time zone {changes['timezone']!r} (use e.g. Europe/Paris)") from exc
     if changes.get("weekday") is not None:
         day = str(changes["weekday"]).strip().lower()
         if day not in WEEKDAYS:
@@ -71,7 +71,7 @@ def add_recipient(
     try:
         email = parse_email(email)
     except ValueError as exc:
-        raise InvalidInputError(str(exc)) from None
+        raise InvalidInputError(str(exc)) from exc
     if session.scalar(select(Recipient.id).where(Recipient.email == email)) is not None:
         raise ConflictError(f"{email} is already a recipient; change it with `recipient edit`")
     values = {

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from erepwatch.clock import utcnow
 from erepwatch.db.models import Source
-from erepwatch.errors import ConflictError, FeedParseError, FetchError, FetchErrorKind, InvalidInputError
+from erepwatch.errors import ConflictError, FeedParseError, FetchError, InvalidInputError, SourceErrorKind
 from erepwatch.schedule import is_broken
 from erepwatch.service.common import find_one
 from erepwatch.settings import Settings
@@ -28,7 +28,7 @@ def check_feed_url(url: str) -> str:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError as exc:
-        raise InvalidInputError(f"malformed URL {url!r}: {exc}") from None
+        raise InvalidInputError(f"malformed URL {url!r}: {exc}") from exc
     if parts.scheme.lower() not in {"http", "https"}:
         raise InvalidInputError(f"malformed URL {url!r}: only http:// and https:// feeds can be added")
     if not parts.hostname or any(c.isspace() for c in url):
@@ -154,7 +154,7 @@ async def check_feed(url: str, settings: Settings) -> FeedCheck:
         feed = parse_feed(result.content or b"", result.headers, url=result.final_url)
     except FeedParseError as exc:
         hint = (
-            f"; find its feeds with `erepwatch source discover {url}`" if exc.kind == FetchErrorKind.NOT_A_FEED else ""
+            f"; find its feeds with `erepwatch source discover {url}`" if exc.kind == SourceErrorKind.NOT_A_FEED else ""
         )
         raise InvalidInputError(f"{url}: {exc.kind}: {exc}{hint}{anyway}") from exc
     return FeedCheck(url=result.final_url, title=feed.title, entries=len(feed.entries))

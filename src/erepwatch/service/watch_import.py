@@ -77,7 +77,7 @@ def _parse_line(raw: str) -> WatchInput:
     try:
         obj = safejson.loads(raw)
     except json.JSONDecodeError as exc:
-        raise InvalidInputError(f"not JSON: {exc.msg} at column {exc.colno}") from None
+        raise InvalidInputError(f"not JSON: {exc.msg} at column {exc.colno}") from exc
     if not isinstance(obj, dict):
         raise InvalidInputError("each line must be a JSON object")
     unknown = sorted(set(obj) - _KEYS)
@@ -91,7 +91,7 @@ def _parse_line(raw: str) -> WatchInput:
     try:
         canonical_query(query)
     except QuerySyntaxError as exc:
-        raise InvalidInputError(f"query {query!r}: {exc}") from None
+        raise InvalidInputError(f"query {query!r}: {exc}") from exc
     fuzzy = obj.get("fuzzy", False)
     if not isinstance(fuzzy, bool):
         raise InvalidInputError('"fuzzy" must be true or false')
@@ -115,14 +115,14 @@ def parse_jsonl(lines: Iterable[str], *, source: str = "input") -> list[ImportLi
             number, raw = next(numbered)
         except StopIteration:
             break
-        except UnicodeDecodeError:
-            raise InvalidInputError(f"{source} is not UTF-8 text (save it as UTF-8)") from None
+        except UnicodeDecodeError as exc:
+            raise InvalidInputError(f"{source} is not UTF-8 text (save it as UTF-8)") from exc
         if not raw.strip():
             continue
         try:
             data = _parse_line(raw)
         except ErepwatchError as exc:
-            raise InvalidInputError(f"{source}: line {number}: {exc}") from None
+            raise InvalidInputError(f"{source}: line {number}: {exc}") from exc
         if data.name in seen:
             raise InvalidInputError(
                 f"{source}: line {number}: watch {data.name!r} already given on line {seen[data.name]}"

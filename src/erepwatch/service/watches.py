@@ -33,7 +33,7 @@ def parse_languages(values: Iterable[str] | str | None) -> list[str]:
     try:
         return list(dict.fromkeys(check_language(v) for v in parse_list(values)))
     except ValueError as exc:
-        raise InvalidInputError(str(exc)) from None
+        raise InvalidInputError(str(exc)) from exc
 
 
 def parse_regions(values: Iterable[str] | str | None) -> list[str]:
@@ -41,7 +41,7 @@ def parse_regions(values: Iterable[str] | str | None) -> list[str]:
     try:
         return list(dict.fromkeys(check_region(v) for v in parse_list(values)))
     except ValueError as exc:
-        raise InvalidInputError(str(exc)) from None
+        raise InvalidInputError(str(exc)) from exc
 
 
 def parse_tag_specs(specs: Iterable[str]) -> dict[str, list[str]]:

@@ -39,8 +39,8 @@ async def _body(request: Request) -> Body:
         return {}
     try:
         data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise InvalidInputError("the request body is not valid JSON") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidInputError("the request body is not valid JSON") from exc
     if not isinstance(data, dict):
         raise InvalidInputError("the request body must be a JSON object")
     return data
@@ -221,7 +221,7 @@ def preview(request: Request, cfg: WebConfig, body: Body) -> Any:
     try:
         since = parse_duration(params.get("since", "30d"))
     except ValueError as exc:
-        raise InvalidInputError(f"since: {exc}") from None
+        raise InvalidInputError(f"since: {exc}") from exc
     try:
         with cfg.read() as session:
             result = preview_query(session, query, languages=wsvc.parse_languages(params.get("lang", "")),
@@ -249,7 +249,7 @@ def source_create(request: Request, cfg: WebConfig, body: Body) -> Any:
         try:
             interval = parse_duration(raw)
         except ValueError as exc:
-            raise InvalidInputError(f"interval: {exc}") from None
+            raise InvalidInputError(f"interval: {exc}") from exc
     data = ssvc.SourceInput(url=_text(body, "url", required=True) or "", name=_text(body, "name"), interval=interval)
     with cfg.write() as session:
         created = ssvc.add_source(session, data, default_interval=cfg.settings.poll_interval, now=cfg.clock())

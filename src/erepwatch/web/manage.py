@@ -155,7 +155,7 @@ async def source_add(request: Request) -> Response:
             try:
                 interval = parse_duration(str(form["interval"]))
             except ValueError as exc:
-                raise InvalidInputError(f"interval: {exc}") from None
+                raise InvalidInputError(f"interval: {exc}") from exc
         with cfg.write() as session:
             ssvc.add_source(session, ssvc.SourceInput(url=str(form.get("url", "")), name=form.get("name") or None,
                                                       interval=interval),
@@ -231,7 +231,7 @@ async def source_discover(request: Request) -> Response:
         try:
             found = ssvc.discover_site(url, policy=fetch_policy(cfg.settings))
         except FetchError as exc:
-            raise InvalidInputError(f"{url}: {exc}") from None
+            raise InvalidInputError(f"{url}: {exc}") from exc
         return sources_page(request, discovered=found, discover_url=url)
 
     return await _or_flash(request, run, "/sources")
