@@ -5,7 +5,7 @@ UV := .uv/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run test lint bench setup clean
+.PHONY: run test test-fast lint bench setup clean
 
 # uv lives in its own small environment so that `uv sync` never removes itself from .venv.
 $(UV):
@@ -30,8 +30,16 @@ run: setup
 test: setup
 	$(VENV)/bin/python -m pytest
 
+## test-fast: the same without the tests marked slow (the whole-corpus ones); CI runs `make test`
+test-fast: setup
+	$(VENV)/bin/python -m pytest -m "not slow"
+
+## lint: style, formatting, types and the layers contract (docs/architecture.md)
 lint: setup
 	$(VENV)/bin/ruff check src tests benchmarks migrations
+	$(VENV)/bin/ruff format --check src tests benchmarks migrations
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 bench: setup
 	for b in benchmarks/*.py; do $(VENV)/bin/python $$b || exit 1; done

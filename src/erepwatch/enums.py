@@ -24,7 +24,7 @@ class Sentiment(StrEnum):
 
 
 #: Lower is worse; a recipient's ``min_sentiment`` keeps mentions at least this bad.
-SEVERITY = {s: rank for rank, s in enumerate(Sentiment)}
+SEVERITY: dict[str, int] = {s.value: rank for rank, s in enumerate(Sentiment)}
 
 #: Tag groups that make a mention an alarm whatever its sentiment (built-in group and its French name).
 CRISIS_TAGS = frozenset({"crisis", "crise"})

@@ -29,6 +29,7 @@ from erepwatch.analyze.mention_drafts import BACKFILL_GRACE, MentionDraft, build
 from erepwatch.analyze.sentiment import SentimentScorer, load_scorer
 from erepwatch.analyze.stories import LexicalPlan, assign_lexical
 from erepwatch.analyze.tags import Tagger, load_tagger
+from erepwatch.batching import chunked
 from erepwatch.claims import owner_gone, this_owner
 from erepwatch.clock import utcnow
 from erepwatch.db.models import Item, Mention, Source, Watch
@@ -123,10 +124,7 @@ class PollStats:
             "new_mentions": self.new_mentions,
             "ms": self.ms,
             "stories": self.stories.as_dict() if self.stories else None,
-            "outcomes": [
-                {k: getattr(o, k) for k in SourceOutcome.__slots__}  # type: ignore[attr-defined]
-                for o in self.outcomes
-            ],
+            "outcomes": [{k: getattr(o, k) for k in SourceOutcome.__slots__} for o in self.outcomes],
         }
 
 
@@ -193,7 +191,7 @@ class Analysis:
         members = []
         for mention_id, watch_id, cluster_id, published, title, text in rows:
             self._seen_mention_id = max(self._seen_mention_id, mention_id)
-            if watch_id in loaded:
+            if watch_id in loaded and cluster_id is not None:
                 members.append(
                     (ClusterCandidate(mention_id, watch_id, title, text[:LEAD_CHARS], published), cluster_id)
                 )
@@ -203,12 +201,12 @@ class Analysis:
         """Read the stored recent mentions of the watches the cache does not hold (before new ones are inserted)."""
         missing = sorted({w for w in watch_ids if not self.clusters.loaded(w)})
         since = now - self.clusters.window
-        for start in range(0, len(missing), 500):
-            chunk = missing[start : start + 500]
+        for chunk in chunked(missing):
             rows = session.execute(_recent_members().where(Mention.watch_id.in_(chunk), Mention.published_at >= since))
             self.clusters.preload(
                 (ClusterCandidate(mention_id, watch_id, title, text[:LEAD_CHARS], published), cluster_id)
                 for mention_id, watch_id, cluster_id, published, title, text in rows
+                if cluster_id is not None
             )
             for watch_id in chunk:
                 self.clusters.mark_loaded(watch_id)
@@ -246,7 +244,7 @@ class Analysis:
         self._seen_mention_id = None
 
 
-def _recent_members() -> Select[tuple[int, int, int, datetime, str, str]]:
+def _recent_members() -> Select[int, int, int | None, datetime, str, str]:
     return (
         select(Mention.id, Mention.watch_id, Mention.cluster_id, Mention.published_at, Item.title, Item.text)
         .join(Item, Item.id == Mention.item_id)

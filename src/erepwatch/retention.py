@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from erepwatch.batching import chunked
 from erepwatch.db.models import Delivery, Item, ItemSource, Mention, Source
+from erepwatch.db.store import rowcount
 from erepwatch.enums import WAITING_STATUSES
 
 #: Rows deleted per transaction, so a first purge of a large database never holds a long write lock.
@@ -72,12 +73,9 @@ def purge(sessions: sessionmaker[Session], *, now: datetime, days: int) -> tuple
             session.execute(delete(Mention).where(Mention.item_id.in_(ids)))
             _uncount_links(session, ids)
             session.execute(delete(ItemSource).where(ItemSource.item_id.in_(ids)))
-            items += session.execute(delete(Item).where(Item.id.in_(ids))).rowcount or 0
+            items += rowcount(session.execute(delete(Item).where(Item.id.in_(ids))))
     with sessions() as session, session.begin():
-        deliveries = (
-            session.execute(
-                delete(Delivery).where(Delivery.status.not_in(WAITING), Delivery.created_at < cutoff)
-            ).rowcount
-            or 0
+        deliveries = rowcount(
+            session.execute(delete(Delivery).where(Delivery.status.not_in(WAITING), Delivery.created_at < cutoff))
         )
     return items, deliveries

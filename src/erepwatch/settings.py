@@ -14,7 +14,7 @@ import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import Field, dataclass, field, fields, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -421,7 +421,7 @@ def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def _convert(f, raw: Any, origin: str) -> Any:
+def _convert(f: Field[Any], raw: Any, origin: str) -> Any:
     try:
         return f.metadata["parse"](raw)
     except (ValueError, TypeError) as exc:

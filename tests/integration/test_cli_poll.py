@@ -205,6 +205,7 @@ def test_wrong_setting_fails_at_start_naming_the_key(cli, monkeypatch, tmp_path)
     assert "mail.smtp_url" in cli("watch", "list", "--config", str(config), ok=False).err
 
 
+@pytest.mark.slow  # every corpus feed through the CLI: `make test` runs it, `make test-fast` skips it
 def test_whole_corpus_ingests_without_a_crash(cli, server):
     """Every real feed is fetched, parsed and stored; item counts agree with feedparser on the same bytes."""
     feeds = corpus_feeds()

@@ -43,6 +43,7 @@ def test_real_feed_entry_count_matches_feedparser(path: Path):
     assert len(parsed.entries) == len(feedparser.parse(io.BytesIO(raw)).entries)
 
 
+@pytest.mark.slow  # the whole feedparser corpus: `make test` runs it, `make test-fast` skips it
 def test_feedparser_corpus_never_crashes():
     """Every one of feedparser's 2,106 documents gives a feed or a FeedParseError, never a crash."""
     assert len(FEEDPARSER_TESTS) > 2000

@@ -144,10 +144,10 @@ class NearIndex:
         # A variant of d deletes from a prefix of length n has n - d characters: only the d for which the
         # table holds keys of that length are worth making and probing; and a word more than k letters
         # longer or shorter than every query word of the table is never within k edits of one.
-        self._tables = []
-        for k, table in sorted(tables.items()):
+        self._tables: list[tuple[int, int, int, set[int], dict[str, tuple[str, ...]]]] = []
+        for k, frozen in sorted(tables.items()):
             lengths = [len(w) for w, b in self._budget.items() if b == k]
-            self._tables.append((k, min(lengths) - k, max(lengths) + k, {len(v) for v in table}, table))
+            self._tables.append((k, min(lengths) - k, max(lengths) + k, {len(v) for v in frozen}, frozen))
         self._cache: dict[str, tuple[str, ...]] = {}
         # Item words near no query word: most of them, skipped by a filter in C.
         self._far: set[str] = set()

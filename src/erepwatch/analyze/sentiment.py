@@ -73,7 +73,7 @@ class Tuning:
     neutral_band: float = 0.15
 
 
-FOCUS_WEIGHT = Tuning.focus_weight
+FOCUS_WEIGHT = Tuning().focus_weight
 MAX_KEYWORDS = 8
 
 _SENTENCE = re.compile(r"[^.!?…\n]+(?:[.!?…]+|\n|$)")

@@ -57,9 +57,9 @@ def _sentence(text: str, start: int, end: int) -> tuple[int, int]:
         space = text.find(" ", left, start)
         cut = space + 1 if space >= 0 else left
     right = min(len(text), end + SENTENCE_REACH)
-    m = _END.search(text, end, right)
-    stop = m.start() + len(m.group().rstrip()) if m else right
-    if not m and right < len(text):
+    found = _END.search(text, end, right)
+    stop = found.start() + len(found.group().rstrip()) if found else right
+    if not found and right < len(text):
         space = text.rfind(" ", end, right)
         stop = space if space > end else right
     return cut, stop

@@ -60,8 +60,8 @@ def editions(languages: Sequence[str], regions: Sequence[str]) -> list[tuple[str
             pairs.extend((lang, region) for lang in (spoken if region in MULTILINGUAL else spoken[:1]))
     else:
         for region in regs:
-            spoken = REGION_LANGUAGES.get(region)
-            pairs.extend((lang, region) for lang in langs if spoken is None or lang in spoken)
+            known = REGION_LANGUAGES.get(region)
+            pairs.extend((lang, region) for lang in langs if known is None or lang in known)
         paired = {lang for lang, _ in pairs}
         pairs.extend((lang, _home(lang)) for lang in langs if lang not in paired)
     return list(dict.fromkeys(pairs))

@@ -89,13 +89,14 @@ class _Widen:
                 return None
             return flat[0] if len(flat) == 1 else And(tuple(flat))
         assert isinstance(node, Or)
-        kids = [self.reduce(c) for c in node.children]
-        if any(k is None for k in kids):
+        reduced = [self.reduce(c) for c in node.children]
+        present = [k for k in reduced if k is not None]
+        if len(present) < len(reduced):
             return None
-        flat = []
-        for k in kids:
-            flat.extend(k.children if isinstance(k, Or) else (k,))  # type: ignore[union-attr]
-        return flat[0] if len(flat) == 1 else Or(tuple(flat))
+        alternatives: list[Node] = []
+        for k in present:
+            alternatives.extend(k.children if isinstance(k, Or) else (k,))
+        return alternatives[0] if len(alternatives) == 1 else Or(tuple(alternatives))
 
     def _exclusion(self, child: Node) -> Node | None:
         d = self.d

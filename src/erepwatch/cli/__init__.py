@@ -10,6 +10,7 @@ commands are therefore listed here, in :data:`COMMANDS`, with the module(s) that
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -138,11 +139,11 @@ class OutPath(click.Path):
         super().__init__(dir_okay=False, path_type=Path)
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        path = super().convert(value, param, ctx)
-        folder = Path(path).expanduser().absolute().parent
+        path = Path(os.fsdecode(super().convert(value, param, ctx)))
+        folder = path.expanduser().absolute().parent
         if not folder.is_dir():
             self.fail(f"folder {str(folder)!r} does not exist: create it or choose another path", param, ctx)
-        return Path(path).expanduser()
+        return path.expanduser()
 
 
 def write_out(data: bytes, out: Path | None) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TextIO
+
 import click
 
 from erepwatch.cli import cli, get_app, json_option, print_json
@@ -270,7 +272,7 @@ def test(
 @watch.command("import")
 @click.argument("file", type=click.File("r", encoding="utf-8"))
 @json_option
-def import_(file: click.utils.LazyFile, as_json: bool) -> None:
+def import_(file: TextIO, as_json: bool) -> None:
     """Add or update watches from JSON Lines FILE ("-" for stdin), all or nothing.
 
     \b

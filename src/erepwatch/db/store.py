@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Table, delete, insert, select
+from sqlalchemy import CursorResult, Executable, FromClause, Result, TableClause, delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -19,20 +19,22 @@ from erepwatch.batching import chunked
 from erepwatch.db.models import Item, ItemSource, Mention, MentionEmbedding
 from erepwatch.records import ItemDraft
 
-# SQLite allows at most 32,766 bound parameters per statement; items have ~14 columns.
+# Rows go in chunks (batching.chunked, 500 rows): SQLite allows at most 32,766 bound parameters per
+# statement, and items have ~14 columns.
 
 
 def insert_ignore(
-    session: Session, table: Table, rows: Sequence[dict[str, Any]], *, returning: Sequence[Any] = ()
+    session: Session, table: FromClause, rows: Sequence[dict[str, Any]], *, returning: Sequence[Any] = ()
 ) -> list[Any]:
     """Insert rows, skipping those that conflict; with ``returning``, the rows this statement inserted."""
     if not rows:
         return []
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(table).on_conflict_do_nothing()
+    target = cast(TableClause, table)  # a model's __table__, typed as a FromClause by the ORM
+    statement: Executable = insert(target).on_conflict_do_nothing()
     if returning:
-        statement = statement.returning(*returning)
+        statement = insert(target).on_conflict_do_nothing().returning(*returning)
     inserted: list[Any] = []
     for chunk in chunked(rows):
         result = session.execute(statement, list(chunk))
@@ -189,3 +191,8 @@ def load_embeddings(session: Session, mention_ids: Sequence[int], kind: str, mod
         for mention_id, blob in rows:
             out[mention_id] = np.frombuffer(blob, dtype="<f4")
     return out
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE or DELETE touched (its result is a cursor result; the ORM's typing says only Result)."""
+    return cast("CursorResult[Any]", result).rowcount or 0

@@ -56,12 +56,6 @@ def render_delivery(
         base_url=settings.web_base_url,
         secret=_signing_key(settings),
     )
-    common = {
-        "locale": recipient.locale,
-        "tz": recipient.timezone,
-        "email": recipient.email,
-        "unsubscribe": unsubscribe,
-    }
     if delivery.kind == DeliveryKind.DIGEST:
         digest = digest_for(
             session,
@@ -71,12 +65,24 @@ def render_delivery(
             delivery.mention_ids or [],
             now,
         )
-        return render_digest(digest, **common)
+        return render_digest(
+            digest, locale=recipient.locale, tz=recipient.timezone, email=recipient.email, unsubscribe=unsubscribe
+        )
     rows = queries.rows_by_id(session, delivery.mention_ids or [])
     if delivery.kind == DeliveryKind.SPIKE:
         d = dict(delivery.details or {})
-        return render_alert(rows, spike=spike_from_details(d), spike_watch=d.get("watch"), **common)
-    return render_alert(rows, **common)
+        spike, spike_watch = spike_from_details(d), d.get("watch")
+    else:
+        spike, spike_watch = None, None
+    return render_alert(
+        rows,
+        locale=recipient.locale,
+        tz=recipient.timezone,
+        email=recipient.email,
+        unsubscribe=unsubscribe,
+        spike=spike,
+        spike_watch=spike_watch,
+    )
 
 
 def preview_digest(session: Session, recipient: Recipient, settings: Settings, now: datetime) -> Rendered:

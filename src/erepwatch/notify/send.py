@@ -28,6 +28,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from erepwatch.db.models import Delivery, Recipient
+from erepwatch.db.store import rowcount
 from erepwatch.enums import Channel, DeliveryKind, DeliveryStatus
 from erepwatch.errors import DeliveryError
 from erepwatch.notify.compose import Payload, compose
@@ -196,7 +197,7 @@ def _claim(sessions: sessionmaker[Session], delivery_id: int, now: datetime) -> 
             .where(Delivery.id == delivery_id, Delivery.status == DeliveryStatus.PENDING)
             .values(status=DeliveryStatus.SENDING, attempts=Delivery.attempts + 1, next_attempt_at=now + SENDING_LEASE)
         )
-        return result.rowcount == 1
+        return rowcount(result) == 1
 
 
 def _record(

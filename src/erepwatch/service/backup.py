@@ -147,18 +147,15 @@ def import_backup(
 def _import_watch(session: Session, row: Mapping[str, Any], report: ImportReport, now: datetime) -> None:
     name, query = str(row["name"]).strip(), str(row["query"])
     canonical_query(query)
-    values = {
-        "query": query.strip(),
-        "languages": parse_languages(row.get("lang") or []),
-        "regions": parse_regions(row.get("region") or []),
-        "fuzzy": bool(row.get("fuzzy", False)),
-        "tags": {str(k): [str(x) for x in v] for k, v in (row.get("tags") or {}).items()},
-    }
+    languages = parse_languages(row.get("lang") or [])
+    regions = parse_regions(row.get("region") or [])
+    fuzzy = bool(row.get("fuzzy", False))
+    tags = {str(k): [str(x) for x in v] for k, v in (row.get("tags") or {}).items()}
+    values = {"query": query.strip(), "languages": languages, "regions": regions, "fuzzy": fuzzy, "tags": tags}
     watch = session.scalar(select(Watch).where(Watch.name == name))
     if watch is None:
-        add_watch(session, WatchInput(name=name, query=query, languages=values["languages"],
-                                      regions=values["regions"], fuzzy=values["fuzzy"], tags=values["tags"]),
-                  now=now)  # fmt: skip
+        add_watch(session, WatchInput(name=name, query=query, languages=languages, regions=regions, fuzzy=fuzzy,
+                                      tags=tags), now=now)  # fmt: skip
         _count(report, "watches", None)
         return
     changed = _set(watch, values)
@@ -182,12 +179,15 @@ def _import_source(
     interval = int(row.get("interval") or default_interval.total_seconds())
     if interval <= 0:
         raise InvalidInputError("interval must be positive")
+    provider = str(row["provider"]) if row.get("provider") else None
+    watch_id = watch.id if watch else None
+    enabled = bool(row.get("enabled", True))
     values = {
         "kind": kind,
-        "provider": row.get("provider"),
-        "watch_id": watch.id if watch else None,
+        "provider": provider,
+        "watch_id": watch_id,
         "interval_seconds": interval,
-        "enabled": bool(row.get("enabled", True)),
+        "enabled": enabled,
     }
     source = session.scalar(select(Source).where(Source.url == url))
     if source is None:
@@ -196,10 +196,10 @@ def _import_source(
             name = f"{name[:190]} ({url[-6:]})"
         source = add_source(
             session, SourceInput(url=url, name=name, interval=timedelta(seconds=interval), kind=kind,
-                                 watch_id=values["watch_id"], provider=values["provider"]),
+                                 watch_id=watch_id, provider=provider),
             default_interval=default_interval, now=now,
         )  # fmt: skip
-        source.enabled = values["enabled"]
+        source.enabled = enabled
         _count(report, "sources", None)
         return
     _count(report, "sources", _set(source, values))

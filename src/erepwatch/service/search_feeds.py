@@ -200,7 +200,7 @@ def _stored_base(sources: Sequence[Source]) -> str | None:
 def refresh_search_feeds(session: Session, watch: Watch, *, now: datetime | None = None) -> SyncReport:
     """Rebuild the watch's search feeds after its query, languages or regions changed (``watch edit``)."""
     sources = search_sources(session, watch)
-    providers = list(dict.fromkeys(s.provider for s in sources if s.provider in PROVIDERS))
+    providers = list(dict.fromkeys(s.provider for s in sources if s.provider is not None and s.provider in PROVIDERS))
     if not providers:
         return SyncReport(watch.name)
     interval = timedelta(seconds=sources[0].interval_seconds)
