@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from erepwatch.analyze import embedding
 from erepwatch.analyze.stories import JoinReason, StoryProbe, assign_semantic, story_text
+from erepwatch.batching import chunked
 from erepwatch.db.models import Item, Mention, MentionEmbedding
 from erepwatch.db.store import load_embeddings, save_embeddings
 
@@ -150,9 +151,8 @@ def fold_stories(
 
 def _founders(session: Session, watch_ids: Sequence[int], since: datetime) -> list[StoryProbe]:
     """The embedded founders of these watches' stories within the window."""
-    rows = []
-    for start in range(0, len(watch_ids), 500):
-        chunk = watch_ids[start : start + 500]
+    rows: list[Any] = []
+    for chunk in chunked(watch_ids):
         rows.extend(
             session.execute(
                 select(Mention.id, Mention.watch_id, Mention.published_at, Item.title)
