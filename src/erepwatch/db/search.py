@@ -62,7 +62,7 @@ def full_text(session: Session, query: str) -> ColumnElement[bool] | None:
         # Each word quoted: the user's text never reaches FTS5's own query syntax (NEAR, column filters…).
         match = " ".join('"' + w.replace('"', '""') + '"' + ("*" if w in prefixes else "") for w in words)
         ids = text("SELECT rowid FROM items_fts WHERE items_fts MATCH :match").bindparams(match=match)
-        return Mention.item_id.in_(ids.columns(literal_column("rowid")))  # type: ignore[arg-type]
+        return Mention.item_id.in_(ids.columns(literal_column("rowid")))
     tsquery = " & ".join(w.lower() + (":*" if w in prefixes else "") for w in words)
     clause = text(f"{PG_DOCUMENT} @@ to_tsquery('simple'::regconfig, :tsquery)").bindparams(tsquery=tsquery)
     return clause  # type: ignore[return-value]

@@ -256,7 +256,8 @@ def _other_publishers(session: Session, cluster_ids: set[int]) -> dict[int, list
             .order_by(Mention.published_at, Mention.id)
         )
         for mention_id, cluster_id, url, publisher, domain, title in rows:
-            members[cluster_id].append(Publisher(mention_id, publisher or domain, url, title))
+            if cluster_id is not None:
+                members[cluster_id].append(Publisher(mention_id, publisher or domain, url, title))
     return members
 
 
@@ -277,7 +278,7 @@ def facet_values(session: Session, watch: str | None = None) -> dict[str, list[s
         langs_q = langs_q.where(Mention.watch_id == watch_id)
         pubs_q = pubs_q.where(Mention.watch_id == watch_id)
     languages = sorted({lang for lang in session.scalars(langs_q.distinct()) if lang})
-    publishers = [d for d, _ in session.execute(pubs_q)]
+    publishers = [d for d, _ in session.execute(pubs_q) if d]
     tags: set[str] = set()
     for value in session.scalars(select(Mention.tags).order_by(Mention.id.desc()).limit(2000)):
         tags.update(str(t) for t in value or [])

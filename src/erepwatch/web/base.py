@@ -55,7 +55,7 @@ class WebConfig:
 
 
 def config(request: Request) -> WebConfig:
-    return request.app.state.config  # type: ignore[no-any-return]
+    return request.app.state.config
 
 
 def translator(request: Request) -> Translator:

@@ -41,7 +41,7 @@ def day_chart(trend: WatchTrend, t: Translator) -> DayChart:
     plot_h = HEIGHT - PAD_BOTTOM - PAD_TOP
     step = (WIDTH - PAD_LEFT) / n
     bars: list[Bar] = []
-    spikes = []
+    spikes: list[tuple[float, float]] = []
     ticks = []
     base = HEIGHT - PAD_BOTTOM
     every = max(1, n // 6)

@@ -169,7 +169,7 @@ async def source_add(request: Request) -> Response:
 async def _or_flash(request: Request, run: Any, back: str) -> Response:
     """Run a form's action; a user's mistake comes back as one line at the top of the page."""
     try:
-        return await run_in_threadpool(run)  # type: ignore[no-any-return]
+        return await run_in_threadpool(run)
     except ErepwatchError as exc:
         flash(request, f"{translator(request)('error')} : {exc}")
         return redirect(back)
