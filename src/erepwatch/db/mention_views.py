@@ -19,12 +19,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from erepwatch.batching import chunked
 from erepwatch.db.models import Item, Mention, Source, Watch
-from erepwatch.db.search import visible
+from erepwatch.db.search import full_text, has_tag, visible
 from erepwatch.enums import is_alarming
 from erepwatch.links import safe_url
 
@@ -39,6 +39,14 @@ class Duplicate:
     title: str
     #: how it joined the story: {"how": founder|lexical|semantic|follow_up, "score": …, "matched": mention id}
     joined: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def mention_id(self) -> int:
+        return self.id
+
+    @property
+    def name(self) -> str | None:
+        return self.source
 
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "url": self.url, "source": self.source, "title": self.title, "joined": self.joined}
@@ -75,6 +83,12 @@ class MentionView:
     why: dict[str, Any] = field(default_factory=dict)
     #: how it joined its story: {"how": founder|lexical|semantic|follow_up, "score": …, "matched": mention id}
     joined: dict[str, Any] = field(default_factory=dict)
+    #: the publisher's domain (what a person mutes)
+    domain: str | None = None
+    starred: bool = False
+    irrelevant: bool = False
+    #: the item's stable key (canonical URL or GUID): survives a backup and restore, unlike database ids
+    key: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "url", safe_url(self.url))
@@ -82,6 +96,16 @@ class MentionView:
     @property
     def alarming(self) -> bool:
         return is_alarming(self.sentiment, self.tags)
+
+    @property
+    def publisher(self) -> str | None:
+        """The source, under the name the web templates use."""
+        return self.source
+
+    @property
+    def others(self) -> tuple[Duplicate, ...]:
+        """The other members of the story, under the name the web templates use."""
+        return self.duplicates
 
     @property
     def publishers(self) -> list[str]:
@@ -109,6 +133,9 @@ class MentionView:
             # The first name of `spans`, kept so that scripts written against it keep working.
             "matches": list(self.spans),
             "cluster_id": self.cluster_id,
+            "domain": self.domain,
+            "starred": self.starred,
+            "irrelevant": self.irrelevant,
             "duplicates": [d.as_dict() for d in self.duplicates],
             # How this mention joined its story and the other sources that carried it ("+N sources").
             "story": {
@@ -132,15 +159,29 @@ class MentionFilter:
     #: only these mentions
     ids: Collection[int] | None = None
     sentiment: str | None = None
-    #: published at or after
+    #: carries this tag
+    tag: str | None = None
+    #: from this publisher's domain (``lemonde.fr``)
+    publisher_domain: str | None = None
+    #: in this language (ISO 639-1)
+    language: str | None = None
+    #: published at or after / before
     published_since: datetime | None = None
+    published_before: datetime | None = None
+    starred: bool = False
+    #: every word of this full-text search (a word ending in ``*`` is a prefix) in the item's title or text
+    text: str | None = None
     #: stored (``created_at``) in [stored_from, stored_before)
     stored_from: datetime | None = None
     stored_before: datetime | None = None
     #: only news (not the history a first poll brings, see ``Mention.notify``)
     news_only: bool = False
-    #: one mention per story cluster: its earliest-published member
+    #: one mention per story cluster: its earliest-published member (the CLI's line of a story)
     one_per_story: bool = False
+    #: one mention per story cluster: its founder, whose id is the cluster's (cheap, so the web's keyset pages)
+    founders_only: bool = False
+    #: keyset page: only what comes after (published, id) in newest-first order
+    before: tuple[datetime, int] | None = None
     #: False: only what nobody hid (marked irrelevant, muted publisher: db.search.visible); True: only what was
     #: hidden; None: both
     hidden: bool | None = False
@@ -151,8 +192,11 @@ def _source_name(first_source: Any) -> Any:
     return func.coalesce(Item.publisher, Item.publisher_domain, first_source.name)
 
 
-def mention_select(f: MentionFilter) -> Select[Any]:
-    """The query behind every read: (Mention, Item, watch name, source name) rows, filtered, not ordered."""
+def mention_select(session: Session, f: MentionFilter) -> Select[Any]:
+    """The query behind every read: (Mention, Item, watch name, source name) rows, filtered, not ordered.
+
+    ``session`` tells the database's dialect (tag and full-text clauses differ between SQLite and PostgreSQL).
+    """
     first_source = aliased(Source)
     query = (
         select(Mention, Item, Watch.name, _source_name(first_source))
@@ -166,8 +210,29 @@ def mention_select(f: MentionFilter) -> Select[Any]:
         query = query.where(Mention.id.in_([int(i) for i in f.ids]))
     if f.sentiment is not None:
         query = query.where(Mention.sentiment == f.sentiment)
+    if f.tag is not None:
+        query = query.where(has_tag(session, f.tag))
+    if f.publisher_domain is not None:
+        query = query.where(Item.publisher_domain == f.publisher_domain.lower().removeprefix("www."))
+    if f.language is not None:
+        query = query.where(Item.language == f.language.lower())
     if f.published_since is not None:
         query = query.where(Mention.published_at >= f.published_since)
+    if f.published_before is not None:
+        query = query.where(Mention.published_at < f.published_before)
+    if f.starred:
+        query = query.where(Mention.starred.is_(True))
+    if f.text:
+        clause = full_text(session, f.text)
+        if clause is not None:
+            query = query.where(clause)
+    if f.before is not None:
+        published, last_id = f.before
+        query = query.where(
+            or_(Mention.published_at < published, and_(Mention.published_at == published, Mention.id < last_id))
+        )
+    if f.founders_only:
+        query = query.where(or_(Mention.cluster_id.is_(None), Mention.cluster_id == Mention.id))
     if f.stored_from is not None:
         query = query.where(Mention.created_at >= f.stored_from)
     if f.stored_before is not None:
@@ -214,6 +279,10 @@ def _view(mention: Mention, item: Item, watch: str, source: str | None) -> Menti
         spans=tuple(mention.spans or ()),
         why=why_of(mention.why, mention.keywords),
         joined=joined_of(mention.cluster_reason, mention.cluster_score, mention.cluster_match_id),
+        domain=item.publisher_domain,
+        starred=bool(mention.starred),
+        irrelevant=bool(mention.irrelevant),
+        key=item.key,
     )
 
 
@@ -239,7 +308,7 @@ def select_views(
     with_duplicates: bool = False,
 ) -> list[MentionView]:
     """Mentions matching ``f``: newest first (or by id), at most ``limit``."""
-    query = mention_select(f)
+    query = mention_select(session, f)
     query = newest_first(query) if newest else oldest_id_first(query)
     if limit:
         query = query.limit(limit)
@@ -251,7 +320,7 @@ def views_by_id(session: Session, ids: Iterable[int]) -> list[MentionView]:
     wanted = sorted({int(i) for i in ids})
     out: list[MentionView] = []
     for chunk in chunked(wanted):
-        out.extend(load_views(session, mention_select(MentionFilter(ids=chunk, hidden=None))))
+        out.extend(load_views(session, mention_select(session, MentionFilter(ids=chunk, hidden=None))))
     return sorted(out, key=lambda v: v.id)
 
 
@@ -272,7 +341,8 @@ def _cluster_members(session: Session, cluster_ids: set[int]) -> dict[int, list[
             )
             .join(Item, Item.id == Mention.item_id)
             .outerjoin(first_source, first_source.id == Item.first_source_id)
-            .where(Mention.cluster_id.in_(chunk))
+            # A member someone marked irrelevant no longer counts as another source of the story.
+            .where(Mention.cluster_id.in_(chunk), Mention.irrelevant.is_(False))
             .order_by(Mention.published_at, Mention.id)
         )
         for mention_id, cluster_id, url, source, title, how, score, matched in rows:

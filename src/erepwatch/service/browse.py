@@ -1,7 +1,8 @@
 """Mentions as a person browses them: combined filters, full-text search, one row per story, keyset pages.
 
-Every face reads the same way: the web list, the JSON API and the Atom feeds build a :class:`MentionFilter`
-(from the URL's query string, see :meth:`MentionFilter.from_params`) and call :func:`find_mentions`. Pages are
+Every face reads the same way: the web list, the JSON API and the Atom feeds build a :class:`ListFilter`
+(from the URL's query string, see :meth:`ListFilter.from_params`) and call :func:`find_mentions`, which reads
+through the one read model (:mod:`erepwatch.db.mention_views`: one query, one view type, one URL filter). Pages are
 keyed by (published, id) of the last row shown, never by an offset, so the hundredth page costs what the first
 does. Hidden mentions (irrelevant, muted publisher) are left out unless ``hidden`` asks for exactly them.
 """
@@ -9,29 +10,29 @@ does. Hidden mentions (irrelevant, muted publisher) are left out unless ``hidden
 from __future__ import annotations
 
 import base64
-from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from erepwatch.db.models import Item, Mention, Source, Watch
-from erepwatch.db.search import full_text, has_tag, visible
-from erepwatch.errors import InvalidInputError
+from erepwatch.db.mention_views import MentionFilter, MentionView, load_views, mention_select, newest_first
+from erepwatch.db.models import Item, Mention, Watch
+from erepwatch.enums import Sentiment, values
+from erepwatch.errors import InvalidInputError, NotFoundError
 from erepwatch.service.watches import get_watch
 
-SENTIMENTS = ("positive", "negative", "neutral")
+SENTIMENTS = values(Sentiment)
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 
 
 @dataclass(frozen=True, slots=True)
-class MentionFilter:
-    """What a list shows; every field is optional and they combine (AND)."""
+class ListFilter:
+    """What a list shows, as the URL's query string says it; every field is optional and they combine (AND)."""
 
     watch: str | None = None
     sentiment: str | None = None
@@ -52,7 +53,7 @@ class MentionFilter:
     PARAMS = ("watch", "sentiment", "tag", "source", "lang", "from", "to", "starred", "hidden", "q")
 
     @classmethod
-    def from_params(cls, params: Mapping[str, str], *, tz: str = "UTC") -> MentionFilter:
+    def from_params(cls, params: Mapping[str, str], *, tz: str = "UTC") -> ListFilter:
         """From a URL query string; a value that cannot be read raises InvalidInputError naming the parameter."""
 
         def text(name: str, limit: int = 200) -> str | None:
@@ -87,59 +88,13 @@ class MentionFilter:
         }  # fmt: skip
         return {k: v for k, v in values.items() if v}
 
-    def but(self, **changes: Any) -> MentionFilter:
+    def but(self, **changes: Any) -> ListFilter:
         return replace(self, **changes)
 
 
 @dataclass(frozen=True, slots=True)
-class Publisher:
-    mention_id: int
-    name: str | None
-    url: str | None
-    title: str
-
-
-@dataclass(frozen=True, slots=True)
-class StoryRow:
-    """One story of a list: its representative mention and the other publishers that told it."""
-
-    id: int
-    watch: str
-    watch_id: int
-    title: str
-    url: str | None
-    publisher: str | None
-    domain: str | None
-    published: datetime
-    language: str | None
-    sentiment: str
-    score: float
-    tags: list[str]
-    snippet: str
-    snippet_marks: list[list[int]]
-    starred: bool
-    irrelevant: bool
-    cluster_id: int
-    others: list[Publisher] = field(default_factory=list)
-    #: the words that decided the sentiment and the tags: {"sentiment": [...], "tags": {"crisis": [...]}}
-    why: dict[str, Any] | None = None
-    #: the item's stable key (canonical URL or GUID): survives a backup and restore, unlike database ids
-    key: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id, "watch": self.watch, "title": self.title, "url": self.url, "source": self.publisher,
-            "domain": self.domain, "published": self.published.isoformat(), "language": self.language,
-            "sentiment": self.sentiment, "score": round(self.score, 4), "tags": self.tags, "snippet": self.snippet,
-            "snippet_marks": self.snippet_marks, "starred": self.starred, "irrelevant": self.irrelevant,
-            "cluster_id": self.cluster_id, "why": self.why,
-            "duplicates": [{"id": p.mention_id, "source": p.name, "url": p.url, "title": p.title} for p in self.others],
-        }  # fmt: skip
-
-
-@dataclass(frozen=True, slots=True)
 class MentionPage:
-    rows: list[StoryRow]
+    rows: list[MentionView]
     #: give it back as ``after`` for the next page; None on the last page
     next_cursor: str | None
 
@@ -165,100 +120,45 @@ def _day_start(day: date, tz: str) -> datetime:
     return datetime.combine(day, time(0), tzinfo=ZoneInfo(tz)).astimezone(UTC)
 
 
+def _query(session: Session, filters: ListFilter, after: str | None) -> MentionFilter:
+    """The read model's filter for what a person asked in the list's URL."""
+    return MentionFilter(
+        watch_ids=[get_watch(session, filters.watch).id] if filters.watch else None,
+        sentiment=filters.sentiment,
+        tag=filters.tag,
+        publisher_domain=filters.source,
+        language=filters.language,
+        published_since=_day_start(filters.start, filters.tz) if filters.start else None,
+        published_before=_day_start(filters.end + timedelta(days=1), filters.tz) if filters.end else None,
+        starred=filters.starred,
+        text=filters.q,
+        hidden=filters.hidden,
+        # One line per story: the cluster's founder (its id is the cluster's id), which keeps keyset pages cheap.
+        founders_only=True,
+        before=decode_cursor(after) if after else None,
+    )
+
+
 def find_mentions(
-    session: Session, filters: MentionFilter, *, limit: int = PAGE_SIZE, after: str | None = None
+    session: Session, filters: ListFilter, *, limit: int = PAGE_SIZE, after: str | None = None
 ) -> MentionPage:
     """One page of stories, newest first, matching every filter."""
     limit = max(1, min(limit, MAX_PAGE_SIZE))
-    first_source = aliased(Source)
-    query = (
-        select(Mention, Item, Watch.name, first_source.name)
-        .join(Item, Item.id == Mention.item_id)
-        .join(Watch, Watch.id == Mention.watch_id)
-        .outerjoin(first_source, first_source.id == Item.first_source_id)
-        # One line per story: the cluster's representative (its id is the cluster's id).
-        .where(or_(Mention.cluster_id.is_(None), Mention.cluster_id == Mention.id))
-        .order_by(Mention.published_at.desc(), Mention.id.desc())
-    )
-    query = query.where(~visible()) if filters.hidden else query.where(visible())
-    if filters.watch:
-        query = query.where(Mention.watch_id == get_watch(session, filters.watch).id)
-    if filters.sentiment:
-        query = query.where(Mention.sentiment == filters.sentiment)
-    if filters.tag:
-        query = query.where(has_tag(session, filters.tag))
-    if filters.source:
-        query = query.where(Item.publisher_domain == filters.source.lower().removeprefix("www."))
-    if filters.language:
-        query = query.where(Item.language == filters.language.lower())
-    if filters.start:
-        query = query.where(Mention.published_at >= _day_start(filters.start, filters.tz))
-    if filters.end:
-        query = query.where(Mention.published_at < _day_start(filters.end + timedelta(days=1), filters.tz))
-    if filters.starred:
-        query = query.where(Mention.starred.is_(True))
-    if filters.q:
-        clause = full_text(session, filters.q)
-        if clause is not None:
-            query = query.where(clause)
-    if after:
-        published, last_id = decode_cursor(after)
-        query = query.where(
-            or_(Mention.published_at < published, and_(Mention.published_at == published, Mention.id < last_id))
-        )
-    rows = session.execute(query.limit(limit + 1)).all()
+    query = newest_first(mention_select(session, _query(session, filters, after))).limit(limit + 1)
+    rows = load_views(session, query, with_duplicates=True)
     more = len(rows) > limit
     rows = rows[:limit]
-    others = _other_publishers(session, {m.id for m, *_ in rows if m.cluster_id is not None})
-    out = [_story(mention, item, watch, source, others.get(mention.id, [])) for mention, item, watch, source in rows]
-    cursor = encode_cursor(rows[-1][0].published_at, rows[-1][0].id) if more and rows else None
-    return MentionPage(out, cursor)
+    cursor = encode_cursor(rows[-1].published, rows[-1].id) if more and rows else None
+    return MentionPage(rows, cursor)
 
 
-def get_story(session: Session, mention_id: int) -> StoryRow:
-    from erepwatch.errors import NotFoundError
-
-    first_source = aliased(Source)
-    row = session.execute(
-        select(Mention, Item, Watch.name, first_source.name)
-        .join(Item, Item.id == Mention.item_id)
-        .join(Watch, Watch.id == Mention.watch_id)
-        .outerjoin(first_source, first_source.id == Item.first_source_id)
-        .where(Mention.id == mention_id)
-    ).first()
-    if row is None:
+def get_story(session: Session, mention_id: int) -> MentionView:
+    """One mention (hidden or not) with the other members of its story."""
+    query = mention_select(session, MentionFilter(ids=[mention_id], hidden=None))
+    found = load_views(session, query, with_duplicates=True)
+    if not found:
         raise NotFoundError(f"no mention numbered {mention_id}")
-    mention, item, watch, source = row
-    others = _other_publishers(session, {mention.cluster_id or mention.id})
-    return _story(mention, item, watch, source, others.get(mention.cluster_id or mention.id, []))
-
-
-def _story(mention: Mention, item: Item, watch: str, source: str | None, others: list[Publisher]) -> StoryRow:
-    return StoryRow(
-        id=mention.id, watch=watch, watch_id=mention.watch_id, title=item.title, url=item.url,
-        publisher=item.publisher or item.publisher_domain or source, domain=item.publisher_domain,
-        published=mention.published_at, language=item.language, sentiment=mention.sentiment, score=mention.score,
-        tags=list(mention.tags or []), snippet=mention.snippet or "",
-        snippet_marks=[list(m) for m in mention.snippet_marks or []], starred=bool(mention.starred),
-        irrelevant=bool(mention.irrelevant), cluster_id=mention.cluster_id or mention.id,
-        others=[p for p in others if p.mention_id != mention.id], why=getattr(mention, "why", None), key=item.key,
-    )  # fmt: skip
-
-
-def _other_publishers(session: Session, cluster_ids: set[int]) -> dict[int, list[Publisher]]:
-    members: dict[int, list[Publisher]] = defaultdict(list)
-    ids = sorted(cluster_ids)
-    for start in range(0, len(ids), 500):
-        rows = session.execute(
-            select(Mention.id, Mention.cluster_id, Item.url, Item.publisher, Item.publisher_domain, Item.title)
-            .join(Item, Item.id == Mention.item_id)
-            .where(Mention.cluster_id.in_(ids[start : start + 500]), Mention.irrelevant.is_(False))
-            .order_by(Mention.published_at, Mention.id)
-        )
-        for mention_id, cluster_id, url, publisher, domain, title in rows:
-            if cluster_id is not None:
-                members[cluster_id].append(Publisher(mention_id, publisher or domain, url, title))
-    return members
+    return found[0]
 
 
 def facet_values(session: Session, watch: str | None = None) -> dict[str, list[str]]:

@@ -108,7 +108,7 @@ def _tags(body: Body) -> dict[str, list[str]] | None:
 
 
 def mentions(request: Request, cfg: WebConfig, body: Body) -> Any:
-    filters = browse.MentionFilter.from_params(request.query_params, tz=translator(request).tz)
+    filters = browse.ListFilter.from_params(request.query_params, tz=translator(request).tz)
     raw = request.query_params.get("limit", str(browse.PAGE_SIZE))
     if not raw.isdigit() or not 1 <= int(raw) <= browse.MAX_PAGE_SIZE:
         raise InvalidInputError(f"limit: a number from 1 to {browse.MAX_PAGE_SIZE}")

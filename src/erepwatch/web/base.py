@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse
 
 from erepwatch.clock import utcnow
+from erepwatch.links import safe_url
 from erepwatch.scrub import finalize, scrub
 from erepwatch.settings import Settings
 from erepwatch.web.i18n import Translator, negotiate, zone
@@ -118,11 +119,8 @@ def marked(snippet: str, marks: list[list[int]]) -> Markup:
 
 
 def safe_href(url: str | None) -> str | None:
-    """A feed's link only when it is http(s): never ``javascript:``, ``data:`` or a relative path."""
-    if not url:
-        return None
-    stripped = "".join(url.split())  # browsers ignore whitespace and controls inside a scheme
-    return url if stripped.lower().startswith(("http://", "https://")) else None
+    """A feed's link only when it is a plain http(s) one: the one URL filter, :func:`erepwatch.links.safe_url`."""
+    return safe_url(url)
 
 
 _env = Environment(

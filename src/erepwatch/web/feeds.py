@@ -33,7 +33,7 @@ def atom(request: Request) -> Response:
     name = request.path_params["name"]
     watch = None if name == "all" else name
     with config(request).read() as session:
-        page = browse.find_mentions(session, browse.MentionFilter(watch=watch), limit=FEED_SIZE)
+        page = browse.find_mentions(session, browse.ListFilter(watch=watch), limit=FEED_SIZE)
     base = _base(request)
     updated = max((r.published for r in page.rows), default=datetime(2000, 1, 1).astimezone())
     body = env().get_template("feed.atom").render(

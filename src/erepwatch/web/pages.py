@@ -34,7 +34,7 @@ def _facets(request: Request, watch: str | None) -> dict[str, list[str]]:
 
 def mentions_page(request: Request) -> Response:
     t = translator(request)
-    filters = browse.MentionFilter.from_params(request.query_params, tz=t.tz)
+    filters = browse.ListFilter.from_params(request.query_params, tz=t.tz)
     after = request.query_params.get("after") or None
     with config(request).read() as session:
         page = browse.find_mentions(session, filters, after=after)
