@@ -281,9 +281,6 @@ def import_(file: TextIO, as_json: bool) -> None:
     A watch of the same name is updated to match the line. A bad line is reported with its number and
     nothing of the file is applied.
     """
-    from sqlalchemy import select
-
-    from erepwatch.db.models import Watch
     from erepwatch.service import first_results, watch_import
 
     lines = watch_import.parse_jsonl(file, source=getattr(file, "name", "input"))
@@ -291,7 +288,7 @@ def import_(file: TextIO, as_json: bool) -> None:
     with app.transaction() as session:
         result = watch_import.import_watches(session, lines)
         changed = [*result.added, *result.updated]
-        ids = list(session.scalars(select(Watch.id).where(Watch.name.in_(changed)))) if changed else []
+        ids = svc.ids_of(session, changed)
     found = first_results.match_stored(app.sessions, app.settings, ids)
     if as_json:
         print_json({**result.as_dict(), "stored_mentions": found})

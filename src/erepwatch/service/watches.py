@@ -109,6 +109,11 @@ def get_watch(session: Session, ref: str | int) -> Watch:
     return find_one(session, Watch, ref, what="watch")
 
 
+def ids_of(session: Session, names: Sequence[str]) -> list[int]:
+    """The ids of the watches with these names (those that exist)."""
+    return list(session.scalars(select(Watch.id).where(Watch.name.in_(list(names))))) if names else []
+
+
 def list_watches(session: Session) -> list[Watch]:
     return list(session.scalars(select(Watch).order_by(Watch.name)))
 
