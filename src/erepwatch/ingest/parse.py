@@ -40,10 +40,10 @@ def parse_feed(content: bytes, headers: Mapping[str, str] | None = None, url: st
     except FeedParseError:
         raise
     except MemoryError as exc:
-        raise FeedParseError(FetchErrorKind.TOO_LARGE, "the document is too large to parse in memory") from exc
+        raise FeedParseError(SourceErrorKind.TOO_LARGE, "the document is too large to parse in memory") from exc
     except Exception as exc:
         raise FeedParseError(
-            FetchErrorKind.PARSE, f"the parser failed on this document ({type(exc).__name__}: {str(exc)[:200]})"
+            SourceErrorKind.PARSE, f"the parser failed on this document ({type(exc).__name__}: {str(exc)[:200]})"
         ) from exc
 
 
