@@ -158,6 +158,8 @@ class MentionFilter:
     watch_ids: Collection[int] | None = None
     #: only these mentions
     ids: Collection[int] | None = None
+    #: only the members of this story (a story's id is its founder's mention id)
+    story_id: int | None = None
     sentiment: str | None = None
     #: carries this tag
     tag: str | None = None
@@ -208,6 +210,8 @@ def mention_select(session: Session, f: MentionFilter) -> Select[Any]:
         query = query.where(Mention.watch_id.in_([int(i) for i in f.watch_ids]))
     if f.ids is not None:
         query = query.where(Mention.id.in_([int(i) for i in f.ids]))
+    if f.story_id is not None:
+        query = query.where(func.coalesce(Mention.cluster_id, Mention.id) == f.story_id)
     if f.sentiment is not None:
         query = query.where(Mention.sentiment == f.sentiment)
     if f.tag is not None:

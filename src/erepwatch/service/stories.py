@@ -6,15 +6,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from erepwatch.db.models import Item, Mention, Watch
+from erepwatch.db.mention_views import MentionFilter, select_views
+from erepwatch.db.models import Mention, Watch
 from erepwatch.errors import InvalidInputError
 
 
 @dataclass(frozen=True, slots=True)
 class StoryMember:
+    """A member of a story as the explanation shows it (read through :mod:`erepwatch.db.mention_views`)."""
+
     id: int
     title: str
     source: str | None
@@ -70,24 +72,19 @@ def explain_story(session: Session, ref: int) -> StoryExplanation:
         raise InvalidInputError(f"no mention or story with id {ref} (see `erepwatch mentions --json`)")
     story = mention.cluster_id or mention.id
     watch = session.get(Watch, mention.watch_id)
-    rows = session.execute(
-        select(Mention, Item)
-        .join(Item, Item.id == Mention.item_id)
-        .where((Mention.cluster_id == story) | (Mention.id == story))
-        .order_by(Mention.published_at, Mention.id)
-    ).all()
+    # Through the one read model: the same source names and filtered links as every other face.
+    views = select_views(session, MentionFilter(story_id=story, hidden=None), newest=False)
     members = [
         StoryMember(
-            id=m.id,
-            title=item.title,
-            source=item.publisher or item.publisher_domain,
-            url=item.url,
-            published=item.published_at,
-            how=m.cluster_reason,
-            score=m.cluster_score,
-            matched=m.cluster_match_id,
+            id=v.id,
+            title=v.title,
+            source=v.source,
+            url=v.url,
+            published=v.published,
+            how=v.joined.get("how"),
+            score=v.joined.get("score"),
+            matched=v.joined.get("matched"),
         )
-        for m, item in rows
-        if (m.cluster_id or m.id) == story
+        for v in sorted(views, key=lambda v: (v.published, v.id))
     ]
     return StoryExplanation(id=story, watch=watch.name if watch else "?", members=members)
