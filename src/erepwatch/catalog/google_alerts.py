@@ -37,6 +37,7 @@ from urllib.parse import urlsplit
 
 from erepwatch import safejson
 from erepwatch.analyze.query import canonical_query
+from erepwatch.enums import Frequency
 from erepwatch.errors import InvalidInputError, QuerySyntaxError
 
 __all__ = ["AlertPlan", "AlertsExport", "is_alerts_feed", "read_alerts_export"]
@@ -92,7 +93,12 @@ _SOURCES: dict[str, tuple[tuple[str, ...], str | None]] = {
     "FINANCE": ((), "finance results: no equivalent; news feeds stand in"),
 }
 _AUTOMATIC = ("google-news", "bing-news", "reddit", "hackernews")
-_FREQUENCIES = {"AS_IT_HAPPENS": "instant", "HOURLY": "instant", "DAILY": "daily", "WEEKLY": "weekly"}
+_FREQUENCIES = {
+    "AS_IT_HAPPENS": Frequency.INSTANT,
+    "HOURLY": Frequency.INSTANT,
+    "DAILY": Frequency.DAILY,
+    "WEEKLY": Frequency.WEEKLY,
+}
 _DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 # Google operators our query language does not have: (pattern, what we do, note).
 _UNSUPPORTED = (
@@ -253,7 +259,7 @@ def _plan(number: int, alert: Any) -> AlertPlan | str:
             notes.append("hourly digests become instant alerts")
         elif freq and frequency is None:
             notes.append(f"frequency {freq!r} not understood: daily")
-            frequency = "daily"
+            frequency = Frequency.DAILY
         at, weekday, zone, time_notes = _delivery_time(_get(alert, "delivery_time"))
         notes.extend(time_notes)
         if email is None and method == "EMAIL":
@@ -269,7 +275,7 @@ def _plan(number: int, alert: Any) -> AlertPlan | str:
         email=email,
         frequency=frequency if email else None,
         at_time=at if email else None,
-        weekday=weekday if email and frequency == "weekly" else None,
+        weekday=weekday if email and frequency == Frequency.WEEKLY else None,
         timezone=zone if email else None,
         notes=tuple(dict.fromkeys(notes)),
     )

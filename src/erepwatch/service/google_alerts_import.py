@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from erepwatch.catalog.google_alerts import AlertPlan, AlertsExport
 from erepwatch.clock import utcnow
 from erepwatch.db.models import Recipient, Watch
+from erepwatch.enums import Frequency
 from erepwatch.errors import InvalidInputError
 from erepwatch.service.recipients import check_recipient_values
 from erepwatch.service.search_feeds import add_search_feeds
@@ -25,7 +26,7 @@ from erepwatch.service.watches import WatchInput, add_watch
 
 __all__ = ["AlertsImportReport", "import_alerts"]
 
-_RANK = {"instant": 0, "daily": 1, "weekly": 2}
+_RANK = {frequency.value: rank for rank, frequency in enumerate(Frequency)}
 
 
 @dataclass
@@ -106,9 +107,9 @@ def _recipient(
     now: datetime,
 ) -> dict[str, Any]:  # fmt: skip
     # One schedule per address in erepwatch: the most frequent of its alerts wins, and the difference is said.
-    plans = sorted(plans, key=lambda p: _RANK.get(p.frequency or "daily", 1))
+    plans = sorted(plans, key=lambda p: _RANK.get(p.frequency or Frequency.DAILY, 1))
     first = plans[0]
-    frequency = first.frequency or "daily"
+    frequency = first.frequency or Frequency.DAILY
     others = sorted({p.frequency or "daily" for p in plans} - {frequency})
     if others:
         report.unmapped.append(

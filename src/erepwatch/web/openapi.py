@@ -6,6 +6,7 @@ from functools import cache
 from typing import Any
 
 from erepwatch import __version__
+from erepwatch.enums import Frequency, values
 
 STR = {"type": "string"}
 NSTR = {"type": ["string", "null"]}
@@ -65,7 +66,7 @@ def document() -> dict[str, Any]:
     ]  # fmt: skip
     watch_body = _obj({"name": STR, "query": STR, "lang": STRS, "region": STRS, "fuzzy": BOOL,
                        "tags": {"type": "object", "additionalProperties": STRS}})  # fmt: skip
-    recipient_body = _obj({"email": STR, "frequency": {"enum": ["instant", "daily", "weekly"]}, "at": STR, "tz": STR,
+    recipient_body = _obj({"email": STR, "frequency": {"enum": list(values(Frequency))}, "at": STR, "tz": STR,
                            "day": STR, "locale": {"enum": ["fr", "en"]}, "min_sentiment": STR,
                            "send_empty": BOOL, "notify": STRS, "watches": STRS})  # fmt: skip
     empty = {"type": "object"}
