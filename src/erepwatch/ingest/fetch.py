@@ -359,9 +359,9 @@ class Fetcher:
             # An in-memory response (a mock transport): httpx read and decoded it already; only the cap applies.
             body = response.content
             if len(body) > cap:
-                raise FetchError(FetchErrorKind.TOO_LARGE, f"body exceeds the {cap}-byte cap", url=url)
+                raise FetchError(SourceErrorKind.TOO_LARGE, f"body exceeds the {cap}-byte cap", url=url)
             if not body.strip():
-                raise FetchError(FetchErrorKind.EMPTY, "the server sent an empty body", url=url)
+                raise FetchError(SourceErrorKind.EMPTY, "the server sent an empty body", url=url)
             return body
         try:
             # Raw bytes, decoded here slice by slice: httpx would inflate each network chunk whole first.
