@@ -14,15 +14,22 @@ $(UV):
 
 # Bytecode is compiled at install time: with PYTHONDONTWRITEBYTECODE set (as on some hosts) every
 # command would otherwise recompile ~1,400 modules, seconds of start-up for each CLI call.
+# `make run` installs what erepwatch needs to run, nothing more; `make test` (and lint, bench) add the test extra.
+$(VENV)/.runtime: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --compile-bytecode --python $(PYTHON)
+	$(VENV)/bin/python -m compileall -q src
+	rm -f $(VENV)/.synced
+	touch $@
+
 $(VENV)/.synced: $(UV) pyproject.toml uv.lock
 	$(UV) sync --frozen --extra test --compile-bytecode --python $(PYTHON)
 	$(VENV)/bin/python -m compileall -q src
-	touch $@
+	touch $(VENV)/.runtime $@
 
 setup: $(VENV)/.synced
 
 ## run: the daemon on the embedded defaults (SQLite in the data directory, .eml files in its outbox)
-run: setup
+run: $(VENV)/.runtime
 	$(VENV)/bin/erepwatch init
 	$(VENV)/bin/erepwatch run
 

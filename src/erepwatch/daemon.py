@@ -290,7 +290,24 @@ class Daemon:
             before, after = upgrade(self.engine)
             event(log, "database schema", before=before, after=after)
         ensure_schema(self.engine)
+        self._say_what_next()
         return True
+
+    def _say_what_next(self) -> None:
+        """A daemon started on an empty database would poll nothing, silently: say how to begin."""
+        with self.engine.connect() as conn:
+            watches = conn.execute(text("SELECT count(*) FROM watches")).scalar() or 0
+            sources = conn.execute(text("SELECT count(*) FROM sources")).scalar() or 0
+        if not watches:
+            event(
+                log, "no watches yet: add one with `erepwatch watch add NAME --query Q --search` "
+                "(it subscribes the news-search feeds and polls them at once)", logging.WARNING,
+            )  # fmt: skip
+        elif not sources:
+            event(
+                log, "no sources yet: `erepwatch source add-search WATCH` for news search, or "
+                "`erepwatch source add URL` for a feed", logging.WARNING,
+            )  # fmt: skip
 
     def _start_web(self) -> None:
         if self._web_factory is None:

@@ -172,6 +172,19 @@ def parse_choice(*choices: str) -> Callable[[str], str]:
     return parse
 
 
+def parse_timezone(value: str) -> str:
+    value = str(value).strip()
+    if not value:
+        return ""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r} (use e.g. Europe/Paris or America/Montreal)") from None
+    return value
+
+
 def parse_paths(value: str | list[str]) -> tuple[Path, ...]:
     items = value if isinstance(value, list) else [p for p in str(value).split(os.pathsep) if p]
     return tuple(Path(p).expanduser() for p in items)
@@ -277,6 +290,9 @@ class Settings:
         "items (and their mentions) fetched longer ago are purged by the daemon, unless a pending delivery needs them",
     )
 
+    display_timezone: str = _setting(
+        "display.timezone", parse_timezone, "", "time zone of the times the CLI prints; empty: the machine's"
+    )
     watch_default_region: str = _setting(
         "watch.default_region",
         check_region,

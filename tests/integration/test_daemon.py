@@ -329,3 +329,14 @@ def test_waits_for_an_unreachable_database_and_stops_on_signal(tmp_path):
     assert daemon.proc.poll() is None  # still there, not crash-looping
     code, seconds = daemon.stop(signal.SIGTERM)
     assert code == 0 and seconds < 10
+
+
+def test_a_daemon_with_no_watches_says_what_to_do_next(cli, daemon_env, tmp_path):
+    daemon = DaemonProcess(daemon_env(), tmp_path / "daemon.log")
+    try:
+        wait_for(lambda: any(e.get("event") == "running" for e in daemon.events()), what="the daemon running")
+    finally:
+        code, _ = daemon.stop()
+    assert code == 0
+    hints = [e["event"] for e in daemon.events() if e.get("event", "").startswith("no watches yet")]
+    assert hints and "erepwatch watch add" in hints[0]

@@ -171,3 +171,56 @@ def test_last_error_is_cleared_by_the_next_success_and_poll_fails_when_every_sou
     assert cli("poll", "--json").json()["fetched"] == 1
     source = cli("source", "list", "--json").json()[0]
     assert source["last_error_kind"] is None and source["last_error"] is None and source["failures"] == 0
+
+
+# --- times and words a person reads (point 9) ------------------------------------------------------------
+
+
+def test_times_in_the_configured_zone_with_its_name_or_utc(stored, monkeypatch):
+    stored("watch", "add", "lidl", "--query", "lidl")
+    monkeypatch.setenv("EREPWATCH_DISPLAY_TIMEZONE", "America/Montreal")
+    local = stored("mentions").out.splitlines()[0]
+    assert " EST  [lidl]" in local or " EDT  [lidl]" in local
+    assert " UTC  [lidl]" in stored("mentions", "--utc").out.splitlines()[0]
+    assert " UTC" in stored("--utc", "source", "list").out
+    monkeypatch.setenv("EREPWATCH_DISPLAY_TIMEZONE", "Mars/Olympus")
+    assert "EREPWATCH_DISPLAY_TIMEZONE" in stored("mentions", ok=False).err
+
+
+def test_mentions_says_how_many_more_there_are_beyond_the_limit(stored):
+    stored("watch", "add", "lidl", "--query", "lidl")
+    out = stored("mentions", "--limit", "1").out
+    assert "… and 2 more" in out
+    assert "more" not in stored("mentions", "--limit", "3").out
+
+
+def test_one_other_source_is_said_in_the_singular(cli, server):
+    same = [("Acme rappelle des milliers de widgets défectueux", "Acme annonce un rappel.")]
+    server.routes["/a.xml"] = (200, {"Content-Type": "application/rss+xml"}, _rss(same))
+    other = _rss(same).replace(b"https://news.example/0", b"https://other.example/acme-rappel")
+    server.routes["/b.xml"] = (200, {"Content-Type": "application/rss+xml"}, other)
+    cli("watch", "add", "acme", "--query", "acme")
+    cli("source", "add", server.url("/a.xml"), "--name", "a")
+    cli("source", "add", server.url("/b.xml"), "--name", "b")
+    cli("poll")
+    out = cli("mentions").out
+    assert "(+1 source)" in out and "(+1 sources)" not in out
+
+
+def test_lists_say_what_a_person_needs(cli):
+    cli("watch", "add", "acme", "--query", "acme", "--lang", "fr,en", "--region", "CA", "--fuzzy",
+        "--tag", "crise=rappel,plainte")  # fmt: skip
+    line = cli("watch", "list").out
+    assert "lang fr,en" in line and "region CA" in line and "fuzzy" in line and "crise=rappel,plainte" in line
+    cli("recipient", "add", "a@exemple.fr", "--frequency", "weekly", "--day", "friday", "--at", "09:00")
+    cli("recipient", "add", "b@exemple.fr", "--frequency", "instant")
+    rows = {line.split()[0]: line for line in cli("recipient", "list").out.splitlines()}
+    assert "weekly, friday at 09:00" in rows["a@exemple.fr"]
+    assert "instant alerts" in rows["b@exemple.fr"] and "08:00" not in rows["b@exemple.fr"]
+
+
+def test_an_interval_below_the_minimum_is_clamped_with_a_message(cli, server):
+    server.routes["/a.xml"] = (200, {"Content-Type": "application/rss+xml"}, _rss(ITEMS))
+    done = cli("source", "add", server.url("/a.xml"), "--interval", "30s", "--json")
+    assert "poll.min_interval" in done.err and "every 5m" in done.err
+    assert done.json()["interval"] == 300

@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, tzinfo
 from functools import cached_property
 from importlib import import_module
 from pathlib import Path
@@ -62,10 +63,13 @@ class App:
     does not exist or was never initialised, so a mistyped ``--database`` is not a new empty database.
     """
 
-    def __init__(self, config: Path | None = None, database: str | None = None, *, create: bool = False) -> None:
+    def __init__(
+        self, config: Path | None = None, database: str | None = None, *, create: bool = False, utc: bool = False
+    ) -> None:
         self.config = config
         self.database = database
         self.create = create
+        self.utc = utc
 
     @cached_property
     def settings(self) -> Settings:
@@ -92,6 +96,28 @@ class App:
         else:
             require_schema(self.engine)
         return session_factory(self.engine)
+
+    @cached_property
+    def timezone(self) -> tzinfo:
+        """Where the times printed are shown: UTC with --utc, else display.timezone, else the machine's zone."""
+        if self.utc:
+            return UTC
+        if self.settings.display_timezone:
+            from zoneinfo import ZoneInfo
+
+            return ZoneInfo(self.settings.display_timezone)
+        return datetime.now().astimezone().tzinfo or UTC
+
+    def show_time(self, when: datetime | str | None) -> str:
+        """A stored time as a person reads it: ``2026-12-06 21:14 CET``, in :attr:`timezone`."""
+        if when is None:
+            return "-"
+        if isinstance(when, str):
+            when = datetime.fromisoformat(when)
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)  # the database keeps UTC
+        local = when.astimezone(self.timezone)
+        return f"{local:%Y-%m-%d %H:%M} {local.tzname() or ''}".rstrip()
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -124,6 +150,15 @@ def _global_params() -> list[click.Option]:
             is_eager=True,
             help="Database URL: sqlite:///relative/path.db, sqlite:////absolute/path.db or postgresql://user@host/db "
             "(default: SQLite in the data directory) [env: EREPWATCH_DATABASE_URL].",
+        ),
+        click.Option(
+            ["--utc"],
+            is_flag=True,
+            default=None,
+            expose_value=False,
+            callback=_remember,
+            is_eager=True,
+            help="Show times in UTC instead of display.timezone (default: the machine's time zone).",
         ),
     ]
 
@@ -163,7 +198,12 @@ def get_app(*, create: bool = False) -> App:
     root = ctx.find_root()
     app = root.obj
     if app is None:
-        app = root.obj = App(root.meta.get("erepwatch.config"), root.meta.get("erepwatch.database"), create=create)
+        app = root.obj = App(
+            root.meta.get("erepwatch.config"),
+            root.meta.get("erepwatch.database"),
+            create=create,
+            utc=bool(root.meta.get("erepwatch.utc")),
+        )
     return app
 
 

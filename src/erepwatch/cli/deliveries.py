@@ -38,7 +38,8 @@ def deliveries(status: str | None, limit: int, retry_id: int | None, as_json: bo
                 f"delivery {row['id']} will be sent again at the next send (`erepwatch digest send` or the daemon)"
             )
         return
-    with get_app().sessions() as session:
+    app = get_app()
+    with app.sessions() as session:
         rows = list_deliveries(session, status=status, limit=limit)
     if as_json:
         print_json(rows)
@@ -46,9 +47,8 @@ def deliveries(status: str | None, limit: int, retry_id: int | None, as_json: bo
     if not rows:
         click.echo("no deliveries")
     for r in rows:
-        line = (
-            f"{r['id']:>5}  {r['created_at'][:16]}  {r['status']:<8} {r['kind']:<6} {r['channel']:<5} {r['recipient']}"
-        )
+        line = f"{r['id']:>5}  {app.show_time(r['created_at'])}  {r['status']:<8} {r['kind']:<6} {r['channel']:<5}"
+        line += f" {r['recipient']}"
         line += f"  {r['mentions']} mentions, {r['attempts']} attempts"
         if r["last_error"]:
             line += f"  ({r['last_error']})"

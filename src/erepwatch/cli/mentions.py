@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from datetime import datetime
 
 import click
 
@@ -10,18 +12,19 @@ from erepwatch.analyze.snippet import Snippet, highlight
 from erepwatch.cli import cli, get_app, json_option, print_json
 from erepwatch.db.mention_views import MentionView
 from erepwatch.errors import InvalidInputError
-from erepwatch.service.mentions import SENTIMENTS, list_mentions
+from erepwatch.service.mentions import SENTIMENTS, count_mentions, list_mentions
 from erepwatch.settings import parse_duration
 
 _SENTIMENT_MARK = {"negative": ("-", "red"), "positive": ("+", "green"), "neutral": ("=", None)}
 
 
-def _line(view: MentionView, every_member: bool, color: bool) -> str:
+def _line(view: MentionView, every_member: bool, color: bool, show_time: Callable[[datetime], str]) -> str:
     mark, colour = _SENTIMENT_MARK.get(view.sentiment, ("?", None))
     mark = click.style(mark, fg=colour) if color and colour else mark
-    more = "" if every_member or not view.duplicates else f"  (+{len(view.duplicates)} sources)"
+    others = len(view.duplicates)
+    more = "" if every_member or not others else f"  (+{others} source{'s' if others > 1 else ''})"
     tags = f"  #{' #'.join(view.tags)}" if view.tags else ""
-    head = f"{mark} {view.published:%Y-%m-%d %H:%M}  [{view.watch}]  {view.title}{more}{tags}"
+    head = f"{mark} {show_time(view.published)}  [{view.watch}]  {view.title}{more}{tags}"
     lines = [head, f"    {view.source or '?'}  {view.url or ''}"]
     if view.snippet:
         snippet = Snippet(view.snippet, tuple((start, end) for start, end in sorted(view.snippet_marks)))
@@ -44,7 +47,8 @@ def mentions(
         window = parse_duration(since) if since else None
     except ValueError as exc:
         raise InvalidInputError(f"--since: {exc}") from exc
-    with get_app().sessions() as session:
+    app = get_app()
+    with app.sessions() as session:
         views = list_mentions(
             session, watch=watch_ref, since=window, sentiment=sentiment, limit=limit, every_member=every_member
         )
@@ -55,4 +59,11 @@ def mentions(
         click.echo("no mentions")
     color = sys.stdout.isatty()
     for view in views:
-        click.echo(_line(view, every_member, color))
+        click.echo(_line(view, every_member, color, app.show_time))
+    if len(views) == limit:
+        with app.sessions() as session:
+            total = count_mentions(
+                session, watch=watch_ref, since=window, sentiment=sentiment, every_member=every_member
+            )
+        if total > limit:
+            click.echo(f"… and {total - limit} more: raise --limit or narrow with --since, --watch, --sentiment")

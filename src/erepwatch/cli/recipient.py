@@ -96,7 +96,16 @@ def list_(as_json: bool) -> None:
         click.echo("no recipients yet: add one with `erepwatch recipient add EMAIL`")
     for row in rows:
         watches = ", ".join(row["watches"]) or "all watches"
-        click.echo(f"{row['email']:<32} {row['frequency']:<8} {row['at']} {row['tz']:<16} {row['locale']}  {watches}")
+        click.echo(f"{row['email']:<32} {_when(row):<36} {row['locale']}  {watches}")
+
+
+def _when(row: dict[str, Any]) -> str:
+    """When the recipient hears from erepwatch, in words: an instant recipient has no time of day."""
+    if row["frequency"] == "instant":
+        return "instant alerts"
+    if row["frequency"] == "weekly":
+        return f"weekly, {row['day'] or 'mon'} at {row['at']} {row['tz']}"
+    return f"daily at {row['at']} {row['tz']}"
 
 
 @recipient.command("edit")

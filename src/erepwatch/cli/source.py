@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import click
 
 from erepwatch.cli import cli, get_app, json_option, print_json
 from erepwatch.errors import InvalidInputError
 from erepwatch.service import sources as svc
-from erepwatch.settings import parse_duration
+from erepwatch.settings import Settings, parse_duration
 
 
 @cli.group()
@@ -30,6 +31,8 @@ def add(url: str, name: str | None, interval: str | None, no_check: bool, as_jso
     except ValueError as exc:
         raise InvalidInputError(f"--interval: {exc}") from exc
     app = get_app()
+    if every is not None:
+        every = _within_limits(every, app.settings)
     svc.check_feed_url(url)
     if not no_check:
         asyncio.run(svc.check_feed(url, app.settings))
@@ -44,11 +47,35 @@ def add(url: str, name: str | None, interval: str | None, no_check: bool, as_jso
         click.echo(f"added source {row['id']} {row['name']!r} ({row['url']}), every {row['interval']} s")
 
 
+def _within_limits(every: timedelta, settings: Settings) -> timedelta:
+    """The interval the scheduler will really keep, said when it is not the one asked for."""
+    low, high = settings.poll_min_interval, settings.poll_max_interval
+    kept = min(max(every, low), high)
+    if kept != every:
+        bound, key = ("poll.min_interval", "EREPWATCH_POLL_MIN_INTERVAL") if kept == low else (
+            "poll.max_interval", "EREPWATCH_POLL_MAX_INTERVAL")  # fmt: skip
+        click.echo(
+            f"erepwatch: note: --interval {_human(every)} is outside {bound}: the source is checked every "
+            f"{_human(kept)} (set {key} to change the limit)",
+            err=True,
+        )
+    return kept
+
+
+def _human(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
 @source.command("list")
 @json_option
 def list_(as_json: bool) -> None:
     """List feeds with their health."""
-    with get_app().sessions() as session:
+    app = get_app()
+    with app.sessions() as session:
         rows = [svc.source_as_dict(s, n) for s, n in svc.list_sources(session)]
     if as_json:
         print_json(rows)
@@ -60,7 +87,7 @@ def list_(as_json: bool) -> None:
             state = "BROKEN" if row["broken"] else "FAILING"
             health = f"{state} x{row['failures']} ({row['last_error_kind']}: {row['last_error']})"
         elif row["last_success"]:
-            health = f"ok {row['last_success'][:16]}"
+            health = f"ok {app.show_time(row['last_success'])}"
         else:
             health = "never polled"
         click.echo(f"{row['id']:>4}  {row['name']:<32} {row['items']:>6} items  {health}")

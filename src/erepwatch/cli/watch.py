@@ -131,7 +131,13 @@ def list_(as_json: bool) -> None:
     if not rows:
         click.echo("no watches yet: add one with `erepwatch watch add NAME --query Q`")
     for row in rows:
-        extra = f" [{','.join(row['lang'])}]" if row["lang"] else ""
+        extra = f"  lang {','.join(row['lang']) or 'any'}"
+        if row["region"]:
+            extra += f"  region {','.join(row['region'])}"
+        if row["fuzzy"]:
+            extra += "  fuzzy"
+        if row["tags"]:
+            extra += "  tags " + "; ".join(f"{group}={','.join(words)}" for group, words in row["tags"].items())
         if row["query_error"]:
             extra += f"  (never matches: {row['query_error']})"
         click.echo(f"{row['id']:>4}  {row['name']:<24} {row['canonical_query'] or row['query']}{extra}")
@@ -247,7 +253,8 @@ def test(
         window = parse_duration(since) if since else None
     except ValueError as exc:
         raise InvalidInputError(f"--since: {exc}") from exc
-    with get_app().sessions() as session:
+    app = get_app()
+    with app.sessions() as session:
         if query is not None:
             result = preview.preview_query(
                 session, query, languages=svc.parse_languages(lang), fuzzy=fuzzy, since=window, limit=limit
@@ -262,7 +269,7 @@ def test(
     for name, count in result.per_source.items():
         click.echo(f"  {count:>6}  {name}")
     for hit in result.hits:
-        click.echo(f"\n{hit.published:%Y-%m-%d %H:%M}  {hit.title}")
+        click.echo(f"\n{app.show_time(hit.published)}  {hit.title}")
         click.echo(f"    {', '.join(hit.sources) or '?'}  {hit.url or ''}")
         if hit.snippet:
             snip = Snippet(hit.snippet, hit.snippet_marks)

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from erepwatch.clock import utcnow
-from erepwatch.db.mention_views import MentionFilter, MentionView, select_views, why_of
+from erepwatch.db.mention_views import MentionFilter, MentionView, mention_select, select_views, why_of
 from erepwatch.enums import Sentiment, values
 from erepwatch.errors import InvalidInputError
 from erepwatch.service.watches import get_watch
 
-__all__ = ["SENTIMENTS", "MentionView", "list_mentions", "why_of"]
+__all__ = ["SENTIMENTS", "MentionView", "count_mentions", "list_mentions", "why_of"]
 
 SENTIMENTS = values(Sentiment)
 
@@ -32,13 +33,38 @@ def list_mentions(
     now: datetime | None = None,
 ) -> list[MentionView]:
     """Mentions newest first; one per story (with its other members as ``duplicates``) unless ``every_member``."""
+    found = _filter(session, watch, since, sentiment, every_member, now)
+    return select_views(session, found, limit=limit, with_duplicates=True)
+
+
+def count_mentions(
+    session: Session,
+    *,
+    watch: str | None = None,
+    since: timedelta | None = None,
+    sentiment: str | None = None,
+    every_member: bool = False,
+    now: datetime | None = None,
+) -> int:
+    """How many lines :func:`list_mentions` gives without a limit (the CLI says how many more there are)."""
+    query = mention_select(session, _filter(session, watch, since, sentiment, every_member, now))
+    return session.scalar(select(func.count()).select_from(query.subquery())) or 0
+
+
+def _filter(
+    session: Session,
+    watch: str | None,
+    since: timedelta | None,
+    sentiment: str | None,
+    every_member: bool,
+    now: datetime | None,
+) -> MentionFilter:
     now = now or utcnow()
     if sentiment is not None and sentiment not in SENTIMENTS:
         raise InvalidInputError(f"sentiment must be one of {', '.join(SENTIMENTS)}")
-    found = MentionFilter(
+    return MentionFilter(
         watch_ids=None if watch is None else [get_watch(session, watch).id],
         sentiment=sentiment,
         published_since=None if since is None else now - since,
         one_per_story=not every_member,
     )
-    return select_views(session, found, limit=limit, with_duplicates=True)
