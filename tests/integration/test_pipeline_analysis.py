@@ -98,7 +98,7 @@ def test_syndicated_story_is_one_cluster_with_sentiment_and_tags(cli, server):
     assert len({m["cluster_id"] for m in every}) == 2
 
     text = cli("mentions").out
-    assert "(+1 sources)" in text
+    assert "(+1 source)" in text
     assert f"[{brand}]" in text, "the matched term is marked in the snippet (brackets when not a terminal)"
 
 

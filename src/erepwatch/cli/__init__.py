@@ -40,7 +40,7 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
         ("analyze",),
         "Read texts on stdin, one per line; print sentiment, score, keywords and language per line.",
     ),
-    "deliveries": (("deliveries",), "List deliveries, newest first."),
+    "deliveries": (("deliveries",), "List deliveries, newest first; or resend one on purpose (--retry ID)."),
     "digest": (("digest",), "Preview or send digests."),
     "export": (("catalog",), "Back up watches, sources and recipients as one JSON or TOML file."),
     "import": (("catalog",), "Bring configuration in: `import FILE` (a backup from `erepwatch export`) or…"),
