@@ -224,3 +224,14 @@ def test_an_interval_below_the_minimum_is_clamped_with_a_message(cli, server):
     done = cli("source", "add", server.url("/a.xml"), "--interval", "30s", "--json")
     assert "poll.min_interval" in done.err and "every 5m" in done.err
     assert done.json()["interval"] == 300
+
+
+def test_a_new_recipients_first_digest_covers_what_its_watches_found(stored, tmp_path):
+    stored("watch", "add", "lidl", "--query", "lidl")  # matched at once against the stored items
+    stored("recipient", "add", "dir@exemple.fr", "--frequency", "daily")
+    html = stored("digest", "preview", "--recipient", "dir@exemple.fr").out
+    assert "Lidl ouvre un magasin" in html and "Rien de nouveau" not in html
+    sent = stored("digest", "send", "--recipient", "dir@exemple.fr", "--json").json()
+    assert sent["sent"] == 1
+    # The next digest starts where this one ended: nothing is told twice.
+    assert "Lidl ouvre un magasin" not in stored("digest", "preview", "--recipient", "dir@exemple.fr").out

@@ -18,7 +18,7 @@ from erepwatch.notify import queries
 from erepwatch.notify.alert_rules import spike_from_details
 from erepwatch.notify.digest import CHART_DAYS, Digest, build_digest, chart_days, troubled_sources, wanted
 from erepwatch.notify.email import build_message, unsubscribe_targets
-from erepwatch.notify.plan import unsent_mentions
+from erepwatch.notify.plan import first_start, unsent_mentions
 from erepwatch.notify.render import Rendered, chat_lines, render_alert, render_digest, spike_sentence
 from erepwatch.settings import Settings
 from erepwatch.signing import secret_key
@@ -91,7 +91,8 @@ def preview_digest(session: Session, recipient: Recipient, settings: Settings, n
     rows = [
         r for r in unsent_mentions(session, recipient, DeliveryKind.DIGEST, now) if wanted(r, recipient.min_sentiment)
     ]
-    digest = digest_for(session, recipient, cursor or recipient.created_at, now, [r.id for r in rows], now)
+    start = cursor or first_start(recipient, DeliveryKind.DIGEST, now)
+    digest = digest_for(session, recipient, start, now, [r.id for r in rows], now)
     _, unsubscribe = unsubscribe_targets(
         mail_from=settings.mail_from,
         recipient=recipient.email,

@@ -62,17 +62,29 @@ def _covered_until(session: Session, recipient: Recipient) -> datetime:
     return max(candidates) if candidates else recipient.created_at
 
 
-def window_start(cursor: datetime | None, recipient: Recipient) -> datetime:
+#: How far back a recipient's first digest looks: a new recipient (or a new user, whose watches were just
+#: matched against the stored items) gets what was found in the last day or week, not "nothing new" over the
+#: minute since it was added. Alerts never look back: old news is not an alert.
+FIRST_DIGEST_SPAN = {Frequency.DAILY: timedelta(days=1), Frequency.WEEKLY: timedelta(days=7)}
+
+
+def first_start(recipient: Recipient, kind: DeliveryKind, now: datetime) -> datetime:
+    """Where a recipient's first ``kind`` message starts, before any was sent."""
+    span = FIRST_DIGEST_SPAN.get(Frequency(recipient.frequency)) if kind == DeliveryKind.DIGEST else None
+    return min(recipient.created_at, now - span) if span is not None else recipient.created_at
+
+
+def window_start(cursor: datetime | None, recipient: Recipient, kind: DeliveryKind, now: datetime) -> datetime:
     """Where the search for a recipient's new mentions starts: a little before its cursor (see
-    :data:`LATE_COMMIT_WINDOW`), or its creation when nothing was sent yet."""
-    return cursor - LATE_COMMIT_WINDOW if cursor else recipient.created_at
+    :data:`LATE_COMMIT_WINDOW`), or :func:`first_start` when nothing was sent yet."""
+    return cursor - LATE_COMMIT_WINDOW if cursor else first_start(recipient, kind, now)
 
 
 def unsent_mentions(session: Session, recipient: Recipient, kind: DeliveryKind, now: datetime) -> list[MentionView]:
     """News mentions of the recipient's watches stored since its ``kind`` cursor and not yet in one of its
     ``kind`` messages: the one window computation of digests, alerts and the digest preview."""
     cursor = recipient.digest_cursor if kind == DeliveryKind.DIGEST else recipient.alert_cursor
-    start = window_start(cursor, recipient)
+    start = window_start(cursor, recipient, kind, now)
     exclude = _already_in(session, recipient.id, (kind,), start)
     return queries.found_between(session, queries.watch_ids_of(session, recipient), start, now, exclude=exclude)
 
@@ -136,7 +148,7 @@ def plan_digest(
         now.strftime("%Y%m%dT%H%M%S%f"),
         settings,
         now,
-        start=cursor or recipient.created_at,
+        start=cursor or first_start(recipient, DeliveryKind.DIGEST, now),
         mention_ids=[r.id for r in rows],
     )
     session.add(delivery)
@@ -183,7 +195,7 @@ def _plan_instant(session: Session, recipient_id: int, now: datetime, settings: 
     ):
         return []  # the cursor stays: what waits goes out, batched, in the next alert
     cursor = recipient.alert_cursor
-    start = window_start(cursor, recipient)
+    start = window_start(cursor, recipient, DeliveryKind.ALERT, now)
     rows = alarming_for(unsent_mentions(session, recipient, DeliveryKind.ALERT, now), recipient.min_sentiment)
     recipient.alert_cursor = now
     if not rows:
