@@ -7,21 +7,25 @@ never plan the same content twice. What is planned is composed and sent by :mod:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from erepwatch.db.mention_views import MentionView
 from erepwatch.db.models import Delivery, Recipient, Watch
 from erepwatch.enums import DIGEST_FREQUENCIES, LIVE_STATUSES, Channel, DeliveryKind, DeliveryStatus, Frequency
+from erepwatch.errors import DatabaseUnavailableError
 from erepwatch.notify import queries
 from erepwatch.notify.alert_rules import SpikeCheck, alarming_for, alert_allowed, daily_counts, detect_spike
 from erepwatch.notify.digest import digest_due, wanted
 from erepwatch.notify.email import make_message_id
 from erepwatch.settings import Settings
+
+log = logging.getLogger(__name__)
 
 #: A poll stamps its mentions with the time it started and commits later; a mention stamped up to this long
 #: before a period's start can still be new to it. Mentions already in an earlier message are excluded by id,
@@ -156,13 +160,32 @@ def plan_digest(
     return delivery
 
 
+def _guarded(session: Session, recipient_id: int, plan: Callable[[int], Sequence[Delivery | None]]) -> list[Delivery]:
+    """Plan one recipient in a savepoint. A value planning cannot use (a time zone, time or weekday that no entry
+    point accepts any more, but an old row or a hand edit holds) skips that recipient alone, with the reason
+    stored on it (``recipient list`` shows it) — never the whole cycle, which would stop every other
+    recipient's mail and, in the daemon, the polling behind it."""
+    try:
+        with session.begin_nested():
+            planned = [d for d in plan(recipient_id) if d is not None]
+    except DatabaseUnavailableError:
+        raise  # the database itself: nothing can be planned
+    except Exception as exc:
+        reason = f"planning skipped: {type(exc).__name__}: {exc}"[:2000]
+        log.warning("recipient_id=%s %s", recipient_id, reason)
+        session.execute(update(Recipient).where(Recipient.id == recipient_id).values(last_error=reason))
+        return []
+    session.execute(
+        update(Recipient).where(Recipient.id == recipient_id, Recipient.last_error.is_not(None)).values(last_error=None)
+    )
+    return planned
+
+
 def plan_due_digests(session: Session, now: datetime, settings: Settings) -> list[Delivery]:
     """Every scheduled digest due at ``now``. Call inside a transaction (``with sessions.begin()``)."""
-    planned = []
+    planned: list[Delivery] = []
     for rid in session.scalars(select(Recipient.id).where(Recipient.frequency.in_(DIGEST_FREQUENCIES))).all():
-        delivery = plan_digest(session, rid, now, settings)
-        if delivery is not None:
-            planned.append(delivery)
+        planned.extend(_guarded(session, rid, lambda rid: [plan_digest(session, rid, now, settings)]))
     return planned
 
 
@@ -170,7 +193,7 @@ def plan_alerts(session: Session, now: datetime, settings: Settings) -> list[Del
     """Instant alerts (negative or crisis-tagged news, batched, rate-limited) and spike alerts."""
     planned: list[Delivery] = []
     for rid in session.scalars(select(Recipient.id).where(Recipient.frequency == Frequency.INSTANT)).all():
-        planned.extend(_plan_instant(session, rid, now, settings))
+        planned.extend(_guarded(session, rid, lambda rid: _plan_instant(session, rid, now, settings)))
     planned.extend(_plan_spikes(session, now, settings))
     return planned
 

@@ -225,7 +225,14 @@ def _record(
             return
         delivery.last_error = str(error)[:2000]
         stats.errors.append(f"{delivery.message_id}: {error}")
-        if error.permanent or delivery.attempts >= settings.notify_max_attempts:
+        if error.may_have_gone:
+            # Handed over in full, reply lost: as after a crash mid-send, never resent by itself (a second
+            # copy is worse than a missing one, and `deliveries --retry ID` resends on purpose).
+            delivery.status = DeliveryStatus.UNKNOWN
+            delivery.next_attempt_at = None
+            _advance_cursor(session.get(Recipient, delivery.recipient_id), delivery)
+            stats.unknown += 1
+        elif error.permanent or delivery.attempts >= settings.notify_max_attempts:
             delivery.status = DeliveryStatus.FAILED
             delivery.next_attempt_at = None
             stats.failed += 1
