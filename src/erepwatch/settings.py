@@ -156,6 +156,18 @@ def parse_host_port(value: str) -> str:
     return str(value)
 
 
+def parse_sender(value: str) -> str:
+    """``veille@acme.fr`` or, with a display name, ``Veille Acme <veille@acme.fr>`` (normalised)."""
+    from email.utils import formataddr, parseaddr
+
+    text = str(value).strip()
+    name, addr = parseaddr(text)
+    if not addr or ("<" in text) != (">" in text):
+        raise ValueError(f"not an e-mail address: {text!r} (use veille@acme.fr or 'Veille Acme <veille@acme.fr>')")
+    parse_email(addr)
+    return formataddr((name, addr)) if name else addr
+
+
 def parse_email(value: str) -> str:
     value = str(value).strip()
     if not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+", value):
@@ -319,7 +331,11 @@ class Settings:
         secret=True,
     )
     mail_from: str = _setting(
-        "mail.from", parse_email, "erepwatch@localhost", "sender address", env="EREPWATCH_MAIL_FROM"
+        "mail.from",
+        parse_sender,
+        "erepwatch@localhost",
+        "sender address, with or without a display name (Veille Acme <veille@acme.fr>)",
+        env="EREPWATCH_MAIL_FROM",
     )
     outbox_dir: Path | None = _setting(
         "mail.outbox_dir",

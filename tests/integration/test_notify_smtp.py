@@ -340,3 +340,42 @@ def test_digest_renders_in_headless_chromium(cli, server, monkeypatch, tmp_path)
     assert (width, height) == (420, 900)
     colours = {row[i : i + 3] for row in rows[::7] for i in range(0, len(row), 21)}
     assert len(colours) > 8, "the screenshot is blank"
+
+
+def test_mail_that_clients_treat_well(cli, server, smtp, monkeypatch, tmp_path):
+    """Issue 14 point 8: display name, one-click unsubscribe, no >From, no double space, English spacing."""
+    controller, handler = smtp
+    titles = ["From now on Acme recalls its widgets, and Crédit Agricole comments on the décision of the day"]
+    _setup(cli, server, monkeypatch, tmp_path, f"smtp://127.0.0.1:{controller.port}?starttls=false", titles)
+    # A long subject with accents is folded: Python's folder used to leave "et  Crédit" once unfolded.
+    cli("watch", "add", "Banque et Crédit Agricole Île-de-France des Particuliers", "--query", "crédit")
+    monkeypatch.setenv("EREPWATCH_MAIL_FROM", "Veille Acme <veille@exemple.fr>")
+    monkeypatch.setenv("EREPWATCH_WEB_BASE_URL", "https://veille.exemple.fr")
+    cli("recipient", "add", "en@exemple.fr", "--locale", "en")
+    cli("digest", "send", "--recipient", "dir@exemple.fr")
+    cli("digest", "send", "--recipient", "en@exemple.fr")
+    assert len(handler.messages) == 2
+    for raw in handler.messages:
+        assert b"\n>From" not in raw and b"Content-Transfer-Encoding: quoted-printable" in raw
+        msg, parts = _parts(raw)
+        assert msg["From"].addresses[0].display_name == "Veille Acme"
+        assert msg["From"].addresses[0].addr_spec == "veille@exemple.fr"
+        unsubscribe = str(msg["List-Unsubscribe"])
+        assert unsubscribe.startswith("<https://veille.exemple.fr/") and "=?" not in unsubscribe
+        assert str(msg["List-Unsubscribe-Post"]) == "List-Unsubscribe=One-Click"
+        assert "  " not in str(msg["Subject"]) and "Crédit Agricole" in str(msg["Subject"])
+        assert len(str(msg["Subject"])) > 78
+        assert "From now on Acme" in parts["text/plain"]
+    english = message_from_bytes(handler.messages[1], policy=default)
+    text = english.get_body(("plain",)).get_content()
+    assert "Unsubscribe: https://" in text and " :" not in text
+
+
+def test_numbers_in_the_body_are_written_per_locale():
+    from erepwatch.notify.alert_rules import SpikeCheck
+    from erepwatch.notify.render import spike_text_of
+
+    spike = SpikeCheck(count=9, mean=0.9, std=1.25, spread=1.25, k=2.5, threshold=4.0, min_count=5, is_spike=True)
+    french, english = spike_text_of("fr", "Acme", spike), spike_text_of("en", "Acme", spike)
+    assert "0,9" in french and "2,5" in french and "0.9" not in french
+    assert "0.9" in english and "2.5" in english

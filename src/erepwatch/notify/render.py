@@ -25,7 +25,7 @@ from erepwatch.db.mention_views import MentionView
 from erepwatch.links import UNSAFE_CHARS
 from erepwatch.notify.alert_rules import SpikeCheck, spike_from_details
 from erepwatch.notify.digest import Digest
-from erepwatch.notify.strings import alert_subject, digest_subject, spike_subject, strings
+from erepwatch.notify.strings import alert_subject, decimal, digest_subject, spike_subject, strings
 from erepwatch.scrub import finalize
 
 #: Caps on feed-derived text, in characters.
@@ -199,11 +199,11 @@ def spike_text_of(locale: str, watch: str, spike: SpikeCheck) -> str:
     return strings(locale)["spike_text"].format(
         watch=watch,
         count=spike.count,
-        mean=f"{spike.mean:.1f}",
-        std=f"{spike.std:.1f}",
-        k=f"{spike.k:g}",
-        spread=f"{spike.spread:.1f}",
-        threshold=f"{spike.threshold:.1f}",
+        mean=decimal(locale, spike.mean),
+        std=decimal(locale, spike.std),
+        k=f"{spike.k:g}" if locale == "en" else f"{spike.k:g}".replace(".", ","),
+        spread=decimal(locale, spike.spread),
+        threshold=decimal(locale, spike.threshold),
     )
 
 

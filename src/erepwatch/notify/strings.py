@@ -24,6 +24,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "last_ok": "dernier succès",
         "never": "jamais",
         "unsubscribe": "Se désabonner",
+        "colon": " :",  # French puts a space before a colon; English does not
         "footer": "Envoyé par erepwatch à {email}.",
         "alert_title": "Alerte",
         "alert_intro": "Nouvelles mentions à surveiller :",
@@ -55,6 +56,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "last_ok": "last success",
         "never": "never",
         "unsubscribe": "Unsubscribe",
+        "colon": ":",
         "footer": "Sent by erepwatch to {email}.",
         "alert_title": "Alert",
         "alert_intro": "New mentions to look at:",
@@ -95,8 +97,13 @@ def alert_subject(locale: str, watches: list[str], count: int) -> str:
     return f"[erepwatch] Alerte {names} : {count} mention{'s' if count > 1 else ''} à surveiller"
 
 
+def decimal(locale: str, value: float, places: int = 1) -> str:
+    """``0.9`` in English, ``0,9`` in French: the body writes numbers as the subject does."""
+    text = f"{value:.{places}f}"
+    return text if locale == "en" else text.replace(".", ",")
+
+
 def spike_subject(locale: str, watch: str, count: int, mean: float) -> str:
     if locale == "en":
-        return f"[erepwatch] Spike for {watch}: {count} mentions in 24 h (mean {mean:.1f})"
-    mean_fr = f"{mean:.1f}".replace(".", ",")
-    return f"[erepwatch] Pic de mentions pour {watch} : {count} en 24 h (moyenne {mean_fr})"
+        return f"[erepwatch] Spike for {watch}: {count} mentions in 24 h (mean {decimal(locale, mean)})"
+    return f"[erepwatch] Pic de mentions pour {watch} : {count} en 24 h (moyenne {decimal(locale, mean)})"
