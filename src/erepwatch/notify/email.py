@@ -51,12 +51,19 @@ class _MailPolicy(EmailPolicy):
     line before an encoded word, which clients show as a double space once unfolded ("et  Crédit"). Such a
     subject is written as RFC 2047 encoded words only (whitespace between them vanishes when decoded)."""
 
-    def _fold(self, name: str, value: Any, refold_binary: bool = False) -> str:
+    def _encoded_subject(self, name: str, value: Any) -> str | None:
         text = str(value)
-        if name.lower() == "subject" and not text.isascii():
-            encoded = Header(text, "utf-8", header_name=name).encode(linesep=self.linesep, maxlinelen=78)
-            return f"{name}: {encoded}{self.linesep}"
-        return str(super()._fold(name, value, refold_binary))
+        if name.lower() != "subject" or text.isascii():
+            return None
+        encoded = Header(text, "utf-8", header_name=name).encode(linesep=self.linesep, maxlinelen=78)
+        return f"{name}: {encoded}{self.linesep}"
+
+    def fold(self, name: str, value: Any) -> str:
+        return self._encoded_subject(name, value) or super().fold(name, value)
+
+    def fold_binary(self, name: str, value: Any) -> bytes:
+        subject = self._encoded_subject(name, value)
+        return subject.encode("ascii") if subject else super().fold_binary(name, value)
 
 
 _POLICY = _MailPolicy(linesep="\r\n")
