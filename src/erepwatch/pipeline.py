@@ -233,7 +233,7 @@ class Analysis:
 
     def committed(self, plan: LexicalPlan) -> None:
         """The transaction that stored ``plan``'s mentions committed: the cache may now hold them."""
-        self.clusters.absorb(plan.batch)
+        self.clusters.absorb(plan.batch, plan.keys)
         if plan.assignments and self._seen_mention_id is not None:
             self._seen_mention_id = max(self._seen_mention_id, *(a.mention_id for a in plan.assignments))
         self.clusters.shrink()

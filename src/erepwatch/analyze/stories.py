@@ -88,6 +88,8 @@ class LexicalPlan:
     assignments: list[Assignment] = field(default_factory=list)
     #: The batch's mentions indexed with their clusters; merged into the cache after commit.
     batch: ClusterIndex = field(default_factory=ClusterIndex)
+    #: their bucket keys, computed once for both indexes
+    keys: dict[int, list[int]] = field(default_factory=dict)
 
 
 def _better(a: Match | None, b: Match | None) -> Match | None:
@@ -118,6 +120,7 @@ def assign_lexical(new: Sequence[ClusterCandidate], recent: ClusterIndex) -> Lex
                 candidate.mention_id, found.cluster_id, JoinReason.LEXICAL, round(found.score, 1), found.mention_id
             )
         plan.batch.insert(candidate, assignment.cluster_id, prepared, keys)
+        plan.keys[candidate.mention_id] = keys
         plan.assignments.append(assignment)
     return plan
 

