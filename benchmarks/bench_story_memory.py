@@ -143,6 +143,15 @@ def main() -> int:
         seconds = time.perf_counter() - t0
         gc.collect()
         after = rss_mb()
+        live_blocks = sys.getallocatedblocks()
+        trimmed = after
+        try:
+            import ctypes
+
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+            trimmed = rss_mb()
+        except OSError:
+            pass
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         server.shutdown()
         cache = settings.analysis_cluster_cache
@@ -152,6 +161,7 @@ def main() -> int:
         )
         print(f"rss before the poll {before:.0f} MB (model {'loaded' if settings.analysis_semantic else 'off'})")
         print(f"rss after the poll {after:.0f} MB (×{after / before:.2f}); peak {peak:.0f} MB")
+        print(f"rss after malloc_trim {trimmed:.0f} MB; {live_blocks} live Python blocks")
         print(f"story cache: {len(analysis.clusters)} mentions of {len(analysis.clusters.loaded_watches())} watches")
         engine.dispose()
     return 0

@@ -416,7 +416,7 @@ class Settings:
     analysis_cluster_cache: int = _setting(
         "analysis.cluster_cache",
         parse_count,
-        30_000,
+        10_000,
         "recent mentions kept in memory for story clustering; past it, least recently seen watches are reloaded",
     )
     analysis_semantic: bool = _setting(

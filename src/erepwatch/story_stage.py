@@ -96,7 +96,7 @@ def fold_stories(
     with factory() as session:
         pending = list(
             session.execute(
-                select(Mention.id, Mention.watch_id, Mention.published_at, Item.title)
+                select(Mention.id, Mention.watch_id, Mention.published_at, Item.title, Item.language)
                 .join(Item, Item.id == Mention.item_id)
                 .where(
                     Mention.published_at >= since,
@@ -123,7 +123,10 @@ def fold_stories(
     watch_ids = sorted({row.watch_id for row in done})
     with factory() as session, session.begin():
         save_embeddings(session, [row.id for row in done], KIND, embedding.MODEL_VERSION, vectors)
-        probes = [StoryProbe(r.id, r.watch_id, r.published_at, r.title, v) for r, v in zip(done, vectors, strict=True)]
+        probes = [
+            StoryProbe(r.id, r.watch_id, r.published_at, r.title, v, r.language)
+            for r, v in zip(done, vectors, strict=True)
+        ]
         founders = _founders(session, watch_ids, since)
         assignments = assign_semantic(probes, founders, window=window)
         watch_of = {p.mention_id: p.watch_id for p in probes}
@@ -155,7 +158,7 @@ def _founders(session: Session, watch_ids: Sequence[int], since: datetime) -> li
     for chunk in chunked(watch_ids):
         rows.extend(
             session.execute(
-                select(Mention.id, Mention.watch_id, Mention.published_at, Item.title)
+                select(Mention.id, Mention.watch_id, Mention.published_at, Item.title, Item.language)
                 .join(Item, Item.id == Mention.item_id)
                 .where(
                     Mention.watch_id.in_(chunk),
@@ -166,4 +169,8 @@ def _founders(session: Session, watch_ids: Sequence[int], since: datetime) -> li
             )
         )
     vectors = load_embeddings(session, [r.id for r in rows], KIND, embedding.MODEL_VERSION)
-    return [StoryProbe(r.id, r.watch_id, r.published_at, r.title, vectors[r.id]) for r in rows if r.id in vectors]
+    return [
+        StoryProbe(r.id, r.watch_id, r.published_at, r.title, vectors[r.id], r.language)
+        for r in rows
+        if r.id in vectors
+    ]

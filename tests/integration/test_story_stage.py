@@ -35,7 +35,7 @@ def _mention(session, watch_id: int, n: int, title: str, publisher: str, hours_a
     published = NOW - timedelta(hours=hours_ago)
     item = Item(
         key=f"k{n}", url=f"https://{publisher}/{n}", title=title, text="", publisher_domain=publisher,
-        published_at=published, fetched_at=NOW,
+        published_at=published, fetched_at=NOW, language="fr" if publisher.endswith(".fr") else "en",
     )  # fmt: skip
     session.add(item)
     session.flush()

@@ -10,7 +10,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from erepwatch.db.mention_views import MentionView
-from erepwatch.notify.alert_rules import alarming_for, alert_allowed, daily_counts, detect_spike
+from erepwatch.notify.alert_rules import (
+    StoryChange,
+    alarming_for,
+    alert_allowed,
+    alerted_stories,
+    daily_counts,
+    detect_spike,
+    stories_to_alert,
+)
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
@@ -64,3 +72,30 @@ def test_alert_carries_negative_and_crisis_only():
 
     rows = [m(1, "negative"), m(2, "neutral"), m(3, "positive", ("crisis",)), m(4, "positive")]
     assert [r.id for r in alarming_for(rows, None)] == [1, 3]
+
+
+# --- one alert per story (issue 16 point 4) ---------------------------------------------------------------
+
+
+def _member(id_: int, story: int, sentiment: str = "negative", tags: tuple[str, ...] = (), publisher: str = "p"):
+    return MentionView(id_, 1, "Acme", story, f"title {story}", None, publisher, NOW, NOW, sentiment, tags)
+
+
+def test_a_story_already_alerted_is_not_alerted_again():
+    alerted = alerted_stories([_member(1, 1)])
+    kept, changes = stories_to_alert([_member(5, 1), _member(6, 6)], alerted)
+    assert [r.id for r in kept] == [6] and changes == {}
+
+
+def test_a_story_alerted_again_when_it_turns_negative_or_gains_a_crisis_tag():
+    alerted = alerted_stories([_member(1, 1, "neutral", ("crisis",)), _member(2, 2)])
+    kept, changes = stories_to_alert(
+        [_member(5, 1, "negative"), _member(6, 2, "negative", ("crisis",)), _member(7, 2, "negative")], alerted
+    )
+    assert [r.id for r in kept] == [5, 6, 7]
+    assert changes == {1: StoryChange.NEGATIVE, 2: StoryChange.CRISIS}
+
+
+def test_new_members_of_a_new_story_are_all_kept_for_the_count_of_sources():
+    kept, changes = stories_to_alert([_member(3, 3, publisher="a"), _member(4, 3, publisher="b")], {})
+    assert [r.id for r in kept] == [3, 4] and not changes

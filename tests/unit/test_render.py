@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -131,3 +132,19 @@ def test_chat_line_defuses_markup():
     title, body = chat_lines("subject", [mention(title="<!channel> [click](https://evil) @everyone")])
     assert "<!channel>" not in body and "[click]" not in body and "@everyone" not in body
     assert len(body.splitlines()) == 1 and title == "subject"
+
+
+def test_alert_shows_one_entry_per_story_with_its_sources_and_counts_stories():
+    rows = [
+        mention(1, title="Grève chez Lidl : les magasins fermés", publisher="BFM"),
+        mention(2, title="Grève chez Lidl : les magasins fermés", publisher="Le Figaro"),
+        mention(3, title="Lidl : la grève s'étend", publisher="Libération"),
+        mention(4, title="Autre sujet Acme", publisher="Le Monde"),
+    ]
+    rows = [replace(r, cluster_id=1 if r.id < 4 else 4) for r in rows]
+    out = render_alert(rows, locale="fr", tz="Europe/Paris", email="a@example.com", changes={4: "negative"})
+    assert "2 mentions" in out.subject, "the subject counts stories, not the 4 mentions"
+    assert out.text.count("Grève chez Lidl") == 1 and "+2 sources (Le Figaro, Libération)" in out.text
+    assert "(devenu négatif)" in out.text and "devenu négatif" in out.html
+    _, body = chat_lines(out.subject, rows)
+    assert body.count("Grève chez Lidl") == 1 and "(+2)" in body

@@ -2,7 +2,7 @@
 
 The pairs are those of ``tests/data/dedup`` (real pairs only; see tests/data/stories/README.md for why and for the
 labelling rule): ``duplicate`` and ``same_story`` are one story, ``distinct`` two. The decision measured is the one
-the pipeline makes: the lexical rule, or else the title embeddings' cosine ≥ SEMANTIC_CUT with no guard splitting.
+the pipeline makes: the lexical rule, or else the title embeddings' cosine ≥ cut_for(a, b) with no guard splitting.
 Split tune / held-out by ``crc32(title_a + TAB + title_b) % 2`` (0 = tune); the cut was chosen on tune only.
 """
 
@@ -15,19 +15,19 @@ from pathlib import Path
 import pytest
 
 from erepwatch.analyze.dedup import prepare, prepared_near_duplicate
-from erepwatch.analyze.stories import SEMANTIC_CUT, semantic_split, story_text
+from erepwatch.analyze.stories import cut_for, semantic_split, story_text
 
 pytestmark = pytest.mark.slow  # embeds ~900 headlines (≈ 15-30 s)
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "dedup"
 
-# Floors on the held-out half: the figures measured when SEMANTIC_CUT was chosen, minus a small margin. They are
-# below the issue's targets (precision 0.97 and recall 0.80 per language) for French precision and English
-# recall: see tests/data/stories/README.md.
+# Floors on the held-out half: the figures measured when the cuts were chosen (en P 0.973 R 0.676, fr P 0.913
+# R 0.700), minus a small margin. Recall in both languages and French precision are below the issue's targets
+# (precision 0.97 and recall 0.80 per language): see tests/data/stories/README.md.
 FLOORS = {
-    # lang: (min precision, min recall) on held-out; and the lexical rule alone, for the lift
-    "en": (0.95, 0.72),
-    "fr": (0.85, 0.77),
+    # lang: (min precision, min recall) on held-out
+    "en": (0.96, 0.65),
+    "fr": (0.89, 0.67),
 }
 
 
@@ -51,7 +51,7 @@ def decided() -> list[tuple[str, str, bool, bool, bool]]:
         a, b = r["title_a"], r["title_b"]
         lexical = prepared_near_duplicate(prepare(a), prepare(b))
         cosine = float(vectors[a] @ vectors[b])
-        semantic = lexical or (cosine >= SEMANTIC_CUT and not semantic_split(a, b))
+        semantic = lexical or (cosine >= cut_for(a, b) and not semantic_split(a, b))
         split = "tune" if zlib.crc32(f"{a}\t{b}".encode()) % 2 == 0 else "held-out"
         out.append((r["lang"], split, r["label"] in ("duplicate", "same_story"), lexical, semantic))
     return out

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from statistics import fmean, pstdev
 
 from erepwatch.db.mention_views import MentionView
+from erepwatch.enums import CRISIS_TAGS
 from erepwatch.notify.digest import wanted
 
 
@@ -92,3 +94,53 @@ def alarming_for(rows: Sequence[MentionView], min_sentiment: str | None) -> list
 def alert_allowed(last_alert_at: datetime | None, now: datetime, min_interval: timedelta) -> bool:
     """At most one alert per ``min_interval``; what is held back goes out in the next one, batched."""
     return last_alert_at is None or now - last_alert_at >= min_interval
+
+
+@dataclass(frozen=True, slots=True)
+class AlertedStory:
+    """What an earlier alert already told a recipient about one story."""
+
+    negative: bool
+    crisis: bool
+
+
+class StoryChange(StrEnum):
+    """Why a story already alerted is alerted again."""
+
+    NEGATIVE = "negative"  # no member alerted so far was negative; a new one is
+    CRISIS = "crisis"  # a new member adds a crisis tag the alerted ones did not have
+
+
+def alerted_stories(rows: Sequence[MentionView]) -> dict[int, AlertedStory]:
+    """The stories (by id) of mentions carried by earlier alerts, with what those alerts said."""
+    out: dict[int, AlertedStory] = {}
+    for r in rows:
+        prior = out.get(r.cluster_id, AlertedStory(False, False))
+        out[r.cluster_id] = AlertedStory(
+            prior.negative or r.sentiment == "negative", prior.crisis or bool(CRISIS_TAGS.intersection(r.tags))
+        )
+    return out
+
+
+def stories_to_alert(
+    rows: Sequence[MentionView], alerted: Mapping[int, AlertedStory]
+) -> tuple[list[MentionView], dict[int, StoryChange]]:
+    """One alert per story: the new alarming ``rows`` whose story was not alerted yet, and those of an alerted
+    story that it changes (turns negative, or adds a crisis tag — said in the alert). Returns the rows kept
+    (every new member of a kept story, so the alert can say "+N sources") and the change per story id."""
+    by_story: dict[int, list[MentionView]] = {}
+    for r in rows:
+        by_story.setdefault(r.cluster_id, []).append(r)
+    kept: list[MentionView] = []
+    changes: dict[int, StoryChange] = {}
+    for story, members in by_story.items():
+        prior = alerted.get(story)
+        if prior is not None:
+            if not prior.negative and any(m.sentiment == "negative" for m in members):
+                changes[story] = StoryChange.NEGATIVE
+            elif not prior.crisis and any(CRISIS_TAGS.intersection(m.tags) for m in members):
+                changes[story] = StoryChange.CRISIS
+            else:
+                continue
+        kept.extend(members)
+    return kept, changes

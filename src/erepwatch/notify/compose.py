@@ -74,6 +74,8 @@ def render_delivery(
         spike, spike_watch = spike_from_details(d), d.get("watch")
     else:
         spike, spike_watch = None, None
+    # Why a story already alerted is back (turned negative, crisis tag added), recorded when it was planned.
+    changes = {int(k): str(v) for k, v in (delivery.details or {}).get("changes", {}).items()}
     return render_alert(
         rows,
         locale=recipient.locale,
@@ -82,6 +84,7 @@ def render_delivery(
         unsubscribe=unsubscribe,
         spike=spike,
         spike_watch=spike_watch,
+        changes=changes,
     )
 
 

@@ -20,7 +20,15 @@ from erepwatch.db.models import Delivery, Recipient, Watch
 from erepwatch.enums import DIGEST_FREQUENCIES, LIVE_STATUSES, Channel, DeliveryKind, DeliveryStatus, Frequency
 from erepwatch.errors import DatabaseUnavailableError
 from erepwatch.notify import queries
-from erepwatch.notify.alert_rules import SpikeCheck, alarming_for, alert_allowed, daily_counts, detect_spike
+from erepwatch.notify.alert_rules import (
+    SpikeCheck,
+    alarming_for,
+    alert_allowed,
+    alerted_stories,
+    daily_counts,
+    detect_spike,
+    stories_to_alert,
+)
 from erepwatch.notify.digest import digest_due, wanted
 from erepwatch.notify.email import make_message_id
 from erepwatch.settings import Settings
@@ -220,12 +228,20 @@ def _plan_instant(session: Session, recipient_id: int, now: datetime, settings: 
     cursor = recipient.alert_cursor
     start = window_start(cursor, recipient, DeliveryKind.ALERT, now)
     rows = alarming_for(unsent_mentions(session, recipient, DeliveryKind.ALERT, now), recipient.min_sentiment)
+    # One alert per story: a story this recipient was already alerted about comes back only if it changed.
+    told = _already_in(session, recipient.id, (DeliveryKind.ALERT,), now - settings.analysis_cluster_window)
+    rows, changes = stories_to_alert(rows, alerted_stories(queries.rows_by_id(session, told)))
     recipient.alert_cursor = now
     if not rows:
         return []
     ids = [r.id for r in rows]
     key = now.strftime("%Y%m%dT%H%M%S%f")
-    out = [_new_delivery(recipient, DeliveryKind.ALERT, key, settings, now, start=cursor or start, mention_ids=ids)]
+    details = {"changes": {str(k): str(v) for k, v in changes.items()}} if changes else None
+    out = [
+        _new_delivery(
+            recipient, DeliveryKind.ALERT, key, settings, now, start=cursor or start, mention_ids=ids, details=details
+        )
+    ]
     if recipient.notify_urls:
         out.append(
             _new_delivery(
@@ -237,6 +253,7 @@ def _plan_instant(session: Session, recipient_id: int, now: datetime, settings: 
                 start=cursor or start,
                 mention_ids=ids,
                 channel=Channel.PUSH,
+                details=details,
             )
         )
     session.add_all(out)

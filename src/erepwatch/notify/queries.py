@@ -70,10 +70,14 @@ def source_health(session: Session, watch_ids: Sequence[int]) -> list[SourceHeal
 
 
 def published_since(session: Session, watch_id: int, since: datetime) -> list[datetime]:
+    """Publication dates of the watch's stories (one per story: ten outlets carrying one story are not a spike)."""
     return list(
         session.scalars(
             select(Mention.published_at).where(
-                Mention.watch_id == watch_id, Mention.published_at >= since, visible_mention_ids()
+                Mention.watch_id == watch_id,
+                Mention.published_at >= since,
+                or_(Mention.cluster_id.is_(None), Mention.cluster_id == Mention.id),
+                visible_mention_ids(),
             )
         )
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -212,6 +212,25 @@ def spike_sentence(locale: str, details: dict[str, Any] | None) -> str:
     return spike_text_of(locale, str(d.get("watch", "?")), spike_from_details(d))
 
 
+def story_heads(rows: Sequence[MentionView]) -> list[tuple[MentionView, list[str]]]:
+    """One entry per story: its alarming, earliest member first, and the other publishers that carried it."""
+    by_story: dict[int, list[MentionView]] = {}
+    for r in rows:
+        by_story.setdefault(r.cluster_id or r.id, []).append(r)
+    out = []
+    for members in by_story.values():
+        members.sort(key=lambda r: (not r.alarming, r.published, r.id))
+        head = members[0]
+        others: list[str] = []
+        for m in members[1:]:
+            name = m.publisher or "?"
+            if name != head.publisher and name not in others:
+                others.append(name)
+        out.append((head, others))
+    out.sort(key=lambda e: (not e[0].alarming, -e[0].published.timestamp(), e[0].id))
+    return out
+
+
 def render_alert(
     rows: Sequence[MentionView],
     *,
@@ -221,10 +240,26 @@ def render_alert(
     unsubscribe: str | None = None,
     spike: SpikeCheck | None = None,
     spike_watch: str | None = None,
+    changes: Mapping[int, str] | None = None,
 ) -> Rendered:
+    """One entry per story (``+N sources``); ``changes`` says why an already-alerted story is back."""
     t = strings(locale)
-    ordered = sorted(rows, key=lambda r: (not r.alarming, -r.published.timestamp(), r.id))
-    mentions = [{**_mention(r, tz, locale, t), "watch": r.watch} for r in ordered[:50]]
+    stories = story_heads(rows)
+    changes = changes or {}
+    mentions = []
+    for head, others in stories[:50]:
+        change = changes.get(head.cluster_id or head.id)
+        mentions.append(
+            {
+                **_mention(head, tz, locale, t),
+                "watch": head.watch,
+                "others": [clean(o, NAME_CAP) for o in others[:5]],
+                "more": (t["more_source"] if len(others) == 1 else t["more_sources"].format(n=len(others)))
+                if others
+                else "",
+                "change": t.get(f"change_{change}", "") if change else "",
+            }
+        )
     spike_text = spike_text_of(locale, spike_watch or "?", spike) if spike is not None else None
     context = {
         "t": t,
@@ -232,7 +267,7 @@ def render_alert(
         "title": t["spike_title"] if spike else t["alert_title"],
         "spike_text": spike_text,
         "mentions": mentions,
-        "more": max(0, len(rows) - len(mentions)),
+        "more": max(0, len(stories) - len(mentions)),
         "email": email,
         "unsubscribe": unsubscribe,
     }
@@ -240,7 +275,7 @@ def render_alert(
     if spike is not None:
         subject = spike_subject(locale, spike_watch or "?", spike.count, spike.mean)
     else:
-        subject = alert_subject(locale, sorted({r.watch for r in rows}, key=str.casefold), len(rows))
+        subject = alert_subject(locale, sorted({r.watch for r in rows}, key=str.casefold), len(stories))
     return Rendered(subject, text, html)
 
 
@@ -251,12 +286,14 @@ _CHAT_MARKUP = str.maketrans({"<": "‹", ">": "›", "[": "(", "]": ")", "*": "
 def chat_lines(rendered_subject: str, rows: Sequence[MentionView], *, spike_line: str | None = None) -> tuple[str, str]:
     """(title, body) for push channels: one line per mention, markup characters defused."""
     lines = [spike_line] if spike_line else []
-    for row in sorted(rows, key=lambda r: (not r.alarming, -r.published.timestamp()))[:10]:
+    stories = story_heads(rows)
+    for row, others in stories[:10]:
         title = clean(row.title, 140).translate(_CHAT_MARKUP)
         publisher = clean(row.source, 40).translate(_CHAT_MARKUP)
+        more = f" (+{len(others)})" if others else ""
         url = row.url or ""  # filtered by the view (links.safe_url)
         mark = "⚠" if row.alarming else "•"
-        lines.append(f"{mark} {title} — {publisher} {url}".strip())
-    if len(rows) > 10:
-        lines.append(f"… +{len(rows) - 10}")
+        lines.append(f"{mark} {title} — {publisher}{more} {url}".strip())
+    if len(stories) > 10:
+        lines.append(f"… +{len(stories) - 10}")
     return rendered_subject, "\n".join(lines)

@@ -18,6 +18,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "chart_title": "Volume des 14 derniers jours",
         "more_sources": "+{n} sources",
         "more_source": "+1 source",
+        "change_negative": "devenu négatif",
+        "change_crisis": "tag crise ajouté",
         "troubles_title": "Sources en difficulté",
         "failing": "en échec",
         "silent": "muette depuis un jour ou plus",
@@ -50,6 +52,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "chart_title": "Volume over the last 14 days",
         "more_sources": "+{n} sources",
         "more_source": "+1 source",
+        "change_negative": "turned negative",
+        "change_crisis": "crisis tag added",
         "troubles_title": "Sources in trouble",
         "failing": "failing",
         "silent": "silent for a day or more",
@@ -91,6 +95,7 @@ def digest_subject(locale: str, watches: list[str], stories: int, negative: int)
 
 
 def alert_subject(locale: str, watches: list[str], count: int) -> str:
+    """``count`` is a number of stories (one line per story), as in the digest's subject."""
     names = ", ".join(watches[:2]) + (f" +{len(watches) - 2}" if len(watches) > 2 else "")
     if locale == "en":
         return f"[erepwatch] Alert {names}: {count} mention{'s' if count > 1 else ''} to look at"

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from erepwatch.db.models import Delivery, Recipient
+from erepwatch.db.models import Delivery, Mention, Recipient
 from erepwatch.enums import DeliveryStatus
 from erepwatch.errors import InvalidInputError, NotFoundError
 
@@ -30,6 +30,8 @@ def list_deliveries(session: Session, *, status: str | None = None, limit: int =
     )
     if status:
         query = query.where(Delivery.status == status)
+    rows = session.execute(query).all()
+    story_of = _stories_of(session, {int(i) for d, _ in rows for i in d.mention_ids or ()})
     return [
         {
             "id": d.id,
@@ -38,7 +40,9 @@ def list_deliveries(session: Session, *, status: str | None = None, limit: int =
             "channel": d.channel,
             "status": d.status,
             "attempts": d.attempts,
-            "mentions": len(d.mention_ids or []),
+            # What the message's subject counts: one line per story, however many outlets carried it.
+            "mentions": len({story_of.get(int(i), int(i)) for i in d.mention_ids or ()}),
+            "members": len(d.mention_ids or []),
             "period_start": _iso(d.period_start),
             "period_end": _iso(d.period_end),
             "next_attempt": _iso(d.next_attempt_at) if d.status == DeliveryStatus.PENDING else None,
@@ -47,7 +51,7 @@ def list_deliveries(session: Session, *, status: str | None = None, limit: int =
             "created_at": _iso(d.created_at),
             "sent_at": _iso(d.sent_at),
         }
-        for d, email in session.execute(query)
+        for d, email in rows
     ]
 
 
@@ -68,3 +72,15 @@ def retry_delivery(session: Session, delivery_id: int, now: datetime) -> Deliver
     delivery.last_error = f"resent on request after: {delivery.last_error or delivery.status}"[:2000]
     session.flush()
     return delivery
+
+
+def _stories_of(session: Session, mention_ids: set[int]) -> dict[int, int]:
+    ids = sorted(mention_ids)
+    out: dict[int, int] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        for mention_id, story in session.execute(
+            select(Mention.id, func.coalesce(Mention.cluster_id, Mention.id)).where(Mention.id.in_(chunk))
+        ):
+            out[mention_id] = story
+    return out
