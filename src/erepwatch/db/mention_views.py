@@ -1,7 +1,8 @@
 """The one read model of a mention: one query, one view type, used by every face that shows mentions.
 
-The CLI (``mentions``), the digest and the alerts, the Atom feed and the web page all read mentions through
-:func:`select_views` (or :func:`views_by_id`), so they name the same source for the same mention and show only
+The CLI (``mentions``, ``stories explain``), the digest and the alerts, the web list, the JSON API and the
+Atom feeds all read mentions through :func:`mention_select` (:func:`select_views`, :func:`load_views`,
+:func:`views_by_id`), so they name the same source for the same mention, hide the same ones, and show only
 links that passed :func:`erepwatch.links.safe_url`.
 
 A mention's **source** is, in this order: the publisher the item names (a news-search result's outlet), the
