@@ -55,7 +55,7 @@ from erepwatch.schedule import (
     pick_batch,
 )
 from erepwatch.scrub import valid_text
-from erepwatch.settings import Settings
+from erepwatch.settings import DEFAULTS, Settings
 from erepwatch.story_stage import StoryStageStats, fold_stories
 
 log = logging.getLogger(__name__)
@@ -147,7 +147,7 @@ class Analysis:
         backfill_grace: timedelta = BACKFILL_GRACE,
         cluster_cache: int | None = None,
         semantic: bool = False,
-        semantic_budget: timedelta = timedelta(seconds=60),
+        semantic_budget: timedelta = DEFAULTS.analysis_semantic_budget,
     ) -> None:
         self.scorer = scorer
         self.tagger = tagger

@@ -12,6 +12,7 @@ from statistics import fmean, pstdev
 from erepwatch.db.mention_views import MentionView
 from erepwatch.enums import CRISIS_TAGS
 from erepwatch.notify.digest import wanted
+from erepwatch.settings import DEFAULTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +55,13 @@ def spike_from_details(d: dict) -> SpikeCheck:
     )
 
 
-def detect_spike(count: int, previous_days: Sequence[int], *, k: float = 3.0, min_count: int = 5) -> SpikeCheck:
+def detect_spike(
+    count: int,
+    previous_days: Sequence[int],
+    *,
+    k: float = DEFAULTS.notify_spike_k,
+    min_count: int = DEFAULTS.notify_spike_min_count,
+) -> SpikeCheck:
     """Is ``count`` (last 24 h) more than ``k`` deviations above the mean of ``previous_days`` (7 daily counts)?
 
     The deviation is never taken below √mean: a steady 10 a day would otherwise make 11 a "spike", while

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from erepwatch.db.models import Item, Mention, Watch
 from erepwatch.db.search import visible
+from erepwatch.settings import DEFAULTS
 
 SENTIMENTS = ("negative", "neutral", "positive")
 
@@ -57,7 +58,13 @@ class TrendsReport:
     publishers: list[tuple[str, int]] = field(default_factory=list)
 
 
-def spike_days(counts: Sequence[int], *, k: float = 3.0, min_count: int = 5, history: int = 7) -> set[int]:
+def spike_days(
+    counts: Sequence[int],
+    *,
+    k: float = DEFAULTS.notify_spike_k,
+    min_count: int = DEFAULTS.notify_spike_min_count,
+    history: int = 7,
+) -> set[int]:
     """Indexes of the days that exceed the mean of the ``history`` days before by ``k`` deviations."""
     out = set()
     for i in range(history, len(counts)):
@@ -70,8 +77,8 @@ def spike_days(counts: Sequence[int], *, k: float = 3.0, min_count: int = 5, his
 
 
 def trends(
-    session: Session, watches: Sequence[str], *, days: int, now: datetime, tz: str = "UTC", k: float = 3.0,
-    min_count: int = 5,
+    session: Session, watches: Sequence[str], *, days: int, now: datetime, tz: str = "UTC",
+    k: float = DEFAULTS.notify_spike_k, min_count: int = DEFAULTS.notify_spike_min_count,
 ) -> TrendsReport:  # fmt: skip
     zone = ZoneInfo(tz)
     end = now.astimezone(zone).date()
