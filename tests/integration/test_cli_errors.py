@@ -119,12 +119,15 @@ def _cases(tmp_path: Path, port: int) -> list[tuple[tuple[str, ...], str, dict[s
         (("import", "google-alerts", alerts), "a.json", {}),
         (("init",), "database", {"EREPWATCH_DATABASE_URL": "sqlite:////proc/erepwatch/x.db"}),
         (("run",), "EREPWATCH_WEB_ADDR", {"EREPWATCH_WEB_ADDR": f"127.0.0.1:{port}"}),
+        (("serve",), "EREPWATCH_WEB_ADDR", {"EREPWATCH_WEB_ADDR": f"127.0.0.1:{port}"}),
+        (("serve", "--addr", "0.0.0.0:8080"), "PASSWORD", {}),
+        (("stories", "explain", "999999"), "999999", {}),
     ]
 
 
 def _one_line(args: tuple[str, ...], stderr: str) -> bool:
     lines = stderr.strip().splitlines()
-    if args[0] == "run":  # the daemon logs its start (and the web server its failure) first
+    if args[0] in ("run", "serve"):  # the daemon logs its start, serve says where it will listen
         lines = lines[-1:]
     return len(lines) == 1 and lines[0].startswith("erepwatch: ")
 

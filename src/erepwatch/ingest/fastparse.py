@@ -605,7 +605,7 @@ _ENTRY_FIELDS = frozenset(
      "media_description", "summary", "itunes_summary", "abstract", "content_encoded", "fullitem", "content",
      "body", "xhtml_body", "pubdate", "published", "issued", "dcterms_issued", "updated", "modified", "dc_date",
      "dcterms_modified", "lastbuilddate", "author", "dc_creator", "dc_author", "itunes_author", "managingeditor",
-     "source", "?http://www.bing.com/news/search_source"]
+     "source", "?http://www.bing.com/news/search_source", "feedburner_origlink"]
 )  # fmt: skip
 _SUMMARY_KEYS = frozenset(["description", "dc_description", "media_description", "summary", "itunes_summary"])
 _CONTENT_KEYS = frozenset(["content_encoded", "fullitem", "content", "body", "xhtml_body"])

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import uvicorn
 from sqlalchemy.orm import Session, sessionmaker
 
+from erepwatch.errors import ConfigError
 from erepwatch.settings import Settings
 from erepwatch.signing import secret_key
 from erepwatch.web.base import HealthCheck, WebConfig
@@ -32,23 +34,38 @@ def make_config(
     return WebConfig(sessions, settings, secret_key(settings), health=health, metrics=metrics, **extra)
 
 
-def _uvicorn(cfg: WebConfig, addr: str) -> uvicorn.Server:
+def _listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound here so that a busy port is one line naming the setting (uvicorn would log
+    its own error and exit)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family, backlog=2048)
+    except OSError as exc:
+        raise ConfigError(
+            "web.addr",
+            f"cannot listen on {host}:{port} ({exc.strerror or exc}): stop what uses it or set EREPWATCH_WEB_ADDR "
+            "(or serve --addr) to a free host:port",
+        ) from exc
+
+
+def _uvicorn(cfg: WebConfig, addr: str) -> tuple[uvicorn.Server, socket.socket]:
     from erepwatch.web.app import create_app
 
     host, port = check_bind(addr, cfg.password)
+    sock = _listen(host, port)
     config = uvicorn.Config(
         create_app(cfg), host=host, port=port, log_level="warning", access_log=False, lifespan="off",
         server_header=False, proxy_headers=False, timeout_graceful_shutdown=2,
     )  # fmt: skip
-    return uvicorn.Server(config)
+    return uvicorn.Server(config), sock
 
 
 class WebServer:
     """The app on ``addr`` in a background thread; ``port`` is the one bound (useful with port 0)."""
 
     def __init__(self, cfg: WebConfig, addr: str) -> None:
-        self.server = _uvicorn(cfg, addr)
-        self._thread = threading.Thread(target=self.server.run, name="web", daemon=True)
+        self.server, sock = _uvicorn(cfg, addr)
+        self._thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, name="web", daemon=True)
 
     @property
     def port(self) -> int:
@@ -79,9 +96,9 @@ class WebServer:
 
 def serve_forever(cfg: WebConfig, addr: str) -> None:
     """``erepwatch serve``: until SIGTERM or Ctrl-C (uvicorn handles both)."""
-    server = _uvicorn(cfg, addr)
+    server, sock = _uvicorn(cfg, addr)
     log.info("web listening addr=%s", addr)
-    server.run()
+    server.run(sockets=[sock])
 
 
 def daemon_web(daemon: Daemon) -> WebServer:
