@@ -231,6 +231,9 @@ def database(kind: str, n: int) -> Iterator[str]:
         if fresh and kind == "sqlite":
             path.unlink(missing_ok=True)  # a half-built file is no cache
         raise
+    if kind == "sqlite":
+        with engine.connect() as conn:  # a build leaves a large WAL that every read would consult
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
     yield url
 

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, aliased
 
 from erepwatch.batching import chunked
 from erepwatch.db.models import Item, Mention, Source, Watch
-from erepwatch.db.search import full_text, has_tag, visible
+from erepwatch.db.search import earliest_of_story, full_text, has_tag, story_head, visible
 from erepwatch.enums import is_alarming
 from erepwatch.links import safe_url
 
@@ -237,7 +237,7 @@ def mention_select(session: Session, f: MentionFilter) -> Select[Any]:
             or_(Mention.published_at < published, and_(Mention.published_at == published, Mention.id < last_id))
         )
     if f.founders_only:
-        query = query.where(or_(Mention.cluster_id.is_(None), Mention.cluster_id == Mention.id))
+        query = query.where(story_head())
     if f.stored_from is not None:
         query = query.where(Mention.created_at >= f.stored_from)
     if f.stored_before is not None:
@@ -247,11 +247,9 @@ def mention_select(session: Session, f: MentionFilter) -> Select[Any]:
     if f.hidden is not None:
         query = query.where(~visible() if f.hidden else visible())
     if f.one_per_story:
-        # One line per story: its earliest-published member represents the cluster.
-        story = func.coalesce(Mention.cluster_id, Mention.id)
-        rank = func.row_number().over(partition_by=story, order_by=(Mention.published_at, Mention.id))
-        ranked = select(Mention.id.label("id"), rank.label("rank")).subquery()
-        query = query.join(ranked, ranked.c.id == Mention.id).where(ranked.c.rank == 1)
+        # One line per story: its earliest-published member represents the cluster (a NOT EXISTS on an earlier
+        # member that walks the newest-first index; a row_number() over every story sorted the whole table).
+        query = query.where(earliest_of_story())
     return query
 
 

@@ -155,6 +155,8 @@ class Mention(Base):
         Index("ix_mentions_watch_published", "watch_id", "published_at"),
         # The web list's keyset order across every watch.
         Index("ix_mentions_published_id", "published_at", "id"),
+        # A digest's period: its watches' mentions stored between two instants (benchmarks/bench_scale.py).
+        Index("ix_mentions_watch_created", "watch_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

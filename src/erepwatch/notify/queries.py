@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from erepwatch.db.mention_views import MentionFilter, MentionView, select_views, views_by_id
 from erepwatch.db.models import Mention, Recipient, Source, Watch
-from erepwatch.db.search import visible_mention_ids
+from erepwatch.db.search import story_head, visible_mention_ids
 from erepwatch.notify.digest import SourceHealth
 
 
@@ -44,7 +44,7 @@ def chart_points(session: Session, watch_ids: Sequence[int], since: datetime) ->
         select(Mention.published_at, Mention.sentiment).where(
             Mention.watch_id.in_(list(watch_ids)),
             Mention.published_at >= since,
-            or_(Mention.cluster_id.is_(None), Mention.cluster_id == Mention.id),
+            story_head(),
             visible_mention_ids(),
         )
     )

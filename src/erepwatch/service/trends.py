@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from erepwatch.db.models import Item, Mention, Watch
-from erepwatch.db.search import visible
+from erepwatch.db.search import story_head, visible
 from erepwatch.settings import DEFAULTS
 
 SENTIMENTS = ("negative", "neutral", "positive")
@@ -96,7 +96,7 @@ def trends(
             .where(
                 Mention.watch_id.in_(list(ids.values())),
                 Mention.published_at >= read_from,
-                or_(Mention.cluster_id.is_(None), Mention.cluster_id == Mention.id),
+                story_head(),
                 visible(),
             )
         )
