@@ -232,8 +232,11 @@ def database(kind: str, n: int) -> Iterator[str]:
             path.unlink(missing_ok=True)  # a half-built file is no cache
         raise
     if kind == "sqlite":
-        with engine.connect() as conn:  # a build leaves a large WAL that every read would consult
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        raw = engine.raw_connection()  # outside a transaction: a build leaves a WAL every read would consult
+        try:
+            raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            raw.close()
     engine.dispose()
     yield url
 

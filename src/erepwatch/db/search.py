@@ -11,7 +11,7 @@ import json
 import re
 
 from sqlalchemy import ColumnElement, and_, exists, literal_column, or_, select, text, true
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from erepwatch.db.models import Item, Mention, WatchMute
 
@@ -29,6 +29,23 @@ def story_head() -> ColumnElement[bool]:
     0008_story_head_statistics) instead of guessing 0.5 % for a comparison of two columns, and walks the
     newest-first index rather than sorting every head (benchmarks/bench_scale.py)."""
     return or_(Mention.cluster_id.is_(None), Mention.cluster_id == Mention.id).is_(true())
+
+
+def earliest_of_story() -> ColumnElement[bool]:
+    """The member a story is shown by in the CLI list: its earliest published (then lowest id).
+
+    A NOT EXISTS on the same story with an earlier member, answered through ``ix_mentions_cluster_id`` (and the
+    primary key for an unassigned founder): the newest-first list then walks ``ix_mentions_published_id`` and
+    stops at its page, where a ``row_number()`` over every story sorted the whole table first (11× slower at a
+    million items, benchmarks/bench_scale.py)."""
+    other = aliased(Mention)
+    earlier = or_(
+        other.published_at < Mention.published_at,
+        and_(other.published_at == Mention.published_at, other.id < Mention.id),
+    )
+    same_story = exists().where(other.cluster_id == Mention.cluster_id, earlier)
+    unassigned_founder = exists().where(other.id == Mention.cluster_id, other.cluster_id.is_(None), earlier)
+    return and_(~same_story, ~unassigned_founder)
 
 
 def visible() -> ColumnElement[bool]:
