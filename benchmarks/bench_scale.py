@@ -421,9 +421,10 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--plans", action="store_true", help="print the query plans of the hot queries")
     args = parser.parse_args()
-    kinds = ["sqlite"] + ([] if args.no_postgres or not postgres_ok() else ["postgresql"])
+    kinds = ([] if args.no_sqlite else ["sqlite"]) + ([] if args.no_postgres or not postgres_ok() else ["postgresql"])
     with feed_server() as port:
         for kind in kinds:
             figures = {}
