@@ -192,8 +192,8 @@ def parse_timezone(value: str) -> str:
 
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {value!r} (use e.g. Europe/Paris or America/Montreal)") from None
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {value!r} (use e.g. Europe/Paris or America/Montreal)") from exc
     return value
 
 
