@@ -277,6 +277,7 @@ def claim_sources(
     lease: timedelta = CLAIM_LEASE,
     horizon: float | None = None,
     gate: HostGate | None = None,
+    take_back_own: bool = False,
 ) -> list[SourceTask]:
     """Pick the sources to poll (most overdue first; at most ``limit``, at most ``per_host`` per host) and
     push their next check *before* fetching them, so a crash still reschedules them (after ``lease``).
@@ -285,7 +286,7 @@ def claim_sources(
     start within it; its other sources stay due rather than making the whole poll wait.
     """
     with factory() as session, session.begin():
-        reclaim_orphans(session, now)
+        reclaim_orphans(session, now, take_back_own=take_back_own)
         query = select(Source).where(Source.enabled.is_(True)).order_by(Source.next_check_at, Source.id)
         if source_ids:
             query = query.where(Source.id.in_(source_ids))
@@ -346,13 +347,12 @@ def _merged_history(history: Sequence[datetime], stored: Sequence[StoredItem]) -
     return sorted(dates, reverse=True)[:HISTORY]
 
 
-def reclaim_orphans(session: Session, now: datetime) -> int:
+def reclaim_orphans(session: Session, now: datetime, *, take_back_own: bool = False) -> int:
     """Make due at once the sources claimed by a poller of this host that no longer exists (kill -9, OOM):
-    they would otherwise wait for their lease. Returns how many came back."""
+    they would otherwise wait for their lease. With ``take_back_own`` (the poll now claiming is the only one this
+    process runs), this process's own earlier claims are leftovers too. Returns how many came back."""
     owners = session.scalars(select(Source.claimed_by).where(Source.claimed_by.is_not(None)).distinct())
-    with _ACTIVE_LOCK:
-        alone = _ACTIVE_POLLS <= 1  # only the poll now claiming runs here: this process's old claims are stale
-    gone = [o for o in owners if o is not None and (owner_gone(o) or (alone and o == this_owner()))]
+    gone = [o for o in owners if o is not None and (owner_gone(o) or (take_back_own and o == this_owner()))]
     if not gone:
         return 0
     result = session.execute(
@@ -411,6 +411,11 @@ _ACTIVE_POLLS = 0
 _ACTIVE_LOCK = threading.Lock()
 
 
+def _only_poll() -> bool:
+    with _ACTIVE_LOCK:
+        return _ACTIVE_POLLS <= 1
+
+
 @contextlib.contextmanager
 def _active_poll() -> Iterator[None]:
     global _ACTIVE_POLLS
@@ -447,6 +452,7 @@ async def _run_poll(
         limit=limit,
         per_host=per_host,
         horizon=horizon,
+        take_back_own=_only_poll(),
     )
     stats = PollStats(sources=len(tasks))
     if not tasks:

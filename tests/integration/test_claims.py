@@ -75,7 +75,7 @@ def test_claims_of_a_live_poller_are_left_alone_and_leftovers_taken_back(session
 
     from erepwatch.claims import this_owner
     from erepwatch.db.models import Source
-    from erepwatch.pipeline import _active_poll, reclaim_orphans
+    from erepwatch.pipeline import _active_poll, _only_poll, reclaim_orphans
 
     now = datetime.now(UTC)
     with sessions() as session, session.begin():
@@ -89,15 +89,18 @@ def test_claims_of_a_live_poller_are_left_alone_and_leftovers_taken_back(session
                        next_check_at=now + timedelta(minutes=10), claimed_by=f"{this_owner().split('/')[0]}/1/0"),
             ]
         )  # fmt: skip
-    # Another poll of this process is running (the daemon's, say): its claims are live.
-    with _active_poll(), _active_poll(), sessions() as session, session.begin():
+    # Another poll of this process may be running (the daemon's, say): its claims are live.
+    with sessions() as session, session.begin():
         assert reclaim_orphans(session, now) == 1
     with sessions() as session:
         rows = {s.name: (s.claimed_by, s.next_check_at) for s in session.scalars(select(Source))}
     assert rows["dead"] == (None, now)
     assert rows["mine"][0] == this_owner() and rows["elsewhere"][0] == "another-host/1/1"
-    # No poll of this process runs any more (one failed before releasing): its own claims are leftovers.
+    # The poll now claiming is the only one of this process (one failed before releasing): leftovers.
+    assert _only_poll()
+    with _active_poll(), _active_poll():
+        assert not _only_poll()
     with sessions() as session, session.begin():
-        assert reclaim_orphans(session, now) == 1
+        assert reclaim_orphans(session, now, take_back_own=True) == 1
     with sessions() as session:
         assert session.scalar(select(Source.claimed_by).where(Source.name == "mine")) is None
