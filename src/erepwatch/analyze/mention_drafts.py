@@ -94,7 +94,9 @@ def build_mentions(
         snippet = make_snippet(item, match.spans)
         window = mention_window(item.title, item.text, match.spans)
         sentiment = scorer.score(window.text, item.language, window.focus)
-        tag_words = tagger.explain(window.text, item.language, watch.tags or {}, segments=window.segments)
+        tag_words = tagger.explain(
+            window.text, item.language, watch.tags or {}, segments=window.segments, focus=window.focus
+        )
         drafts.append(
             MentionDraft(
                 watch_id=match.watch_id,

@@ -141,15 +141,7 @@ class LexiconScorer:
 
     def score(self, text: str, language: str | None, focus: Sequence[tuple[int, int]] = ()) -> Sentiment:
         t = self.tuning
-        lex = self.lexicon(language)
-        total = 0.0
-        contributions: dict[str, float] = {}
-        for m in _SENTENCE.finditer(text):
-            start, end = m.span()
-            value = self._sentence(text, start, end, lex, contributions)
-            if value and focus and any(s < end and e > start for s, e in focus):
-                value *= t.focus_weight
-            total += value
+        total, contributions = self._read(text, language, focus)
         score = total / math.sqrt(total * total + t.alpha) if total else 0.0
         label: Label = "positive" if score >= t.neutral_band else "negative" if score <= -t.neutral_band else "neutral"
         ranked = sorted(contributions.items(), key=lambda kv: -abs(kv[1]))
@@ -157,6 +149,34 @@ class LexiconScorer:
         # The words that decided it: those pulling the way the label went, strongest first.
         keywords = tuple(k for k, v in ranked if sign == 0 or v * sign > 0)[:MAX_KEYWORDS]
         return Sentiment(label, round(score, 4), keywords)
+
+    def explain(
+        self, text: str, language: str | None, focus: Sequence[tuple[int, int]] = ()
+    ) -> list[tuple[str, float]]:
+        """Every lexicon word or expression found, with its weight after negation, boosters and focus, strongest
+        first (at most :data:`MAX_KEYWORDS` in each direction)."""
+        _, contributions = self._read(text, language, focus)
+        ranked = sorted(contributions.items(), key=lambda kv: -abs(kv[1]))
+        pos = [kv for kv in ranked if kv[1] > 0][:MAX_KEYWORDS]
+        neg = [kv for kv in ranked if kv[1] < 0][:MAX_KEYWORDS]
+        return sorted(pos + neg, key=lambda kv: -abs(kv[1]))
+
+    def _read(
+        self, text: str, language: str | None, focus: Sequence[tuple[int, int]]
+    ) -> tuple[float, dict[str, float]]:
+        t = self.tuning
+        lex = self.lexicon(language)
+        total = 0.0
+        contributions: dict[str, float] = {}
+        for m in _SENTENCE.finditer(text):
+            start, end = m.span()
+            local: dict[str, float] = {}
+            value = self._sentence(text, start, end, lex, local)
+            weight = t.focus_weight if focus and any(s < end and e > start for s, e in focus) else 1.0
+            total += value * weight
+            for k, v in local.items():
+                contributions[k] = contributions.get(k, 0.0) + v * weight
+        return total, contributions
 
     def _sentence(self, text: str, start: int, end: int, lex: Lexicon, contrib: dict[str, float]) -> float:
         t = self.tuning

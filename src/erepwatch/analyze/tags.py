@@ -4,27 +4,75 @@ Built-in groups are files in ``config/tags/`` (file name = group name, one term 
 groups in their own files (``analysis.extra_tags``) and a watch adds its own (``--tag crise=rappel,
 intoxication``). Terms and text go through the same normalization, so ``Rappel de produit`` matches
 ``rappel de produits`` (``produit*``), ``l'intoxication`` and ``INTOXICATION``.
+
+A term written ``!term`` is an exclusion: where it matches, the words it covers name no group ("!hacked
+together" keeps "hacked" from tagging a crisis). A line ``@reach N`` limits the group to terms found within N
+words of the watched term (when the caller says where that is): a crisis word in the same sentence as the brand
+but about someone else is the commonest false alarm.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
+from itertools import accumulate, pairwise
 from pathlib import Path
 
 from erepwatch.analyze.lexicon import NUMBER, Lexicon, config_dir, lexical
-from erepwatch.analyze.textnorm import words
+from erepwatch.analyze.textnorm import Token, tokens, words
 from erepwatch.errors import ConfigError
 
 __all__ = ["Tagger", "load_tagger", "read_tag_file"]
 
 
+#: Punctuation that ends a clause: a crisis word past it is usually about someone else.
+_CLAUSE_BREAK = re.compile(r"[,;:()\[\]«»\"“”]")
+_ZERO = Token("", 0, 0)
+#: A clause this short (an item of a list, an apposition) belongs to the one before it.
+_SHORT_CLAUSE = 3
+
+
+def _clauses(text: str, toks: Sequence[Token]) -> list[int]:
+    """Each word's clause number; a clause of a few words ("X, Meta, and TikTok") joins the previous one."""
+    raw = list(accumulate(bool(_CLAUSE_BREAK.search(text, a.end, b.start)) for a, b in pairwise([_ZERO, *toks])))
+    sizes: dict[int, int] = {}
+    for c in raw:
+        sizes[c] = sizes.get(c, 0) + 1
+    merged: dict[int, int] = {}
+    previous: int | None = None
+    for c in sorted(sizes):
+        merged[c] = merged[previous] if previous is not None and sizes[c] <= _SHORT_CLAUSE else c
+        previous = c
+    return [merged[c] for c in raw]
+
+
+#: The internal group of exclusion terms (``!term``).
+_EXCLUDED = "!"
+
+
 def read_tag_file(path: Path) -> list[str]:
+    """The terms of a tag file (options such as ``@reach 12`` are kept as lines for :func:`tag_options`)."""
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except OSError as exc:
         raise ConfigError("analysis.extra_tags", f"cannot read {path}: {exc}") from exc
     return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+
+
+def tag_options(path: Path, lines: Sequence[str]) -> tuple[list[str], int | None]:
+    """Split a tag file's lines into terms and its ``@reach N`` option."""
+    terms: list[str] = []
+    reach: int | None = None
+    for line in lines:
+        if not line.startswith("@"):
+            terms.append(line)
+            continue
+        key, _, value = line[1:].partition(" ")
+        if key != "reach" or not value.strip().isdigit():
+            raise ConfigError("analysis.extra_tags", f"{path}: unknown option {line!r} (expected '@reach N')")
+        reach = int(value)
+    return terms, reach
 
 
 class _Groups:
@@ -37,6 +85,8 @@ class _Groups:
         for name, terms in groups.items():
             for term in terms:
                 term = term.strip()
+                if term.startswith(_EXCLUDED):
+                    term, name = term[1:].strip(), _EXCLUDED
                 stem = term.endswith("*")
                 body = (term[:-1] if stem else term).replace(NUMBER, " 0 ")
                 key = " ".join(lexical(words(body))) + ("*" if stem else "")
@@ -45,26 +95,48 @@ class _Groups:
                     self._groups_of.setdefault(key, set()).add(name)
 
     def found(
-        self, toks: Sequence[str], why: dict[str, list[str]] | None = None, shown: Sequence[str] | None = None
+        self,
+        toks: Sequence[str],
+        why: dict[str, list[str]] | None = None,
+        shown: Sequence[str] | None = None,
+        near: Sequence[int] = (),
+        reach: Mapping[str, int] | None = None,
+        clauses: Sequence[int] = (),
     ) -> set[str]:
         """The groups named in ``toks`` (:func:`lexical` words); with ``why``, also the words that named each
-        (group → words, from ``shown``: the words as written, numbers included)."""
+        (group → words, from ``shown``: the words as written, numbers included). With ``near`` (positions of the
+        watched term in ``toks``), a group with a ``reach`` counts only terms within that many words of one and in
+        the same clause (``clauses``: each word's clause number; commas, colons, brackets end a clause)."""
         found: set[str] = set()
+        blocked_until = 0
         for i in range(len(toks)):
             # Every start position, not only after a match: a longer term of one group must not hide a
             # shorter term of another group starting at the same word.
             hit = self.lexicon.match(toks, i)
-            if hit is not None:
-                groups = self._groups_of[hit[0].text]
-                if why is not None:
-                    surface = " ".join((shown or toks)[i : i + hit[1]])
-                    for name in groups:
-                        words_of = why.setdefault(name, [])
-                        if surface not in words_of:
-                            words_of.append(surface)
-                found |= groups
-                if why is None and len(found) == len(self.names):
-                    break
+            if hit is None:
+                continue
+            groups = self._groups_of[hit[0].text]
+            if _EXCLUDED in groups:
+                blocked_until = max(blocked_until, i + hit[1])
+                continue
+            if i < blocked_until:
+                continue
+            if near and reach:
+                end = i + hit[1] - 1
+                same = [p for p in near if not clauses or clauses[p] == clauses[i]]
+                distance = min((max(p - end, i - p, 0) for p in same), default=len(toks))
+                groups = {g for g in groups if g not in reach or distance <= reach[g]}
+                if not groups:
+                    continue
+            if why is not None:
+                surface = " ".join((shown or toks)[i : i + hit[1]])
+                for name in groups:
+                    words_of = why.setdefault(name, [])
+                    if surface not in words_of:
+                        words_of.append(surface)
+            found |= groups
+            if why is None and len(found) == len(self.names):
+                break
         return found
 
 
@@ -75,8 +147,10 @@ def _custom(groups: tuple[tuple[str, tuple[str, ...]], ...]) -> _Groups:
 
 
 class Tagger:
-    def __init__(self, groups: Mapping[str, Iterable[str]]):
+    def __init__(self, groups: Mapping[str, Iterable[str]], reach: Mapping[str, int] | None = None):
         self._builtin = _Groups(groups)
+        #: group → how many words from the watched term its terms may be
+        self.reach = dict(reach or {})
 
     @property
     def groups(self) -> tuple[str, ...]:
@@ -100,20 +174,28 @@ class Tagger:
         *,
         segments: Sequence[tuple[int, int]] | None = None,
         groups: frozenset[str] | None = None,
+        focus: Sequence[tuple[int, int]] = (),
     ) -> dict[str, tuple[str, ...]]:
         """Each tag of ``text`` with the words that decided it, built-in tags first, in a stable order.
 
         With ``segments``, only those parts of ``text`` are read (a mention window's sentences that name the
         watched term). With ``groups``, only those built-in groups are applied (the others are not trusted
-        enough; a watch's own groups always are).
+        enough; a watch's own groups always are). With ``focus`` (the watched term's offsets in ``text``), a group
+        with a reach counts only terms near the watched term.
         """
-        parts = [text[s:e] for s, e in segments] if segments is not None else [text]
+        bounds = list(segments) if segments is not None else [(0, len(text))]
         why: dict[str, list[str]] = {}
         extra = _custom(tuple((name, tuple(terms)) for name, terms in custom.items())) if custom else None
-        for part in parts:
-            shown = words(part)
+        for start, end in bounds:
+            part = text[start:end]
+            toks_at = tokens(part)
+            shown = [t.text for t in toks_at]
             toks = lexical(shown)
-            self._builtin.found(toks, why, shown)
+            near = [
+                i for i, t in enumerate(toks_at) if any(fs < start + t.end and fe > start + t.start for fs, fe in focus)
+            ]
+            clauses = _clauses(part, toks_at)
+            self._builtin.found(toks, why, shown, near, self.reach, clauses)
             if extra is not None:
                 extra_why: dict[str, list[str]] = {}
                 extra.found(toks, extra_why, shown)
@@ -135,8 +217,12 @@ def load_tagger(extra_files: Sequence[Path] = ()) -> Tagger:
     """Built-in groups from ``config/tags/*.tsv`` plus the user's files; a user file with the name of a
     built-in group adds terms to it."""
     groups: dict[str, list[str]] = {}
+    reach: dict[str, int] = {}
     paths = sorted((config_dir() / "tags").glob("*.tsv")) + [Path(p) for p in extra_files]
     for path in paths:
         name = path.name.split(".")[0]
-        groups.setdefault(name, []).extend(read_tag_file(path))
-    return Tagger(groups)
+        terms, group_reach = tag_options(path, read_tag_file(path))
+        groups.setdefault(name, []).extend(terms)
+        if group_reach is not None:
+            reach[name] = group_reach
+    return Tagger(groups, reach)

