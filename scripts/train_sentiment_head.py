@@ -231,11 +231,15 @@ def main(argv: Iterable[str] | None = None) -> None:
     parser.add_argument("--cache", type=Path, default=CACHE)
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--bow-out", type=Path, default=BOW_PATH, help="where the bag-of-words model goes")
+    parser.add_argument("--bow-only", action="store_true", help="train the bag-of-words model only (no embedding)")
     args = parser.parse_args(list(argv) if argv is not None else None)
 
-    cache = EmbeddingCache(args.cache)
     public = public_sets(args.sources)
     tunes = tune_sets()
+    if args.bow_only:
+        train_bow(public, tunes, args.bow_out)
+        return
+    cache = EmbeddingCache(args.cache)
     print(f"public training texts: {len(public)}; tune texts: {sum(len(v) for v in tunes.values())}")
     x_pub = cache.embed([t for _, _, t in public])
     y_pub = np.array([CLASSES.index(label) for _, label, _ in public])

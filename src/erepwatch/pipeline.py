@@ -27,6 +27,7 @@ from erepwatch.analyze.language import detect_language
 from erepwatch.analyze.matcher import Matcher, MatchItem, WatchSpec, compile_matcher
 from erepwatch.analyze.mention_drafts import BACKFILL_GRACE, MentionDraft, build_mentions
 from erepwatch.analyze.sentiment import SentimentScorer, load_scorer
+from erepwatch.analyze.sentiment_models import ModelScorer
 from erepwatch.analyze.stories import LexicalPlan, assign_lexical
 from erepwatch.analyze.tags import Tagger, load_tagger
 from erepwatch.batching import chunked
@@ -55,6 +56,7 @@ from erepwatch.schedule import (
     pick_batch,
 )
 from erepwatch.scrub import valid_text
+from erepwatch.sentiment_stage import SentimentStageStats, refine_sentiment
 from erepwatch.settings import DEFAULTS, Settings
 from erepwatch.story_stage import StoryStageStats, fold_stories
 
@@ -112,6 +114,8 @@ class PollStats:
     outcomes: list[SourceOutcome] = field(default_factory=list)
     #: the semantic story stage (None when it did not run)
     stories: StoryStageStats | None = None
+    #: the embedding model's sentiment stage (None when it did not run)
+    sentiment: SentimentStageStats | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -124,6 +128,7 @@ class PollStats:
             "new_mentions": self.new_mentions,
             "ms": self.ms,
             "stories": self.stories.as_dict() if self.stories else None,
+            "sentiment": self.sentiment.as_dict() if self.sentiment else None,
             "outcomes": [{k: getattr(o, k) for k in SourceOutcome.__slots__} for o in self.outcomes],
         }
 
@@ -149,7 +154,13 @@ class Analysis:
         semantic: bool = False,
         semantic_budget: timedelta = DEFAULTS.analysis_semantic_budget,
     ) -> None:
-        self.scorer = scorer
+        #: a model reading embeddings refines the sentiment after storage (sentiment_stage); the poll itself
+        #: scores with the same model's cheap sibling, so no embedding runs in its hot path
+        self.refiner = scorer if isinstance(scorer, ModelScorer) and scorer.needs_embedding else None
+        self.scorer: SentimentScorer = ModelScorer("bow", scorer.lexicon) if self.refiner is not None else scorer
+        self.sentiment_budget = sentiment_budget
+        #: the last sentiment stage ran out of time: run it again even if a poll brings nothing new
+        self.sentiment_backlog = False
         self.tagger = tagger
         self.clusters = ClusterIndex(cluster_window, max_entries=cluster_cache)
         #: items published this long before their watch or source existed are stored, not notified
@@ -164,12 +175,13 @@ class Analysis:
     def from_settings(cls, settings: Settings) -> Analysis:
         return cls(
             load_scorer(settings.analysis_scorer, settings.analysis_extra_lexicons),
-            load_tagger(settings.analysis_extra_tags),
+            load_tagger(settings.analysis_extra_tags, settings.analysis_builtin_tags),
             cluster_window=settings.analysis_cluster_window,
             backfill_grace=settings.notify_backfill_grace,
             cluster_cache=settings.analysis_cluster_cache or None,
             semantic=settings.analysis_semantic,
             semantic_budget=settings.analysis_semantic_budget,
+            sentiment_budget=settings.analysis_sentiment_budget,
         )
 
     def catch_up(self, session: Session, now: datetime) -> None:
@@ -519,6 +531,16 @@ async def _run_poll(
         analysis.semantic_backlog = stats.stories.backlog > 0
         for watch_id, folded, story in stats.stories.moves:
             analysis.clusters.repoint(watch_id, folded, story)
+    if analysis.refiner is not None and (stats.new_mentions or analysis.sentiment_backlog):
+        # Off the event loop, like the story stage: embedding is CPU-bound.
+        stats.sentiment = await asyncio.to_thread(
+            refine_sentiment,
+            factory,
+            scorer=analysis.refiner,
+            since=now - analysis.clusters.window,
+            budget=analysis.sentiment_budget,
+        )
+        analysis.sentiment_backlog = stats.sentiment.backlog > 0
     stats.ms = int((time.monotonic() - started) * 1000)
     return stats
 

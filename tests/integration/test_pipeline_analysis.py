@@ -83,6 +83,8 @@ def test_syndicated_story_is_one_cluster_with_sentiment_and_tags(cli, server):
     cli("source", "add", server.url("/news-search.xml"), "--name", "search")
     stats = cli("poll", "--json").json()
     assert stats["new_mentions"] == 3
+    # The default scorer (e5) reads each new mention's window embedding after storage, within its budget.
+    assert stats["sentiment"]["scored"] == 3 and stats["sentiment"]["backlog"] == 0
 
     stories = cli("mentions", "--json").json()
     assert len(stories) == 2, "the syndicated copy folds into the publisher's story"
@@ -92,6 +94,15 @@ def test_syndicated_story_is_one_cluster_with_sentiment_and_tags(cli, server):
     assert story["sentiment"] == "negative" and story["score"] < 0, str(story)
     assert "crisis" in story["tags"] and "alerte" in story["tags"]
     assert story["language"] == "fr"
+    # Why: the words that decided the sentiment and each tag, recorded with the mention.
+    assert story["why"]["tags"]["alerte"] == ["arnaque"]
+    assert "rappel de produit" in story["why"]["tags"]["crisis"]
+    assert story["why"]["sentiment"] and set(story["why"]["sentiment"]) <= {
+        "arnaque",
+        "rappel de produit",
+        "très décevant",
+        "décevant",
+    }
 
     every = cli("mentions", "--all", "--json").json()
     assert len(every) == 3

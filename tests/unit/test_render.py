@@ -148,3 +148,15 @@ def test_alert_shows_one_entry_per_story_with_its_sources_and_counts_stories():
     assert "(devenu négatif)" in out.text and "devenu négatif" in out.html
     _, body = chat_lines(out.subject, rows)
     assert body.count("Grève chez Lidl") == 1 and "(+2)" in body
+
+
+def test_digest_says_why_in_text_and_html_escaped():
+    why = {"sentiment": ["rappelle 12", "<b>décevant</b>"], "tags": {"crisis": ["rappelle 12"], "legal": ["x"]}}
+    row = replace(mention(snippet="", marks=()), why=why)
+    out = render_digest(digest(row), locale="fr", tz="UTC", email="a@example.com")
+    line = "Pourquoi : rappelle 12, <b>décevant</b> · #crisis: rappelle 12"
+    assert line in out.text
+    assert "<b>décevant" not in out.html and "&lt;b&gt;décevant&lt;/b&gt;" in out.html
+    assert 'title="rappelle 12, &lt;b&gt;décevant&lt;/b&gt; · #crisis: rappelle 12"' in out.html
+    # A tag the mention does not carry is not explained.
+    assert "#legal" not in out.text

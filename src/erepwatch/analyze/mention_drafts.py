@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from erepwatch.analyze.matcher import Match, MatchItem, Span
-from erepwatch.analyze.sentiment import SentimentScorer
+from erepwatch.analyze.sentiment import BatchScorer, SentimentScorer
 from erepwatch.analyze.snippet import make_snippet
 from erepwatch.analyze.tags import Tagger
 from erepwatch.analyze.window import mention_window
@@ -86,14 +86,16 @@ def build_mentions(
     backfill_grace: timedelta = BACKFILL_GRACE,
 ) -> list[MentionDraft]:
     """One mention per matching watch: snippet, sentiment about the watched name, keyword tags."""
+    chosen = [(match, watches[match.watch_id]) for match in matches if match.watch_id in watches]
+    windows = [mention_window(item.title, item.text, match.spans) for match, _ in chosen]
+    if isinstance(scorer, BatchScorer):
+        # A model reading embeddings embeds the item's windows in one call.
+        sentiments = scorer.score_many([(w.text, item.language, w.focus) for w in windows])
+    else:
+        sentiments = [scorer.score(w.text, item.language, w.focus) for w in windows]
     drafts = []
-    for match in matches:
-        watch = watches.get(match.watch_id)
-        if watch is None:
-            continue
+    for (match, watch), window, sentiment in zip(chosen, windows, sentiments, strict=True):
         snippet = make_snippet(item, match.spans)
-        window = mention_window(item.title, item.text, match.spans)
-        sentiment = scorer.score(window.text, item.language, window.focus)
         tag_words = tagger.explain(
             window.text, item.language, watch.tags or {}, segments=window.segments, focus=window.focus
         )

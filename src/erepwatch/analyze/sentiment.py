@@ -32,6 +32,8 @@ from erepwatch.analyze.textnorm import tokens
 from erepwatch.errors import ConfigError
 
 __all__ = [
+    "SCORERS",
+    "BatchScorer",
     "LexiconScorer",
     "Sentiment",
     "SentimentScorer",
@@ -52,6 +54,15 @@ class Sentiment:
 @runtime_checkable
 class SentimentScorer(Protocol):
     def score(self, text: str, language: str | None, focus: Sequence[tuple[int, int]] = ()) -> Sentiment: ...
+
+
+@runtime_checkable
+class BatchScorer(Protocol):
+    """A scorer that reads many texts at once more cheaply than one by one (a model reading embeddings)."""
+
+    def score(self, text: str, language: str | None, focus: Sequence[tuple[int, int]] = ()) -> Sentiment: ...
+
+    def score_many(self, texts: Sequence[tuple[str, str | None, Sequence[tuple[int, int]]]]) -> list[Sentiment]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,17 +267,27 @@ def _negated(sentence: str, toks: Sequence, index: int, left: int, window: int) 
     return sentence[toks[back].start : toks[index].start] if index > back else ""
 
 
+#: Built-in scorers (``analysis.scorer``): the lexicon alone, or a trained model with the lexicon's "why".
+SCORERS = ("lexicon", "bow", "e5")
+
+
 def load_scorer(spec: str = "lexicon", extra_lexicons: Sequence[Path] = ()) -> SentimentScorer:
-    """The scorer named by ``analysis.scorer``: "lexicon" (default) or "package.module:Class".
+    """The scorer named by ``analysis.scorer``: "lexicon", "bow", "e5" (see
+    :mod:`erepwatch.analyze.sentiment_models`) or "package.module:Class".
 
     A pluggable class is instantiated without arguments and must have a ``score`` method with
     :class:`SentimentScorer`'s signature.
     """
     if spec in ("", "lexicon"):
         return LexiconScorer.from_files(extra_lexicons)
+    if spec in SCORERS:
+        from erepwatch.analyze.sentiment_models import ModelScorer
+
+        return ModelScorer(spec, LexiconScorer.from_files(extra_lexicons))  # type: ignore[arg-type]
     module_name, _, class_name = spec.partition(":")
     if not module_name or not class_name:
-        raise ConfigError("analysis.scorer", f"expected 'lexicon' or 'package.module:Class', got {spec!r}")
+        expected = " or ".join(repr(s) for s in SCORERS)
+        raise ConfigError("analysis.scorer", f"expected {expected} or 'package.module:Class', got {spec!r}")
     try:
         cls = getattr(importlib.import_module(module_name), class_name)
     except (ImportError, AttributeError) as exc:

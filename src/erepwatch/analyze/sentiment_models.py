@@ -16,7 +16,6 @@ default was chosen by ``benchmarks/eval_sentiment.py``.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -145,7 +144,6 @@ class ModelScorer:
         self.lexicon = lexicon
         self.head = load_head() if kind == "e5" else None
         self.bow = load_bow() if kind == "bow" else None
-        self._lock = threading.Lock()
 
     @property
     def needs_embedding(self) -> bool:
@@ -153,11 +151,22 @@ class ModelScorer:
 
     def score(self, text: str, language: str | None, focus: Sequence[tuple[int, int]] = ()) -> Sentiment:
         vector = None
-        if self.head is not None:
+        if self.head is not None and text.strip():
             from erepwatch.analyze.embedding import embed
 
             vector = embed([text])[0]
         return self.score_with(text, language, focus, vector)
+
+    def score_many(self, texts: Sequence[tuple[str, str | None, Sequence[tuple[int, int]]]]) -> list[Sentiment]:
+        vectors = None
+        if self.head is not None and texts:
+            from erepwatch.analyze.embedding import embed
+
+            vectors = embed([text for text, _, _ in texts])
+        return [
+            self.score_with(text, language, focus, vectors[i] if vectors is not None else None)
+            for i, (text, language, focus) in enumerate(texts)
+        ]
 
     def score_with(
         self,
@@ -166,6 +175,8 @@ class ModelScorer:
         focus: Sequence[tuple[int, int]] = (),
         vector: npt.NDArray[np.float32] | None = None,
     ) -> Sentiment:
+        if not text.strip():
+            return Sentiment("neutral", 0.0, ())  # nothing said
         if self.head is not None:
             if vector is None:
                 raise ValueError("the e5 sentiment model needs the window's embedding")

@@ -147,10 +147,17 @@ def _custom(groups: tuple[tuple[str, tuple[str, ...]], ...]) -> _Groups:
 
 
 class Tagger:
-    def __init__(self, groups: Mapping[str, Iterable[str]], reach: Mapping[str, int] | None = None):
+    def __init__(
+        self,
+        groups: Mapping[str, Iterable[str]],
+        reach: Mapping[str, int] | None = None,
+        enabled: Iterable[str] | None = None,
+    ):
         self._builtin = _Groups(groups)
         #: group → how many words from the watched term its terms may be
         self.reach = dict(reach or {})
+        #: the groups applied (all when None): a group not precise enough is kept out by default
+        self.enabled = frozenset(enabled) if enabled is not None else None
 
     @property
     def groups(self) -> tuple[str, ...]:
@@ -165,6 +172,11 @@ class Tagger:
         French text naming an English term ("data breach") is still tagged.
         """
         return tuple(self.explain(text, language, custom))
+
+    @property
+    def applied(self) -> tuple[str, ...]:
+        """The built-in groups this tagger applies."""
+        return tuple(n for n in self._builtin.names if self.enabled is None or n in self.enabled)
 
     def explain(
         self,
@@ -203,8 +215,9 @@ class Tagger:
                     merged = why.setdefault(name, [])
                     merged.extend(w for w in ws if w not in merged)
         out: dict[str, tuple[str, ...]] = {}
+        applied = groups if groups is not None else self.enabled
         for name in self._builtin.names:
-            if name in why and (groups is None or name in groups):
+            if name in why and (applied is None or name in applied):
                 out[name] = tuple(why[name])
         if extra is not None:
             for name in extra.names:
@@ -213,16 +226,22 @@ class Tagger:
         return out
 
 
-def load_tagger(extra_files: Sequence[Path] = ()) -> Tagger:
+def load_tagger(extra_files: Sequence[Path] = (), builtin: Iterable[str] | None = None) -> Tagger:
     """Built-in groups from ``config/tags/*.tsv`` plus the user's files; a user file with the name of a
-    built-in group adds terms to it."""
+    built-in group adds terms to it. ``builtin`` (``analysis.builtin_tags``) names the built-in groups applied;
+    a group of the user's own files always is."""
     groups: dict[str, list[str]] = {}
     reach: dict[str, int] = {}
+    enabled = set(builtin) if builtin is not None else None
     paths = sorted((config_dir() / "tags").glob("*.tsv")) + [Path(p) for p in extra_files]
-    for path in paths:
+    for index, path in enumerate(paths):
         name = path.name.split(".")[0]
         terms, group_reach = tag_options(path, read_tag_file(path))
         groups.setdefault(name, []).extend(terms)
         if group_reach is not None:
             reach[name] = group_reach
-    return Tagger(groups, reach)
+        if enabled is not None and index >= len(paths) - len(extra_files):
+            enabled.add(name)
+    if enabled is not None and (unknown := enabled - set(groups)):
+        raise ConfigError("analysis.builtin_tags", f"no tag group named {', '.join(sorted(unknown))}")
+    return Tagger(groups, reach, enabled)

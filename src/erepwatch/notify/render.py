@@ -92,7 +92,26 @@ def _mention(row: MentionView, tz: str, locale: str, t: dict[str, str]) -> dict[
         "snippet": snippet_segments(row.snippet, row.snippet_marks),
         "snippet_text": clean(row.snippet, SNIPPET_CAP),
         "alarming": row.alarming,
+        "why": why_line(row.why, row.tags),
     }
+
+
+#: Words shown per reason in a digest's "why" line.
+WHY_WORDS = 3
+
+
+def why_line(why: Mapping[str, Any], tags: Sequence[str]) -> str:
+    """The words behind a mention's sentiment and tags, in one short line ("décevant, rappel · #crisis: rappel")."""
+    parts = []
+    words = [clean(str(w), NAME_CAP) for w in (why.get("sentiment") or [])[:WHY_WORDS]]
+    if words:
+        parts.append(", ".join(words))
+    tag_words = why.get("tags") or {}
+    for tag in tags:
+        shown = [clean(str(w), NAME_CAP) for w in (tag_words.get(tag) or [])[:WHY_WORDS]]
+        if shown:
+            parts.append(f"#{clean(tag, NAME_CAP)}: {', '.join(shown)}")
+    return " · ".join(parts)
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,7 +51,10 @@ def main(sources: Path) -> None:
         news = [(TWITTER[r["label"]], clean(r["text"])) for r in csv.DictReader(f)]
     write("en_news.tsv", [(label, text) for label, text in news if digest(text) % 100 < NEWS_PERCENT])
     with (sources / "test_data_allocine.csv").open(encoding="utf-8", newline="") as f:
-        write("fr_reviews.tsv", [("positive" if r["label"] == "1" else "negative", clean(r["text"])) for r in csv.DictReader(f)])
+        write(
+            "fr_reviews.tsv",
+            [("positive" if r["label"] == "1" else "negative", clean(r["text"])) for r in csv.DictReader(f)],
+        )
 
 
 if __name__ == "__main__":

@@ -1,0 +1,121 @@
+"""The sentiment stage of a poll: the embedding model's sentiment for the poll's new mentions.
+
+With ``analysis.scorer = "e5"``, mentions are stored with the cheap bag-of-words model's sentiment (no embedding
+in the poll's hot path), then this stage, after the poll's sources are stored and before alerts are planned:
+
+1. finds the *pending* mentions: created within ``since``, with no window embedding of the current model yet;
+2. rebuilds each one's window (title and the sentences naming the term, :func:`mention_window`) from the stored
+   item and spans, embeds the windows in batches (:func:`erepwatch.analyze.embedding.embed`) and stores the
+   vectors with the model's version (kind ``window``), within a time budget — what is left waits for the next run;
+3. replaces the mention's sentiment, score and "why" words with the model's reading, in one transaction per batch.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, exists, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from erepwatch.analyze import embedding
+from erepwatch.analyze.matcher import Span
+from erepwatch.analyze.sentiment_models import ModelScorer
+from erepwatch.analyze.window import mention_window
+from erepwatch.db.models import Item, Mention, MentionEmbedding
+from erepwatch.db.store import save_embeddings
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+log = logging.getLogger(__name__)
+
+#: ``mention_embeddings.kind`` of the vectors this stage makes.
+KIND = "window"
+#: Windows embedded per call and stored per transaction.
+BATCH = 64
+
+Embedder = Callable[[Sequence[str]], "npt.NDArray[np.float32]"]
+
+
+@dataclass(slots=True)
+class SentimentStageStats:
+    pending: int = 0
+    scored: int = 0
+    changed: int = 0
+    #: mentions left for the next run (the time budget ran out)
+    backlog: int = 0
+    ms: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {k: getattr(self, k) for k in ("pending", "scored", "changed", "backlog", "ms")}
+
+
+def _pending(session: Session, since: datetime) -> list[tuple[int, Any, str, str, str | None, Any]]:
+    has_vector = exists().where(
+        and_(
+            MentionEmbedding.mention_id == Mention.id,
+            MentionEmbedding.kind == KIND,
+            MentionEmbedding.model_version == embedding.MODEL_VERSION,
+        )
+    )
+    rows = session.execute(
+        select(Mention.id, Mention.spans, Item.title, Item.text, Item.language, Mention.why)
+        .join(Item, Item.id == Mention.item_id)
+        .where(Mention.created_at >= since, ~has_vector)
+        .order_by(Mention.id)
+    )
+    return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+def refine_sentiment(
+    factory: sessionmaker[Session],
+    *,
+    scorer: ModelScorer,
+    since: datetime,
+    budget: timedelta,
+    embed: Embedder = embedding.embed,
+    clock: Callable[[], float] = time.monotonic,
+) -> SentimentStageStats:
+    """Score the pending mentions with the embedding model, within ``budget``."""
+    started = clock()
+    stats = SentimentStageStats()
+    with factory() as session:
+        pending = _pending(session, since)
+    stats.pending = len(pending)
+    for start in range(0, len(pending), BATCH):
+        if clock() - started > budget.total_seconds():
+            stats.backlog = len(pending) - start
+            break
+        batch = pending[start : start + BATCH]
+        windows = [
+            mention_window(title or "", text or "", [Span(**s) for s in spans or []])
+            for _, spans, title, text, _, _ in batch
+        ]
+        vectors = embed([w.text for w in windows])
+        with factory() as session, session.begin():
+            for (mention_id, _, _, _, language, why), window, vector in zip(batch, windows, vectors, strict=True):
+                got = scorer.score_with(window.text, language, window.focus, vector)
+                new_why = dict(why or {})
+                new_why["sentiment"] = list(got.keywords)
+                result = session.execute(
+                    update(Mention)
+                    .where(Mention.id == mention_id, Mention.sentiment != got.label)
+                    .values(sentiment=got.label)
+                )
+                stats.changed += result.rowcount or 0  # type: ignore[attr-defined]
+                session.execute(
+                    update(Mention)
+                    .where(Mention.id == mention_id)
+                    .values(score=got.score, keywords=list(got.keywords), why=new_why)
+                )
+            save_embeddings(session, [b[0] for b in batch], KIND, embedding.MODEL_VERSION, vectors)
+        stats.scored += len(batch)
+    stats.ms = int((clock() - started) * 1000)
+    log.info("sentiment stage %s", stats.as_dict())
+    return stats

@@ -1,0 +1,87 @@
+"""The trained sentiment models: what ships, and the quality floors on held-out sets (issue #15 points 3 and 4).
+
+Figures from ``benchmarks/eval_sentiment.py`` on the ``test`` split of each set (nothing trained or tuned on it).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from erepwatch.analyze import embedding
+from erepwatch.analyze.sentiment import LexiconScorer, load_scorer
+from erepwatch.analyze.sentiment_models import CLASSES, ModelScorer, load_bow, load_head
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+from eval_sentiment import GROUPS, evaluate_all, evaluate_tags
+
+# (group, system) → (metric, floor); floors sit about 0.02-0.03 under what was measured when they were set
+# (FLOORS_MEASURED). Issue #15 asks for en 3-class macro-F1 >= 0.75 (held), company news accuracy >= 0.75 (not
+# yet: 0.734), fr reviews macro-F1 >= 0.85 (held), fr news 3-class macro-F1 >= 0.70 (not yet: 0.528).
+FLOORS: dict[tuple[str, str], tuple[str, float]] = {
+    ("en 3-class (company news + reviews)", "e5 head"): ("macro-F1", 0.78),
+    ("en company news", "e5 head"): ("accuracy", 0.71),
+    ("fr reviews", "e5 head"): ("macro-F1", 0.83),
+    ("fr news headlines (3-class)", "e5 head"): ("macro-F1", 0.50),
+    ("en 3-class (company news + reviews)", "bow model"): ("macro-F1", 0.70),
+    ("fr reviews", "bow model"): ("macro-F1", 0.78),
+}
+FLOORS_MEASURED = (
+    "e5 head: en 3-class F1 0.807, company news accuracy 0.734, fr reviews F1 0.852, fr news F1 0.528; "
+    "bow model: 0.724, 0.721, 0.809, 0.384; lexicon: 0.644, 0.571, 0.799, 0.516; VADER: 0.550, 0.490"
+)
+
+
+def test_shipped_models_have_the_expected_shapes() -> None:
+    head = load_head()
+    assert head.w.shape == (embedding.DIM, len(CLASSES)) and head.b.shape == (len(CLASSES),)
+    assert head.model_version == embedding.MODEL_VERSION, "retrain the head after a model change"
+    bow = load_bow()
+    assert bow.w.shape == (len(bow.index), len(CLASSES)) and len(bow.index) > 1000
+    assert np.isfinite(head.w).all() and np.isfinite(bow.w).all()
+
+
+def test_model_scorer_explains_with_the_lexicon() -> None:
+    lexicon = load_scorer()
+    assert isinstance(lexicon, LexiconScorer)
+    scorer = ModelScorer("bow", lexicon)
+    got = scorer.score("Acme profits slump as the group cuts its outlook and announces layoffs", "en")
+    assert got.label == "negative"
+    assert {"layoffs", "profits slump"} <= set(got.keywords), got.keywords
+    assert scorer.score("The meeting is on Tuesday at the city hall", "en").keywords == ()
+
+
+def test_load_scorer_names_the_choices() -> None:
+    from erepwatch.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="'lexicon' or 'bow' or 'e5'"):
+        load_scorer("nonsense")
+    assert isinstance(load_scorer("bow"), ModelScorer)
+
+
+@pytest.mark.slow
+def test_quality_floors_on_held_out_sets() -> None:
+    results = evaluate_all("test")
+    assert set(results) == set(GROUPS)
+    for (group, system), (metric, floor) in FLOORS.items():
+        accuracy, f1 = results[group][system]
+        value = accuracy if metric == "accuracy" else f1
+        assert value >= floor, f"{group} / {system}: {metric} {value:.3f} < {floor} ({FLOORS_MEASURED})"
+    # The shipped default beats both baselines where they run.
+    en3 = results["en 3-class (company news + reviews)"]
+    assert en3["e5 head"][1] > max(en3["VADER"][1], en3["bag of words"][1], en3["lexicon"][1])
+
+
+def test_crisis_tag_on_labelled_mentions() -> None:
+    tp, fp, fn = evaluate_tags("test")["crisis"]
+    assert tp + fn >= 20, "the held-out sample holds enough crises to measure"
+    assert tp / (tp + fp) >= CRISIS_PRECISION_FLOOR
+    assert tp / (tp + fn) >= CRISIS_RECALL_FLOOR
+
+
+# Measured when set (test split): precision 9/16 = 0.56, recall 9/22 = 0.41 — under the issue's 0.90 / 0.80.
+CRISIS_PRECISION_FLOOR = 0.5
+CRISIS_RECALL_FLOOR = 0.35
