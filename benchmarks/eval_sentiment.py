@@ -330,7 +330,9 @@ def main() -> None:
     print("cost on the labelled mention windows, one core (sentiment + tags given the window and its embedding):")
     for name, rate in cost(with_embedding).items():
         print(f"  {name:17} {rate:9.0f} mentions/s")
-    print(f"analyze throughput: {throughput():.0f} lines/s (300 lines, default scorer, process start and model load included)")
+    print(
+        f"analyze throughput: {throughput():.0f} lines/s (300 lines, default scorer, start-up and model load included)"
+    )
 
 
 if __name__ == "__main__":
