@@ -153,6 +153,7 @@ class Analysis:
         cluster_cache: int | None = None,
         semantic: bool = False,
         semantic_budget: timedelta = DEFAULTS.analysis_semantic_budget,
+        sentiment_budget: timedelta = DEFAULTS.analysis_sentiment_budget,
     ) -> None:
         #: a model reading embeddings refines the sentiment after storage (sentiment_stage); the poll itself
         #: scores with the same model's cheap sibling, so no embedding runs in its hot path
