@@ -94,6 +94,7 @@ def test_a_garbage_file_gets_one_line_and_imports_nothing(name, cli, tmp_path: P
     _nothing_imported(cli)
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_an_opml_at_the_limit_imports_whole(cli, tmp_path: Path):
     path = tmp_path / "big.opml"
     path.write_bytes(_opml(_feeds(MAX_FEEDS)))
