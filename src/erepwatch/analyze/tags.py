@@ -14,13 +14,13 @@ but about someone else is the commonest false alarm.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
-from itertools import accumulate, pairwise
+from itertools import accumulate
 from pathlib import Path
 
 from erepwatch.analyze.lexicon import NUMBER, Lexicon, config_dir, lexical
-from erepwatch.analyze.textnorm import Token, tokens, words
+from erepwatch.analyze.textnorm import Scan, scan, words
 from erepwatch.errors import ConfigError
 
 __all__ = ["Tagger", "load_tagger", "read_tag_file"]
@@ -28,14 +28,14 @@ __all__ = ["Tagger", "load_tagger", "read_tag_file"]
 
 #: Punctuation that ends a clause: a crisis word past it is usually about someone else.
 _CLAUSE_BREAK = re.compile(r"[,;:()\[\]«»\"“”]")
-_ZERO = Token("", 0, 0)
 #: A clause this short (an item of a list, an apposition) belongs to the one before it.
 _SHORT_CLAUSE = 3
 
 
-def _clauses(text: str, toks: Sequence[Token]) -> list[int]:
+def _clauses(text: str, sc: Scan) -> list[int]:
     """Each word's clause number; a clause of a few words ("X, Meta, and TikTok") joins the previous one."""
-    raw = list(accumulate(bool(_CLAUSE_BREAK.search(text, a.end, b.start)) for a, b in pairwise([_ZERO, *toks])))
+    gaps = zip([0, *sc.ends], sc.starts, strict=False)
+    raw = list(accumulate(bool(_CLAUSE_BREAK.search(text, a, b)) for a, b in gaps))
     sizes: dict[int, int] = {}
     for c in raw:
         sizes[c] = sizes.get(c, 0) + 1
@@ -99,16 +99,16 @@ class _Groups:
         toks: Sequence[str],
         why: dict[str, list[str]] | None = None,
         shown: Sequence[str] | None = None,
-        near: Sequence[int] = (),
+        place: Callable[[], tuple[list[int], list[int]]] | None = None,
         reach: Mapping[str, int] | None = None,
-        clauses: Sequence[int] = (),
     ) -> set[str]:
         """The groups named in ``toks`` (:func:`lexical` words); with ``why``, also the words that named each
-        (group → words, from ``shown``: the words as written, numbers included). With ``near`` (positions of the
-        watched term in ``toks``), a group with a ``reach`` counts only terms within that many words of one and in
-        the same clause (``clauses``: each word's clause number; commas, colons, brackets end a clause)."""
+        (group → words, from ``shown``: the words as written, numbers included). With ``place`` (giving the
+        watched term's word positions and each word's clause number, asked only when a group with a ``reach``
+        is hit), such a group counts only terms within that many words of the watched term, in its clause."""
         found: set[str] = set()
         blocked_until = 0
+        where: tuple[list[int], list[int]] | None = None
         for i in range(len(toks)):
             # Every start position, not only after a match: a longer term of one group must not hide a
             # shorter term of another group starting at the same word.
@@ -121,11 +121,14 @@ class _Groups:
                 continue
             if i < blocked_until:
                 continue
-            if near and reach:
-                end = i + hit[1] - 1
-                same = [p for p in near if not clauses or clauses[p] == clauses[i]]
-                distance = min((max(p - end, i - p, 0) for p in same), default=len(toks))
-                groups = {g for g in groups if g not in reach or distance <= reach[g]}
+            if place is not None and reach and any(g in reach for g in groups):
+                where = where or place()
+                near, clauses = where
+                if near:
+                    end = i + hit[1] - 1
+                    same = [p for p in near if clauses[p] == clauses[i]]
+                    distance = min((max(p - end, i - p, 0) for p in same), default=len(toks))
+                    groups = {g for g in groups if g not in reach or distance <= reach[g]}
                 if not groups:
                     continue
             if why is not None:
@@ -200,14 +203,19 @@ class Tagger:
         extra = _custom(tuple((name, tuple(terms)) for name, terms in custom.items())) if custom else None
         for start, end in bounds:
             part = text[start:end]
-            toks_at = tokens(part)
-            shown = [t.text for t in toks_at]
+            sc = scan(part)
+            shown = sc.words
             toks = lexical(shown)
-            near = [
-                i for i, t in enumerate(toks_at) if any(fs < start + t.end and fe > start + t.start for fs, fe in focus)
-            ]
-            clauses = _clauses(part, toks_at)
-            self._builtin.found(toks, why, shown, near, self.reach, clauses)
+
+            def place(part: str = part, sc: Scan = sc, start: int = start) -> tuple[list[int], list[int]]:
+                near = [
+                    i
+                    for i, (a, b) in enumerate(zip(sc.starts, sc.ends, strict=True))
+                    if any(fs < start + b and fe > start + a for fs, fe in focus)
+                ]
+                return near, _clauses(part, sc)
+
+            self._builtin.found(toks, why, shown, place if focus else None, self.reach)
             if extra is not None:
                 extra_why: dict[str, list[str]] = {}
                 extra.found(toks, extra_why, shown)
