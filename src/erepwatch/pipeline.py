@@ -157,8 +157,9 @@ class Analysis:
     ) -> None:
         #: a model reading embeddings refines the sentiment after storage (sentiment_stage); the poll itself
         #: scores with the same model's cheap sibling, so no embedding runs in its hot path
-        self.refiner = scorer if isinstance(scorer, ModelScorer) and scorer.needs_embedding else None
-        self.scorer: SentimentScorer = ModelScorer("bow", scorer.lexicon) if self.refiner is not None else scorer
+        refiner = scorer if isinstance(scorer, ModelScorer) and scorer.needs_embedding else None
+        self.refiner = refiner
+        self.scorer: SentimentScorer = ModelScorer("bow", refiner.lexicon) if refiner is not None else scorer
         self.sentiment_budget = sentiment_budget
         #: the last sentiment stage ran out of time: run it again even if a poll brings nothing new
         self.sentiment_backlog = False

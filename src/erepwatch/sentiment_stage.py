@@ -70,7 +70,7 @@ def _pending(session: Session, since: datetime) -> list[tuple[int, Any, str, str
         .where(Mention.created_at >= since, ~has_vector)
         .order_by(Mention.id)
     )
-    return [tuple(r) for r in rows]  # type: ignore[misc]
+    return [tuple(r) for r in rows]
 
 
 def refine_sentiment(

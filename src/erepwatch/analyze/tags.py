@@ -35,7 +35,7 @@ _SHORT_CLAUSE = 3
 def _clauses(text: str, sc: Scan) -> list[int]:
     """Each word's clause number; a clause of a few words ("X, Meta, and TikTok") joins the previous one."""
     gaps = zip([0, *sc.ends], sc.starts, strict=False)
-    raw = list(accumulate(bool(_CLAUSE_BREAK.search(text, a, b)) for a, b in gaps))
+    raw = list(accumulate(int(bool(_CLAUSE_BREAK.search(text, a, b))) for a, b in gaps))
     sizes: dict[int, int] = {}
     for c in raw:
         sizes[c] = sizes.get(c, 0) + 1
