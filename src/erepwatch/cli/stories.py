@@ -32,12 +32,16 @@ def stories() -> None:
 @json_option
 def explain(ref: int, as_json: bool) -> None:
     """Show each member of the story of mention ID: how it joined, the score, the member it matched."""
-    with get_app().sessions() as session:
+    app = get_app()
+    with app.sessions() as session:
         story = explain_story(session, ref)
     if as_json:
         print_json(story.as_dict())
         return
-    click.echo(f"story {story.id} [{story.watch}]: {len(story.members)} mentions from {len(story.publishers)} sources")
+    n = len(story.publishers)
+    click.echo(
+        f"story {story.id} [{story.watch}]: {len(story.members)} mentions from {n} source{'s' if n != 1 else ''}"
+    )
     for m in story.members:
-        click.echo(f"  #{m.id}  {m.published:%Y-%m-%d %H:%M}  {m.source or '?'}  {m.title}")
+        click.echo(f"  #{m.id}  {app.show_time(m.published)}  {m.source or '?'}  {m.title}")
         click.echo(f"      {_why(m)}")
