@@ -317,6 +317,10 @@ def is_near_duplicate(a: ClusterCandidate, b: ClusterCandidate, *, window: timed
 # ~90 bytes per cached mention; on bench_dedup's 10,000 mentions 20 bands found 26 more merges of ~5,000.
 _BANDS = 12
 _ROWS = 3
+#: Mentions kept per bucket, the most recent: a bucket shared by thousands of look-alike titles (one watch's
+#: 100,000-entry feed) would otherwise make each new mention compare with all of them — quadratic. With the cap a
+#: mention is compared with at most (BANDS + 1) × BUCKET_CAP others, whatever the size of the batch.
+_BUCKET_CAP = 32
 
 
 # 240 bytes a word: 50,000 words (a few days of a busy watch list's vocabulary) hold ~15 MB.
@@ -478,6 +482,8 @@ class ClusterIndex:
                 buckets[key] = entry
             elif isinstance(held, list):
                 held.append(entry)
+                if len(held) > _BUCKET_CAP:
+                    del held[0]  # the oldest: still reachable through its other keys, if any
             else:
                 buckets[key] = [held, entry]
         self._entries[candidate.mention_id] = entry
