@@ -17,6 +17,7 @@ import base64
 import binascii
 import re
 import unicodedata
+from functools import lru_cache
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url as _w3lib_canonicalize
@@ -140,6 +141,13 @@ def clean_url(url: str) -> str | None:
 def _canonical(url: str, *, bare_host: bool) -> str | None:
     if not isinstance(url, str):
         return None
+    return _canonical_text(url, bare_host)
+
+
+@lru_cache(maxsize=8192)
+def _canonical_text(url: str, bare_host: bool) -> str | None:
+    # Memoised (a pure function of its text): a feed re-fetched without validators, or an article carried by
+    # several feeds, brings the same links again; their keys are not worked out twice.
     current = url.strip()
     # Unwrap first (the wrapper's own parameters are noise), then canonicalise; repeat because a
     # wrapper may carry another wrapper (a Google Alert pointing at an AMP cache page).
