@@ -359,3 +359,20 @@ def test_serve_refuses_an_open_address_without_password(cli, monkeypatch):
     monkeypatch.setenv("EREPWATCH_WEB_ADDR", "0.0.0.0:8080")
     refused = cli("serve", ok=False)
     assert refused.code == 1 and "EREPWATCH_WEB_PASSWORD" in refused.err and len(refused.err.strip().splitlines()) == 1
+
+
+def test_the_cli_acts_through_the_same_functions(cli, client):
+    row = all_rows(client, watch="gouvernement")[0]
+    out = cli("mention", "irrelevant", str(row["id"]), "--json").json()
+    assert out["act"]["kind"] == "irrelevant" and out["act"]["actor"].startswith("cli")
+    assert out["proposal"]["new_query"] and row["id"] not in [r["id"] for r in all_rows(client, watch="gouvernement")]
+    journal = client.get("/api/v1/acts").json()
+    assert journal[0]["id"] == out["act"]["id"]
+    text = cli("acts").out
+    assert "irrelevant" in text and "gouvernement" in text
+    cli("acts", "undo", str(out["act"]["id"]))
+    assert row["id"] in [r["id"] for r in all_rows(client, watch="gouvernement")]
+    cli("mention", "star", str(row["id"]))
+    assert [r["id"] for r in all_rows(client, starred="1")] == [row["id"]]
+    assert "muted" in cli("mention", "mute", str(row["id"])).out
+    assert cli("mention", "star", "999999", ok=False).err.startswith("erepwatch: no mention numbered 999999")

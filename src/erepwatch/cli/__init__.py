@@ -36,6 +36,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 #: Top-level command → (modules of ``erepwatch.cli`` that define it and its subcommands, one-line help).
 #: A new command module adds its line here; a test checks this table against the commands themselves.
 COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
+    "acts": (("acts",), "The journal of acts (who did what, when), newest first; `acts undo ID` reverts one."),
     "analyze": (
         ("analyze",),
         "Read texts on stdin, one per line; print sentiment, score, keywords and language per line.",
@@ -45,6 +46,7 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
     "export": (("catalog",), "Back up watches, sources and recipients as one JSON or TOML file."),
     "import": (("catalog",), "Bring configuration in: `import FILE` (a backup from `erepwatch export`) or…"),
     "init": (("init",), "Create the database or upgrade it to the latest schema (safe to run again)."),
+    "mention": (("acts",), "Act on one mention: star, irrelevant (and its exclusion), mute its site."),
     "mentions": (("mentions",), "List mentions, newest first, one per story (with how many other sources carried it)."),
     "poll": (("poll",), "Fetch the due sources once, store new items and mentions, print statistics."),
     "recipient": (("recipient",), "Manage who gets digests and alerts."),

@@ -20,12 +20,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from erepwatch.batching import chunked
 from erepwatch.db.models import Item, Mention, Source, Watch
-from erepwatch.db.search import earliest_of_story, full_text, has_tag, story_head, visible
+from erepwatch.db.search import earliest_of_story, full_text, has_tag, muted, story_head
 from erepwatch.enums import is_alarming
 from erepwatch.links import safe_url
 
@@ -207,6 +207,18 @@ def mention_select(session: Session, f: MentionFilter) -> Select[Any]:
         .join(Watch, Watch.id == Mention.watch_id)
         .outerjoin(first_source, first_source.id == Item.first_source_id)
     )
+    return _filtered(session, f, query)
+
+
+def mention_keys(session: Session, f: MentionFilter) -> Select[Any]:
+    """(id, published_at) of the mentions :func:`mention_select` would give, read from the mentions table and
+    narrow indexes only: the cheap first step of a page (see ``service.browse.find_mentions``)."""
+    return _filtered(session, f, select(Mention.id, Mention.published_at))
+
+
+def _filtered(session: Session, f: MentionFilter, query: Select[Any]) -> Select[Any]:
+    """Every filter, written so that none needs ``Item`` joined: an item's columns are tested through
+    ``item_id IN (…)`` or a correlated lookup that indexes answer without reading the item's long row."""
     if f.watch_ids is not None:
         query = query.where(Mention.watch_id.in_([int(i) for i in f.watch_ids]))
     if f.ids is not None:
@@ -218,9 +230,12 @@ def mention_select(session: Session, f: MentionFilter) -> Select[Any]:
     if f.tag is not None:
         query = query.where(has_tag(session, f.tag))
     if f.publisher_domain is not None:
-        query = query.where(Item.publisher_domain == f.publisher_domain.lower().removeprefix("www."))
+        domain = f.publisher_domain.lower().removeprefix("www.")
+        query = query.where(Mention.item_id.in_(select(Item.id).where(Item.publisher_domain == domain)))
     if f.language is not None:
-        query = query.where(Item.language == f.language.lower())
+        # Row by row through the covering index ix_items_id_domain_language: a language is never rare enough
+        # for a set of its items to pay.
+        query = query.where(exists().where(Item.id == Mention.item_id, Item.language == f.language.lower()))
     if f.published_since is not None:
         query = query.where(Mention.published_at >= f.published_since)
     if f.published_before is not None:
@@ -245,7 +260,11 @@ def mention_select(session: Session, f: MentionFilter) -> Select[Any]:
     if f.news_only:
         query = query.where(Mention.notify.is_(True))
     if f.hidden is not None:
-        query = query.where(~visible() if f.hidden else visible())
+        hidden_sites = muted(session)
+        hidden = (
+            Mention.irrelevant.is_(True) if hidden_sites is None else or_(Mention.irrelevant.is_(True), hidden_sites)
+        )
+        query = query.where(hidden if f.hidden else ~hidden)
     if f.one_per_story:
         # One line per story: its earliest-published member represents the cluster (a NOT EXISTS on an earlier
         # member that walks the newest-first index; a row_number() over every story sorted the whole table).

@@ -102,6 +102,11 @@ class Item(Base):
     """One normalized entry, stored once however many sources and polls bring it."""
 
     __tablename__ = "items"
+    # The web list's site and language filters and the trends' sites, answered without reading the long rows.
+    __table_args__ = (
+        Index("ix_items_publisher_domain", "publisher_domain"),
+        Index("ix_items_id_domain_language", "id", "publisher_domain", "language"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: canonical URL, or "guid:<guid>" when the entry has no usable link.
@@ -153,10 +158,11 @@ class Mention(Base):
     __table_args__ = (
         UniqueConstraint("watch_id", "item_id", name="uq_mentions_watch_item"),
         Index("ix_mentions_watch_published", "watch_id", "published_at"),
-        # The web list's keyset order across every watch.
+        # The web list's keyset order across every watch, and its starred filter.
         Index("ix_mentions_published_id", "published_at", "id"),
         # A digest's period: its watches' mentions stored between two instants (benchmarks/bench_scale.py).
         Index("ix_mentions_watch_created", "watch_id", "created_at"),
+        Index("ix_mentions_starred_published", "starred", "published_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

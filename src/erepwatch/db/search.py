@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 
-from sqlalchemy import ColumnElement, and_, exists, literal_column, or_, select, text, true
+from sqlalchemy import ColumnElement, and_, exists, or_, select, text, true
 from sqlalchemy.orm import Session, aliased
 
 from erepwatch.db.models import Item, Mention, WatchMute
@@ -64,6 +64,23 @@ def visible_mention_ids() -> ColumnElement[bool]:
     return and_(Mention.irrelevant.is_(False), ~exists(muted))
 
 
+def muted(session: Session) -> ColumnElement[bool] | None:
+    """Mentions of a publisher muted for their watch, without joining ``Item`` (None when nothing is muted).
+
+    Mutes are few; each becomes ``watch_id = w AND item_id IN (items of domain d)``, which the index on
+    ``items.publisher_domain`` answers without reading the items' rows.
+    """
+    pairs = session.execute(select(WatchMute.watch_id, WatchMute.domain)).all()
+    if not pairs:
+        return None
+    return or_(
+        *(
+            and_(Mention.watch_id == watch_id, Mention.item_id.in_(select(Item.id).where(Item.publisher_domain == d)))
+            for watch_id, d in pairs
+        )
+    )
+
+
 def search_words(query: str) -> list[str]:
     return _WORD.findall(query)[:20]
 
@@ -77,18 +94,33 @@ def has_tag(session: Session, tag: str) -> ColumnElement[bool]:
     )
 
 
+#: Up to this many matching items, full-text search hands the list its set of items; beyond (a common word), the
+#: list is read in date order and each row's item is checked, which stops as soon as a page is full.
+SET_LIMIT = 5000
+
+
 def full_text(session: Session, query: str) -> ColumnElement[bool] | None:
     """Mentions whose item's title or text has every word of ``query`` (a word ending in ``*`` is a prefix);
     None when the query has no word."""
     words = search_words(query)
     if not words:
         return None
-    prefixes = {w for w in re.findall(r"(\w+)\*", query)}
+    prefixes = set(re.findall(r"(\w+)\*", query))
     if session.get_bind().dialect.name == "sqlite":
         # Each word quoted: the user's text never reaches FTS5's own query syntax (NEAR, column filters…).
         match = " ".join('"' + w.replace('"', '""') + '"' + ("*" if w in prefixes else "") for w in words)
-        ids = text("SELECT rowid FROM items_fts WHERE items_fts MATCH :match").bindparams(match=match)
-        return Mention.item_id.in_(ids.columns(literal_column("rowid")))
-    tsquery = " & ".join(w.lower() + (":*" if w in prefixes else "") for w in words)
-    clause = text(f"{PG_DOCUMENT} @@ to_tsquery('simple'::regconfig, :tsquery)").bindparams(tsquery=tsquery)
-    return clause  # type: ignore[return-value]
+        found = "SELECT rowid FROM items_fts WHERE items_fts MATCH :match"
+        per_row = "EXISTS (SELECT 1 FROM items_fts WHERE items_fts MATCH :match AND rowid = mentions.item_id)"
+        params: dict[str, str] = {"match": match}
+    else:
+        tsquery = " & ".join(w.lower() + (":*" if w in prefixes else "") for w in words)
+        found = f"SELECT items.id FROM items WHERE {PG_DOCUMENT} @@ to_tsquery('simple'::regconfig, :tsquery)"
+        per_row = (
+            f"EXISTS (SELECT 1 FROM items WHERE items.id = mentions.item_id AND {PG_DOCUMENT} @@ "
+            "to_tsquery('simple'::regconfig, :tsquery))"
+        )
+        params = {"tsquery": tsquery}
+    ids = list(session.scalars(text(f"{found} LIMIT {SET_LIMIT + 1}").bindparams(**params)))
+    if len(ids) <= SET_LIMIT:
+        return Mention.item_id.in_(ids)
+    return text(per_row).bindparams(**params)  # type: ignore[return-value]

@@ -19,7 +19,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from erepwatch.db.mention_views import MentionFilter, MentionView, load_views, mention_select, newest_first
+from erepwatch.db.mention_views import (
+    MentionFilter,
+    MentionView,
+    load_views,
+    mention_keys,
+    mention_select,
+    newest_first,
+)
 from erepwatch.db.models import Item, Mention, Watch
 from erepwatch.enums import Sentiment, values
 from erepwatch.errors import InvalidInputError, NotFoundError
@@ -144,11 +151,17 @@ def find_mentions(
 ) -> MentionPage:
     """One page of stories, newest first, matching every filter."""
     limit = max(1, min(limit, MAX_PAGE_SIZE))
-    query = newest_first(mention_select(session, _query(session, filters, after))).limit(limit + 1)
-    rows = load_views(session, query, with_duplicates=True)
-    more = len(rows) > limit
-    rows = rows[:limit]
-    cursor = encode_cursor(rows[-1].published, rows[-1].id) if more and rows else None
+    # Two steps: the page's ids from the mentions table and narrow indexes (no item row, long text first, is read
+    # while scanning), then the page's rows.
+    keys = session.execute(newest_first(mention_keys(session, _query(session, filters, after))).limit(limit + 1)).all()
+    more = len(keys) > limit
+    keys = keys[:limit]
+    found = load_views(
+        session, mention_select(session, MentionFilter(ids=[k.id for k in keys], hidden=None)), with_duplicates=True
+    )
+    by_id = {v.id: v for v in found}
+    rows = [by_id[k.id] for k in keys if k.id in by_id]
+    cursor = encode_cursor(keys[-1].published_at, keys[-1].id) if more and keys else None
     return MentionPage(rows, cursor)
 
 

@@ -11,14 +11,15 @@ import statistics
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from erepwatch.db.models import Item, Mention, Watch
-from erepwatch.db.search import story_head, visible
+from erepwatch.db.search import muted, story_head
 from erepwatch.settings import DEFAULTS
 
 SENTIMENTS = ("negative", "neutral", "positive")
@@ -90,21 +91,37 @@ def trends(
     sites: Counter[str] = Counter()
     if ids:
         names = {v: k_ for k_, v in ids.items()}
-        rows = session.execute(
-            select(Mention.watch_id, Mention.published_at, Mention.sentiment, Item.publisher_domain)
-            .join(Item, Item.id == Mention.item_id)
-            .where(
-                Mention.watch_id.in_(list(ids.values())),
-                Mention.published_at >= read_from,
-                story_head(),
-                visible(),
-            )
+        # Counted by the database per UTC hour, then placed in the reader's days (zones are whole hours from UTC
+        # but for a few, whose days are then off by their extra minutes).
+        hour = _hour(session)
+        story = and_(
+            Mention.watch_id.in_(list(ids.values())),
+            Mention.published_at >= read_from,
+            story_head(),
+            Mention.irrelevant.is_(False),
         )
-        for watch_id, published, sentiment, domain in rows:
-            day = published.astimezone(zone).date()
-            per[names[watch_id]][day][sentiment if sentiment in SENTIMENTS else "neutral"] += 1
-            if day >= start and domain:
-                sites[domain] += 1
+        hidden = muted(session)
+        if hidden is not None:
+            story = and_(story, ~hidden)
+        rows = session.execute(
+            select(Mention.watch_id, hour, Mention.sentiment, func.count())
+            .where(story)
+            .group_by(Mention.watch_id, hour, Mention.sentiment)
+        )
+        for watch_id, stamp, sentiment, count in rows:
+            moment = stamp if isinstance(stamp, datetime) else datetime.fromisoformat(f"{stamp}:00")
+            day = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(zone).date()
+            per[names[watch_id]][day][sentiment if sentiment in SENTIMENTS else "neutral"] += count
+        window_start = datetime.combine(start, datetime.min.time(), tzinfo=zone)
+        top = session.execute(
+            select(Item.publisher_domain, func.count())
+            .join(Mention, Mention.item_id == Item.id)
+            .where(story, Mention.published_at >= window_start, Item.publisher_domain.is_not(None))
+            .group_by(Item.publisher_domain)
+            .order_by(func.count().desc(), Item.publisher_domain)
+            .limit(10)
+        )
+        sites.update({domain: count for domain, count in top})
     out = []
     span = [start - timedelta(days=7) + timedelta(days=i) for i in range(days + 7)]
     for name in watches:
@@ -115,4 +132,10 @@ def trends(
         shown = counts[7:]
         out.append(WatchTrend(name, shown, frozenset(counts[i].day for i in spikes if i >= 7)))
     share = sorted(((w.watch, w.total) for w in out), key=lambda p: (-p[1], p[0]))
-    return TrendsReport(start, end, out, share, sites.most_common(10))
+    return TrendsReport(start, end, out, share, sorted(sites.items(), key=lambda p: (-p[1], p[0])))
+
+
+def _hour(session: Session) -> Any:
+    if session.get_bind().dialect.name == "sqlite":
+        return func.strftime("%Y-%m-%d %H", Mention.published_at)
+    return func.date_trunc("hour", Mention.published_at)

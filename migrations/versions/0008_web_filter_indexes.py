@@ -1,0 +1,30 @@
+"""web filters: indexes for the site, language and starred filters of the mentions list
+
+The list reads mentions in (published_at, id) order and tests item columns without reading the items' rows (their
+long text comes first): the set of a site's items from ``ix_items_publisher_domain``, an item's site and language
+from the covering ``ix_items_id_domain_language`` (also what the trends count by site).
+
+Revision ID: 0008_web_filter_indexes
+Revises: 0007_claims_and_recipient_errors
+"""
+
+from __future__ import annotations
+
+from alembic import op
+
+revision = "0008_web_filter_indexes"
+down_revision = "0007_claims_and_recipient_errors"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_index("ix_items_publisher_domain", "items", ["publisher_domain"], unique=False)
+    op.create_index("ix_items_id_domain_language", "items", ["id", "publisher_domain", "language"], unique=False)
+    op.create_index("ix_mentions_starred_published", "mentions", ["starred", "published_at"], unique=False)
+
+
+def downgrade() -> None:
+    op.drop_index("ix_mentions_starred_published", table_name="mentions")
+    op.drop_index("ix_items_id_domain_language", table_name="items")
+    op.drop_index("ix_items_publisher_domain", table_name="items")
