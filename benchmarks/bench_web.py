@@ -126,7 +126,8 @@ def generate(url: str, n: int) -> dict[str, str]:
                 "published_at": published, "spans": [], "snippet": body[:200], "snippet_marks": [[0, 5]],
                 "sentiment": "negative" if roll < 0.2 else "positive" if roll > 0.8 else "neutral",
                 "score": 0.0, "keywords": [], "tags": rng.sample(TAGS, 1) if rng.random() < 0.33 else [],
-                "cluster_id": cluster, "notify": True, "starred": rng.random() < 0.002, "irrelevant": False})  # fmt: skip
+                "cluster_id": cluster, "notify": True, "starred": rng.random() < 0.002,
+                "irrelevant": False})  # fmt: skip
         with engine.begin() as conn:
             conn.execute(insert(Item), items)
             conn.execute(insert(Mention), mentions)
