@@ -2,7 +2,8 @@
 
 The list reads mentions in (published_at, id) order and tests item columns without reading the items' rows (their
 long text comes first): the set of a site's items from ``ix_items_publisher_domain``, an item's site and language
-from the covering ``ix_items_id_domain_language`` (also what the trends count by site).
+from the covering ``ix_items_id_domain_language`` (also what the trends count by site); the trends read the
+mentions from the covering ``ix_mentions_trends`` alone.
 
 Revision ID: 0008_web_filter_indexes
 Revises: 0007_claims_and_recipient_errors
@@ -22,9 +23,14 @@ def upgrade() -> None:
     op.create_index("ix_items_publisher_domain", "items", ["publisher_domain"], unique=False)
     op.create_index("ix_items_id_domain_language", "items", ["id", "publisher_domain", "language"], unique=False)
     op.create_index("ix_mentions_starred_published", "mentions", ["starred", "published_at"], unique=False)
+    op.create_index(
+        "ix_mentions_trends", "mentions",
+        ["watch_id", "published_at", "sentiment", "cluster_id", "irrelevant", "item_id"], unique=False,
+    )  # fmt: skip
 
 
 def downgrade() -> None:
+    op.drop_index("ix_mentions_trends", table_name="mentions")
     op.drop_index("ix_mentions_starred_published", table_name="mentions")
     op.drop_index("ix_items_id_domain_language", table_name="items")
     op.drop_index("ix_items_publisher_domain", table_name="items")

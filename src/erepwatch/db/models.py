@@ -163,6 +163,8 @@ class Mention(Base):
         # A digest's period: its watches' mentions stored between two instants (benchmarks/bench_scale.py).
         Index("ix_mentions_watch_created", "watch_id", "created_at"),
         Index("ix_mentions_starred_published", "starred", "published_at"),
+        # Trends count from this index alone.
+        Index("ix_mentions_trends", "watch_id", "published_at", "sentiment", "cluster_id", "irrelevant", "item_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

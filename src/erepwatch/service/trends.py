@@ -11,11 +11,11 @@ import statistics
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Date, and_, cast, func, select
 from sqlalchemy.orm import Session
 
 from erepwatch.db.models import Item, Mention, Watch
@@ -91,9 +91,9 @@ def trends(
     sites: Counter[str] = Counter()
     if ids:
         names = {v: k_ for k_, v in ids.items()}
-        # Counted by the database per UTC hour, then placed in the reader's days (zones are whole hours from UTC
-        # but for a few, whose days are then off by their extra minutes).
-        hour = _hour(session)
+        # Counted by the database per day of the reader's zone: PostgreSQL converts each date with the zone's rules;
+        # SQLite shifts by the zone's offset of today (a day next to a change of summer time moves by an hour).
+        day_of = _day(session, zone, now)
         story = and_(
             Mention.watch_id.in_(list(ids.values())),
             Mention.published_at >= read_from,
@@ -104,13 +104,12 @@ def trends(
         if hidden is not None:
             story = and_(story, ~hidden)
         rows = session.execute(
-            select(Mention.watch_id, hour, Mention.sentiment, func.count())
+            select(Mention.watch_id, day_of, Mention.sentiment, func.count())
             .where(story)
-            .group_by(Mention.watch_id, hour, Mention.sentiment)
+            .group_by(Mention.watch_id, day_of, Mention.sentiment)
         )
         for watch_id, stamp, sentiment, count in rows:
-            moment = stamp if isinstance(stamp, datetime) else datetime.fromisoformat(f"{stamp}:00")
-            day = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(zone).date()
+            day = stamp if isinstance(stamp, date) else date.fromisoformat(str(stamp))
             per[names[watch_id]][day][sentiment if sentiment in SENTIMENTS else "neutral"] += count
         window_start = datetime.combine(start, datetime.min.time(), tzinfo=zone)
         top = session.execute(
@@ -135,7 +134,10 @@ def trends(
     return TrendsReport(start, end, out, share, sorted(sites.items(), key=lambda p: (-p[1], p[0])))
 
 
-def _hour(session: Session) -> Any:
+def _day(session: Session, zone: ZoneInfo, now: datetime) -> Any:
     if session.get_bind().dialect.name == "sqlite":
-        return func.strftime("%Y-%m-%d %H", Mention.published_at)
-    return func.date_trunc("hour", Mention.published_at)
+        offset = now.astimezone(zone).utcoffset() or timedelta(0)
+        minutes = int(offset.total_seconds() // 60)
+        sign = "-" if minutes < 0 else "+"
+        return func.date(Mention.published_at, f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}")
+    return cast(func.timezone(zone.key, Mention.published_at), Date)
