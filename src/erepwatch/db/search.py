@@ -1,8 +1,7 @@
 """Clauses the mention reads share: what a person hid (irrelevant, muted publisher), tags, full-text search.
 
-Full-text search uses the database's own index, created by migration ``0005_web_acts_search``: the FTS5
-table ``items_fts`` on SQLite, the GIN index ``ix_items_fts`` on PostgreSQL, whose expression
-:data:`PG_DOCUMENT` repeats word for word (PostgreSQL uses an expression index only for the same expression).
+Full-text search uses the database's own index: the FTS5 table ``items_fts`` on SQLite (migration
+``0005_web_acts_search``), the GIN-indexed generated column ``items.fts_document`` on PostgreSQL (``0008``).
 """
 
 from __future__ import annotations
@@ -15,9 +14,8 @@ from sqlalchemy.orm import Session, aliased
 
 from erepwatch.db.models import Item, Mention, WatchMute
 
-PG_DOCUMENT = (
-    "to_tsvector('simple'::regconfig, coalesce(items.title, '') || ' ' || left(coalesce(items.text, ''), 100000))"
-)
+#: PostgreSQL: the stored generated column of migration 0008 (the expression of 0005's index, computed once).
+PG_DOCUMENT = "items.fts_document"
 #: Words of a search: letters and digits (any script), apostrophes and hyphens split words like the index does.
 _WORD = re.compile(r"\w+", re.UNICODE)
 
