@@ -20,9 +20,7 @@ branch_labels = None
 depends_on = None
 
 
-PG_DOCUMENT = (
-    "to_tsvector('simple'::regconfig, coalesce(title, '') || ' ' || left(coalesce(text, ''), 100000))"
-)
+PG_DOCUMENT = "to_tsvector('simple'::regconfig, coalesce(title, '') || ' ' || left(coalesce(text, ''), 100000))"
 
 
 def upgrade() -> None:
