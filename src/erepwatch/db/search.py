@@ -1,7 +1,7 @@
 """Clauses the mention reads share: what a person hid (irrelevant, muted publisher), tags, full-text search.
 
 Full-text search uses the database's own index: the FTS5 table ``items_fts`` on SQLite (migration
-``0005_web_acts_search``), the GIN-indexed generated column ``items.fts_document`` on PostgreSQL (``0008``).
+``0005_web_acts_search``), the GIN-indexed generated column ``items.fts_document`` on PostgreSQL (``0009_web_filter_indexes``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, aliased
 
 from erepwatch.db.models import Item, Mention, WatchMute
 
-#: PostgreSQL: the stored generated column of migration 0008 (the expression of 0005's index, computed once).
+#: PostgreSQL: the stored generated column of migration 0009 (the expression of 0005's index, computed once).
 PG_DOCUMENT = "items.fts_document"
 #: Words of a search: letters and digits (any script), apostrophes and hyphens split words like the index does.
 _WORD = re.compile(r"\w+", re.UNICODE)

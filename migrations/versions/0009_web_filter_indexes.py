@@ -6,16 +6,16 @@ long text comes first): the set of a site's items from ``ix_items_publisher_doma
 from the covering ``ix_items_id_domain_language`` (also what the trends count by site); the trends read the
 mentions from the covering ``ix_mentions_trends`` alone.
 
-Revision ID: 0008_web_filter_indexes
-Revises: 0007_claims_and_recipient_errors
+Revision ID: 0009_web_filter_indexes
+Revises: 0008_mention_read_paths
 """
 
 from __future__ import annotations
 
 from alembic import op
 
-revision = "0008_web_filter_indexes"
-down_revision = "0007_claims_and_recipient_errors"
+revision = "0009_web_filter_indexes"
+down_revision = "0008_mention_read_paths"
 branch_labels = None
 depends_on = None
 
