@@ -1,7 +1,8 @@
 """Clauses the mention reads share: what a person hid (irrelevant, muted publisher), tags, full-text search.
 
 Full-text search uses the database's own index: the FTS5 table ``items_fts`` on SQLite (migration
-``0005_web_acts_search``), the GIN-indexed generated column ``items.fts_document`` on PostgreSQL (``0009_web_filter_indexes``).
+``0005_web_acts_search``), the GIN-indexed generated column ``items.fts_document`` on PostgreSQL
+(``0009_web_filter_indexes``).
 """
 
 from __future__ import annotations
