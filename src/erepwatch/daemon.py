@@ -57,8 +57,15 @@ PURGE_EVERY = timedelta(hours=1)
 
 def health_window(settings: Settings) -> float:
     """How long without a completed cycle (or inside one poll batch) the daemon is still healthy: a few ticks,
-    and never less than a batch whose slowest fetch runs to its deadline."""
-    return max(5 * settings.poll_tick.total_seconds(), 3 * settings.fetch_deadline.total_seconds(), 120.0)
+    and never less than the longest batch that is still working as designed — its slowest fetch running to its
+    deadline (twice, with room), then the story and sentiment stages each using their whole time budget."""
+    batch = (
+        2 * settings.fetch_deadline.total_seconds()
+        + settings.analysis_semantic_budget.total_seconds()
+        + settings.analysis_sentiment_budget.total_seconds()
+        + 60.0
+    )
+    return max(5 * settings.poll_tick.total_seconds(), batch, 120.0)
 
 
 #: Waits between attempts while the database is unreachable at start-up.

@@ -60,6 +60,8 @@ def test_daemon_keeps_alerting_and_health_tells_the_truth(
 
     settings = daemon_env()
     settings["EREPWATCH_FETCH_DEADLINE"] = "3s"
+    settings["EREPWATCH_ANALYSIS_SENTIMENT_BUDGET"] = "5s"
+    settings["EREPWATCH_ANALYSIS_SEMANTIC_BUDGET"] = "5s"
     daemon = DaemonProcess(settings, tmp_path / "daemon.log")
     latencies: list[float] = []
 
