@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
@@ -28,6 +28,9 @@ from erepwatch.db.models import Item, Mention, Source, Watch
 from erepwatch.db.search import earliest_of_story, full_text, has_tag, muted, story_head
 from erepwatch.enums import is_alarming
 from erepwatch.links import safe_url
+
+#: A select of any columns, kept as precise as the caller wrote it.
+_AnySelect = TypeVar("_AnySelect", bound=Select)
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,13 +213,13 @@ def mention_select(session: Session, f: MentionFilter) -> Select[Any]:
     return _filtered(session, f, query)
 
 
-def mention_keys(session: Session, f: MentionFilter) -> Select[Any]:
+def mention_keys(session: Session, f: MentionFilter) -> Select[int, datetime]:
     """(id, published_at) of the mentions :func:`mention_select` would give, read from the mentions table and
     narrow indexes only: the cheap first step of a page (see ``service.browse.find_mentions``)."""
     return _filtered(session, f, select(Mention.id, Mention.published_at))
 
 
-def _filtered(session: Session, f: MentionFilter, query: Select[Any]) -> Select[Any]:
+def _filtered(session: Session, f: MentionFilter, query: _AnySelect) -> _AnySelect:
     """Every filter, written so that none needs ``Item`` joined: an item's columns are tested through
     ``item_id IN (…)`` or a correlated lookup that indexes answer without reading the item's long row."""
     if f.watch_ids is not None:
@@ -272,11 +275,11 @@ def _filtered(session: Session, f: MentionFilter, query: Select[Any]) -> Select[
     return query
 
 
-def newest_first(query: Select[Any]) -> Select[Any]:
+def newest_first(query: _AnySelect) -> _AnySelect:
     return query.order_by(Mention.published_at.desc(), Mention.id.desc())
 
 
-def oldest_id_first(query: Select[Any]) -> Select[Any]:
+def oldest_id_first(query: _AnySelect) -> _AnySelect:
     return query.order_by(Mention.id)
 
 

@@ -120,7 +120,7 @@ def trends(
             .order_by(func.count().desc(), Item.publisher_domain)
             .limit(10)
         )
-        sites.update({domain: count for domain, count in top})
+        sites.update({domain: count for domain, count in top if domain is not None})
     out = []
     span = [start - timedelta(days=7) + timedelta(days=i) for i in range(days + 7)]
     for name in watches:
