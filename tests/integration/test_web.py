@@ -376,3 +376,18 @@ def test_the_cli_acts_through_the_same_functions(cli, client):
     assert [r["id"] for r in all_rows(client, starred="1")] == [row["id"]]
     assert "muted" in cli("mention", "mute", str(row["id"])).out
     assert cli("mention", "star", "999999", ok=False).err.startswith("erepwatch: no mention numbered 999999")
+
+
+def test_sources_page_discovers_a_sites_feeds(client, server):
+    page = (
+        b"<!doctype html><html><head><title>Blog</title>"
+        b'<link rel="alternate" type="application/rss+xml" title="Acme &lt;news&gt;" href="/feeds/acme.xml">'
+        b"</head><body></body></html>"
+    )
+    server.routes["/site/"] = (200, {"Content-Type": "text/html; charset=utf-8"}, page)
+    csrf = csrf_of(client, "/sources")
+    found = client.post("/sources/discover", data={"csrf": csrf, "url": server.url("/site/")})
+    assert found.status_code == 200 and server.url("/feeds/acme.xml") in found.text
+    assert "Acme &lt;news&gt;" in found.text  # the page's words stay text
+    missing = client.post("/sources/discover", data={"csrf": csrf, "url": server.url("/status/404")})
+    assert missing.status_code == 200 and "404" in missing.text

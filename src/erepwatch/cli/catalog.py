@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -81,23 +80,15 @@ def providers_(as_json: bool) -> None:
 def discover(url: str, add_first: bool, as_json: bool) -> None:
     """Find the feeds a web page announces (<link rel="alternate">) or links to (<a href> on a site's RSS index page,
     e.g. /rss/), YouTube channel pages included."""
-    from erepwatch.catalog.discover import discover_feeds
-    from erepwatch.ingest.fetch import Fetcher
     from erepwatch.pipeline import fetch_policy
     from erepwatch.service import sources as svc
 
     app = get_app()
-    svc.check_feed_url(url)
-
-    async def fetch() -> Any:
-        async with Fetcher(fetch_policy(app.settings)) as fetcher:
-            return await fetcher.fetch(url)
-
+    # The same function as the web page's "find a site's feeds".
     try:
-        result = asyncio.run(fetch())
+        found = svc.discover_site(url, policy=fetch_policy(app.settings))
     except FetchError as exc:
         raise InvalidInputError(f"cannot fetch {url}: {exc.kind}: {exc}") from exc
-    found = discover_feeds(result.content or b"", result.final_url)
     rows: list[dict[str, Any]] = [{"url": f.url, "title": f.title, "format": f.format} for f in found]
     added = None
     if add_first and found:
