@@ -171,6 +171,8 @@ def timed_stages() -> Iterator[Timers]:
         timers.wrap(Analysis, "assign", "cluster"),
         timers.wrap(Analysis, "committed", "cluster"),
         timers.wrap(pipeline, "fold_stories", "semantic", whole_process=True),
+        # the sentiment model's stage embeds the new mentions' windows after the poll, like the story stage
+        timers.wrap(pipeline, "refine_sentiment", "sentiment_model", whole_process=True),
     ]
     try:
         yield timers
@@ -227,15 +229,26 @@ def one_round(files: list[Path], port: int, watches: int, kind: str) -> dict[str
             wall, cpu = time.perf_counter(), time.process_time()
             stats = asyncio.run(run_poll(sessions, settings, all_sources=True, analysis=analysis))
             first = (time.perf_counter() - wall, time.process_time() - cpu)
-        wall, cpu = time.perf_counter(), time.process_time()
-        asyncio.run(run_poll(sessions, settings, all_sources=True, analysis=analysis))
-        second = (time.perf_counter() - wall, time.process_time() - cpu)
+        with timed_stages() as again:
+            wall, cpu = time.perf_counter(), time.process_time()
+            asyncio.run(run_poll(sessions, settings, all_sources=True, analysis=analysis))
+            second = (time.perf_counter() - wall, time.process_time() - cpu)
         engine.dispose()
     out: dict[str, Any] = {"stats": stats.as_dict()}
     for i, (clock, stages) in enumerate((("wall", timers.seconds), ("cpu", timers.cpu))):
-        semantic = stages.get("semantic", 0.0)
+        # The embedding stages (story folding, sentiment model) are reported apart, as issue 17 asks.
+        semantic = stages.get("semantic", 0.0) + stages.get("sentiment_model", 0.0)
         stages["fetch"] = max(0.0, first[i] - stages["source"] - stages["catch_up"] - semantic)
-        out[clock] = {"first": first[i] - semantic, "semantic": semantic, "second": second[i], "stages": dict(stages)}
+        # an embedding stage that ran out of its budget goes on at the re-poll: that is not the 304 path either
+        later = (again.seconds, again.cpu)[i]
+        backlog = later.get("semantic", 0.0) + later.get("sentiment_model", 0.0)
+        out[clock] = {
+            "first": first[i] - semantic,
+            "semantic": semantic,
+            "second": second[i] - backlog,
+            "backlog": backlog,
+            "stages": dict(stages),
+        }
     return out
 
 
@@ -332,9 +345,10 @@ def main() -> None:
             return statistics.median(r[clock][key] for r in runs)
 
         print(f"-- {kind}")
-        line("  whole first poll, semantic stage apart", m("wall", "first"), m("cpu", "first"), "≤ 0.4")
-        line("  semantic story stage (embeddings)", m("wall", "semantic"), m("cpu", "semantic"))
+        line("  whole first poll, embedding stages apart", m("wall", "first"), m("cpu", "first"), "≤ 0.4")
+        line("  embedding stages (stories, sentiment)", m("wall", "semantic"), m("cpu", "semantic"))
         line("  re-poll, all unchanged (304s)", m("wall", "second"), m("cpu", "second"), "≤ 0.03")
+        line("  re-poll: embedding backlog (apart)", m("wall", "backlog"), m("cpu", "backlog"))
         for clock in ("cpu", "wall"):
             stages = {st: statistics.median(r[clock]["stages"].get(st, 0.0) for r in runs) for st in STAGES}
             print(
