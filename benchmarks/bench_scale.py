@@ -10,7 +10,7 @@ small one covers a few days, the big one a year. Measured (median of ``--repeat`
 
 * a poll of one source bringing 50 new items that mention watched names, and the re-poll (a 304);
 * ``mentions --since 30d --limit 50`` (``service.mentions.list_mentions``);
-* the digest preview (``notify.outbox.preview_digest``);
+* the digest preview (``service.digests.preview_digest``, what ``digest preview`` runs);
 * the web page's first page of mentions (``service.browse.find_mentions``);
 * ``source list`` and the digest's source health.
 
@@ -53,11 +53,11 @@ from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 from erepwatch.db.engine import make_engine, session_factory  # noqa: E402
 from erepwatch.db.migrate import upgrade  # noqa: E402
 from erepwatch.db.models import Item, ItemSource, Mention, Recipient, Source, Watch  # noqa: E402
-from erepwatch.notify import outbox, queries  # noqa: E402
+from erepwatch.notify import queries  # noqa: E402
 from erepwatch.pipeline import Analysis, run_poll  # noqa: E402
-from erepwatch.service.browse import MentionFilter, find_mentions  # noqa: E402
+from erepwatch.service.browse import ListFilter, find_mentions  # noqa: E402
+from erepwatch.service.digests import preview_digest  # noqa: E402
 from erepwatch.service.mentions import list_mentions  # noqa: E402
-from erepwatch.service.recipients import preview_recipient  # noqa: E402
 from erepwatch.service.sources import list_sources  # noqa: E402
 from erepwatch.settings import load_settings  # noqa: E402
 
@@ -335,10 +335,10 @@ def measure(url: str, port: int, repeat: int, plans: bool) -> dict[str, float]:
                 read(lambda s: list_mentions(s, since=timedelta(days=30), limit=50)), repeat
             ),
             "digest preview": median_time(
-                read(lambda s: outbox.preview_digest(s, preview_recipient(s, None), settings, datetime.now(UTC))),
+                read(lambda s: preview_digest(s, settings, datetime.now(UTC))),
                 repeat,
             ),
-            "web mentions, first page": median_time(read(lambda s: find_mentions(s, MentionFilter())), repeat),
+            "web mentions, first page": median_time(read(lambda s: find_mentions(s, ListFilter())), repeat),
             "source list": median_time(read(list_sources), repeat),
             "digest source health": median_time(read(lambda s: queries.source_health(s, [])), repeat),
         }
@@ -378,8 +378,8 @@ def print_plans(engine: sa.Engine, sessions: sessionmaker[Session], settings: An
 
     hot = {
         "list_mentions": lambda s: list_mentions(s, since=timedelta(days=30), limit=50),
-        "find_mentions (web first page)": lambda s: find_mentions(s, MentionFilter()),
-        "digest preview": lambda s: outbox.preview_digest(s, preview_recipient(s, None), settings, datetime.now(UTC)),
+        "find_mentions (web first page)": lambda s: find_mentions(s, ListFilter()),
+        "digest preview": lambda s: preview_digest(s, settings, datetime.now(UTC)),
     }
     for label, fn in hot.items():
         captured.clear()
