@@ -20,21 +20,13 @@ from sqlalchemy.orm import Session
 
 from erepwatch.db.models import Item, Mention, Watch
 from erepwatch.db.search import muted, story_head
+from erepwatch.enums import Sentiment, values
+from erepwatch.notify.digest import DayVolume
 from erepwatch.settings import DEFAULTS
 
-SENTIMENTS = ("negative", "neutral", "positive")
-
-
-@dataclass(frozen=True, slots=True)
-class DayCount:
-    day: date
-    negative: int = 0
-    neutral: int = 0
-    positive: int = 0
-
-    @property
-    def total(self) -> int:
-        return self.negative + self.neutral + self.positive
+SENTIMENTS = values(Sentiment)
+#: One day's stories by sentiment: the digest's chart and the trends page count the same way.
+DayCount = DayVolume
 
 
 @dataclass(frozen=True, slots=True)
