@@ -38,9 +38,9 @@ import feedparser
 
 REPO = Path(__file__).resolve().parents[1]
 FEEDS = Path(os.environ.get("EREPWATCH_TEST_SHARED", REPO.parent / "shared")) / "corpus" / "feeds"
-POSTGRES_URL = os.environ.get("EREPWATCH_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 sys.path.insert(0, str(REPO / "src"))
 
+from _postgres import POSTGRES_URL, postgres_ok  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from erepwatch import pipeline  # noqa: E402
@@ -276,17 +276,6 @@ def feedparser_as_called(content: bytes, url: str) -> int:
 
 def parse_stage(content: bytes, url: str) -> int:
     return len(parse_feed(content, HEADERS, url).entries)
-
-
-def postgres_ok() -> bool:
-    try:
-        engine = create_engine(POSTGRES_URL)
-        with engine.connect() as conn:
-            conn.execute(text("select 1"))
-        engine.dispose()
-        return True
-    except Exception:
-        return False
 
 
 def main() -> None:
