@@ -47,6 +47,13 @@ class Frequency(StrEnum):
 DIGEST_FREQUENCIES = (Frequency.DAILY, Frequency.WEEKLY)
 
 
+class GroupRole(StrEnum):
+    """A watch's place in a share-of-voice group."""
+
+    BRAND = "brand"
+    COMPETITOR = "competitor"
+
+
 class DeliveryKind(StrEnum):
     DIGEST = "digest"
     ALERT = "alert"

@@ -151,13 +151,39 @@ class Watch(Base):
     updated_at: Mapped[datetime]
 
 
+class WatchGroup(Base):
+    """Watches a person compares: their brand(s) and competitors; the trends show its share of voice."""
+
+    __tablename__ = "watch_groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    members: Mapped[list[WatchGroupMember]] = relationship(
+        cascade="all, delete-orphan", order_by="WatchGroupMember.watch_id", lazy="selectin"
+    )
+
+
+class WatchGroupMember(Base):
+    """One watch of a group, as a brand or a competitor (``enums.GroupRole``)."""
+
+    __tablename__ = "watch_group_members"
+
+    group_id: Mapped[int] = mapped_column(ForeignKey("watch_groups.id", ondelete="CASCADE"), primary_key=True)
+    watch_id: Mapped[int] = mapped_column(ForeignKey("watches.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(12))
+
+
 class Mention(Base):
     """An item matched by a watch: where it matched, what is said, and the story cluster it belongs to."""
 
     __tablename__ = "mentions"
     __table_args__ = (
         UniqueConstraint("watch_id", "item_id", name="uq_mentions_watch_item"),
-        Index("ix_mentions_watch_published", "watch_id", "published_at"),
+        # A watch's list in the list's own keyset order (published_at, id), walked backwards to a page.
+        Index("ix_mentions_watch_published", "watch_id", "published_at", "id"),
         # The web list's keyset order across every watch, and its starred filter.
         Index("ix_mentions_published_id", "published_at", "id"),
         # A digest's period: its watches' mentions stored between two instants (benchmarks/bench_scale.py).

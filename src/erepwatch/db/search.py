@@ -2,13 +2,16 @@
 
 Full-text search uses the database's own index: the FTS5 table ``items_fts`` on SQLite (migration
 ``0005_web_acts_search``), the GIN-indexed generated column ``items.fts_document`` on PostgreSQL
-(``0009_web_filter_indexes``).
+(``0010_watch_groups``). Both fold accents, so "greve" finds "grève" and "cafe" finds "café": FTS5's tokenizer
+removes diacritics; on PostgreSQL the column and the searched words are folded by the same table
+(:data:`FOLD_FROM` → :data:`FOLD_TO`, frozen in the migration).
 """
 
 from __future__ import annotations
 
 import json
 import re
+import unicodedata
 
 from sqlalchemy import ColumnElement, and_, exists, or_, select, text, true
 from sqlalchemy.orm import Session, aliased
@@ -17,6 +20,23 @@ from erepwatch.db.models import Item, Mention, WatchMute
 
 #: PostgreSQL: the stored generated column of migration 0009 (the expression of 0005's index, computed once).
 PG_DOCUMENT = "items.fts_document"
+
+
+def _fold_table() -> tuple[str, str]:
+    """Latin letters with a diacritic (U+00C0–U+024F whose NFKD form is one ASCII letter) and that letter."""
+    src, dst = [], []
+    for code in range(0xC0, 0x250):
+        char = chr(code)
+        base = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
+        if char.isalpha() and len(base) == 1 and base != char and base.isascii():
+            src.append(char)
+            dst.append(base)
+    return "".join(src), "".join(dst)
+
+
+#: What PostgreSQL's ``translate()`` folds in the stored document (migration 0010 holds the same two strings).
+FOLD_FROM, FOLD_TO = _fold_table()
+_FOLD = str.maketrans(FOLD_FROM, FOLD_TO)
 #: Words of a search: letters and digits (any script), apostrophes and hyphens split words like the index does.
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -93,33 +113,37 @@ def has_tag(session: Session, tag: str) -> ColumnElement[bool]:
     )
 
 
-#: Up to this many matching items, full-text search hands the list its set of items; beyond (a common word), the
-#: list is read in date order and each row's item is checked, which stops as soon as a page is full.
+#: SQLite: up to this many matching items, full-text search hands the list its set of items; beyond (a common
+#: word), the list is read in date order and each row's item is checked, which stops as soon as a page is full.
 SET_LIMIT = 5000
 
 
 def full_text(session: Session, query: str) -> ColumnElement[bool] | None:
-    """Mentions whose item's title or text has every word of ``query`` (a word ending in ``*`` is a prefix);
-    None when the query has no word."""
+    """Mentions whose item's title or text has every word of ``query`` (a word ending in ``*`` is a prefix),
+    accents folded; None when the query has no word."""
     words = search_words(query)
     if not words:
         return None
     prefixes = set(re.findall(r"(\w+)\*", query))
-    if session.get_bind().dialect.name == "sqlite":
-        # Each word quoted: the user's text never reaches FTS5's own query syntax (NEAR, column filters…).
-        match = " ".join('"' + w.replace('"', '""') + '"' + ("*" if w in prefixes else "") for w in words)
-        found = "SELECT rowid FROM items_fts WHERE items_fts MATCH :match"
-        per_row = "EXISTS (SELECT 1 FROM items_fts WHERE items_fts MATCH :match AND rowid = mentions.item_id)"
-        params: dict[str, str] = {"match": match}
-    else:
-        tsquery = " & ".join(w.lower() + (":*" if w in prefixes else "") for w in words)
+    if session.get_bind().dialect.name != "sqlite":
+        # Words only (\w+), so nothing of to_tsquery's syntax reaches it; folded as the stored document is.
+        tsquery = " & ".join(w.translate(_FOLD).lower() + (":*" if w in prefixes else "") for w in words)
+        # PostgreSQL keeps statistics on the document's words: given the set as a subquery, its planner chooses
+        # between walking the list's index checking each row's item (a common word) and reading the word's items
+        # first (a rare one), without the round trip of a probe (benchmarks/bench_web.py).
         found = f"SELECT items.id FROM items WHERE {PG_DOCUMENT} @@ to_tsquery('simple'::regconfig, :tsquery)"
-        per_row = (
-            f"EXISTS (SELECT 1 FROM items WHERE items.id = mentions.item_id AND {PG_DOCUMENT} @@ "
-            "to_tsquery('simple'::regconfig, :tsquery))"
+        return Mention.item_id.in_(text(found).bindparams(tsquery=tsquery).columns(Item.id))
+    # Each word quoted: the user's text never reaches FTS5's own query syntax (NEAR, column filters…).
+    match = " ".join('"' + w.replace('"', '""') + '"' + ("*" if w in prefixes else "") for w in words)
+    # SQLite's planner knows nothing of how many items a word has: a bounded probe tells.
+    ids = list(
+        session.scalars(
+            text(f"SELECT rowid FROM items_fts WHERE items_fts MATCH :match LIMIT {SET_LIMIT + 1}").bindparams(
+                match=match
+            )
         )
-        params = {"tsquery": tsquery}
-    ids = list(session.scalars(text(f"{found} LIMIT {SET_LIMIT + 1}").bindparams(**params)))
+    )
     if len(ids) <= SET_LIMIT:
         return Mention.item_id.in_(ids)
-    return text(per_row).bindparams(**params)  # type: ignore[return-value]
+    per_row = "EXISTS (SELECT 1 FROM items_fts WHERE items_fts MATCH :match AND rowid = mentions.item_id)"
+    return text(per_row).bindparams(match=match)  # type: ignore[return-value]

@@ -11,11 +11,11 @@ import statistics
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, and_, cast, func, select
+from sqlalchemy import Date, and_, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from erepwatch.db.models import Item, Mention, Watch
@@ -83,9 +83,8 @@ def trends(
     sites: Counter[str] = Counter()
     if ids:
         names = {v: k_ for k_, v in ids.items()}
-        # Counted by the database per day of the reader's zone: PostgreSQL converts each date with the zone's rules;
-        # SQLite shifts by the zone's offset of today (a day next to a change of summer time moves by an hour).
-        day_of = _day(session, zone, now)
+        # Counted by the database per day of the reader's zone, with the zone's rules on each date (summer time).
+        day_of = _day(session, zone, read_from, now).label("day")
         story = and_(
             Mention.watch_id.in_(list(ids.values())),
             Mention.published_at >= read_from,
@@ -126,10 +125,49 @@ def trends(
     return TrendsReport(start, end, out, share, sorted(sites.items(), key=lambda p: (-p[1], p[0])))
 
 
-def _day(session: Session, zone: ZoneInfo, now: datetime) -> Any:
-    if session.get_bind().dialect.name == "sqlite":
-        offset = now.astimezone(zone).utcoffset() or timedelta(0)
-        minutes = int(offset.total_seconds() // 60)
-        sign = "-" if minutes < 0 else "+"
-        return func.date(Mention.published_at, f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}")
-    return cast(func.timezone(zone.key, Mention.published_at), Date)
+def offset_periods(zone: ZoneInfo, start: datetime, end: datetime) -> list[tuple[datetime | None, timedelta]]:
+    """The zone's UTC offsets between two instants: ``(until, offset)`` pairs in order, the last one's ``until``
+    None (it lasts to ``end`` and beyond). Each change is found to the second (hourly steps, then halving)."""
+
+    def offset(at: datetime) -> timedelta:
+        return at.astimezone(zone).utcoffset() or timedelta(0)
+
+    periods: list[tuple[datetime | None, timedelta]] = []
+    at = start.astimezone(UTC)
+    current = offset(at)
+    step = timedelta(hours=1)
+    while at < end:
+        nxt = min(at + step, end)
+        if offset(nxt) != current:
+            low, high = at, nxt  # offset(low) == current != offset(high)
+            while high - low > timedelta(seconds=1):
+                middle = low + (high - low) / 2
+                low, high = (middle, high) if offset(middle) == current else (low, middle)
+            periods.append((high, current))
+            current = offset(high)
+            at = high
+            continue
+        at = nxt
+    periods.append((None, current))
+    return periods
+
+
+def _shift(offset: timedelta) -> str:
+    """SQLite's date modifier for an offset: ``+02:00``, ``-04:00``, ``+05:30``."""
+    minutes = int(offset.total_seconds() // 60)
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def _day(session: Session, zone: ZoneInfo, start: datetime, now: datetime) -> Any:
+    """The SQL expression of a mention's local day in ``zone``."""
+    if session.get_bind().dialect.name != "sqlite":
+        return cast(func.timezone(zone.key, Mention.published_at), Date)
+    # SQLite knows no time zones: each stretch of one UTC offset (summer time, winter time) shifts by its own.
+    periods = offset_periods(zone, start, now + timedelta(days=1))
+    if len(periods) == 1:
+        return func.date(Mention.published_at, _shift(periods[0][1]))
+    whens = [
+        (Mention.published_at < until, func.date(Mention.published_at, _shift(off))) for until, off in periods[:-1]
+    ]
+    return case(*whens, else_=func.date(Mention.published_at, _shift(periods[-1][1])))
