@@ -88,7 +88,7 @@ def free_port() -> int:
 
 def setup(env: dict[str, str], port: int, sources: int, interval: int) -> None:
     os.environ.update(env)
-    from erepwatch.cli import App
+    from erepwatch.cli.app import App
     from erepwatch.db.migrate import upgrade
     from erepwatch.service.sources import SourceInput, add_source
     from erepwatch.service.watches import WatchInput, add_watch

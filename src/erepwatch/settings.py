@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import Field, dataclass, field, fields, replace
 from datetime import timedelta
@@ -493,6 +492,8 @@ def load_settings(
 
     path = config_path or (Path(env["EREPWATCH_CONFIG"]) if env.get("EREPWATCH_CONFIG") else None)
     if path is not None:
+        import tomllib  # here: most commands run without a configuration file
+
         try:
             table = tomllib.loads(Path(path).read_text(encoding="utf-8"))
         except FileNotFoundError as exc:

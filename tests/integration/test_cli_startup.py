@@ -11,7 +11,9 @@ import sys
 
 import pytest
 
+from erepwatch import __version__
 from erepwatch import cli as cli_module
+from erepwatch.cli import app as app_module
 
 PROBE = """
 import json, sys
@@ -29,11 +31,23 @@ def _modules(*args: str) -> set[str]:
     return set(json.loads(done.stderr.strip().splitlines()[-1]))
 
 
-@pytest.mark.parametrize("args", [("--help",), ("--version",)])
-def test_help_and_version_import_no_database_or_analysis(args, tmp_path):
+@pytest.mark.parametrize("args", [("--help",), ("-h",), ("--version",), ()])
+def test_help_and_version_import_neither_click_nor_the_database(args, tmp_path):
     loaded = _modules(*args)
-    assert not {m for m in loaded if m.split(".")[0] in {"sqlalchemy", "alembic", "httpx", "feedparser", "numpy"}}
-    assert "erepwatch.settings" not in loaded
+    heavy = {"click", "sqlalchemy", "alembic", "httpx", "feedparser", "numpy"}
+    assert not {m for m in loaded if m.split(".")[0] in heavy}
+    assert "erepwatch.settings" not in loaded and "erepwatch.cli.app" not in loaded
+
+
+def test_help_without_click_is_the_help_click_gives(cli):
+    """`erepwatch --help` is printed without click; with another option first, click prints the same text."""
+    fast = cli("--help").out
+    assert cli("--utc", "--help").out == fast == cli().out
+    assert fast.startswith("Usage: erepwatch [OPTIONS] COMMAND [ARGS]...")
+    for name in [*cli_module.COMMANDS, "--config PATH", "--database URL", "--utc", "--version", "-h, --help"]:
+        assert f"  {name} " in fast, name
+    assert cli("--version").out == cli("--utc", "--version").out == f"erepwatch, version {__version__}\n"
+    assert cli("watch", "--help").out.startswith("Usage: erepwatch watch [OPTIONS] COMMAND")
 
 
 def test_listing_commands_import_neither_alembic_nor_the_matcher(cli, env):
@@ -46,9 +60,17 @@ def test_listing_commands_import_neither_alembic_nor_the_matcher(cli, env):
 
 
 def test_the_lazy_table_lists_every_command_with_its_own_help():
-    cli_module._register()
-    assert set(cli_module.COMMANDS) == set(cli_module.cli.commands)
+    app_module._register()
+    assert set(cli_module.COMMANDS) == set(app_module.cli.commands)
     for name, (_, short) in cli_module.COMMANDS.items():
-        real = " ".join((cli_module.cli.commands[name].help or "").split())
+        real = " ".join((app_module.cli.commands[name].help or "").split())
         # The listing of `erepwatch --help` comes from the table: it must not say something else than the command.
         assert real.split()[:3] == short.rstrip("…").split()[:3], f"update cli.COMMANDS[{name!r}]: {real}"
+
+
+def test_the_collector_is_on_after_a_command_imports_its_modules(cli):
+    """Imports run without garbage collection (cli.app._imports_only); the command itself runs with it."""
+    import gc
+
+    cli("watch", "list")
+    assert gc.isenabled()

@@ -156,7 +156,7 @@ def test_permanent_refusal_is_failed_and_listed(cli, server, smtp, monkeypatch, 
 
 
 def test_crash_between_sending_and_recording_sends_no_second_mail(cli, server, smtp, monkeypatch, tmp_path, env):
-    from erepwatch.cli import App
+    from erepwatch.cli.app import App
     from erepwatch.notify import plan, send
 
     controller, handler = smtp

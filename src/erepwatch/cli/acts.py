@@ -7,7 +7,7 @@ import getpass
 
 import click
 
-from erepwatch.cli import cli, get_app, json_option, print_json
+from erepwatch.cli.app import cli, get_app, json_option, print_json
 
 
 def _actor() -> str:

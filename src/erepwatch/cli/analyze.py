@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from erepwatch.cli import cli, get_app, json_option
+from erepwatch.cli.app import cli, get_app, json_option
 
 
 @cli.command("analyze")

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from erepwatch.cli import Group, OutPath, cli, get_app, json_option, print_json, write_out
+from erepwatch.cli.app import Group, OutPath, cli, get_app, json_option, print_json, write_out
 from erepwatch.cli.source import source
 from erepwatch.errors import ErepwatchError, FetchError, InvalidInputError
 from erepwatch.service.watches import get_watch

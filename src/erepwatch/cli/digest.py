@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from erepwatch.cli import OutPath, cli, get_app, json_option, print_json, write_out
+from erepwatch.cli.app import OutPath, cli, get_app, json_option, print_json, write_out
 from erepwatch.clock import utcnow
 from erepwatch.service.digests import preview_digest, send_now
 

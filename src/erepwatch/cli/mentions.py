@@ -9,7 +9,7 @@ from datetime import datetime
 import click
 
 from erepwatch.analyze.snippet import Snippet, highlight
-from erepwatch.cli import cli, get_app, json_option, print_json
+from erepwatch.cli.app import cli, get_app, json_option, print_json
 from erepwatch.db.mention_views import MentionView
 from erepwatch.errors import InvalidInputError
 from erepwatch.service.mentions import SENTIMENTS, count_mentions, list_mentions

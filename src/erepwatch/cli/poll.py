@@ -6,7 +6,7 @@ import asyncio
 
 import click
 
-from erepwatch.cli import cli, get_app, json_option, print_json
+from erepwatch.cli.app import cli, get_app, json_option, print_json
 from erepwatch.errors import ErepwatchError
 from erepwatch.pipeline import PollStats, run_poll
 

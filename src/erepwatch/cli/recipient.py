@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from erepwatch.cli import cli, get_app, json_option, print_json
+from erepwatch.cli.app import cli, get_app, json_option, print_json
 from erepwatch.enums import Sentiment, values
 from erepwatch.notify.digest import WEEKDAYS
 from erepwatch.notify.strings import LOCALES

@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from erepwatch.cli import cli, get_app
+from erepwatch.cli.app import cli, get_app
 from erepwatch.daemon import Daemon
 from erepwatch.logs import configure_logging
 from erepwatch.web.server import daemon_web

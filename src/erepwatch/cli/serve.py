@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from erepwatch.cli import cli, get_app
+from erepwatch.cli.app import cli, get_app
 from erepwatch.logs import configure_logging
 
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import click
 
-from erepwatch.cli import cli, get_app, json_option, print_json
+from erepwatch.cli.app import cli, get_app, json_option, print_json
 from erepwatch.errors import InvalidInputError
 from erepwatch.service import sources as svc
 from erepwatch.settings import Settings, parse_duration

@@ -6,7 +6,7 @@ from typing import TextIO
 
 import click
 
-from erepwatch.cli import cli, get_app, json_option, print_json
+from erepwatch.cli.app import cli, get_app, json_option, print_json
 from erepwatch.service import watches as svc
 
 QUERY_HELP = """Query language (case- and accent-insensitive, whole words):
