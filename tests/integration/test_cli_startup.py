@@ -68,9 +68,13 @@ def test_the_lazy_table_lists_every_command_with_its_own_help():
         assert real.split()[:3] == short.rstrip("…").split()[:3], f"update cli.COMMANDS[{name!r}]: {real}"
 
 
-def test_the_collector_is_on_after_a_command_imports_its_modules(cli):
+def test_a_command_runs_with_the_collector_on_and_its_imports_frozen(cli, env):
     """Imports run without garbage collection (cli.app._imports_only); the command itself runs with it."""
-    import gc
-
-    cli("watch", "list")
-    assert gc.isenabled()
+    cli("watch", "add", "acme", "--query", "acme")
+    probe = (
+        "import gc, sys\nfrom erepwatch.cli import main\ntry:\n    main(['watch', 'list'])\nexcept SystemExit:\n"
+        "    pass\nprint(gc.isenabled(), gc.get_freeze_count() > 10000, file=sys.stderr)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert "acme" in done.stdout
+    assert done.stderr.strip().splitlines()[-1] == "True True"
