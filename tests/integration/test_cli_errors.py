@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import click
 import pytest
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
@@ -122,7 +123,51 @@ def _cases(tmp_path: Path, port: int) -> list[tuple[tuple[str, ...], str, dict[s
         (("serve",), "EREPWATCH_WEB_ADDR", {"EREPWATCH_WEB_ADDR": f"127.0.0.1:{port}"}),
         (("serve", "--addr", "0.0.0.0:8080"), "PASSWORD", {}),
         (("stories", "explain", "999999"), "999999", {}),
+        (("watch", "list", "--database", "sqlite:///nowhere/x.db"), "nowhere", {}),
+        (("mention", "star", "999999"), "999999", {}),
+        (("mention", "irrelevant", "999999", "--apply"), "999999", {}),
+        (("mention", "mute", "999999"), "999999", {}),
+        (("acts",), "Mars/Olympus", {"EREPWATCH_DISPLAY_TIMEZONE": "Mars/Olympus"}),
+        (("acts", "undo", "999999"), "999999", {}),
     ]
+
+
+def _command_path(args: tuple[str, ...]) -> tuple[str, ...]:
+    """The command (and subcommand) ``args`` run, resolved as click resolves it."""
+    from erepwatch.cli.app import cli
+
+    command: click.Command = cli
+    path: list[str] = []
+    rest = list(args)
+    while isinstance(command, click.Group) and rest and not rest[0].startswith("-"):
+        name, found, rest = command.resolve_command(click.Context(command), rest)
+        assert name is not None and found is not None, args
+        path.append(name)
+        command = found
+        rest = rest[1:] if rest and rest[0] == name else rest
+    return tuple(path)
+
+
+def _every_command() -> set[tuple[str, ...]]:
+    """Every command and subcommand of the CLI, from its table (cli.COMMANDS) and the groups it names."""
+    from erepwatch.cli.app import _register, cli
+
+    _register()
+
+    def walk(command: click.Command, path: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
+        if not isinstance(command, click.Group) or command.invoke_without_command:
+            yield path
+        if isinstance(command, click.Group):
+            for name, sub in command.commands.items():
+                yield from walk(sub, (*path, name))
+
+    return {path for name, command in cli.commands.items() for path in walk(command, (name,))}
+
+
+def test_the_bad_inputs_cover_every_command(tmp_path: Path) -> None:
+    """A new command or subcommand cannot be forgotten here: each must have its bad input above."""
+    covered = {_command_path(args) for args, _, _ in _cases(tmp_path, 1)}
+    assert not _every_command() - covered, f"add a bad input for: {sorted(_every_command() - covered)}"
 
 
 def _one_line(args: tuple[str, ...], stderr: str) -> bool:
