@@ -114,3 +114,122 @@ def test_the_fold_table_is_the_one_the_migration_stored():
     spec.loader.exec_module(module)
     assert (module.FOLD_FROM, module.FOLD_TO) == (FOLD_FROM, FOLD_TO)
     assert "é".translate(str.maketrans(FOLD_FROM, FOLD_TO)) == "e"
+
+
+# --- saved groups: my brand vs competitors ---------------------------------------------------------------
+
+
+@pytest.fixture
+def three_watches(sessions):
+    """acme (brand) with 3 stories in the last week, globex 1 (+ one member of its story), initech 0."""
+    now = datetime(2026, 6, 1, 12, tzinfo=UTC)
+    with sessions.begin() as session:
+        acme, globex, _ = (add_watch(session, WatchInput(n, n), now=now) for n in ("acme", "globex", "initech"))
+        for hours in (2, 30, 50):
+            _mention(session, acme.id, now - timedelta(hours=hours))
+        head = _mention(session, globex.id, now - timedelta(hours=5))
+        member = _mention(session, globex.id, now - timedelta(hours=4))
+        head.cluster_id = member.cluster_id = head.id
+        # Older than the week: outside a 7-day share.
+        _mention(session, globex.id, now - timedelta(days=20))
+    return now
+
+
+def test_a_saved_group_gives_the_share_of_voice_of_brand_vs_competitors(sessions, three_watches):
+    from erepwatch.enums import GroupRole
+    from erepwatch.service import groups
+
+    now = three_watches
+    with sessions.begin() as session:
+        groups.add_group(session, groups.GroupInput("Marché", ["acme"], ["globex, initech"]), now=now)
+    with sessions() as session:
+        week = groups.share_of_voice(session, "Marché", days=7, now=now, tz="Europe/Paris")
+        month = groups.share_of_voice(session, "Marché", days=30, now=now, tz="Europe/Paris")
+        assert groups.group_as_dict(session, groups.get_group(session, "Marché")) == {
+            "id": 1, "name": "Marché", "brands": ["acme"], "competitors": ["globex", "initech"]
+        }  # fmt: skip
+    assert [(s.watch, s.role, s.stories, s.percent) for s in week.lines] == [
+        ("acme", GroupRole.BRAND, 3, 75.0), ("globex", GroupRole.COMPETITOR, 1, 25.0),
+        ("initech", GroupRole.COMPETITOR, 0, 0.0),
+    ]  # fmt: skip
+    assert week.brand_percent == 75.0 and week.total == 4
+    assert [(s.watch, s.stories) for s in month.lines][:2] == [("acme", 3), ("globex", 2)]
+
+    with sessions.begin() as session:
+        groups.edit_group(session, "Marché", name="Boulangeries", brands=["globex"], competitors=["acme"], now=now)
+    with sessions() as session:
+        swapped = groups.share_of_voice(session, "Boulangeries", days=7, now=now)
+    assert [(s.watch, s.role) for s in swapped.lines] == [("globex", GroupRole.BRAND), ("acme", GroupRole.COMPETITOR)]
+
+
+@pytest.mark.parametrize(
+    ("brands", "competitors", "message"),
+    [([], ["globex"], "brand"), (["acme"], [], "competitors"), (["acme"], ["acme"], "both"),
+     (["acme"], ["nope"], "nope")],
+)  # fmt: skip
+def test_a_group_is_refused_in_one_line_naming_what_to_change(sessions, three_watches, brands, competitors, message):
+    from erepwatch.errors import ErepwatchError
+    from erepwatch.service import groups
+
+    with sessions.begin() as session, pytest.raises(ErepwatchError, match=message):
+        groups.add_group(session, groups.GroupInput("g", brands, competitors))
+
+
+def test_deleting_a_watch_leaves_its_groups(sessions, three_watches):
+    from erepwatch.service import groups
+    from erepwatch.service.watches import remove_watch
+
+    with sessions.begin() as session:
+        groups.add_group(session, groups.GroupInput("g", ["acme"], ["globex", "initech"]))
+    with sessions.begin() as session:
+        remove_watch(session, "initech")
+    with sessions() as session:
+        assert groups.group_as_dict(session, groups.get_group(session, "g"))["competitors"] == ["globex"]
+
+
+def _csrf(client, path: str) -> str:
+    import re
+
+    return re.search(r'name="csrf" value="([^"]+)"', client.get(path).text).group(1)
+
+
+def test_groups_are_managed_from_the_web_with_csrf_and_shown_on_the_trends(sessions, three_watches, db_url, tmp_path):
+    from starlette.testclient import TestClient
+
+    from erepwatch.settings import load_settings
+    from erepwatch.web.app import create_app
+    from erepwatch.web.server import make_config
+
+    now = three_watches
+    settings = load_settings(environ={"EREPWATCH_DATABASE_URL": db_url, "EREPWATCH_DATA_DIR": str(tmp_path)})
+    app = create_app(make_config(sessions, settings, clock=lambda: now))
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        form = {"name": "Marché", "brand": "acme", "competitor": ["globex", "initech"]}
+        assert client.post("/groups", data=form, follow_redirects=False).status_code == 403
+        token = _csrf(client, "/groups")
+        assert client.post("/groups", data={**form, "csrf": token}, follow_redirects=False).status_code == 303
+        page = client.get("/trends", params={"days": "7"}).text
+        assert "Marché" in page and "75.0 %" in page and "Votre part : 75.0 %" in page
+        # A mistake comes back as one line on the page, nothing saved.
+        bad = client.post("/groups", data={"csrf": token, "name": "x", "brand": "acme", "competitor": "acme"})
+        assert "cannot be both" in bad.text
+        assert [g["name"] for g in client.get("/api/v1/groups").json()] == ["Marché"]
+        group_id = client.get("/api/v1/groups/Marché").json()["id"]
+        edited = {"csrf": token, "name": "Marché", "brand": "globex", "competitor": "acme"}
+        assert client.post(f"/groups/{group_id}", data=edited, follow_redirects=False).status_code == 303
+        share = client.get("/api/v1/groups/Marché/share", params={"days": "7"}).json()
+        assert share["brand_percent"] == 25.0 and [s["watch"] for s in share["share"]] == ["globex", "acme"]
+        assert client.post(f"/groups/{group_id}/delete", data={"csrf": token}).status_code == 200
+        assert client.get("/api/v1/groups").json() == []
+        assert "/groups" in client.get("/trends").text
+
+
+def test_groups_from_the_cli_through_the_same_service(cli, env):
+    cli("watch", "add", "acme", "--query", "acme")
+    cli("watch", "add", "globex", "--query", "globex")
+    added = cli("group", "add", "Marché", "--brand", "acme", "--competitor", "globex", "--json").json()
+    assert added["brands"] == ["acme"] and added["competitors"] == ["globex"]
+    assert cli("group", "share", "Marché", "--days", "7", "--json").json()["total"] == 0
+    refused = cli("group", "add", "Autre", "--brand", "acme", ok=False)
+    assert refused.code == 1 and "competitors" in refused.err and "Traceback" not in refused.err
+    assert "removed group" in cli("group", "remove", "Marché").out

@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
     "deliveries": (("deliveries",), "List deliveries, newest first; or resend one on purpose (--retry ID)."),
     "digest": (("digest",), "Preview or send digests."),
     "export": (("catalog",), "Back up watches, sources and recipients as one JSON or TOML file."),
+    "group": (("group",), "Groups of watches to compare: your brand vs competitors (share of voice)."),
     "import": (("catalog",), "Bring configuration in: `import FILE` (a backup from `erepwatch export`) or…"),
     "init": (("init",), "Create the database or upgrade it to the latest schema (safe to run again)."),
     "mention": (("acts",), "Act on one mention: star, irrelevant (and its exclusion), mute its site."),

@@ -17,6 +17,7 @@ from starlette.routing import BaseRoute, Route
 from erepwatch.errors import InvalidInputError, NotFoundError, QuerySyntaxError
 from erepwatch.service import acts as asvc
 from erepwatch.service import browse
+from erepwatch.service import groups as gsvc
 from erepwatch.service import recipients as rsvc
 from erepwatch.service import sources as ssvc
 from erepwatch.service import trends as tsvc
@@ -321,6 +322,45 @@ def trends(request: Request, cfg: WebConfig, body: Body) -> Any:
     }  # fmt: skip
 
 
+# --- groups (share of voice) -------------------------------------------------------------------------------
+
+
+def groups(request: Request, cfg: WebConfig, body: Body) -> Any:
+    with cfg.read() as session:
+        return [gsvc.group_as_dict(session, g) for g in gsvc.list_groups(session)]
+
+
+def group_create(request: Request, cfg: WebConfig, body: Body) -> Any:
+    data = gsvc.GroupInput(_text(body, "name", required=True) or "", _strings(body, "brands") or [],
+                           _strings(body, "competitors") or [])  # fmt: skip
+    with cfg.write() as session:
+        created = gsvc.add_group(session, data, now=cfg.clock())
+        return JSONResponse(gsvc.group_as_dict(session, created), status_code=201)
+
+
+def group(request: Request, cfg: WebConfig, body: Body) -> Any:
+    name = request.path_params["name"]
+    if request.method == "GET":
+        with cfg.read() as session:
+            return gsvc.group_as_dict(session, gsvc.get_group(session, name))
+    with cfg.write() as session:
+        if request.method == "DELETE":
+            gone = gsvc.remove_group(session, name)
+            return {"name": gone.name, "removed": True}
+        edited = gsvc.edit_group(session, name, name=_text(body, "name"), brands=_strings(body, "brands"),
+                                 competitors=_strings(body, "competitors"), now=cfg.clock())  # fmt: skip
+        return gsvc.group_as_dict(session, edited)
+
+
+def group_share(request: Request, cfg: WebConfig, body: Body) -> Any:
+    days = request.query_params.get("days", "30")
+    if days not in ("7", "30", "90"):
+        raise InvalidInputError("days: 7, 30 or 90")
+    with cfg.read() as session:
+        return gsvc.share_of_voice(session, request.path_params["name"], days=int(days), now=cfg.clock(),
+                                   tz=translator(request).tz).as_dict()  # fmt: skip
+
+
 def openapi(request: Request) -> Response:
     return JSONResponse(document(), headers={"Cache-Control": "no-cache"})
 
@@ -350,4 +390,8 @@ def routes() -> list[BaseRoute]:
         Route(f"{v}/recipients", endpoint(recipient_create, 201), methods=["POST"]),
         Route(f"{v}/recipients/{{recipient_id:int}}", endpoint(recipient), methods=["PATCH", "DELETE"]),
         Route(f"{v}/trends", endpoint(trends), methods=["GET"]),
+        Route(f"{v}/groups", endpoint(groups), methods=["GET"]),
+        Route(f"{v}/groups", endpoint(group_create, 201), methods=["POST"]),
+        Route(f"{v}/groups/{{name:str}}", endpoint(group), methods=["GET", "PATCH", "DELETE"]),
+        Route(f"{v}/groups/{{name:str}}/share", endpoint(group_share), methods=["GET"]),
     ]

@@ -23,7 +23,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from erepwatch.errors import ErepwatchError
-from erepwatch.web import api, feeds, manage, pages
+from erepwatch.web import api, feeds, groups, manage, pages
 from erepwatch.web.base import WebConfig, config, csrf_ok, flash, local_path, redirect, render, translator
 from erepwatch.web.i18n import LOCALES, zone
 from erepwatch.web.security import GuardMiddleware, is_loopback, same_secret
@@ -169,6 +169,7 @@ def routes() -> list[BaseRoute]:
         Route("/tz", set_tz, methods=["POST"]),
         *pages.routes(),
         *manage.routes(),
+        *groups.routes(),
         *feeds.routes(),
         *api.routes(),
         Route("/favicon.ico", lambda request: RedirectResponse("/static/favicon.svg", status_code=301)),

@@ -28,7 +28,7 @@ async def _form(request: Request) -> dict[str, Any]:
     out: dict[str, Any] = {k: str(v) for k, v in form.items()}
     for key in set(form.keys()):
         values = form.getlist(key)
-        if len(values) > 1 or key in ("watches", "providers"):
+        if len(values) > 1 or key in ("watches", "providers", "brand", "competitor"):
             out[key] = [str(v) for v in values]
     return out
 

@@ -54,7 +54,9 @@ NAME = {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[^/]+$"
 
 @cache
 def document() -> dict[str, Any]:
-    ref = {k: {"$ref": f"#/components/schemas/{k}"} for k in ("Mention", "Act", "Watch", "Source", "Recipient")}
+    ref = {
+        k: {"$ref": f"#/components/schemas/{k}"} for k in ("Mention", "Act", "Watch", "Source", "Recipient", "Group")
+    }
     filters = [
         _q("watch", STR, "a watch's name"), _q("sentiment", {"enum": ["positive", "negative", "neutral"]}, ""),
         _q("tag", STR, "a tag"), _q("source", STR, "a publisher's domain"), _q("lang", STR, "ISO 639-1 code"),
@@ -69,6 +71,7 @@ def document() -> dict[str, Any]:
     recipient_body = _obj({"email": STR, "frequency": {"enum": list(values(Frequency))}, "at": STR, "tz": STR,
                            "day": STR, "locale": {"enum": ["fr", "en"]}, "min_sentiment": STR,
                            "send_empty": BOOL, "notify": STRS, "watches": STRS})  # fmt: skip
+    group_body = _obj({"name": STR, "brands": STRS, "competitors": STRS})
     empty = {"type": "object"}
     paths: dict[str, Any] = {
         "/api/v1/mentions": {"get": _op("Stories, newest first, filtered", _obj(
@@ -139,6 +142,24 @@ def document() -> dict[str, Any]:
         "/api/v1/trends": {"get": _op("Mentions per day by sentiment, share of voice, top sites", _obj(
             {"watches": {"type": "array"}, "share": {"type": "array"}, "publishers": {"type": "array"}}),
             params=[_q("watch", STR, "repeatable"), _q("days", {"enum": ["7", "30", "90"]}, "")])},
+        "/api/v1/groups": {
+            "get": _op("Saved groups (your brand vs competitors)", {"type": "array", "items": ref["Group"]}),
+            "post": _op("Save a group", ref["Group"], status="201", body=group_body, errors=("400", "404", "409")),
+        },
+        "/api/v1/groups/{name}": {
+            "get": _op("A group", ref["Group"], params=[_p("name", NAME)], errors=("404",)),
+            "patch": _op("Rename a group or replace its brand or competitors", ref["Group"],
+                         params=[_p("name", NAME)], body=group_body, errors=("400", "404", "409")),
+            "delete": _op("Remove a group", _obj({"name": STR, "removed": BOOL}), params=[_p("name", NAME)],
+                          errors=("404",)),
+        },
+        "/api/v1/groups/{name}/share": {"get": _op(
+            "Share of voice of a group over 7, 30 or 90 days (stories per watch)",
+            _obj({"group": STR, "days": INT, "total": INT, "brand_percent": {"type": "number"},
+                  "share": {"type": "array", "items": _obj({"watch": STR, "role": {"enum": ["brand", "competitor"]},
+                                                            "stories": INT, "percent": {"type": "number"}})}},
+                 ("group", "days", "total", "share")),
+            params=[_p("name", NAME), _q("days", {"enum": ["7", "30", "90"]}, "")], errors=("400", "404"))},
     }  # fmt: skip
     schemas = {
         "Error": _obj({"error": STR}, ("error",)),
@@ -152,6 +173,8 @@ def document() -> dict[str, Any]:
                        "fuzzy": BOOL, "tags": {"type": "object"}}, ("id", "name", "query")),
         "Source": _obj({"id": INT, "name": STR, "url": STR, "items": INT, "failures": INT, "broken": BOOL,
                         "last_error": NSTR}, ("id", "name", "url")),
+        "Group": _obj({"id": INT, "name": STR, "brands": STRS, "competitors": STRS}, ("id", "name", "brands",
+                                                                                   "competitors")),
         "Recipient": _obj({"id": INT, "email": STR, "frequency": STR, "at": STR, "tz": STR, "watches": STRS},
                           ("id", "email", "frequency")),
     }  # fmt: skip

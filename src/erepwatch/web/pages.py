@@ -166,20 +166,35 @@ def acts_page(request: Request) -> Response:
 
 
 def trends_page(request: Request) -> Response:
+    from erepwatch.service import groups as gsvc
+    from erepwatch.service.watches import list_watches
+
     t = translator(request)
     days = request.query_params.get("days", "30")
     days_n = int(days) if days in ("7", "30", "90") else 30
     cfg = config(request)
+    ticked = request.query_params.getlist("watch")
     with cfg.read() as session:
-        from erepwatch.service.watches import list_watches
-
         names = [w.name for w in list_watches(session)]
-        chosen = [w for w in request.query_params.getlist("watch") if w in names] or names[:6]
+        groups = [g.name for g in gsvc.list_groups(session)]
+        # The share of voice is a saved group's (the one asked for, else the first), unless watches are ticked.
+        asked = request.query_params.get("group")
+        group = asked if asked in groups else (groups[0] if groups and not ticked else None)
+        chosen = [w for w in ticked if w in names] or names[:6]
+        share_of = None
+        if group is not None:
+            share_of = gsvc.share_of_voice(session, group, days=days_n, now=cfg.clock(), tz=t.tz)
+            if not ticked:
+                chosen = [line.watch for line in share_of.lines]
         report = trends_svc.trends(session, chosen, days=days_n, now=cfg.clock(), tz=t.tz)
     charts = {w.watch: day_chart(w, t) for w in report.watches}
-    share = share_bar(report.share)
+    if share_of is not None:
+        share = share_bar([(line.watch, line.stories) for line in share_of.lines])
+        roles = {line.watch: line.role.value for line in share_of.lines}
+    else:
+        share, roles = share_bar(report.share), {}
     return render(request, "trends.html", report=report, charts=charts, share=share, names=names, chosen=chosen,
-                  days=days_n)  # fmt: skip
+                  days=days_n, groups=groups, group=group, share_of=share_of, roles=roles)  # fmt: skip
 
 
 def routes() -> list[BaseRoute]:
