@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from erepwatch.cli import cli, get_app, json_option, print_json
+from erepwatch.cli.app import cli, get_app, json_option, print_json
 from erepwatch.service import groups as svc
 
 
