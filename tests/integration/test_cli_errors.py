@@ -223,3 +223,9 @@ def test_cli_refuses_an_uninitialised_database_and_init_creates_it(run: Run, tmp
 def test_bad_database_url_names_the_option(run: Run) -> None:
     result = run("--database", "mysql://x", "watch", "list")
     assert result.returncode == 1 and "--database" in result.stderr and "--database-url" not in result.stderr
+
+
+def test_an_unreachable_database_names_where_and_the_option(run: Run) -> None:
+    result = run("--database", f"postgresql://postgres:secret@127.0.0.1:{_dead_port()}/x", "mentions")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "--database" in result.stderr and "127.0.0.1" in result.stderr and "secret" not in result.stderr

@@ -21,7 +21,7 @@ import click
 
 from erepwatch import __version__
 from erepwatch.cli import COMMANDS, GLOBAL_OPTIONS, HELP_OPTIONS, MAX_WIDTH, SUMMARY, top_help
-from erepwatch.errors import ErepwatchError
+from erepwatch.errors import DatabaseUnavailableError, ErepwatchError
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -67,10 +67,18 @@ class App:
         from erepwatch.db.engine import session_factory
         from erepwatch.db.migrate import ensure_schema, require_schema
 
-        if self.create:
-            ensure_schema(self.engine)
-        else:
-            require_schema(self.engine)
+        try:
+            if self.create:
+                ensure_schema(self.engine)
+            else:
+                require_schema(self.engine)
+        except DatabaseUnavailableError as exc:
+            # The driver says what failed (no such database, refused, bad password); the user needs where and how.
+            where = self.engine.url.render_as_string(hide_password=True)
+            raise DatabaseUnavailableError(
+                f"{exc} ({where}: is the server up and the database created? "
+                "else fix --database or EREPWATCH_DATABASE_URL)"
+            ) from exc
         return session_factory(self.engine)
 
     @cached_property
