@@ -213,7 +213,8 @@ def test_lists_say_what_a_person_needs(cli):
     line = cli("watch", "list").out
     assert "lang fr,en" in line and "region CA" in line and "fuzzy" in line and "crise=rappel,plainte" in line
     cli("recipient", "add", "a@exemple.fr", "--frequency", "weekly", "--day", "friday", "--at", "09:00")
-    cli("recipient", "add", "b@exemple.fr", "--frequency", "instant")
+    added = cli("recipient", "add", "b@exemple.fr", "--frequency", "instant").out
+    assert "instant alerts" in added and "08:00" not in added
     rows = {line.split()[0]: line for line in cli("recipient", "list").out.splitlines()}
     assert "weekly, friday at 09:00" in rows["a@exemple.fr"]
     assert "instant alerts" in rows["b@exemple.fr"] and "08:00" not in rows["b@exemple.fr"]
@@ -224,6 +225,8 @@ def test_an_interval_below_the_minimum_is_clamped_with_a_message(cli, server):
     done = cli("source", "add", server.url("/a.xml"), "--interval", "30s", "--json")
     assert "poll.min_interval" in done.err and "every 5m" in done.err
     assert done.json()["interval"] == 300
+    server.routes["/b.xml"] = (200, {"Content-Type": "application/rss+xml"}, _rss(ITEMS))
+    assert cli("source", "add", server.url("/b.xml"), "--interval", "2h").out.rstrip().endswith("every 2h")
 
 
 def test_a_new_recipients_first_digest_covers_what_its_watches_found(stored, tmp_path):

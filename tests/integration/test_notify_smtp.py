@@ -357,6 +357,8 @@ def test_mail_that_clients_treat_well(cli, server, smtp, monkeypatch, tmp_path):
     assert len(handler.messages) == 2
     for raw in handler.messages:
         assert b"\n>From" not in raw and b"Content-Transfer-Encoding: quoted-printable" in raw
+        # On the wire, not only once parsed: clients do not decode RFC 2047 words in List-Unsubscribe.
+        assert b"\nList-Unsubscribe: <https://veille.exemple.fr/unsubscribe/" in raw.replace(b"\r\n", b"\n")
         msg, parts = _parts(raw)
         assert msg["From"].addresses[0].display_name == "Veille Acme"
         assert msg["From"].addresses[0].addr_spec == "veille@exemple.fr"

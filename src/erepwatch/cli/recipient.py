@@ -80,7 +80,7 @@ def add(email: str, watches: tuple[str, ...], notify_urls: tuple[str, ...], as_j
     if as_json:
         print_json(row)
     else:
-        click.echo(f"added recipient {row['email']} ({row['frequency']}, {row['at']} {row['tz']})")
+        click.echo(f"added recipient {row['email']} ({_when(row)})")
 
 
 @recipient.command("list")

@@ -44,7 +44,9 @@ def add(url: str, name: str | None, interval: str | None, no_check: bool, as_jso
     if as_json:
         print_json(row)
     else:
-        click.echo(f"added source {row['id']} {row['name']!r} ({row['url']}), every {row['interval']} s")
+        click.echo(
+            f"added source {row['id']} {row['name']!r} ({row['url']}), every {_human(timedelta(seconds=row['interval']))}"
+        )
 
 
 def _within_limits(every: timedelta, settings: Settings) -> timedelta:

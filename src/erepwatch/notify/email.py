@@ -47,9 +47,23 @@ def unsubscribe_targets(
 
 
 class _MailPolicy(EmailPolicy):
-    """SMTP's policy, except for a subject with accents: Python's folder leaves a space at the end of a folded
-    line before an encoded word, which clients show as a double space once unfolded ("et  Crédit"). Such a
-    subject is written as RFC 2047 encoded words only (whitespace between them vanishes when decoded)."""
+    """SMTP's policy, except for two headers.
+
+    A subject with accents: Python's folder leaves a space at the end of a folded line before an encoded word,
+    which clients show as a double space once unfolded ("et  Crédit"). Such a subject is written as RFC 2047
+    encoded words only (whitespace between them vanishes when decoded).
+
+    ``List-Unsubscribe``: a list of ``<URL>`` (RFC 2369) where encoded words are not allowed and that clients read
+    as is; Python's folder encodes any word longer than a line, and a signed link is. It is written as given,
+    folded only between two URLs (a line may be up to 998 characters long).
+    """
+
+    def _url_list(self, name: str, value: Any) -> str | None:
+        text = str(value)
+        if name.lower() != "list-unsubscribe" or not text.isascii():
+            return None
+        urls = [url.strip() for url in _URL_SEPARATOR.split(text)]
+        return f"{name}: {(',' + self.linesep + ' ').join(urls)}{self.linesep}"
 
     def _encoded_subject(self, name: str, value: Any) -> str | None:
         text = str(value)
@@ -59,11 +73,14 @@ class _MailPolicy(EmailPolicy):
         return f"{name}: {encoded}{self.linesep}"
 
     def fold(self, name: str, value: Any) -> str:
-        return self._encoded_subject(name, value) or super().fold(name, value)
+        return self._encoded_subject(name, value) or self._url_list(name, value) or super().fold(name, value)
 
     def fold_binary(self, name: str, value: Any) -> bytes:
-        subject = self._encoded_subject(name, value)
-        return subject.encode("ascii") if subject else super().fold_binary(name, value)
+        written = self._encoded_subject(name, value) or self._url_list(name, value)
+        return written.encode("ascii") if written else super().fold_binary(name, value)
+
+
+_URL_SEPARATOR = re.compile(r"(?<=>)\s*,\s*")
 
 
 _POLICY = _MailPolicy(linesep="\r\n")
