@@ -44,9 +44,8 @@ def add(url: str, name: str | None, interval: str | None, no_check: bool, as_jso
     if as_json:
         print_json(row)
     else:
-        click.echo(
-            f"added source {row['id']} {row['name']!r} ({row['url']}), every {_human(timedelta(seconds=row['interval']))}"
-        )
+        every_text = _human(timedelta(seconds=row["interval"]))
+        click.echo(f"added source {row['id']} {row['name']!r} ({row['url']}), every {every_text}")
 
 
 def _within_limits(every: timedelta, settings: Settings) -> timedelta:
