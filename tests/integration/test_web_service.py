@@ -233,3 +233,88 @@ def test_groups_from_the_cli_through_the_same_service(cli, env):
     refused = cli("group", "add", "Autre", "--brand", "acme", ok=False)
     assert refused.code == 1 and "competitors" in refused.err and "Traceback" not in refused.err
     assert "removed group" in cli("group", "remove", "Marché").out
+
+
+# --- files in and out of the management pages, as the CLI takes and gives them ----------------------------
+
+
+@pytest.fixture
+def web(sessions, db_url, tmp_path):
+    from starlette.testclient import TestClient
+
+    from erepwatch.settings import load_settings
+    from erepwatch.web.app import create_app
+    from erepwatch.web.server import make_config
+
+    now = datetime(2026, 6, 1, 12, tzinfo=UTC)
+    settings = load_settings(environ={"EREPWATCH_DATABASE_URL": db_url, "EREPWATCH_DATA_DIR": str(tmp_path)})
+    with TestClient(create_app(make_config(sessions, settings, clock=lambda: now)), base_url="http://127.0.0.1") as c:
+        yield c
+
+
+def _flashes(page: str) -> str:
+    import html
+
+    return html.unescape(page)
+
+
+def test_watches_come_in_from_json_lines_with_the_stored_items_matched(web, sessions):
+    with sessions.begin() as session:
+        # Stored an hour ago (by the real clock, which the matching of stored items reads).
+        _mention(session, add_watch(session, WatchInput("other", "other")).id,
+                 datetime.now(UTC) - timedelta(hours=1), title="Acme rappelle ses yaourts")  # fmt: skip
+    lines = '{"name": "acme", "query": "acme", "lang": "fr"}\n{"name": "globex", "query": "globex OR initech"}\n'
+    files = {"file": ("watches.jsonl", lines.encode(), "application/jsonl")}
+    assert web.post("/watches/import", files=files, follow_redirects=False).status_code == 403
+    token = _csrf(web, "/watches")
+    page = _flashes(web.post("/watches/import", data={"csrf": token}, files=files).text)
+    assert "2 ajoutées, 0 modifiées, 0 inchangées ; 1 mentions" in page
+    assert [w["name"] for w in web.get("/api/v1/watches").json()] == ["acme", "globex", "other"]
+    # A bad line: one line naming the file and the line, nothing of the file applied.
+    bad = {"file": ("bad.jsonl", b'{"name": "initech", "query": "initech"}\n{"name": "x", "query": "("}\n', "text/plain")}
+    page = _flashes(web.post("/watches/import", data={"csrf": token}, files=bad).text)
+    assert "bad.jsonl: line 2" in page and "Traceback" not in page
+    assert "initech" not in [w["name"] for w in web.get("/api/v1/watches").json()]
+    assert "choisissez un fichier" in _flashes(web.post("/watches/import", data={"csrf": token}).text)
+
+
+def test_sources_go_out_and_come_back_as_opml_and_a_backup_restores(web):
+    token = _csrf(web, "/sources")
+    created = web.post("/api/v1/sources", json={"url": "https://example.org/feed.xml", "name": "Exemple"}).json()
+    web.post("/api/v1/watches", json={"name": "acme", "query": "acme"})
+    opml = web.get("/sources/export.opml")
+    assert opml.status_code == 200 and "attachment" in opml.headers["content-disposition"]
+    assert b"https://example.org/feed.xml" in opml.content
+    backup = web.get("/backup", params={"format": "toml"})
+    assert backup.headers["content-disposition"].endswith('.toml"') and "acme" in backup.text
+    web.delete(f"/api/v1/sources/{created['id']}")
+    assert web.get("/api/v1/sources").json() == []
+    files = {"file": ("sources.opml", opml.content, "text/x-opml")}
+    page = _flashes(web.post("/sources/import", data={"csrf": token}, files=files).text)
+    assert "1 flux ajoutés, 0 déjà présents, 0 refusés" in page
+    assert [s["url"] for s in web.get("/api/v1/sources").json()] == ["https://example.org/feed.xml"]
+    restore = {"file": ("erepwatch-backup.toml", backup.content, "application/toml")}
+    page = _flashes(web.post("/backup", data={"csrf": token}, files=restore).text)
+    assert "Sauvegarde restaurée : 0 créés" in page
+    not_opml = {"file": ("x.opml", b"<html>no</html>", "text/html")}
+    assert "x.opml" in _flashes(web.post("/sources/import", data={"csrf": token}, files=not_opml).text)
+
+
+def test_google_alerts_come_in_from_the_watches_page(web):
+    from pathlib import Path
+
+    export = Path(__file__).resolve().parents[1] / "data" / "providers" / "google-alerts-export.json"
+    token = _csrf(web, "/watches")
+    page = _flashes(web.post("/watches/import-alerts", data={"csrf": token},
+                             files={"file": ("alerts.json", export.read_bytes(), "application/json")}).text)  # fmt: skip
+    assert "Google Alertes importées" in page
+    assert web.get("/api/v1/watches").json()
+
+
+def test_a_feed_added_from_the_page_is_fetched_first_unless_asked_not_to(web):
+    token = _csrf(web, "/sources")
+    # Nothing listens on port 9 of loopback (and loopback is refused without EREPWATCH_ALLOW_PRIVATE).
+    page = _flashes(web.post("/sources", data={"csrf": token, "url": "http://127.0.0.1:9/feed"}).text)
+    assert "Erreur" in page and web.get("/api/v1/sources").json() == []
+    web.post("/sources", data={"csrf": token, "url": "http://127.0.0.1:9/feed", "no_check": "1"})
+    assert [s["url"] for s in web.get("/api/v1/sources").json()] == ["http://127.0.0.1:9/feed"]

@@ -23,7 +23,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from erepwatch.errors import ErepwatchError
-from erepwatch.web import api, feeds, groups, manage, pages
+from erepwatch.web import api, feeds, groups, manage, pages, transfer
 from erepwatch.web.base import WebConfig, config, csrf_ok, flash, local_path, redirect, render, translator
 from erepwatch.web.i18n import LOCALES, zone
 from erepwatch.web.security import GuardMiddleware, is_loopback, same_secret
@@ -168,6 +168,7 @@ def routes() -> list[BaseRoute]:
         Route("/lang/{lang}", switch_lang, methods=["GET"]),
         Route("/tz", set_tz, methods=["POST"]),
         *pages.routes(),
+        *transfer.routes(),
         *manage.routes(),
         *groups.routes(),
         *feeds.routes(),

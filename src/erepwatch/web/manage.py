@@ -79,15 +79,24 @@ async def watch_save(request: Request) -> Response:
             values = _watch_values(form)
             with cfg.write() as session:
                 if original is None:
-                    wsvc.add_watch(session, wsvc.WatchInput(**values))
+                    watch = wsvc.add_watch(session, wsvc.WatchInput(**values), now=cfg.clock(),
+                                           default_region=cfg.settings.watch_default_region)  # fmt: skip
                 else:
-                    wsvc.edit_watch(session, original, **values)
+                    watch = wsvc.edit_watch(session, original, now=cfg.clock(), **values)
+                watch_id = watch.id
         except QuerySyntaxError as exc:
             return _form_again(request, form, original, t("query_error", column=exc.column, problem=exc.problem),
                                exc.column)  # fmt: skip
         except ErepwatchError as exc:
             return _form_again(request, form, original, str(exc), None)
-        flash(request, t("saved"))
+        if original is None:
+            # A new watch is matched at once against the items already stored, as `watch add` does.
+            from erepwatch.service import first_results
+
+            found = first_results.match_stored(cfg.sessions, cfg.settings, [watch_id])
+            flash(request, t("watch_added", n=found))
+        else:
+            flash(request, t("saved"))
         return redirect("/watches")
 
     return await run_in_threadpool(run)
@@ -156,10 +165,15 @@ async def source_add(request: Request) -> Response:
                 interval = parse_duration(str(form["interval"]))
             except ValueError as exc:
                 raise InvalidInputError(f"interval: {exc}") from exc
+        url = ssvc.check_feed_url(str(form.get("url", "")))
+        if form.get("no_check") not in ("1", "on", "true"):
+            # One fetch first, as `source add` does: a page that is not a feed is refused with the reason.
+            import asyncio
+
+            asyncio.run(ssvc.check_feed(url, cfg.settings))
         with cfg.write() as session:
-            ssvc.add_source(session, ssvc.SourceInput(url=str(form.get("url", "")), name=form.get("name") or None,
-                                                      interval=interval),
-                            default_interval=cfg.settings.poll_interval)  # fmt: skip
+            ssvc.add_source(session, ssvc.SourceInput(url=url, name=form.get("name") or None, interval=interval),
+                            default_interval=cfg.settings.poll_interval, now=cfg.clock())  # fmt: skip
         flash(request, translator(request)("saved"))
         return redirect("/sources")
 
@@ -209,7 +223,8 @@ async def source_search(request: Request) -> Response:
 
         with cfg.write() as session:
             watch = wsvc.get_watch(session, str(form.get("watch", "")))
-            report = add_search_feeds(session, watch, list(form.get("providers") or []),
+            options = {key: tuple(wsvc.parse_list(str(form.get(key, "")))) for key in ("subreddit", "mastodon")}
+            report = add_search_feeds(session, watch, list(form.get("providers") or []), options=options,
                                       interval=cfg.settings.poll_search_interval,
                                       base_url=cfg.settings.catalog_base_url or None).as_dict()  # fmt: skip
         added = len(report["added"]) + len(report["updated"])  # type: ignore[arg-type]
