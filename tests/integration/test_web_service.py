@@ -271,7 +271,8 @@ def test_watches_come_in_from_json_lines_with_the_stored_items_matched(web, sess
     assert "2 ajoutées, 0 modifiées, 0 inchangées ; 1 mentions" in page
     assert [w["name"] for w in web.get("/api/v1/watches").json()] == ["acme", "globex", "other"]
     # A bad line: one line naming the file and the line, nothing of the file applied.
-    bad = {"file": ("bad.jsonl", b'{"name": "initech", "query": "initech"}\n{"name": "x", "query": "("}\n', "text/plain")}
+    content = b'{"name": "initech", "query": "initech"}\n{"name": "x", "query": "("}\n'
+    bad = {"file": ("bad.jsonl", content, "text/plain")}
     page = _flashes(web.post("/watches/import", data={"csrf": token}, files=bad).text)
     assert "bad.jsonl: line 2" in page and "Traceback" not in page
     assert "initech" not in [w["name"] for w in web.get("/api/v1/watches").json()]
@@ -305,8 +306,8 @@ def test_google_alerts_come_in_from_the_watches_page(web):
 
     export = Path(__file__).resolve().parents[1] / "data" / "providers" / "google-alerts-export.json"
     token = _csrf(web, "/watches")
-    page = _flashes(web.post("/watches/import-alerts", data={"csrf": token},
-                             files={"file": ("alerts.json", export.read_bytes(), "application/json")}).text)  # fmt: skip
+    files = {"file": ("alerts.json", export.read_bytes(), "application/json")}
+    page = _flashes(web.post("/watches/import-alerts", data={"csrf": token}, files=files).text)
     assert "Google Alertes importées" in page
     assert web.get("/api/v1/watches").json()
 
