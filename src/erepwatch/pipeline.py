@@ -16,10 +16,10 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Select, Table, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from erepwatch.analyze.dedup import DEFAULT_WINDOW, ClusterCandidate, ClusterIndex
@@ -388,6 +388,19 @@ def _load_watches(factory: sessionmaker[Session]) -> tuple[Matcher, dict[int, Wa
     return matcher, {w.id: w for w in watches}
 
 
+def _prepare_analysis(
+    factory: sessionmaker[Session], analysis: Analysis, now: datetime
+) -> tuple[Matcher, dict[int, Watch]]:
+    matcher, watches = _load_watches(factory)
+    with factory() as session:
+        analysis.catch_up(session, now)
+    return matcher, watches
+
+
+#: What a source that brings no entry (a 304, a failure) is processed with.
+_NOTHING_TO_MATCH = compile_matcher(())
+
+
 async def run_poll(
     factory: sessionmaker[Session],
     settings: Settings,
@@ -471,10 +484,10 @@ async def _run_poll(
     stats = PollStats(sources=len(tasks))
     if not tasks:
         return stats
-    matcher, watches = _load_watches(factory)
     analysis = analysis or Analysis.from_settings(settings)
-    with factory() as session:
-        analysis.catch_up(session, now)
+    # Watches compiled and the story cache brought up to date only once a source brings entries: a poll of
+    # 304s and failures (the daemon's usual tick) needs neither.
+    ready: tuple[Matcher, dict[int, Watch]] | None = None
     own_fetcher = fetcher is None
     fetcher = fetcher or Fetcher(fetch_policy(settings))
     try:
@@ -489,8 +502,18 @@ async def _run_poll(
         try:
             while pending:
                 done, pending = await asyncio.wait(pending, timeout=0.2, return_when=asyncio.FIRST_COMPLETED)
-                for future in done:
-                    task, result = future.result()
+                results = [future.result() for future in done]
+                unchanged = [(t, r) for t, r in results if isinstance(r, FetchResult) and r.not_modified]
+                if unchanged:
+                    # The sources that answered 304 together: one thread hop and one transaction for all of them.
+                    for outcome in await asyncio.to_thread(record_not_modified, factory, unchanged, now, limits):
+                        _count(stats, outcome)
+                for task, result in results:
+                    if isinstance(result, FetchResult) and result.not_modified:
+                        continue
+                    if ready is None and isinstance(result, FetchResult) and not result.not_modified:
+                        ready = await asyncio.to_thread(_prepare_analysis, factory, analysis, now)
+                    matcher, watches = ready or (_NOTHING_TO_MATCH, {})
                     # Off the event loop: parsing, matching and clustering a large feed is CPU work that would
                     # stall the other fetches (and their deadlines). One source at a time, in its own thread.
                     outcome = await asyncio.to_thread(
@@ -719,6 +742,48 @@ def process_source(
     return outcome
 
 
+def record_not_modified(
+    factory: sessionmaker[Session],
+    unchanged: Sequence[tuple[SourceTask, FetchResult]],
+    now: datetime,
+    limits: Limits = Limits(),  # noqa: B008 - frozen
+) -> list[SourceOutcome]:
+    """Record sources that answered 304: nothing new, so each source's row gets its next check in one UPDATE
+    statement run for all of them (its rhythm known from the claim)."""
+    rows = [
+        {
+            "source_id": task.id,
+            "next_check": _next_check(task, result, now, limits, ttl_minutes=None, window=(), history=task.history),
+        }
+        for task, result in unchanged
+    ]
+    statement = (
+        update(_SOURCES)
+        .where(_SOURCES.c.id == bindparam("source_id"))
+        .values(next_check_at=bindparam("next_check"), **_success_values(now))
+    )
+    with factory() as session, session.begin():
+        session.connection().execute(statement, rows)
+    return [
+        SourceOutcome(task.id, task.url, PollStatus.NOT_MODIFIED, ms=result.elapsed_ms) for task, result in unchanged
+    ]
+
+
+_SOURCES = cast(Table, Source.__table__)
+
+
+def _success_values(now: datetime) -> dict[str, Any]:
+    return {
+        "last_checked_at": now,
+        "last_success_at": now,
+        "consecutive_failures": 0,
+        "claimed_by": None,
+        # the source works again: `source list` shows no old error as current
+        "last_error_kind": None,
+        "last_error_message": None,
+    }
+
+
 def _row_problem(exc: BaseException) -> bool:
     """True when the database refused a *value* (bad data, a constraint), not when it is failing itself."""
     if isinstance(exc, DatabaseUnavailableError):
@@ -823,15 +888,7 @@ def _apply_success(
     new_links: int = 0,
 ) -> None:
     """Record a success in one UPDATE (a source removed while we were fetching matches no row)."""
-    values: dict[str, Any] = {
-        "last_checked_at": now,
-        "last_success_at": now,
-        "consecutive_failures": 0,
-        "claimed_by": None,
-        # the source works again: `source list` shows no old error as current
-        "last_error_kind": None,
-        "last_error_message": None,
-    }
+    values = _success_values(now)
     if next_check is not None:
         values["next_check_at"] = next_check
     if result.status != 304:
@@ -844,7 +901,8 @@ def _apply_success(
     if new_links:
         values["item_count"] = Source.item_count + new_links
         values["last_item_at"] = now
-    session.execute(update(Source).where(Source.id == task.id).values(**values))
+    # Core, not the ORM's bulk UPDATE: no session state to synchronise, and a tenth of the Python work.
+    session.connection().execute(update(_SOURCES).where(_SOURCES.c.id == task.id).values(**values))
 
 
 def _record_failure(

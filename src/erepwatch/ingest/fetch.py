@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import ipaddress
 import socket
 import ssl
@@ -95,6 +96,25 @@ def is_public_address(address: str) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
+#: How long a fetcher reuses a host's resolved addresses (a poll's fetches, not longer than DNS caches do).
+DNS_CACHE_SECONDS = 60.0
+
+
+def _is_ip_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    """One TLS context per process: building one reads the whole CA bundle (~40 ms), and a context is safe to
+    share between connections and threads."""
+    return httpx.create_ssl_context(trust_env=False)
+
+
 class _GuardedBackend(httpcore.AsyncNetworkBackend):
     """Resolves names itself and connects to a checked IP address, never to a name.
 
@@ -105,6 +125,28 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
     def __init__(self, allow_private: bool) -> None:
         self._inner = httpcore.AnyIOBackend()
         self._allow_private = allow_private
+        #: host → its addresses and when they expire: a poll fetches dozens of searches from one host
+        #: (news.google.com), and each resolution is a thread hop; the address connected to is still the
+        #: address checked, so a later DNS answer can never slip in.
+        self._resolved: dict[tuple[str, int], tuple[float, list[str]]] = {}
+
+    async def _addresses(self, host: str, port: int, timeout: float | None) -> list[str]:
+        if _is_ip_literal(host):
+            return [host.strip("[]")]
+        now = time.monotonic()
+        cached = self._resolved.get((host, port))
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        try:
+            with anyio.fail_after(timeout):
+                infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except TimeoutError as exc:
+            raise httpcore.ConnectTimeout(f"resolving {host} timed out") from exc
+        except OSError as exc:
+            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
+        addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+        self._resolved[host, port] = (now + DNS_CACHE_SECONDS, addresses)
+        return addresses
 
     async def connect_tcp(
         self,
@@ -114,14 +156,7 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        try:
-            with anyio.fail_after(timeout):
-                infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except TimeoutError as exc:
-            raise httpcore.ConnectTimeout(f"resolving {host} timed out") from exc
-        except OSError as exc:
-            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
-        addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+        addresses = await self._addresses(host, port, timeout)
         allowed = addresses if self._allow_private else [a for a in addresses if is_public_address(a)]
         if not allowed:
             raise ForbiddenAddressError(
@@ -150,10 +185,10 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
     """httpx's transport with its connection pool rebuilt on the guarded network backend."""
 
     def __init__(self, allow_private: bool, limits: httpx.Limits) -> None:
-        super().__init__(trust_env=False, limits=limits)
+        super().__init__(verify=_ssl_context(), trust_env=False, limits=limits)
         # httpx does not expose httpcore's `network_backend`; the pool is rebuilt with the same settings.
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
+            ssl_context=_ssl_context(),
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
@@ -287,12 +322,12 @@ class Fetcher:
 
     async def fetch(self, url: str, validators: Validators | None = None) -> FetchResult:
         validators = validators or Validators()
-        check_url(url)
+        parsed = check_url(url)
         clock = _Deadline(self.policy.deadline)
         attempt = 0
         while True:
             try:
-                return await self._fetch_once(url, validators, clock)
+                return await self._fetch_once(url, parsed, validators, clock)
             except FetchError as exc:
                 retriable = exc.kind in {SourceErrorKind.NETWORK, SourceErrorKind.TIMEOUT}
                 if not retriable or attempt >= self.policy.retries or clock.left() <= 0:
@@ -300,9 +335,8 @@ class Fetcher:
                 await asyncio.sleep(min(self.policy.backoff * 2**attempt, clock.left()))
                 attempt += 1
 
-    async def _fetch_once(self, url: str, validators: Validators, clock: _Deadline) -> FetchResult:
+    async def _fetch_once(self, url: str, current: httpx.URL, validators: Validators, clock: _Deadline) -> FetchResult:
         started = time.monotonic()
-        current = check_url(url)
         headers = {}
         if validators.etag:
             headers["If-None-Match"] = validators.etag
