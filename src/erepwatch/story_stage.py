@@ -5,9 +5,9 @@ CLI's digest). Each run:
 
 1. finds the *pending* founders: mentions that started a story within the window, have no title embedding of the
    current model yet, and whose watch has at least one other story in the window (a lone mention needs none);
-2. embeds their headlines in batches (:func:`erepwatch.analyze.embedding.embed`), once, and stores the vectors
-   with the model's version (a model change makes them pending again), within a time budget — what is left waits
-   for the next run;
+2. embeds their headlines, and their headlines with the start of their leads, in batches
+   (:func:`erepwatch.analyze.embedding.embed`), once, and stores the vectors with the model's version (a model
+   change makes them pending again), within a time budget — what is left waits for the next run;
 3. decides with the pure :func:`erepwatch.analyze.stories.assign_semantic` against the embedded founders of the
    same watches, and re-points the members of each folded story to the older story (an older story never moves).
 """
@@ -25,7 +25,7 @@ from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from erepwatch.analyze import embedding
-from erepwatch.analyze.stories import JoinReason, StoryProbe, assign_semantic, story_text
+from erepwatch.analyze.stories import JoinReason, StoryProbe, assign_semantic, lead_text, story_text
 from erepwatch.batching import chunked
 from erepwatch.db.models import Item, Mention, MentionEmbedding
 from erepwatch.db.store import load_embeddings, save_embeddings
@@ -36,8 +36,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: ``mention_embeddings.kind`` of the vectors this stage makes.
+#: ``mention_embeddings.kind`` of the vectors this stage makes: the headline, and the headline with the start of
+#: the lead (:func:`erepwatch.analyze.stories.lead_text`; only for mentions with a lead).
 KIND = "title"
+LEAD_KIND = "title_lead"
 
 
 @dataclass(slots=True)
@@ -96,7 +98,7 @@ def fold_stories(
     with factory() as session:
         pending = list(
             session.execute(
-                select(Mention.id, Mention.watch_id, Mention.published_at, Item.title, Item.language)
+                select(Mention.id, Mention.watch_id, Mention.published_at, Item.title, Item.language, Item.text)
                 .join(Item, Item.id == Mention.item_id)
                 .where(
                     Mention.published_at >= since,
@@ -111,20 +113,26 @@ def fold_stories(
     if not pending:
         return stats
     vectors: list[Any] = []
+    lead_vectors: dict[int, Any] = {}
     deadline = started + budget.total_seconds()
     for start in range(0, len(pending), embedding.BATCH):
         if vectors and monotonic() > deadline:
             break
         batch = pending[start : start + embedding.BATCH]
-        vectors.extend(embed([story_text(row.title) for row in batch]))
+        leads = [(row.id, lead_text(row.title, row.text or "")) for row in batch]
+        leads = [(mention_id, text) for mention_id, text in leads if text]
+        embedded = embed([story_text(row.title) for row in batch] + [text for _, text in leads])
+        vectors.extend(embedded[: len(batch)])
+        lead_vectors.update(zip([mention_id for mention_id, _ in leads], embedded[len(batch) :], strict=True))
     done = pending[: len(vectors)]
     stats.embedded = len(done)
     stats.backlog = len(pending) - len(done)
     watch_ids = sorted({row.watch_id for row in done})
     with factory() as session, session.begin():
         save_embeddings(session, [row.id for row in done], KIND, embedding.MODEL_VERSION, vectors)
+        save_embeddings(session, list(lead_vectors), LEAD_KIND, embedding.MODEL_VERSION, list(lead_vectors.values()))
         probes = [
-            StoryProbe(r.id, r.watch_id, r.published_at, r.title, v, r.language)
+            StoryProbe(r.id, r.watch_id, r.published_at, r.title, v, r.language, lead_vectors.get(r.id))
             for r, v in zip(done, vectors, strict=True)
         ]
         founders = _founders(session, watch_ids, since)
@@ -168,9 +176,11 @@ def _founders(session: Session, watch_ids: Sequence[int], since: datetime) -> li
                 )
             )
         )
-    vectors = load_embeddings(session, [r.id for r in rows], KIND, embedding.MODEL_VERSION)
+    ids = [r.id for r in rows]
+    vectors = load_embeddings(session, ids, KIND, embedding.MODEL_VERSION)
+    lead_vectors = load_embeddings(session, ids, LEAD_KIND, embedding.MODEL_VERSION)
     return [
-        StoryProbe(r.id, r.watch_id, r.published_at, r.title, vectors[r.id], r.language)
+        StoryProbe(r.id, r.watch_id, r.published_at, r.title, vectors[r.id], r.language, lead_vectors.get(r.id))
         for r in rows
         if r.id in vectors
     ]

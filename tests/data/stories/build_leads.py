@@ -1,0 +1,52 @@
+"""Rebuild ``leads.tsv``: the start of the lead of every headline of the real corpus pairs of ``tests/data/dedup``.
+
+    .venv/bin/python tests/data/stories/build_leads.py   (needs ../shared/corpus/feeds)
+
+A lead is the feed entry's summary as feedparser reads it, tags removed, entities decoded, spaces collapsed, cut
+to ``KEPT`` characters (the stage embeds at most ``analyze.stories.LEAD_CHARS`` of it).
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import re
+from pathlib import Path
+
+import feedparser
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[2]
+FEEDS = REPO.parent / "shared" / "corpus" / "feeds"
+KEPT = 300
+
+
+def clean(text: str) -> str:
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", text or ""))).strip()
+
+
+def main() -> None:
+    wanted: set[tuple[str, str]] = set()
+    for name in ("pairs.tsv", "xpub_pairs.tsv"):
+        with (REPO / "tests" / "data" / "dedup" / name).open(newline="", encoding="utf-8") as fh:
+            for row in csv.DictReader(fh, delimiter="\t"):
+                if row["kind"] == "real" and row["source"].startswith("corpus:"):
+                    feed_a, feed_b = row["source"].split(":", 1)[1].split("|")
+                    wanted |= {(feed_a, row["title_a"]), (feed_b, row["title_b"])}
+    rows = []
+    for feed in sorted({f for f, _ in wanted}):
+        for entry in feedparser.parse(str(FEEDS / feed)).entries:
+            title = clean(entry.get("title", ""))
+            if (feed, title) in wanted:
+                rows.append((feed, title, clean(entry.get("summary", ""))[:KEPT]))
+                wanted.discard((feed, title))
+    if wanted:
+        raise SystemExit(f"{len(wanted)} headlines not found in the corpus, e.g. {sorted(wanted)[0]}")
+    with (HERE / "leads.tsv").open("w", newline="", encoding="utf-8") as fh:
+        out = csv.writer(fh, delimiter="\t", lineterminator="\n")
+        out.writerow(["feed", "title", "lead"])
+        out.writerows(sorted(rows))
+
+
+if __name__ == "__main__":
+    main()
