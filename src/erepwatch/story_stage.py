@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 #: the lead (:func:`erepwatch.analyze.stories.lead_text`; only for mentions with a lead).
 KIND = "title"
 LEAD_KIND = "title_lead"
+#: Characters of an item's text read for its lead (more than is embedded: lead_text cuts at a word).
+_LEAD_READ = 400
 
 
 @dataclass(slots=True)
@@ -96,10 +98,10 @@ def fold_stories(
     stats = StoryStageStats()
     since = now - window
     with factory() as session:
+        # Ids only: after a poll of 100,000 mentions most are pending, and only a budget's worth is embedded now.
         pending = list(
-            session.execute(
-                select(Mention.id, Mention.watch_id, Mention.published_at, Item.title, Item.language, Item.text)
-                .join(Item, Item.id == Mention.item_id)
+            session.scalars(
+                select(Mention.id)
                 .where(
                     Mention.published_at >= since,
                     Mention.cluster_id == Mention.id,
@@ -112,19 +114,35 @@ def fold_stories(
     stats.pending = len(pending)
     if not pending:
         return stats
+    done: list[Any] = []
     vectors: list[Any] = []
     lead_vectors: dict[int, Any] = {}
     deadline = started + budget.total_seconds()
     for start in range(0, len(pending), embedding.BATCH):
         if vectors and monotonic() > deadline:
             break
-        batch = pending[start : start + embedding.BATCH]
-        leads = [(row.id, lead_text(row.title, row.text or "")) for row in batch]
+        with factory() as session:
+            batch = list(
+                session.execute(
+                    select(
+                        Mention.id,
+                        Mention.watch_id,
+                        Mention.published_at,
+                        Item.title,
+                        Item.language,
+                        func.substr(Item.text, 1, _LEAD_READ).label("lead"),
+                    )
+                    .join(Item, Item.id == Mention.item_id)
+                    .where(Mention.id.in_(pending[start : start + embedding.BATCH]))
+                    .order_by(Mention.id)
+                )
+            )
+        leads = [(row.id, lead_text(row.title, row.lead or "")) for row in batch]
         leads = [(mention_id, text) for mention_id, text in leads if text]
         embedded = embed([story_text(row.title) for row in batch] + [text for _, text in leads])
+        done.extend(batch)
         vectors.extend(embedded[: len(batch)])
         lead_vectors.update(zip([mention_id for mention_id, _ in leads], embedded[len(batch) :], strict=True))
-    done = pending[: len(vectors)]
     stats.embedded = len(done)
     stats.backlog = len(pending) - len(done)
     watch_ids = sorted({row.watch_id for row in done})

@@ -1,4 +1,5 @@
-"""Rebuild ``leads.tsv``: the start of the lead of every headline of the real corpus pairs of ``tests/data/dedup``.
+"""Rebuild ``leads.tsv``: the start of the lead of every headline of the real corpus pairs (``tests/data/dedup`` and
+``xlang_pairs.tsv`` here).
 
     .venv/bin/python tests/data/stories/build_leads.py   (needs ../shared/corpus/feeds)
 
@@ -27,8 +28,9 @@ def clean(text: str) -> str:
 
 def main() -> None:
     wanted: set[tuple[str, str]] = set()
-    for name in ("pairs.tsv", "xpub_pairs.tsv"):
-        with (REPO / "tests" / "data" / "dedup" / name).open(newline="", encoding="utf-8") as fh:
+    data = REPO / "tests" / "data"
+    for path in (data / "dedup" / "pairs.tsv", data / "dedup" / "xpub_pairs.tsv", HERE / "xlang_pairs.tsv"):
+        with path.open(newline="", encoding="utf-8") as fh:
             for row in csv.DictReader(fh, delimiter="\t"):
                 if row["kind"] == "real" and row["source"].startswith("corpus:"):
                     feed_a, feed_b = row["source"].split(":", 1)[1].split("|")
