@@ -56,7 +56,8 @@ class SentimentStageStats:
         return {k: getattr(self, k) for k in ("pending", "scored", "changed", "backlog", "ms")}
 
 
-def _pending(session: Session, since: datetime) -> list[tuple[int, Any, str, str, str | None, Any]]:
+def _pending(session: Session, since: datetime) -> list[int]:
+    """Ids only: after a poll of 100,000 mentions most are pending, and only a budget's worth is scored now."""
     has_vector = exists().where(
         and_(
             MentionEmbedding.mention_id == Mention.id,
@@ -64,10 +65,16 @@ def _pending(session: Session, since: datetime) -> list[tuple[int, Any, str, str
             MentionEmbedding.model_version == embedding.MODEL_VERSION,
         )
     )
+    return list(
+        session.scalars(select(Mention.id).where(Mention.created_at >= since, ~has_vector).order_by(Mention.id))
+    )
+
+
+def _rows(session: Session, mention_ids: Sequence[int]) -> list[tuple[int, Any, str, str, str | None, Any]]:
     rows = session.execute(
         select(Mention.id, Mention.spans, Item.title, Item.text, Item.language, Mention.why)
         .join(Item, Item.id == Mention.item_id)
-        .where(Mention.created_at >= since, ~has_vector)
+        .where(Mention.id.in_(mention_ids))
         .order_by(Mention.id)
     )
     return [tuple(r) for r in rows]
@@ -92,7 +99,8 @@ def refine_sentiment(
         if clock() - started > budget.total_seconds():
             stats.backlog = len(pending) - start
             break
-        batch = pending[start : start + BATCH]
+        with factory() as session:
+            batch = _rows(session, pending[start : start + BATCH])
         windows = [
             mention_window(title or "", text or "", [Span(**s) for s in spans or []])
             for _, spans, title, text, _, _ in batch
