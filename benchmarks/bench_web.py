@@ -197,10 +197,16 @@ def run(url: str, label: str, n: int, runs: int) -> list[tuple[str, float, float
         rows.append(("JSON page 21 (keyset)", *measure(client, "/api/v1/mentions", {"after": after}, runs)))
         rows.append(("HTML trends 30 days", *measure(client, "/trends", {"days": "30"}, max(5, runs // 3))))
         rows.append(("HTML trends 90 days", *measure(client, "/trends", {"days": "90"}, max(5, runs // 3))))
+        group = {"name": "market", "brands": ["acme"], "competitors": ["globex", "initech", "umbrella"]}
+        assert client.post("/api/v1/groups", json=group).status_code == 201
+        trends_group = {"group": "market", "days": "30"}
+        rows.append(("HTML trends 30 days, saved group", *measure(client, "/trends", trends_group, max(5, runs // 3))))
+        rows.append(("JSON share of voice 90 days", *measure(client, "/api/v1/groups/market/share", {"days": "90"},
+                                                              max(5, runs // 3))))  # fmt: skip
     engine.dispose()
     width = max(len(r[0]) for r in rows)
     for name, med, p95 in rows:
-        flag = "" if name.startswith(("baseline", "HTML trends")) or p95 <= 150 else "  > 150 ms"
+        flag = "" if name.startswith(("baseline", "HTML trends", "JSON share")) or p95 <= 150 else "  > 150 ms"
         print(f"  {name:<{width}}  median {med:7.1f} ms  p95 {p95:7.1f} ms  ({med / base_med:6.0f}× baseline){flag}")
     return rows
 

@@ -110,6 +110,19 @@ def test_read_filter_search_act_trends_language(site, browser):
     assert page.locator("svg.chart").count() >= 3 and page.locator("svg.chart rect").count() > 5
     shot(page, "trends-1280")
 
+    # Save a group "my brand vs competitors": the trends show its share of voice.
+    page.click("text=Gérer les groupes")
+    page.fill("section[aria-labelledby=newgroup] form input[name=name]", "Économie contre gouvernement")
+    page.check("section[aria-labelledby=newgroup] form input[name=brand][value=economie]")
+    page.check("section[aria-labelledby=newgroup] form input[name=competitor][value=gouvernement]")
+    page.click("section[aria-labelledby=newgroup] form button")
+    page.wait_for_selector(".flash")
+    page.click("text=Économie contre gouvernement")
+    page.wait_for_selector("svg.share rect")
+    assert "Part de voix — Économie contre gouvernement" in page.locator("#sov").inner_text()
+    assert re.search(r"Votre part : \d+(\.\d)? %", page.locator("main").inner_text())
+    shot(page, "trends-group-1280")
+
     # Switch language.
     page.click("#lang-switch")
     page.wait_for_selector("html[lang=en]")
@@ -135,7 +148,10 @@ def test_read_filter_search_act_trends_language(site, browser):
 def test_phone_width_has_no_sideways_scroll(site, browser):
     context = browser.new_context(viewport={"width": 400, "height": 860}, locale="fr-FR", device_scale_factor=1)
     page = context.new_page()
+    group = {"name": "Marché", "brands": ["economie"], "competitors": ["gouvernement"]}
+    assert context.request.post(site + "/api/v1/groups", data=group).status == 201
     for path, name in [("/", "list"), ("/?sentiment=negative", "negative"), ("/trends?days=90", "trends"),
+                       ("/groups", "groups"),
                        ("/watches", "watches"), ("/watches/economie/edit", "watch-edit"), ("/sources", "sources"),
                        ("/recipients", "recipients"), ("/acts", "acts")]:  # fmt: skip
         page.goto(site + path)

@@ -86,7 +86,7 @@ def test_hostile_documents_never_become_markup(client):
     titles = " ".join(r["title"] for r in rows)
     assert "alert(" in titles or "<script" in titles or "onerror" in titles  # the hostile text is stored as text
     assert len(rows) >= 5
-    for path in ("/", "/?q=acme", "/?watch=hostile", "/trends", "/sources", "/?hidden=1"):
+    for path in ("/", "/?q=acme", "/?watch=hostile", "/trends", "/sources", "/?hidden=1", "/groups", "/watches"):
         page = client.get(path)
         assert page.status_code == 200
         assert _dangerous(page.text) == [], path

@@ -17,11 +17,13 @@ from erepwatch.service.watches import WatchInput, add_watch
 _ids = count(1)
 
 
-def _mention(session, watch_id: int, published: datetime, *, title: str = "Acme", text: str = "") -> Mention:
+def _mention(
+    session, watch_id: int, published: datetime, *, title: str = "Acme", text: str = "", site: str = "example.org"
+) -> Mention:
     n = next(_ids)
     item = Item(
-        key=f"https://example.org/{n}", url=f"https://example.org/{n}", title=title, text=text,
-        publisher_domain="example.org", language="fr", published_at=published, fetched_at=published,
+        key=f"https://{site}/{n}", url=f"https://{site}/{n}", title=title, text=text,
+        publisher_domain=site, language="fr", published_at=published, fetched_at=published,
     )  # fmt: skip
     session.add(item)
     session.flush()
@@ -319,3 +321,55 @@ def test_a_feed_added_from_the_page_is_fetched_first_unless_asked_not_to(web):
     assert "Erreur" in page and web.get("/api/v1/sources").json() == []
     web.post("/sources", data={"csrf": token, "url": "http://127.0.0.1:9/feed", "no_check": "1"})
     assert [s["url"] for s in web.get("/api/v1/sources").json()] == ["http://127.0.0.1:9/feed"]
+
+
+# --- one story, one entry: the web page, the Atom feed, `mentions` and the digest agree -------------------
+
+
+def test_one_entry_per_story_everywhere_with_the_same_other_sources(web, sessions):
+    import re
+
+    import feedparser
+
+    from erepwatch.db.mention_views import MentionFilter, select_views
+    from erepwatch.notify.digest import build_digest
+    from erepwatch.service.mentions import count_mentions, list_mentions
+
+    now = datetime(2026, 6, 1, 12, tzinfo=UTC)
+    with sessions.begin() as session:
+        watch = add_watch(session, WatchInput("acme", "acme"), now=now)
+        # A story told by lemonde.fr first, then by lefigaro.fr and again by lemonde.fr: one entry, +1 source.
+        told = [_mention(session, watch.id, now - timedelta(hours=h), title=f"Acme rappelle ses yaourts {h}", site=s)
+                for h, s in ((9, "lemonde.fr"), (8, "lefigaro.fr"), (7, "lemonde.fr"))]  # fmt: skip
+        for m in told:
+            m.cluster_id = told[1].id  # the founder need not be the earliest published (a semantic fold)
+        _mention(session, watch.id, now - timedelta(hours=5), title="Acme ouvre une usine", site="ouest-france.fr")
+        # A story whose earliest member someone marked irrelevant: the next member stands for it.
+        hidden, kept = (_mention(session, watch.id, now - timedelta(hours=h), title=f"Acme grève {h}", site=s)
+                        for h, s in ((4, "bfmtv.com"), (3, "liberation.fr")))  # fmt: skip
+        hidden.cluster_id = kept.cluster_id = hidden.id
+        hidden.irrelevant = True
+    page = web.get("/").text
+    assert len(re.findall(r'<li class="story ', page)) == 3
+    assert page.count("+1 source") == 1 and "lefigaro.fr" in page
+    feed = feedparser.parse(web.get("/feeds/all.atom").content)
+    assert not feed.bozo and len(feed.entries) == 3
+    story = next(e for e in feed.entries if "yaourts" in e.title)
+    assert "yaourts 9" in story.title and "+1 source : lefigaro.fr" in story.summary
+    assert [link.href.split("/")[2] for link in story.links if link.rel == "related"] == ["lefigaro.fr"]
+    with sessions() as session:
+        listed = list_mentions(session, watch="acme")
+        assert count_mentions(session, watch="acme") == 3
+        visible = select_views(session, MentionFilter(watch_ids=[watch.id]), with_duplicates=True)
+    api = web.get("/api/v1/mentions").json()["items"]
+    assert [r.id for r in listed] == [r["id"] for r in api]
+    assert {r.title for r in listed} == {"Acme rappelle ses yaourts 9", "Acme ouvre une usine", "Acme grève 3"}
+    (section,) = build_digest(visible, start=now - timedelta(days=1), end=now).sections
+    assert len(section.entries) == 3
+    assert {e.mention.title: e.others for e in section.entries}["Acme rappelle ses yaourts 9"] == ("lefigaro.fr",)
+    assert {r.title: [d.source for d in r.other_sources] for r in listed}["Acme rappelle ses yaourts 9"] == [
+        "lefigaro.fr"
+    ]
+    # The entry's id is the story's first article's (canonical URL), not a database id: it survives a restore.
+    again = feedparser.parse(web.get("/feeds/acme.atom").content)
+    assert {e.id for e in again.entries} == {e.id for e in feed.entries}

@@ -112,6 +112,18 @@ class MentionView:
         return self.duplicates
 
     @property
+    def other_sources(self) -> tuple[Duplicate, ...]:
+        """The story's other publishers, each once (its first member), this mention's own left out: the
+        "+N sources" of every face (web page, Atom, digest) counts these."""
+        seen = {self.source}
+        out = []
+        for d in self.duplicates:
+            if d.source not in seen:
+                seen.add(d.source)
+                out.append(d)
+        return tuple(out)
+
+    @property
     def publishers(self) -> list[str]:
         """Every source of the story, this mention's first, each once."""
         names = [self.source, *(d.source for d in self.duplicates)]
@@ -271,7 +283,7 @@ def _filtered(session: Session, f: MentionFilter, query: _AnySelect) -> _AnySele
     if f.one_per_story:
         # One line per story: its earliest-published member represents the cluster (a NOT EXISTS on an earlier
         # member that walks the newest-first index; a row_number() over every story sorted the whole table).
-        query = query.where(earliest_of_story())
+        query = query.where(earliest_of_story(visible_only=f.hidden is False))
     return query
 
 

@@ -50,18 +50,22 @@ def story_head() -> ColumnElement[bool]:
     return or_(Mention.cluster_id.is_(None), Mention.cluster_id == Mention.id).is_(true())
 
 
-def earliest_of_story() -> ColumnElement[bool]:
+def earliest_of_story(*, visible_only: bool = False) -> ColumnElement[bool]:
     """The member a story is shown by in the CLI list: its earliest published (then lowest id).
 
     A NOT EXISTS on the same story with an earlier member, answered through ``ix_mentions_cluster_id`` (and the
     primary key for an unassigned founder): the newest-first list then walks ``ix_mentions_published_id`` and
     stops at its page, where a ``row_number()`` over every story sorted the whole table first (11× slower at a
-    million items, benchmarks/bench_scale.py)."""
+    million items, benchmarks/bench_scale.py). ``visible_only``: members marked irrelevant are not counted as
+    earlier (the list of what nobody hid)."""
     other = aliased(Mention)
     earlier = or_(
         other.published_at < Mention.published_at,
         and_(other.published_at == Mention.published_at, other.id < Mention.id),
     )
+    if visible_only:
+        # A member someone marked irrelevant no longer stands for its story: the next one does (as in the digest).
+        earlier = and_(earlier, other.irrelevant.is_(False))
     same_story = exists().where(other.cluster_id == Mention.cluster_id, earlier)
     unassigned_founder = exists().where(other.id == Mention.cluster_id, other.cluster_id.is_(None), earlier)
     return and_(~same_story, ~unassigned_founder)

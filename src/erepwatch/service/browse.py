@@ -140,8 +140,8 @@ def _query(session: Session, filters: ListFilter, after: str | None) -> MentionF
         starred=filters.starred,
         text=filters.q,
         hidden=filters.hidden,
-        # One line per story: the cluster's founder (its id is the cluster's id), which keeps keyset pages cheap.
-        founders_only=True,
+        # One line per story, the same line as `erepwatch mentions` and the digest: its earliest-published member.
+        one_per_story=True,
         before=decode_cursor(after) if after else None,
     )
 
