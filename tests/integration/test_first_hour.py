@@ -183,6 +183,9 @@ def test_times_in_the_configured_zone_with_its_name_or_utc(stored, monkeypatch):
     assert " EST  [lidl]" in local or " EDT  [lidl]" in local
     assert " UTC  [lidl]" in stored("mentions", "--utc").out.splitlines()[0]
     assert " UTC" in stored("--utc", "source", "list").out
+    stored("mention", "star", str(stored("mentions", "--json").json()[0]["id"]))
+    journal = stored("acts").out
+    assert " EST  star" in journal or " EDT  star" in journal, journal
     monkeypatch.setenv("EREPWATCH_DISPLAY_TIMEZONE", "Mars/Olympus")
     assert "EREPWATCH_DISPLAY_TIMEZONE" in stored("mentions", ok=False).err
 

@@ -102,7 +102,8 @@ def acts(ctx: click.Context, as_json: bool) -> None:
         return
     from erepwatch.service import acts as svc
 
-    with get_app().sessions() as session:
+    app = get_app()
+    with app.sessions() as session:
         rows = [svc.act_as_dict(a, w) for a, w in svc.list_acts(session)]
     if as_json:
         print_json(rows)
@@ -111,8 +112,8 @@ def acts(ctx: click.Context, as_json: bool) -> None:
         click.echo("no act yet")
     for row in rows:
         what = row["domain"] or (f"mention {row['mention_id']}" if row["mention_id"] else "")
-        undone = f"  (undone {str(row['undone_at'])[:16]} by {row['undone_by']})" if row["undone_at"] else ""
-        click.echo(f"{row['id']:>5}  {str(row['at'])[:16]}  {row['kind']:<10} {row['watch'] or '':<16} {what}  "
+        undone = f"  (undone {app.show_time(row['undone_at'])} by {row['undone_by']})" if row["undone_at"] else ""
+        click.echo(f"{row['id']:>5}  {app.show_time(row['at'])}  {row['kind']:<10} {row['watch'] or '':<16} {what}  "
                    f"by {row['actor']}{undone}")  # fmt: skip
 
 
