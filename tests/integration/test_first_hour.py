@@ -241,3 +241,13 @@ def test_a_new_recipients_first_digest_covers_what_its_watches_found(stored, tmp
     assert sent["sent"] == 1
     # The next digest starts where this one ended: nothing is told twice.
     assert "Lidl ouvre un magasin" not in stored("digest", "preview", "--recipient", "dir@exemple.fr").out
+
+
+def test_counts_are_said_in_the_singular_for_one(cli, server):
+    server.routes["/one.xml"] = (200, {"Content-Type": "application/rss+xml"}, _rss(ITEMS[:1]))
+    cli("watch", "add", "lidl", "--query", "lidl")
+    cli("source", "add", server.url("/one.xml"))
+    assert cli("poll").out.startswith("1 source: 1 fetched, 0 unchanged, 0 failed; 1 entry, 1 new item, 1 new mention")
+    cli("recipient", "add", "dir@exemple.fr")
+    cli("digest", "send", "--recipient", "dir@exemple.fr")
+    assert "  1 mention, 1 attempt" in cli("deliveries").out

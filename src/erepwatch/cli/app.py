@@ -133,6 +133,11 @@ def _global_params() -> list[click.Option]:
     ]
 
 
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """``1 mention``, ``2 mentions``, ``0 entries``: a number with its noun, as a person writes it."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
 def json_option(f: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")(f)
 

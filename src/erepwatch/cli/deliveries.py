@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from erepwatch.cli.app import cli, get_app, json_option, print_json
+from erepwatch.cli.app import cli, count, get_app, json_option, print_json
 from erepwatch.enums import DeliveryStatus, values
 from erepwatch.service.deliveries import list_deliveries
 
@@ -49,7 +49,7 @@ def deliveries(status: str | None, limit: int, retry_id: int | None, as_json: bo
     for r in rows:
         line = f"{r['id']:>5}  {app.show_time(r['created_at'])}  {r['status']:<8} {r['kind']:<6} {r['channel']:<5}"
         line += f" {r['recipient']}"
-        line += f"  {r['mentions']} mentions, {r['attempts']} attempts"
+        line += f"  {count(r['mentions'], 'mention')}, {count(r['attempts'], 'attempt')}"
         if r["last_error"]:
             line += f"  ({r['last_error']})"
         click.echo(line)

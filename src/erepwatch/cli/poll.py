@@ -6,7 +6,7 @@ import asyncio
 
 import click
 
-from erepwatch.cli.app import cli, get_app, json_option, print_json
+from erepwatch.cli.app import cli, count, get_app, json_option, print_json
 from erepwatch.errors import ErepwatchError
 from erepwatch.pipeline import PollStats, run_poll
 
@@ -29,8 +29,9 @@ def poll(all_sources: bool, as_json: bool) -> None:
 
 def _print(stats: PollStats) -> None:
     click.echo(
-        f"{stats.sources} sources: {stats.fetched} fetched, {stats.not_modified} unchanged, {stats.failed} failed; "
-        f"{stats.entries} entries, {stats.new_items} new items, {stats.new_mentions} new mentions ({stats.ms} ms)"
+        f"{count(stats.sources, 'source')}: {stats.fetched} fetched, {stats.not_modified} unchanged, "
+        f"{stats.failed} failed; {count(stats.entries, 'entry', 'entries')}, {count(stats.new_items, 'new item')}, "
+        f"{count(stats.new_mentions, 'new mention')} ({stats.ms} ms)"
     )
     for outcome in stats.outcomes:
         if outcome.status == "error":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from erepwatch.cli.app import cli, get_app, json_option, print_json
+from erepwatch.cli.app import cli, count, get_app, json_option, print_json
 from erepwatch.service.stories import StoryMember, explain_story
 
 _HOW = {
@@ -39,9 +39,7 @@ def explain(ref: int, as_json: bool) -> None:
         print_json(story.as_dict())
         return
     n = len(story.publishers)
-    click.echo(
-        f"story {story.id} [{story.watch}]: {len(story.members)} mentions from {n} source{'s' if n != 1 else ''}"
-    )
+    click.echo(f"story {story.id} [{story.watch}]: {count(len(story.members), 'mention')} from {count(n, 'source')}")
     for m in story.members:
         click.echo(f"  #{m.id}  {app.show_time(m.published)}  {m.source or '?'}  {m.title}")
         click.echo(f"      {_why(m)}")

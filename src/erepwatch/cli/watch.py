@@ -6,7 +6,7 @@ from typing import TextIO
 
 import click
 
-from erepwatch.cli.app import cli, get_app, json_option, print_json
+from erepwatch.cli.app import cli, count, get_app, json_option, print_json
 from erepwatch.service import watches as svc
 
 QUERY_HELP = """Query language (case- and accent-insensitive, whole words):
@@ -92,22 +92,18 @@ def add(
     if as_json:
         print_json({**result, "first_results": found.as_dict()})
         return
-    click.echo(f"{_count(found.stored_mentions, 'mention')} among the items already stored")
+    click.echo(f"{count(found.stored_mentions, 'mention')} among the items already stored")
     if search:
         failed = f", {found.polled_failed} failed" if found.polled_failed else ""
         click.echo(
-            f"{_count(len(found.feeds), 'search feed')} subscribed and polled{failed}: "
-            f"{_count(found.new_items, 'new item')}, {_count(found.new_mentions, 'new mention')}"
+            f"{count(len(found.feeds), 'search feed')} subscribed and polled{failed}: "
+            f"{count(found.new_items, 'new item')}, {count(found.new_mentions, 'new mention')}"
         )
     else:
         click.echo(
             f"to search the news for it now: `erepwatch source add-search {result['name']}` "
             "(or add --search to `watch add`), then `erepwatch poll`"
         )
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _warn(query: str, as_json: bool) -> None:
@@ -209,7 +205,7 @@ def edit(
         return
     click.echo(f"updated watch {row['id']} {row['name']!r}: {row['canonical_query']}")
     if matching_changed:
-        click.echo(f"{_count(found, 'new mention')} among the items already stored")
+        click.echo(f"{count(found, 'new mention')} among the items already stored")
 
 
 @watch.command()
@@ -266,8 +262,8 @@ def test(
         return
     color = sys.stdout.isatty()
     click.echo(f"{result.canonical_query}: {result.matched} of {result.scanned} stored items would match")
-    for name, count in result.per_source.items():
-        click.echo(f"  {count:>6}  {name}")
+    for name, matched in result.per_source.items():
+        click.echo(f"  {matched:>6}  {name}")
     for hit in result.hits:
         click.echo(f"\n{app.show_time(hit.published)}  {hit.title}")
         click.echo(f"    {', '.join(hit.sources) or '?'}  {hit.url or ''}")
@@ -302,5 +298,5 @@ def import_(file: TextIO, as_json: bool) -> None:
     else:
         click.echo(
             f"imported {len(lines)} watches: {len(result.added)} added, {len(result.updated)} updated, "
-            f"{len(result.unchanged)} unchanged; {_count(found, 'new mention')} among the items already stored"
+            f"{len(result.unchanged)} unchanged; {count(found, 'new mention')} among the items already stored"
         )
