@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session, sessionmaker
 
 from erepwatch.errors import NotFoundError
 
@@ -22,3 +22,13 @@ def find_one(session: Session, model: type[T], ref: str | int, *, by: str = "nam
     if row is None:
         raise NotFoundError(f"no {what} named or numbered {ref!r}")
     return row
+
+
+def database_answers(sessions: sessionmaker[Session]) -> bool:
+    """Whether the database answers a trivial query now (``/healthz`` of ``erepwatch serve``)."""
+    try:
+        with sessions() as session:
+            session.execute(text("select 1"))
+        return True
+    except Exception:  # any failure is the answer itself
+        return False

@@ -11,7 +11,6 @@ import logging
 import time
 from typing import Any
 
-from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -37,12 +36,10 @@ PUBLIC = ("/healthz", "/metrics", "/login", "/unsubscribe/", "/static/", "/opena
 
 def check_health(cfg: WebConfig) -> tuple[bool, dict[str, Any]]:
     """``/healthz`` of ``erepwatch serve``: healthy when the database answers (the daemon passes its own)."""
-    try:
-        with cfg.sessions() as session:
-            session.execute(text("select 1"))
-        return True, {"database": True}
-    except Exception:  # any failure is the answer itself
-        return False, {"database": False}
+    from erepwatch.service.common import database_answers
+
+    answers = database_answers(cfg.sessions)
+    return answers, {"database": answers}
 
 
 def healthz(request: Request) -> Response:
