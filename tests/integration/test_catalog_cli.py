@@ -163,14 +163,14 @@ def test_backup_round_trip_and_idempotent_import(cli, providers, tmp_path):
     assert json_data["recipients"][0]["watches"] == ["globex"]
 
     again = cli("import", str(tmp_path / "backup.json"), "--json").json()
-    assert again["created"] == {"watches": 0, "sources": 0, "recipients": 0}
-    assert again["updated"] == {"watches": 0, "sources": 0, "recipients": 0}
+    assert again["created"] == {"watches": 0, "sources": 0, "recipients": 0, "groups": 0}
+    assert again["updated"] == {"watches": 0, "sources": 0, "recipients": 0, "groups": 0}
     assert again["problems"] == []
 
     fresh = f"sqlite:///{tmp_path / 'fresh.db'}"
     cli("--database", fresh, "init")
     restored = cli("--database", fresh, "import", "file", str(tmp_path / "backup.toml"), "--json").json()
-    counts = {k: len(json_data[k]) for k in ("watches", "sources", "recipients")}
+    counts = {k: len(json_data[k]) for k in ("watches", "sources", "recipients", "groups")}
     assert restored["created"] == counts and counts["sources"] > 2
     cli("--database", fresh, "export", "--out", str(tmp_path / "fresh.json"))
     assert json.loads((tmp_path / "fresh.json").read_text()) == json_data

@@ -373,3 +373,24 @@ def test_one_entry_per_story_everywhere_with_the_same_other_sources(web, session
     # The entry's id is the story's first article's (canonical URL), not a database id: it survives a restore.
     again = feedparser.parse(web.get("/feeds/acme.atom").content)
     assert {e.id for e in again.entries} == {e.id for e in feed.entries}
+
+
+def test_a_backup_carries_the_groups_and_restores_them_once(sessions, three_watches):
+    from erepwatch.service import backup, groups
+
+    with sessions.begin() as session:
+        groups.add_group(session, groups.GroupInput("Marché", ["acme"], ["globex", "initech"]))
+    with sessions() as session:
+        data = backup.load_backup(backup.dump_backup(backup.export_backup(session), "toml"), "toml")
+    assert data["groups"] == [{"name": "Marché", "brands": ["acme"], "competitors": ["globex", "initech"]}]
+    with sessions.begin() as session:
+        groups.remove_group(session, "Marché")
+        first = backup.import_backup(session, data, default_interval=timedelta(hours=1))
+    with sessions.begin() as session:
+        again = backup.import_backup(session, data, default_interval=timedelta(hours=1))
+        groups.edit_group(session, "Marché", competitors=["globex"])
+    with sessions.begin() as session:
+        restored = backup.import_backup(session, data, default_interval=timedelta(hours=1))
+        assert groups.group_as_dict(session, groups.get_group(session, "Marché"))["competitors"] == ["globex", "initech"]
+    assert (first.created["groups"], again.unchanged["groups"], restored.updated["groups"]) == (1, 1, 1)
+    assert first.problems == again.problems == []

@@ -1,9 +1,11 @@
-"""Backup: watches, sources and recipients as one JSON or TOML document, and back; importing twice changes nothing.
+"""Backup: watches, sources, recipients and watch groups as one JSON or TOML document, and back; importing twice
+changes nothing.
 
 Rows are keyed by what a user sees, never by database ids: a watch by its name, a source by its URL, a
-recipient by its address; references (a search feed's watch, a recipient's watches) are written as watch
-names. Import updates what exists and adds what does not; it never deletes (a backup restores, it does not
-prune). Items, mentions and deliveries are not part of it: they are the history, rebuilt by polling.
+recipient by its address, a group by its name; references (a search feed's watch, a recipient's watches, a
+group's brand and competitors) are written as watch names. Import updates what exists and adds what does not; it
+never deletes (a backup restores, it does not prune). Items, mentions and deliveries are not part of it: they are
+the history, rebuilt by polling.
 """
 
 from __future__ import annotations
@@ -22,9 +24,10 @@ from sqlalchemy.orm import Session
 from erepwatch import safejson
 from erepwatch.analyze.query import canonical_query
 from erepwatch.clock import utcnow
-from erepwatch.db.models import Recipient, Source, Watch
+from erepwatch.db.models import Recipient, Source, Watch, WatchGroup
 from erepwatch.enums import Frequency
-from erepwatch.errors import InvalidInputError, QuerySyntaxError
+from erepwatch.errors import ConflictError, InvalidInputError, NotFoundError, QuerySyntaxError
+from erepwatch.service.groups import GroupInput, add_group, edit_group, group_as_dict
 from erepwatch.service.recipients import check_recipient_values
 from erepwatch.service.sources import SourceInput, add_source, check_feed_url
 from erepwatch.service.watches import WatchInput, add_watch, parse_languages, parse_regions
@@ -32,6 +35,8 @@ from erepwatch.service.watches import WatchInput, add_watch, parse_languages, pa
 __all__ = ["FORMAT_VERSION", "ImportReport", "dump_backup", "export_backup", "import_backup", "load_backup"]
 
 FORMAT_VERSION = 1
+#: What a backup holds, in the order it is restored (a group names watches, so it comes after them).
+TABLES = ("watches", "sources", "recipients", "groups")
 _FREQUENCIES = set(Frequency)
 
 
@@ -41,6 +46,7 @@ def export_backup(session: Session) -> dict[str, Any]:
     names = {w.id: w.name for w in watches}
     sources = list(session.scalars(select(Source).order_by(Source.id)))
     recipients = list(session.scalars(select(Recipient).order_by(Recipient.email)))
+    groups = [group_as_dict(session, g) for g in session.scalars(select(WatchGroup).order_by(WatchGroup.name))]
     return {
         "erepwatch_backup": FORMAT_VERSION,
         "watches": [
@@ -61,6 +67,7 @@ def export_backup(session: Session) -> dict[str, Any]:
                     "watches": [names[i] for i in (r.watch_ids or []) if i in names]})
             for r in recipients
         ],
+        "groups": [{"name": g["name"], "brands": g["brands"], "competitors": g["competitors"]} for g in groups],
     }  # fmt: skip
 
 
@@ -94,9 +101,9 @@ def load_backup(text: str, fmt: str | None = None) -> dict[str, Any]:
 
 @dataclass
 class ImportReport:
-    created: dict[str, int] = field(default_factory=lambda: {"watches": 0, "sources": 0, "recipients": 0})
-    updated: dict[str, int] = field(default_factory=lambda: {"watches": 0, "sources": 0, "recipients": 0})
-    unchanged: dict[str, int] = field(default_factory=lambda: {"watches": 0, "sources": 0, "recipients": 0})
+    created: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TABLES, 0))
+    updated: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TABLES, 0))
+    unchanged: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TABLES, 0))
     problems: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -140,8 +147,29 @@ def import_backup(
             _import_recipient(session, row, watches, report, now)
         except (InvalidInputError, KeyError, TypeError, ValueError, AttributeError) as exc:
             report.problems.append(f"recipient {i} ({row.get('email') if isinstance(row, dict) else row!r}): {exc}")
+    for i, row in enumerate(data.get("groups") or [], 1):
+        try:
+            _import_group(session, row, report, now)
+        except (InvalidInputError, NotFoundError, ConflictError, KeyError, TypeError, AttributeError) as exc:
+            report.problems.append(f"group {i} ({row.get('name') if isinstance(row, dict) else row!r}): {exc}")
     session.flush()
     return report
+
+
+def _import_group(session: Session, row: Mapping[str, Any], report: ImportReport, now: datetime) -> None:
+    data = GroupInput(str(row["name"]), [str(w) for w in row.get("brands") or []],
+                      [str(w) for w in row.get("competitors") or []])  # fmt: skip
+    existing = session.scalar(select(WatchGroup).where(WatchGroup.name == data.name.strip()))
+    if existing is None:
+        add_group(session, data, now=now)
+        _count(report, "groups", None)
+        return
+    before = group_as_dict(session, existing)
+    if (sorted(before["brands"]), sorted(before["competitors"])) == (sorted(data.brands), sorted(data.competitors)):
+        _count(report, "groups", False)
+        return
+    edit_group(session, existing.id, brands=data.brands, competitors=data.competitors, now=now)
+    _count(report, "groups", True)
 
 
 def _import_watch(session: Session, row: Mapping[str, Any], report: ImportReport, now: datetime) -> None:
