@@ -391,6 +391,7 @@ def test_a_backup_carries_the_groups_and_restores_them_once(sessions, three_watc
         groups.edit_group(session, "Marché", competitors=["globex"])
     with sessions.begin() as session:
         restored = backup.import_backup(session, data, default_interval=timedelta(hours=1))
-        assert groups.group_as_dict(session, groups.get_group(session, "Marché"))["competitors"] == ["globex", "initech"]
+        back = groups.group_as_dict(session, groups.get_group(session, "Marché"))
+    assert back["competitors"] == ["globex", "initech"]
     assert (first.created["groups"], again.unchanged["groups"], restored.updated["groups"]) == (1, 1, 1)
     assert first.problems == again.problems == []
