@@ -8,7 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from erepwatch.ingest.canonical import canonical_url, publisher_domain, split_publisher
+from erepwatch.errors import FeedParseError
+from erepwatch.ingest.canonical import canonical_url, clean_url, item_urls, publisher_domain, split_publisher
+from erepwatch.ingest.parse import parse_feed
+from tests.conftest import corpus_feeds
 
 
 def _b64(url: str) -> str:
@@ -215,3 +218,34 @@ def test_publisher_domain(url: str | None, expected: str | None) -> None:
 def test_split_publisher_never_raises_and_only_shortens(title: str, name: str | None, url: str | None) -> None:
     head, _, _ = split_publisher(title, name, url)
     assert head == title.strip() or (head.strip() != "" and title.strip().startswith(head))
+
+
+URLISH_WWW = st.builds(
+    lambda scheme, host, path, query: f"{scheme}://{host}/{path}?{query}",
+    st.sampled_from(["http", "https"]),
+    st.sampled_from(["www.ex.com", "WWW.Ex.com:443", "www.amp.ex.org", "amp.www.ex.org", "www.google.com", "www.com",
+                     "u@www.ex.com", "www.youtube.com", "www.é.fr", "ex.com"]),
+    st.text(max_size=20),
+    st.lists(st.tuples(st.sampled_from(["utm_source", "q", "url", "amp", "id", "hl"]), st.text(max_size=15)),
+             max_size=3).map(lambda kv: "&".join(f"{k}={v}" for k, v in kv)),
+)  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(st.text(max_size=60), URLISH, URLISH_WWW))
+def test_item_urls_are_the_key_and_the_clean_link(text: str) -> None:
+    # The key is derived from the clean link (normalisation's hot path); it must be what canonical_url gives.
+    assert item_urls(text) == (canonical_url(text), clean_url(text))
+
+
+def test_item_urls_agree_on_every_corpus_link() -> None:
+    links = []
+    for path in corpus_feeds():
+        try:
+            feed = parse_feed(path.read_bytes(), {"content-type": "application/xml"}, f"http://127.0.0.1/{path.name}")
+        except FeedParseError:
+            continue
+        links += [link for e in feed.entries for link in (e.orig_link, e.link, e.guid, e.source_url) if link]
+    assert len(links) > 5000
+    for link in links:
+        assert item_urls(link) == (canonical_url(link), clean_url(link)), link

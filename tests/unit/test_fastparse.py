@@ -304,3 +304,18 @@ def test_dates_are_read_as_feedparser_reads_them(value: str):
     )
     expected = datetime(*parsed[:6], tzinfo=UTC) if parsed else None
     assert fast_date(value) == expected
+
+
+def test_a_utf16_declaration_on_one_byte_text_is_read_as_utf8_like_feedparser():
+    # Without a BOM, "<?xml" in one-byte characters cannot be UTF-16: feedparser reads such bytes as UTF-8 and
+    # says so; the fast path reads them the same (the corpus's malformed-declared-utf16-actually-utf8 feeds).
+    content = b'<?xml version="1.0" encoding="utf-16"?>' + _ITEM.format("caf\u00e9").encode()
+    fast = read_xml_feed(content, {}, None)
+    assert fast is not None and fast.entries[0].title == "caf\u00e9"
+    assert fast.warning and "declared as utf-16, but parsed as utf-8" in fast.warning
+    assert (
+        read_xml_feed(
+            b'<?xml version="1.0" encoding="utf-16"?>' + _ITEM.format("caf\u00e9").encode("latin-1"), {}, None
+        )
+        is None
+    )

@@ -9,6 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from erepwatch.analyze.textnorm import fold, fold_words, scan, tokens, words
+from erepwatch.errors import FeedParseError
+from erepwatch.ingest.parse import parse_feed
+from tests.conftest import corpus_feeds
 
 NORMALIZE_CASES = [
     ("lowercase", "ACME Corp", "acme corp"),
@@ -108,3 +111,24 @@ def test_token_offsets_are_in_bounds_and_ordered(text: str) -> None:
         previous = (tok.start, tok.end)
         # The original slice folds back to the token (elisions and possessives aside).
         assert tok.text.rstrip("'") in fold_words(text[tok.start : tok.end]).replace(" ", "")
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.one_of(text_strategy, st.text(max_size=60)))
+def test_words_are_exactly_the_words_scan_gives(text: str) -> None:
+    # The matcher reads words() for every item and scan()'s offsets only for those it matches: word positions
+    # index into scan()'s offsets, so the two must agree word for word.
+    assert words(text) == scan(text).words
+
+
+def test_words_agree_with_scan_on_every_corpus_text() -> None:
+    texts = ["'quote'", "a''b", "rock'n'roll's", "qu'l'a", "d''a", "l’Oréal’s", "ǅ ß œ ﬁne ½ ² Ⅻ x_y"]
+    for path in corpus_feeds():
+        try:
+            feed = parse_feed(path.read_bytes(), {"content-type": "application/xml"})
+        except FeedParseError:
+            continue  # pages that are no feed have no text to compare
+        texts += [text for entry in feed.entries for text in (entry.title, entry.summary, entry.content)]
+    assert len(texts) > 8000
+    for text in texts:
+        assert words(text) == scan(text).words, text[:200]

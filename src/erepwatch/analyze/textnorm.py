@@ -289,9 +289,41 @@ def scan(text: str) -> Scan:
     return Scan(found, starts, ends)
 
 
+class _WordTable(dict[int, str]):
+    """``str.translate`` table keeping what ``[^\\W_]`` matches (``str.isalnum``) and apostrophes, every other
+    character made a space; filled lazily."""
+
+    def __missing__(self, code: int) -> str:
+        ch = chr(code)
+        kept = ch if ch.isalnum() or ch == "'" else " "
+        self[code] = kept
+        return kept
+
+
+_WORD_TABLE = _WordTable()
+_ASCII_WORD_BYTES = bytes(ord(_WORD_TABLE[code]) for code in range(128)) + b" " * 128
+
+
 def words(text: str) -> list[str]:
-    """The folded words of ``text``, in order."""
-    return scan(text).words
+    """The folded words of ``text``, in order: exactly :func:`scan`'s, without their offsets.
+
+    Three times cheaper than :func:`scan` (a C-level ``translate`` and ``split`` instead of a regular
+    expression, no offsets): the matcher reads every item's words, but needs offsets only for the few it
+    matches."""
+    folded = _fold_mapped(text)[0]
+    if folded.isascii():  # most of a folded French or English text: one table lookup per byte, in C
+        out = folded.encode("ascii").translate(_ASCII_WORD_BYTES).decode("ascii").split()
+    else:
+        out = folded.translate(_WORD_TABLE).split()
+    if "'" not in folded:
+        return out
+    # From the end, so that splicing does not move the indices still to fix.
+    for i in reversed([i for i, token in enumerate(out) if "'" in token]):
+        pieces: list[str] = []
+        for word in _WORD.findall(out[i]):  # apostrophes join letters only: "'quote'", "a''b"
+            pieces.extend([p for p, _, _ in _split_word(word)] if "'" in word else [word])
+        out[i : i + 1] = pieces
+    return out
 
 
 def tokens(text: str) -> list[Token]:

@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url as _w3lib_canonicalize
 
-__all__ = ["canonical_url", "publisher_domain", "split_publisher"]
+__all__ = ["canonical_url", "clean_url", "item_urls", "publisher_domain", "split_publisher"]
 
 # Parameters that say how a reader arrived, never which page they read. Sources: the UTM spec, the ad and
 # mail platforms' docs (Google Ads gclid/dclid/gbraid/wbraid, Microsoft msclkid, Meta fbclid, Mailchimp
@@ -136,6 +136,36 @@ def clean_url(url: str) -> str | None:
     """The link to show and follow: unwrapped and without trackers like the key, but on its own host
     (``www.`` kept), since not every site answers on its bare domain."""
     return _canonical(url, bare_host=False)
+
+
+def item_urls(url: str) -> tuple[str | None, str | None]:
+    """``(canonical_url(url), clean_url(url))``, the key derived from the clean link instead of worked out again.
+
+    The two differ only by the key's host losing ``www.``: when the clean link's host has no such prefix it is
+    the key itself, otherwise the key is the clean link with the prefix dropped, checked to be canonical by one
+    pass (half the work of canonicalising the link anew). Any doubt falls back to :func:`canonical_url`."""
+    clean = clean_url(url)
+    if clean is None:
+        return canonical_url(url), None
+    key = _bare_host(clean)
+    return (key if key is not None else canonical_url(url)), clean
+
+
+def _bare_host(clean: str) -> str | None:
+    try:
+        parts = urlsplit(clean)
+        host = parts.hostname or ""
+    except ValueError:
+        return None
+    bare = host
+    while bare.startswith(("www.", "amp.")) and bare.count(".") >= 2:
+        bare = bare[4:]
+    if bare == host:
+        return clean
+    if not parts.netloc.startswith(host):
+        return None  # userinfo or brackets: not the usual shape, let the full path decide
+    key = urlunsplit((parts.scheme, bare + parts.netloc[len(host) :], parts.path, parts.query, parts.fragment))
+    return key if _canonicalise_once(key, bare_host=True) == key else None
 
 
 def _canonical(url: str, *, bare_host: bool) -> str | None:

@@ -154,9 +154,17 @@ def _read(content: bytes, headers: Mapping[str, str], url: str | None) -> Parsed
     http_codec = codecs.lookup(charset.group(1)).name if charset else None
     if http_codec and declared_codec and http_codec != declared_codec:
         raise _Uncertain("HTTP charset contradicts the XML declaration")
-    if declared_codec and declared_codec.startswith(("utf-16", "utf-32")):
-        raise _Uncertain("UTF-16/32")
     override = http_codec if http_codec and not declared_codec and http_codec != "utf-8" else None
+    encoding_warning = None
+    if declared_codec and declared_codec.startswith(("utf-16", "utf-32")):
+        # Without a BOM, a declaration read in one-byte characters cannot be true: UTF-16 or 32 would have
+        # written "<?xml" with zero bytes. feedparser then reads the bytes as UTF-8 when they are that; so does
+        # this path (anything else stays feedparser's).
+        if http_codec or not content.startswith(b"<?xml"):
+            raise _Uncertain("UTF-16/32")
+        content.decode("utf-8")  # UnicodeDecodeError: feedparser's
+        encoding_warning = f"CharacterEncodingOverride: document declared as {declared_codec}, but parsed as utf-8"
+        override, declared_codec = "utf-8", None
     try:
         root = etree.fromstring(content, _parser(override))
     except etree.XMLSyntaxError as exc:
@@ -166,7 +174,7 @@ def _read(content: bytes, headers: Mapping[str, str], url: str | None) -> Parsed
         root = etree.fromstring(repair[0], _parser(override))
         warning: str | None = f"{type(exc).__name__}: {repair[1]}"
     else:
-        warning = None
+        warning = encoding_warning
     encoding = declared_codec or http_codec or "utf-8"
     feed = _Reader(encoding, url).feed(root)
     return replace(feed, warning=warning) if warning else feed

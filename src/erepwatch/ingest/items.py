@@ -18,7 +18,7 @@ import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from erepwatch.ingest.canonical import canonical_url, clean_url, publisher_domain, split_publisher
+from erepwatch.ingest.canonical import item_urls, publisher_domain, split_publisher
 from erepwatch.ingest.html import plain_text
 from erepwatch.records import ItemDraft, ParsedEntry, ParsedFeed
 from erepwatch.scrub import valid_optional, valid_text
@@ -65,7 +65,8 @@ def item_from_entry(entry: ParsedEntry, *, fetched_at: datetime, feed: ParsedFee
     # that one merges with the same article from the publisher's direct feed.
     raw_link = entry.orig_link or entry.link
     link = valid_text(raw_link) if raw_link and len(raw_link) <= MAX_URL else None
-    url = _link(canonical_url(link)) if link else None
+    key, clean = item_urls(link) if link else (None, None)
+    url = _link(key)
     guid = valid_text(entry.guid).strip() if entry.guid and entry.guid.strip() else None
     if guid is not None and len(guid) > MAX_GUID:
         guid = "sha1:" + hashlib.sha1(guid.encode()).hexdigest()
@@ -87,7 +88,7 @@ def item_from_entry(entry: ParsedEntry, *, fetched_at: datetime, feed: ParsedFee
     return ItemDraft(
         canonical_url=url,
         guid=guid,
-        url=_link(clean_url(link)) if url and link else None,
+        url=_link(clean) if url else None,
         title=title,
         text=text,
         published=published or fetched_at,
