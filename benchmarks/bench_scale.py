@@ -6,7 +6,8 @@ against a few days of it, on SQLite and PostgreSQL.
 
 Both databases are built the same way at the same rate (an item every 31.5 s, a mention for one item in ten,
 20 watches, 148 sources), so the last days hold the same rows and only the length of history differs: the
-small one covers a few days, the big one a year. Measured (median of ``--repeat``, wall time):
+small one covers a few days, the big one a year. Measured (median of ``--repeat``, wall time; the two databases
+alternately, so that a burst of load on a shared machine weighs on both sides of a ratio):
 
 * a poll of one source bringing 50 new items that mention watched names, and the re-poll (a 304);
 * ``mentions --since 30d --limit 50`` (``service.mentions.list_mentions``);
@@ -296,55 +297,56 @@ def feed_server() -> Iterator[int]:
 # --- the measures ------------------------------------------------------------------------------------------
 
 
-def median_time(fn: Callable[[], object], repeat: int) -> float:
-    fn()  # warm: caches, prepared statements, the page cache
-    times = []
+def interleaved(pairs: dict[str, tuple[Callable[[], object], Callable[[], object]]], repeat: int) -> dict[str, Any]:
+    """Median time of each (small, big) pair of measures, run alternately so that a burst of load on the shared
+    machine falls on both sides of a ratio alike."""
+    times: dict[str, tuple[list[float], list[float]]] = {label: ([], []) for label in pairs}
+    for fns in pairs.values():  # warm: caches, prepared statements, the page cache
+        for fn in fns:
+            fn()
     for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for label, fns in pairs.items():
+            for side, fn in enumerate(fns):
+                start = time.perf_counter()
+                fn()
+                times[label][side].append(time.perf_counter() - start)
+    return {label: (statistics.median(a), statistics.median(b)) for label, (a, b) in times.items()}
 
 
-def measure(url: str, port: int, repeat: int, plans: bool) -> dict[str, float]:
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = load_settings(
-            environ={"EREPWATCH_DATA_DIR": tmp, "EREPWATCH_DATABASE_URL": url, "EREPWATCH_ALLOW_PRIVATE": "1",
-                     "EREPWATCH_ANALYSIS_SEMANTIC": "0"}
-        )  # fmt: skip
-        engine = make_engine(url)
-        sessions = session_factory(engine)
-        fresh_id, stable_id = _poll_sources(sessions, port)
-        analysis = Analysis.from_settings(settings)
+def _settings(data_dir: str, url: str) -> Any:
+    return load_settings(
+        environ={"EREPWATCH_DATA_DIR": data_dir, "EREPWATCH_DATABASE_URL": url, "EREPWATCH_ALLOW_PRIVATE": "1",
+                 # the embedding stages (stories, the sentiment model) are bench_poll's, reported apart there
+                 "EREPWATCH_ANALYSIS_SEMANTIC": "0", "EREPWATCH_ANALYSIS_SCORER": "bow"}
+    )  # fmt: skip
 
-        def poll(source_id: int) -> Callable[[], object]:
-            return lambda: asyncio.run(run_poll(sessions, settings, source_ids=[source_id], analysis=analysis))
 
-        def read(fn: Callable[[Session], object]) -> Callable[[], object]:
-            def run() -> object:
-                with sessions() as session:
-                    return fn(session)
+def measures(url: str, port: int, settings: Any) -> tuple[sa.Engine, dict[str, Callable[[], object]]]:
+    """The measured operations on one database (and its engine, to dispose of)."""
+    engine = make_engine(url)
+    sessions = session_factory(engine)
+    fresh_id, stable_id = _poll_sources(sessions, port)
+    analysis = Analysis.from_settings(settings)
 
-            return run
+    def poll(source_id: int) -> Callable[[], object]:
+        return lambda: asyncio.run(run_poll(sessions, settings, source_ids=[source_id], analysis=analysis))
 
-        results = {
-            "poll of 50 new items": median_time(poll(fresh_id), repeat),
-            "re-poll (304)": median_time(poll(stable_id), repeat),
-            "mentions --since 30d --limit 50": median_time(
-                read(lambda s: list_mentions(s, since=timedelta(days=30), limit=50)), repeat
-            ),
-            "digest preview": median_time(
-                read(lambda s: preview_digest(s, settings, datetime.now(UTC))),
-                repeat,
-            ),
-            "web mentions, first page": median_time(read(lambda s: find_mentions(s, ListFilter())), repeat),
-            "source list": median_time(read(list_sources), repeat),
-            "digest source health": median_time(read(lambda s: queries.source_health(s, [])), repeat),
-        }
-        if plans:
-            print_plans(engine, sessions, settings)
-        engine.dispose()
-        return results
+    def read(fn: Callable[[Session], object]) -> Callable[[], object]:
+        def run() -> object:
+            with sessions() as session:
+                return fn(session)
+
+        return run
+
+    return engine, {
+        "poll of 50 new items": poll(fresh_id),
+        "re-poll (304)": poll(stable_id),
+        "mentions --since 30d --limit 50": read(lambda s: list_mentions(s, since=timedelta(days=30), limit=50)),
+        "digest preview": read(lambda s: preview_digest(s, settings, datetime.now(UTC))),
+        "web mentions, first page": read(lambda s: find_mentions(s, ListFilter())),
+        "source list": read(list_sources),
+        "digest source health": read(lambda s: queries.source_health(s, [])),
+    }
 
 
 def _poll_sources(sessions: sessionmaker[Session], port: int) -> tuple[int, int]:
@@ -413,19 +415,25 @@ def main() -> None:
     parser.add_argument("--plans", action="store_true", help="print the query plans of the hot queries")
     args = parser.parse_args()
     kinds = ([] if args.no_sqlite else ["sqlite"]) + ([] if args.no_postgres or not postgres_ok() else ["postgresql"])
-    with feed_server() as port:
+    with feed_server() as port, tempfile.TemporaryDirectory() as tmp:
         for kind in kinds:
-            figures = {}
-            for n in (args.small, args.items):
-                with database(kind, n) as url:
-                    figures[n] = measure(url, port, args.repeat, plans=args.plans and n == args.items)
-            small, big = figures[args.small], figures[args.items]
-            print(f"\n-- {kind}: {args.items:,} items against {args.small:,} (median of {args.repeat}, ms)")
+            with database(kind, args.small) as small_url, database(kind, args.items) as big_url:
+                settings = {url: _settings(tmp, url) for url in (small_url, big_url)}
+                small_engine, small = measures(small_url, port, settings[small_url])
+                big_engine, big = measures(big_url, port, settings[big_url])
+                try:
+                    figures = interleaved({label: (small[label], big[label]) for label in small}, args.repeat)
+                    if args.plans:
+                        print_plans(big_engine, session_factory(big_engine), settings[big_url])
+                finally:
+                    small_engine.dispose()
+                    big_engine.dispose()
+            print(f"\n-- {kind}: {args.items:,} items against {args.small:,} (median of {args.repeat}, alternated, ms)")
             print(f"{'':<36}{'small':>9}{'big':>9}{'ratio':>8}  target ≤ 1.2")
-            for label in small:
-                ratio = big[label] / small[label] if small[label] else float("nan")
+            for label, (a, b) in figures.items():
+                ratio = b / a if a else float("nan")
                 flag = "" if ratio <= 1.2 else "  ✗"
-                print(f"{label:<36}{small[label] * 1e3:>9.1f}{big[label] * 1e3:>9.1f}{ratio:>8.2f}{flag}")
+                print(f"{label:<36}{a * 1e3:>9.1f}{b * 1e3:>9.1f}{ratio:>8.2f}{flag}")
 
 
 if __name__ == "__main__":
