@@ -173,6 +173,19 @@ def test_last_error_is_cleared_by_the_next_success_and_poll_fails_when_every_sou
     assert source["last_error_kind"] is None and source["last_error"] is None and source["failures"] == 0
 
 
+def test_a_poll_that_fetches_nothing_says_why_and_a_failing_source_is_polled_by_name(cli, server):
+    assert "no source to poll: add one with `erepwatch source add URL`" in cli("poll").out
+    cli("source", "add", server.url("/later.xml"), "--name", "later", "--no-check")
+    cli("poll", ok=False)
+    waiting = cli("poll", "--all").out  # the failing source waits out its backoff, and the user is told so
+    assert "nothing due: the next check is at " in waiting and "1 failing source waits out" in waiting
+    assert "--source ID" in waiting
+    server.routes["/later.xml"] = (200, {"Content-Type": "application/rss+xml"}, _rss(ITEMS))
+    assert cli("poll", "--source", "later", "--json").json()["fetched"] == 1
+    assert cli("source", "list", "--json").json()[0]["failures"] == 0
+    assert "nosuch" in cli("poll", "--source", "nosuch", ok=False).err
+
+
 # --- times and words a person reads (point 9) ------------------------------------------------------------
 
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from erepwatch.clock import utcnow
@@ -100,6 +100,23 @@ def list_sources(session: Session) -> list[tuple[Source, int]]:
     """Every source with the number of items stored from it (kept on the source by each poll: counting
     item_sources here would read every link ever stored)."""
     return [(source, source.item_count or 0) for source in session.scalars(select(Source).order_by(Source.id))]
+
+
+@dataclass(frozen=True, slots=True)
+class Outlook:
+    """Why a poll found nothing to do: how many sources are enabled, how many wait out a failure's backoff
+    (``poll --all`` leaves them waiting too), and when the next one is due."""
+
+    enabled: int
+    failing: int
+    next_check: datetime | None
+
+
+def outlook(session: Session) -> Outlook:
+    enabled = Source.enabled.is_(True)
+    next_check, total = session.execute(select(func.min(Source.next_check_at), func.count()).where(enabled)).one()
+    failing = session.scalar(select(func.count()).where(enabled, Source.consecutive_failures > 0)) or 0
+    return Outlook(enabled=total or 0, failing=failing, next_check=next_check)
 
 
 def _iso(value: datetime | None) -> str | None:
