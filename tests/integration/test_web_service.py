@@ -395,3 +395,16 @@ def test_a_backup_carries_the_groups_and_restores_them_once(sessions, three_watc
     assert back["competitors"] == ["globex", "initech"]
     assert (first.created["groups"], again.unchanged["groups"], restored.updated["groups"]) == (1, 1, 1)
     assert first.problems == again.problems == []
+
+
+@pytest.mark.parametrize("tag", ["crise", "crise_alimentaire", "éco", "100%", 'dit "non"'])
+def test_the_tag_filter_finds_exactly_its_tag_whatever_its_characters(sessions, tag):
+    now = datetime(2026, 6, 1, tzinfo=UTC)
+    tags = ["crise", "crise_alimentaire", "crisexalimentaire", "éco", "eco", "100%", "1000", 'dit "non"', "Crise"]
+    with sessions.begin() as session:
+        watch = add_watch(session, WatchInput("acme", "acme"), now=now)
+        for i, one in enumerate(tags):
+            _mention(session, watch.id, now - timedelta(hours=i + 1), title=f"Acme {i}").tags = [one, "autre"]
+    with sessions() as session:
+        rows = browse.find_mentions(session, browse.ListFilter(tag=tag)).rows
+    assert [r.tags for r in rows] == [(tag, "autre")]

@@ -20,7 +20,7 @@ from erepwatch.db.models import Watch, WatchGroup, WatchGroupMember
 from erepwatch.enums import GroupRole
 from erepwatch.errors import ConflictError, InvalidInputError
 from erepwatch.service.common import find_one
-from erepwatch.service.trends import trends
+from erepwatch.service.trends import TrendsReport, trends
 from erepwatch.service.watches import get_watch, parse_list
 from erepwatch.settings import parse_timezone
 
@@ -171,9 +171,12 @@ def group_as_dict(session: Session, group: WatchGroup) -> dict[str, Any]:
             "competitors": roles[GroupRole.COMPETITOR]}  # fmt: skip
 
 
-def share_of_voice(session: Session, ref: str | int, *, days: int, now: datetime, tz: str = "UTC") -> GroupShare:
+def share_of_voice(
+    session: Session, ref: str | int, *, days: int, now: datetime, tz: str = "UTC", report: TrendsReport | None = None
+) -> GroupShare:
     """The group's stories over the last ``days`` days of the reader's zone, per watch: brands first, then the
-    competitors, each side largest first."""
+    competitors, each side largest first. ``report``: the trends already counted for the same period and zone
+    (the trends page's), used when it covers every watch of the group."""
     try:
         tz = parse_timezone(tz) or "UTC"
     except ValueError as exc:
@@ -183,8 +186,9 @@ def share_of_voice(session: Session, ref: str | int, *, days: int, now: datetime
     group = get_group(session, ref)
     roles = _roles(session, group)
     role_of = {w: role for role, names in roles.items() for w in names}
-    report = trends(session, list(role_of), days=days, now=now, tz=tz)
-    counts = dict(report.share)
+    if report is None or not set(role_of) <= {w.watch for w in report.watches}:
+        report = trends(session, list(role_of), days=days, now=now, tz=tz)
+    counts = {w: n for w, n in report.share if w in role_of}
     total = sum(counts.values())
     lines = [
         ShareLine(w, role_of[w], counts.get(w, 0), round(100 * counts.get(w, 0) / total, 1) if total else 0.0)

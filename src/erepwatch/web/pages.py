@@ -181,12 +181,14 @@ def trends_page(request: Request) -> Response:
         asked = request.query_params.get("group")
         group = asked if asked in groups else (groups[0] if groups and not ticked else None)
         chosen = [w for w in ticked if w in names] or names[:6]
+        if group is not None and not ticked:
+            members = gsvc.group_as_dict(session, gsvc.get_group(session, group))
+            chosen = [*members["brands"], *members["competitors"]]
+        report = trends_svc.trends(session, chosen, days=days_n, now=cfg.clock(), tz=t.tz)
         share_of = None
         if group is not None:
-            share_of = gsvc.share_of_voice(session, group, days=days_n, now=cfg.clock(), tz=t.tz)
-            if not ticked:
-                chosen = [line.watch for line in share_of.lines]
-        report = trends_svc.trends(session, chosen, days=days_n, now=cfg.clock(), tz=t.tz)
+            # Counted once: the group's share comes from the report when it covers the group's watches.
+            share_of = gsvc.share_of_voice(session, group, days=days_n, now=cfg.clock(), tz=t.tz, report=report)
     charts = {w.watch: day_chart(w, t) for w in report.watches}
     if share_of is not None:
         share = share_bar([(line.watch, line.stories) for line in share_of.lines])
