@@ -408,3 +408,18 @@ def test_the_tag_filter_finds_exactly_its_tag_whatever_its_characters(sessions, 
     with sessions() as session:
         rows = browse.find_mentions(session, browse.ListFilter(tag=tag)).rows
     assert [r.tags for r in rows] == [(tag, "autre")]
+
+
+def test_a_common_word_is_checked_row_by_row_with_the_same_result(sessions, monkeypatch):
+    from erepwatch.db import search
+
+    now = datetime(2026, 6, 1, tzinfo=UTC)
+    with sessions.begin() as session:
+        watch = add_watch(session, WatchInput("acme", "acme"), now=now)
+        for i, title in enumerate(["Grève chez Acme", "Acme : la grève continue", "Acme recrute", "Fin de grève"]):
+            _mention(session, watch.id, now - timedelta(hours=i + 1), title=title)
+    with sessions() as session:
+        by_set = [r.title for r in browse.find_mentions(session, browse.ListFilter(q="greve")).rows]
+        monkeypatch.setattr(search, "SET_LIMIT", 1)  # "greve" is now a common word: no set, a check per row
+        by_row = [r.title for r in browse.find_mentions(session, browse.ListFilter(q="greve")).rows]
+    assert by_set == by_row == ["Grève chez Acme", "Acme : la grève continue", "Fin de grève"]

@@ -145,15 +145,11 @@ def full_text(session: Session, query: str) -> ColumnElement[bool] | None:
         return Mention.item_id.in_(text(found).bindparams(tsquery=tsquery).columns(Item.id))
     # Each word quoted: the user's text never reaches FTS5's own query syntax (NEAR, column filters…).
     match = " ".join('"' + w.replace('"', '""') + '"' + ("*" if w in prefixes else "") for w in words)
-    # SQLite's planner knows nothing of how many items a word has: a bounded probe tells.
-    ids = list(
-        session.scalars(
-            text(f"SELECT rowid FROM items_fts WHERE items_fts MATCH :match LIMIT {SET_LIMIT + 1}").bindparams(
-                match=match
-            )
-        )
-    )
-    if len(ids) <= SET_LIMIT:
-        return Mention.item_id.in_(ids)
+    # SQLite's planner knows nothing of how many items a word has: a bounded count tells (one row back, where
+    # fetching a common word's 5,001 ids cost more than the page itself), then a rare word's ids are read.
+    found = "SELECT rowid FROM items_fts WHERE items_fts MATCH :match"
+    many = session.scalar(text(f"SELECT count(*) FROM ({found} LIMIT {SET_LIMIT + 1})").bindparams(match=match))
+    if (many or 0) <= SET_LIMIT:
+        return Mention.item_id.in_(session.execute(text(found).bindparams(match=match)).scalars().all())
     per_row = "EXISTS (SELECT 1 FROM items_fts WHERE items_fts MATCH :match AND rowid = mentions.item_id)"
     return text(per_row).bindparams(match=match)  # type: ignore[return-value]
