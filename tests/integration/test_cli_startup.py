@@ -39,10 +39,12 @@ def test_help_and_version_import_neither_click_nor_the_database(args, tmp_path):
     assert "erepwatch.settings" not in loaded and "erepwatch.cli.app" not in loaded
 
 
-def test_help_without_click_is_the_help_click_gives(cli):
+def test_help_without_click_is_the_help_click_gives(cli, monkeypatch):
     """`erepwatch --help` is printed without click; with another option first, click prints the same text."""
+    for columns in ("60", "200", "0"):
+        monkeypatch.setenv("COLUMNS", columns)
+        assert cli("--utc", "--help").out == cli("--help").out == cli().out, columns
     fast = cli("--help").out
-    assert cli("--utc", "--help").out == fast == cli().out
     assert fast.startswith("Usage: erepwatch [OPTIONS] COMMAND [ARGS]...")
     for name in [*cli_module.COMMANDS, "--config PATH", "--database URL", "--utc", "--version", "-h, --help"]:
         assert f"  {name} " in fast, name

@@ -62,14 +62,17 @@ MAX_WIDTH = 110
 
 def help_width() -> int:
     """The width ``--help`` is laid out for: the terminal's (``COLUMNS`` first), at most :data:`MAX_WIDTH`."""
+    # As shutil.get_terminal_size, which click asks, without importing shutil.
     try:
         columns = int(os.environ.get("COLUMNS", ""))
     except ValueError:
+        columns = 0
+    if columns <= 0:
         try:
-            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns if sys.__stdout__ else 80
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns if sys.__stdout__ else 0
         except (OSError, ValueError):
-            columns = 80
-    return max(min(columns, MAX_WIDTH) - 2, 50)
+            columns = 0
+    return max(min(columns or 80, MAX_WIDTH) - 2, 50)
 
 
 def _wrap(text: str, width: int) -> list[str]:
