@@ -50,6 +50,8 @@ def test_help_without_click_is_the_help_click_gives(cli, monkeypatch):
         assert f"  {name} " in fast, name
     assert cli("--version").out == cli("--utc", "--version").out == f"erepwatch, version {__version__}\n"
     assert cli("watch", "--help").out.startswith("Usage: erepwatch watch [OPTIONS] COMMAND")
+    alone = cli("watch")  # a group without its subcommand shows its help, as `erepwatch` alone does
+    assert alone.out == cli("watch", "--help").out and not alone.err
 
 
 def test_listing_commands_import_neither_alembic_nor_the_matcher(cli, env):

@@ -284,6 +284,10 @@ def _machine_error(exc: BaseException) -> str | None:
     return None
 
 
+#: What click (8.2 and later) raises for a group given no subcommand; nothing before.
+_NO_ARGS_IS_HELP: Any = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
 def run(argv: list[str]) -> None:
     """Run the command of ``argv`` (:func:`erepwatch.cli.main` answers ``--help`` and ``--version`` itself)."""
     try:
@@ -292,6 +296,9 @@ def run(argv: list[str]) -> None:
         sys.exit(exc.exit_code)
     except click.Abort:
         _fail("aborted", 130)
+    except _NO_ARGS_IS_HELP as exc:
+        # A group without its subcommand (`erepwatch watch`) shows its help, as `erepwatch` alone does.
+        click.echo(exc.format_message())
     except click.UsageError as exc:
         _fail(exc.format_message(), 2)
     except click.ClickException as exc:
