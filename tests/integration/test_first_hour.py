@@ -213,7 +213,9 @@ def test_mentions_says_how_many_more_there_are_beyond_the_limit(stored):
 def test_one_other_source_is_said_in_the_singular(cli, server):
     same = [("Acme rappelle des milliers de widgets défectueux", "Acme annonce un rappel.")]
     server.routes["/a.xml"] = (200, {"Content-Type": "application/rss+xml"}, _rss(same))
+    # Another publisher (the feed's title names it) with the same story: "+N sources" counts publishers.
     other = _rss(same).replace(b"https://news.example/0", b"https://other.example/acme-rappel")
+    other = other.replace(b"<title>Local</title>", b"<title>Other</title>")
     server.routes["/b.xml"] = (200, {"Content-Type": "application/rss+xml"}, other)
     cli("watch", "add", "acme", "--query", "acme")
     cli("source", "add", server.url("/a.xml"), "--name", "a")
@@ -221,6 +223,7 @@ def test_one_other_source_is_said_in_the_singular(cli, server):
     cli("poll")
     out = cli("mentions").out
     assert "(+1 source)" in out and "(+1 sources)" not in out
+    assert "(+" not in cli("mentions", "--all").out, "--all shows every member on its own line"
 
 
 def test_lists_say_what_a_person_needs(cli):

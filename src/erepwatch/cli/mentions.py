@@ -21,7 +21,7 @@ _SENTIMENT_MARK = {"negative": ("-", "red"), "positive": ("+", "green"), "neutra
 def _line(view: MentionView, every_member: bool, color: bool, show_time: Callable[[datetime], str]) -> str:
     mark, colour = _SENTIMENT_MARK.get(view.sentiment, ("?", None))
     mark = click.style(mark, fg=colour) if color and colour else mark
-    others = len(view.duplicates)
+    others = len(view.other_sources)  # publishers, each once: the "+N sources" of every face
     more = "" if every_member or not others else f"  (+{others} source{'s' if others > 1 else ''})"
     tags = f"  #{' #'.join(view.tags)}" if view.tags else ""
     head = f"{mark} {show_time(view.published)}  [{view.watch}]  {view.title}{more}{tags}"
