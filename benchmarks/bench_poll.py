@@ -162,6 +162,7 @@ def timed_stages() -> Iterator[Timers]:
         timers.wrap(pipeline, "process_source", "source"),
         timers.wrap(pipeline, "prepare_document", "parse"),
         timers.wrap(pipeline, "parse_feed", "parse"),
+        timers.wrap(pipeline, "entry_identities", "normalise"),
         timers.wrap(pipeline, "items_from_feed", "normalise"),
         timers.wrap(pipeline, "item_language", "language"),
         timers.wrap(IndexedMatcher, "match", "match"),

@@ -13,7 +13,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -34,11 +34,11 @@ from erepwatch.batching import chunked
 from erepwatch.claims import owner_gone, this_owner
 from erepwatch.clock import utcnow
 from erepwatch.db.models import Item, Mention, Source, Watch
-from erepwatch.db.store import StoredItem, insert_mentions, store_items
+from erepwatch.db.store import StoredItem, insert_mentions, known_items, store_items
 from erepwatch.enums import PollStatus
 from erepwatch.errors import DatabaseUnavailableError, FeedParseError, FetchError, SourceErrorKind, StorageError
 from erepwatch.ingest.fetch import Fetcher, FetchPolicy
-from erepwatch.ingest.items import items_from_feed
+from erepwatch.ingest.items import entry_identities, items_from_feed
 from erepwatch.ingest.limit import newest_entries
 from erepwatch.ingest.parse import parse_feed
 from erepwatch.ingest.politeness import HostGate, shared_gate
@@ -684,13 +684,16 @@ def process_source(
             elapsed_ms=result.elapsed_ms,
             limits=limits,
         )
-    drafts = items_from_feed(feed, fetched_at=now)
+    identities = entry_identities(feed)
     outcome.entries = len(feed.entries)
     outcome.warning = feed.warning
     window = [e.published for e in feed.entries if e.published is not None]
 
     def store(session: Session, one_by_one: bool) -> LexicalPlan:
-        stored = _store_drafts(session, drafts, task.id, now, one_by_one=one_by_one)
+        # Items already stored are known by their links and ids alone: their text is not reduced again.
+        known = known_items(session, [i.key for i in identities if i.key is not None])
+        drafts = items_from_feed(feed, fetched_at=now, identities=identities, stored=known.keys())
+        stored = _store_drafts(session, drafts, task.id, now, one_by_one=one_by_one, known=known)
         new = [s for s in stored if s.is_new]
         outcome.new_items = len(new)
         rows = [m.as_row(now) for m in _mentions(new, matcher, watches, analysis, task)]
@@ -792,10 +795,16 @@ def _row_problem(exc: BaseException) -> bool:
 
 
 def _store_drafts(
-    session: Session, drafts: Sequence[ItemDraft], source_id: int, now: datetime, *, one_by_one: bool
+    session: Session,
+    drafts: Sequence[ItemDraft],
+    source_id: int,
+    now: datetime,
+    *,
+    one_by_one: bool,
+    known: Mapping[str, tuple[int, datetime]] | None = None,
 ) -> list[StoredItem]:
     if not one_by_one:
-        return store_items(session, drafts, source_id=source_id, now=now, language_of=item_language)
+        return store_items(session, drafts, source_id=source_id, now=now, language_of=item_language, known=known)
     stored: list[StoredItem] = []
     last: BaseException | None = None
     for draft in drafts:

@@ -9,7 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from erepwatch.ingest.html import html_to_text, plain_text
-from erepwatch.ingest.items import item_from_entry, items_from_feed
+from erepwatch.ingest import items
+from erepwatch.ingest.items import entry_identities, item_from_entry, items_from_feed
 from erepwatch.ingest.parse import parse_feed
 from erepwatch.records import ParsedEntry, ParsedFeed
 from tests.conftest import FEEDS
@@ -142,3 +143,27 @@ def test_bing_news_source_names_the_publisher():
     )
     item = items_from_feed(parse_feed(feed), fetched_at=NOW)[0]
     assert item.publisher == "Example Times" and item.url == "https://www.example-times.com/a"
+
+
+def test_stored_items_are_known_by_identity_and_their_text_is_not_read_again(monkeypatch):
+    feed = ParsedFeed(
+        "t",
+        None,
+        None,
+        (
+            entry(link="https://blog.example/old?utm_source=rss", title="old", summary="<p>long <b>html</b></p>"),
+            entry(guid="tag:blog,1", title="old too", summary="<p>more html</p>"),
+            entry(link="https://blog.example/new", title="new", summary="<p>fresh <b>text</b></p>"),
+        ),
+    )
+    identities = entry_identities(feed)
+    assert [i.key for i in identities] == ["https://blog.example/old", "guid:tag:blog,1", "https://blog.example/new"]
+    full = items_from_feed(feed, fetched_at=NOW)
+    read: list[str] = []
+    monkeypatch.setattr(items, "plain_text", lambda value, kind: read.append(value) or plain_text(value, kind))
+    drafts = items_from_feed(feed, fetched_at=NOW, identities=identities, stored={i.key for i in identities[:2]})
+    # Every entry is still there (the source is linked to each), the stored ones by identity only.
+    assert [d.key for d in drafts] == [d.key for d in full]
+    assert drafts[0].text == "" and drafts[0].url == full[0].url and drafts[2] == full[2]
+    assert read and not any("old" in value or "more html" in value for value in read)
+    assert "<p>fresh <b>text</b></p>" in read

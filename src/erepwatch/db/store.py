@@ -6,7 +6,7 @@ Inserts use the backend's "insert or ignore" (``ON CONFLICT DO NOTHING``) so tha
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -62,15 +62,18 @@ def store_items(
     source_id: int,
     now: datetime,
     language_of: Callable[[ItemDraft], str | None] = lambda draft: None,
+    known: Mapping[str, tuple[int, datetime]] | None = None,
 ) -> list[StoredItem]:
     """Store new items, link every item to the source; says which items were new.
 
     ``language_of`` runs only for items not stored yet: language is detected once per item, at ingest.
+    ``known``: what :func:`known_items` said of these drafts' keys in this transaction, when the caller asked
+    first (to leave stored items' text alone); otherwise it is asked here.
     """
     if not drafts:
         return []
     keys = [d.key for d in drafts]
-    known = _known(session, keys)
+    known = _known(session, keys) if known is None else {k: known[k] for k in keys if k in known}
     existing = {key: id_ for key, (id_, _published) in known.items()}
     fresh = [(d, language_of(d)) for d in drafts if d.key not in existing]
     language = {d.key: lang for d, lang in fresh}
@@ -121,6 +124,11 @@ def store_items(
         )
         for d in drafts
     ]
+
+
+def known_items(session: Session, keys: Iterable[str]) -> dict[str, tuple[int, datetime]]:
+    """Items already stored, by key: their id and publication date (one query per batch of keys)."""
+    return _known(session, keys)
 
 
 def _ids_by_key(session: Session, keys: Iterable[str]) -> dict[str, int]:

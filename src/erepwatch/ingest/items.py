@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import replace
+from collections.abc import Container, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from erepwatch.ingest.canonical import item_urls, publisher_domain, split_publisher
@@ -46,7 +47,46 @@ def _link(url: str | None) -> str | None:
     return url if url is not None and len(url) <= MAX_URL else None
 
 
-def item_from_entry(entry: ParsedEntry, *, fetched_at: datetime, feed: ParsedFeed | None = None) -> ItemDraft | None:
+@dataclass(frozen=True, slots=True)
+class EntryIdentity:
+    """What identifies an entry, read from its link and id alone (no text is reduced for it)."""
+
+    #: the canonical link (None when the entry has none usable, or shares it with other entries of the feed)
+    canonical_url: str | None
+    #: the link to show (the clean link)
+    url: str | None
+    guid: str | None
+    #: the link's canonical form, even when it is not the entry's key (a link the feed gives several entries)
+    link_key: str | None = None
+
+    @property
+    def key(self) -> str | None:
+        """:attr:`ItemDraft.key` of the entry's item; None when only its content can identify it."""
+        if self.canonical_url:
+            return self.canonical_url
+        return f"guid:{self.guid}" if self.guid is not None else None
+
+
+def entry_identity(entry: ParsedEntry) -> EntryIdentity:
+    # Feedburner serves its own feedproxy.google.com links; the article's is in feedburner:origLink, and only
+    # that one merges with the same article from the publisher's direct feed.
+    raw_link = entry.orig_link or entry.link
+    link = valid_text(raw_link) if raw_link and len(raw_link) <= MAX_URL else None
+    key, clean = item_urls(link) if link else (None, None)
+    url = _link(key)
+    guid = valid_text(entry.guid).strip() if entry.guid and entry.guid.strip() else None
+    if guid is not None and len(guid) > MAX_GUID:
+        guid = "sha1:" + hashlib.sha1(guid.encode()).hexdigest()
+    return EntryIdentity(url, _link(clean) if url else None, guid, url)
+
+
+def item_from_entry(
+    entry: ParsedEntry,
+    *,
+    fetched_at: datetime,
+    feed: ParsedFeed | None = None,
+    identity: EntryIdentity | None = None,
+) -> ItemDraft | None:
     """One entry as an item, or None when it carries neither a link, an id, a title nor any text."""
     title = plain_text(_raw(entry.title), entry.title_type)[:MAX_TITLE]
     summary = plain_text(_raw(entry.summary), entry.summary_type)
@@ -61,15 +101,8 @@ def item_from_entry(entry: ParsedEntry, *, fetched_at: datetime, feed: ParsedFee
         summary = ""
     text = " ".join(part for part in (summary, content) if part)[:MAX_TEXT]
 
-    # Feedburner serves its own feedproxy.google.com links; the article's is in feedburner:origLink, and only
-    # that one merges with the same article from the publisher's direct feed.
-    raw_link = entry.orig_link or entry.link
-    link = valid_text(raw_link) if raw_link and len(raw_link) <= MAX_URL else None
-    key, clean = item_urls(link) if link else (None, None)
-    url = _link(key)
-    guid = valid_text(entry.guid).strip() if entry.guid and entry.guid.strip() else None
-    if guid is not None and len(guid) > MAX_GUID:
-        guid = "sha1:" + hashlib.sha1(guid.encode()).hexdigest()
+    identity = identity or entry_identity(entry)
+    url, clean, guid = identity.link_key, identity.url, identity.guid
     if url is None and guid is None:
         if not title and not text:
             return None
@@ -86,9 +119,9 @@ def item_from_entry(entry: ParsedEntry, *, fetched_at: datetime, feed: ParsedFee
     published = entry.published if entry.published and entry.published <= fetched_at + FUTURE_TOLERANCE else None
 
     return ItemDraft(
-        canonical_url=url,
+        canonical_url=identity.canonical_url,
         guid=guid,
-        url=_link(clean) if url else None,
+        url=clean,  # set only when the link had a key (even if a link shared in the feed no longer is the key)
         title=title,
         text=text,
         published=published or fetched_at,
@@ -106,30 +139,58 @@ def is_google_alerts(feed: ParsedFeed) -> bool:
     return bool(feed.title and feed.title.startswith(_ALERT_TITLES)) or "google.com/alerts" in (feed.link or "")
 
 
-def items_from_feed(feed: ParsedFeed, *, fetched_at: datetime) -> list[ItemDraft]:
+def items_from_feed(
+    feed: ParsedFeed,
+    *,
+    fetched_at: datetime,
+    identities: Sequence[EntryIdentity] | None = None,
+    stored: Container[str] = frozenset(),
+) -> list[ItemDraft]:
     """Every usable entry of a feed, each identity once (feeds do repeat entries).
 
     Across sources an article is known by its canonical link. Within one feed, though, entries that share
     a link but carry different GUIDs are different entries (comments of one post, episodes pointing to the
     show's page): those are known by their GUID instead.
+
+    An entry whose key is in ``stored`` (items already stored, looked up with :func:`entry_identities`'
+    keys) gets a draft with its identity only: its text is never read again, nothing is recomputed for it.
     """
+    identities = entry_identities(feed) if identities is None else identities
     drafts = []
-    for entry in feed.entries:
+    for entry, identity in zip(feed.entries, identities, strict=True):
+        key = identity.key
+        if key is not None and key in stored:
+            drafts.append(ItemDraft(identity.canonical_url, identity.guid, identity.url, "", "", fetched_at))
+            continue
         try:
-            draft = item_from_entry(entry, fetched_at=fetched_at, feed=feed)
+            draft = item_from_entry(entry, fetched_at=fetched_at, feed=feed, identity=identity)
         except Exception:  # one entry's fault, whatever it is, must not cost the feed's other entries
             log.exception("entry skipped guid=%.200r link=%.200r", entry.guid, entry.link)
             continue
         if draft is not None:
             drafts.append(draft)
-    guids_per_url: dict[str, set[str | None]] = {}
-    for draft in drafts:
-        if draft.canonical_url:
-            guids_per_url.setdefault(draft.canonical_url, set()).add(draft.guid)
     unique: dict[str, ItemDraft] = {}
     for draft in drafts:
-        shared = draft.canonical_url and len(guids_per_url[draft.canonical_url]) > 1
-        if shared and draft.guid:
-            draft = replace(draft, canonical_url=None)
         unique.setdefault(draft.key, draft)
     return list(unique.values())
+
+
+def entry_identities(feed: ParsedFeed) -> list[EntryIdentity]:
+    """Each entry's identity, in the feed's order (see :func:`items_from_feed` on links shared within a feed)."""
+    identities = []
+    for entry in feed.entries:
+        try:
+            identities.append(entry_identity(entry))
+        except Exception:  # an entry without a usable identity is identified by its content, or skipped
+            log.exception("entry identity unreadable guid=%.200r link=%.200r", entry.guid, entry.link)
+            identities.append(EntryIdentity(None, None, None))
+    guids_per_url: dict[str, set[str | None]] = {}
+    for identity in identities:
+        if identity.canonical_url:
+            guids_per_url.setdefault(identity.canonical_url, set()).add(identity.guid)
+    return [
+        replace(identity, canonical_url=None)
+        if identity.canonical_url and identity.guid and len(guids_per_url[identity.canonical_url]) > 1
+        else identity
+        for identity in identities
+    ]
