@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from erepwatch.ingest.html import html_to_text, plain_text
 from erepwatch.ingest import items
+from erepwatch.ingest.html import html_to_text, plain_text
 from erepwatch.ingest.items import entry_identities, item_from_entry, items_from_feed
 from erepwatch.ingest.parse import parse_feed
 from erepwatch.records import ParsedEntry, ParsedFeed
