@@ -89,12 +89,16 @@ def free_port() -> int:
 def setup(env: dict[str, str], port: int, sources: int, interval: int) -> None:
     os.environ.update(env)
     from erepwatch.cli.app import App
+    from erepwatch.db.engine import make_engine
     from erepwatch.db.migrate import upgrade
     from erepwatch.service.sources import SourceInput, add_source
     from erepwatch.service.watches import WatchInput, add_watch
 
+    # What `erepwatch init` does: the app refuses a database file that does not exist yet.
+    engine = make_engine(env["EREPWATCH_DATABASE_URL"])
+    upgrade(engine)
+    engine.dispose()
     app = App()
-    upgrade(app.engine)
     with app.transaction() as session:
         for name, query in (("Paris", "paris"), ("Apple", "apple OR iphone"), ("Climat", '"climate change" OR climat')):
             add_watch(session, WatchInput(name=name, query=query))

@@ -179,26 +179,33 @@ def fold_stories(
 
 
 def _founders(session: Session, watch_ids: Sequence[int], since: datetime) -> list[StoryProbe]:
-    """The embedded founders of these watches' stories within the window."""
+    """The embedded founders of these watches within the window: those of a story, and those folded into an older
+    story (only founders are embedded: a story's lexical members are its founder's near-duplicates)."""
     rows: list[Any] = []
     for chunk in chunked(watch_ids):
         rows.extend(
             session.execute(
-                select(Mention.id, Mention.watch_id, Mention.published_at, Item.title, Item.language)
-                .join(Item, Item.id == Mention.item_id)
-                .where(
-                    Mention.watch_id.in_(chunk),
-                    Mention.published_at >= since,
-                    Mention.cluster_id == Mention.id,
-                    _has_vector(),
+                select(
+                    Mention.id, Mention.watch_id, Mention.published_at, Mention.cluster_id, Item.title, Item.language
                 )
+                .join(Item, Item.id == Mention.item_id)
+                .where(Mention.watch_id.in_(chunk), Mention.published_at >= since, _has_vector())
             )
         )
     ids = [r.id for r in rows]
     vectors = load_embeddings(session, ids, KIND, embedding.MODEL_VERSION)
     lead_vectors = load_embeddings(session, ids, LEAD_KIND, embedding.MODEL_VERSION)
     return [
-        StoryProbe(r.id, r.watch_id, r.published_at, r.title, vectors[r.id], r.language, lead_vectors.get(r.id))
+        StoryProbe(
+            r.id,
+            r.watch_id,
+            r.published_at,
+            r.title,
+            vectors[r.id],
+            r.language,
+            lead_vectors.get(r.id),
+            r.cluster_id if r.cluster_id not in (None, r.id) else None,
+        )
         for r in rows
         if r.id in vectors
     ]

@@ -262,8 +262,9 @@ def semantic_split(a_title: str, b_title: str, a: PreparedText | None = None, b:
 
 @dataclass(frozen=True, slots=True)
 class StoryProbe:
-    """A story founder as the semantic stage sees it: its title, the embedding of its title and the one of its
-    title and lead (:func:`lead_text`; None without a lead), unit vectors."""
+    """An embedded story founder as the semantic stage sees it — still founding its story, or folded into an older
+    one: its title, the embedding of its title and the one of its title and lead (:func:`lead_text`; None without a
+    lead), unit vectors."""
 
     mention_id: int
     watch_id: int
@@ -272,6 +273,8 @@ class StoryProbe:
     vector: npt.NDArray[np.float32] = field(repr=False, compare=False)
     language: str | None = None
     lead_vector: npt.NDArray[np.float32] | None = field(default=None, repr=False, compare=False)
+    #: the story it belongs to, when it is a founder that already joined an older story (None: its own story)
+    story_id: int | None = None
 
 
 def cut_for(a_title: str, b_title: str, a_language: str | None = None, b_language: str | None = None) -> float:
@@ -310,9 +313,11 @@ def assign_semantic(
 ) -> list[Assignment]:
     """Fold each pending founder into the closest older story of its watch (see the module docstring).
 
-    ``founders`` are the stories' founders of the same watches within the window (pending ones may be among
-    them). Returns one assignment per pending founder that joins or follows another story; the others stay
-    founders of their own story.
+    ``founders`` are the embedded founders of the same watches within the window (pending ones may be among
+    them), with those already folded into an older story (their ``story_id``): a story told in three wordings A,
+    C, B is found from B through C when B is far from A — the story's other members vote too. Returns one
+    assignment per pending founder that joins or follows another story; the others stay founders of their own
+    story.
     """
     import numpy as np
 
@@ -351,6 +356,9 @@ def assign_semantic(
             other = probes[int(i)]
             if other.mention_id >= probe.mention_id or abs(other.published - probe.published) > window:
                 continue
+            story = merged.get(other.mention_id, other.story_id or other.mention_id)
+            if story == probe.mention_id:
+                continue
             lead_cosine = float(lead_sims[i]) if lead_sims is not None and other.lead_vector is not None else None
             score = semantic_score(
                 probe.title, other.title, float(sims[i]), lead_cosine, probe.language, other.language
@@ -358,7 +366,6 @@ def assign_semantic(
             if score is None:
                 continue
             split = semantic_split(probe.title, other.title, prep(probe), prep(other))
-            story = merged.get(other.mention_id, other.mention_id)
             if not split:
                 merged[probe.mention_id] = story
                 out.append(Assignment(probe.mention_id, story, JoinReason.SEMANTIC, round(score, 4), other.mention_id))

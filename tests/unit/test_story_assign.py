@@ -1,0 +1,102 @@
+"""The pure decisions of the semantic story stage (analyze.stories): which older story a founder joins, and why not."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from erepwatch.analyze.stories import (
+    LEAD_CUT,
+    JoinReason,
+    StoryProbe,
+    assign_semantic,
+    lead_text,
+    semantic_score,
+    semantic_split,
+)
+
+T0 = datetime(2026, 2, 18, 12, 0, tzinfo=UTC)
+
+
+def _unit(*coords: float) -> np.ndarray:
+    v = np.zeros(384, dtype=np.float32)
+    v[: len(coords)] = coords
+    return v / np.linalg.norm(v)
+
+
+def _at(cosine: float, base: np.ndarray, other_axis: int) -> np.ndarray:
+    """A unit vector whose cosine with ``base`` (a unit basis vector) is ``cosine``."""
+    v = cosine * base
+    v[other_axis] += np.sqrt(1 - cosine**2)
+    return v.astype(np.float32)
+
+
+def _probe(mention_id: int, title: str, vector: np.ndarray, **kw: object) -> StoryProbe:
+    return StoryProbe(mention_id, 1, T0 + timedelta(minutes=mention_id), title, vector, **kw)  # type: ignore[arg-type]
+
+
+TITLES = (
+    "Acme recalls its kettles after a fire in a small flat, the company says",
+    "Acme kettles recalled over fire risk, the consumer regulator says",
+    "Acme pulls kettles from shops after fire risk is found in the model",
+)
+
+
+def test_a_story_is_found_through_a_member_already_folded_into_it() -> None:
+    a = _unit(1)
+    c = _at(0.94, a, 1)  # C joined A's story earlier
+    b = _at(0.96, c / np.linalg.norm(c), 2)  # B is close to C, far from A
+    assert float(a @ b) < 0.93 < float(c @ b)
+    founders = [_probe(1, TITLES[0], a), _probe(2, TITLES[1], c, story_id=1)]
+    [joined] = assign_semantic([_probe(3, TITLES[2], b)], founders)
+    assert (joined.cluster_id, joined.matched_id, joined.reason) == (1, 2, JoinReason.SEMANTIC)
+
+
+def test_without_the_member_the_story_is_missed() -> None:
+    a = _unit(1)
+    c = _at(0.94, a, 1)
+    b = _at(0.96, c / np.linalg.norm(c), 2)
+    assert assign_semantic([_probe(3, TITLES[2], b)], [_probe(1, TITLES[0], a)]) == []
+
+
+def test_the_lead_decides_when_the_headlines_are_apart() -> None:
+    a, b = _unit(1), _at(0.90, _unit(1), 1)  # headlines below any cut
+    la, lb = _unit(0, 0, 1), _at(LEAD_CUT + 0.01, _unit(0, 0, 1), 3)
+    [joined] = assign_semantic([_probe(2, TITLES[1], b, lead_vector=lb)], [_probe(1, TITLES[0], a, lead_vector=la)])
+    assert joined.cluster_id == 1 and joined.score == pytest.approx(LEAD_CUT + 0.01, abs=1e-3)
+    assert assign_semantic([_probe(2, TITLES[1], b)], [_probe(1, TITLES[0], a, lead_vector=la)]) == []
+
+
+def test_an_older_story_never_joins_a_newer_one() -> None:
+    a, b = _unit(1), _at(0.99, _unit(1), 1)
+    assert assign_semantic([_probe(1, TITLES[0], a)], [_probe(2, TITLES[1], b)]) == []
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "why"),
+    [
+        ("Pas-de-Calais : 57 migrants secourus en mer", "Pas-de-Calais : 12 migrants secourus en mer", "figures"),
+        ("Crash du Boeing 737 en Iran : l'enquête commence", "Crash du Boeing en Iran : l'enquête commence", ""),
+        ("Gorron. Ouest-France cherche un correspondant", "Chauché. Ouest-France cherche un correspondant", "places"),
+        ("Le maire de Fréjus, David Racheline, sera jugé", "Le maire de Fréjus, David Rachline, convoqué", ""),
+        ("Météo à Angers pour vendredi matin", "Météo à Nancy pour vendredi matin", "names"),
+        ("Acme boss acquitted of fraud charges", "Acme boss faces fraud charges in court", "follow_up"),
+    ],
+)
+def test_guards(a: str, b: str, why: str) -> None:
+    assert semantic_split(a, b) == why
+
+
+def test_lead_text_skips_a_lead_that_repeats_the_headline() -> None:
+    assert lead_text("Acme recalls kettles", "Acme recalls kettles") == ""
+    assert lead_text("Acme recalls kettles", "") == ""
+    text = lead_text("VIDÉO. Acme recalls kettles", "The company said on Monday that " + "x" * 300)
+    assert text.startswith("Acme recalls kettles. The company said") and len(text) < 200
+
+
+def test_semantic_score_uses_the_lower_cut_across_languages() -> None:
+    a, b = "Nucléaire : accord entre l'Iran et les États-Unis à Genève", "Iran and US agree in Geneva nuclear talks"
+    assert semantic_score(a, b, 0.915) is None
+    assert semantic_score(a, b, 0.915, None, "fr", "en") == 0.915
