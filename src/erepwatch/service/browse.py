@@ -174,25 +174,42 @@ def get_story(session: Session, mention_id: int) -> MentionView:
     return found[0]
 
 
+#: The filter menus offer the values of this many newest mentions: what a reader filters on is recent, and a menu
+#: computed over every mention cost a second at 100,000 (benchmarks/bench_web.py, "first page … computed").
+FACET_SAMPLE = 2000
+
+
 def facet_values(session: Session, watch: str | None = None) -> dict[str, list[str]]:
-    """The values the filter menus offer: watches, languages, publishers (most frequent first), tags."""
+    """The values the filter menus offer: watches, and the languages, publishers (most frequent first) and tags
+    of the newest :data:`FACET_SAMPLE` mentions (of ``watch`` when given)."""
     watches = list(session.scalars(select(Watch.name).order_by(Watch.name)))
-    langs_q = select(Item.language).join(Mention, Mention.item_id == Item.id).where(Item.language.is_not(None))
+    # Newest first by the list's own indexes (ix_mentions_published_id, ix_mentions_watch_published).
+    recent_q = newest_first(select(Mention.item_id, Mention.tags)).limit(FACET_SAMPLE)
+    if watch:
+        recent_q = recent_q.where(Mention.watch_id == get_watch(session, watch).id)
+    recent = recent_q.subquery()
+    languages = sorted(
+        {
+            lang
+            for lang in session.scalars(
+                select(Item.language)
+                .join(recent, recent.c.item_id == Item.id)
+                .where(Item.language.is_not(None))
+                .distinct()
+            )
+            if lang
+        }
+    )
     pubs_q = (
         select(Item.publisher_domain, func.count())
-        .join(Mention, Mention.item_id == Item.id)
+        .join(recent, recent.c.item_id == Item.id)
         .where(Item.publisher_domain.is_not(None))
         .group_by(Item.publisher_domain)
-        .order_by(func.count().desc())
+        .order_by(func.count().desc(), Item.publisher_domain)
         .limit(100)
     )
-    if watch:
-        watch_id = get_watch(session, watch).id
-        langs_q = langs_q.where(Mention.watch_id == watch_id)
-        pubs_q = pubs_q.where(Mention.watch_id == watch_id)
-    languages = sorted({lang for lang in session.scalars(langs_q.distinct()) if lang})
     publishers = [d for d, _ in session.execute(pubs_q) if d]
     tags: set[str] = set()
-    for value in session.scalars(select(Mention.tags).order_by(Mention.id.desc()).limit(2000)):
+    for value in session.scalars(select(recent.c.tags)):
         tags.update(str(t) for t in value or [])
     return {"watches": watches, "languages": languages, "publishers": publishers, "tags": sorted(tags)}
