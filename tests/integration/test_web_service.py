@@ -143,7 +143,7 @@ def test_a_saved_group_gives_the_share_of_voice_of_brand_vs_competitors(sessions
 
     now = three_watches
     with sessions.begin() as session:
-        groups.add_group(session, groups.GroupInput("Marché", ["acme"], ["globex, initech"]), now=now)
+        groups.add_group(session, groups.GroupInput("Marché", ["acme"], ["globex", "initech"]), now=now)
     with sessions() as session:
         week = groups.share_of_voice(session, "Marché", days=7, now=now, tz="Europe/Paris")
         month = groups.share_of_voice(session, "Marché", days=30, now=now, tz="Europe/Paris")
@@ -229,8 +229,11 @@ def test_groups_are_managed_from_the_web_with_csrf_and_shown_on_the_trends(sessi
 def test_groups_from_the_cli_through_the_same_service(cli, env):
     cli("watch", "add", "acme", "--query", "acme")
     cli("watch", "add", "globex", "--query", "globex")
+    cli("watch", "add", "initech", "--query", "initech")
     added = cli("group", "add", "Marché", "--brand", "acme", "--competitor", "globex", "--json").json()
     assert added["brands"] == ["acme"] and added["competitors"] == ["globex"]
+    both = cli("group", "edit", "Marché", "--competitor", "globex,acme", "--brand", "initech", "--json").json()
+    assert both["brands"] == ["initech"] and both["competitors"] == ["acme", "globex"]
     assert cli("group", "share", "Marché", "--days", "7", "--json").json()["total"] == 0
     refused = cli("group", "add", "Autre", "--brand", "acme", ok=False)
     assert refused.code == 1 and "competitors" in refused.err and "Traceback" not in refused.err
@@ -423,3 +426,12 @@ def test_a_common_word_is_checked_row_by_row_with_the_same_result(sessions, monk
         monkeypatch.setattr(search, "SET_LIMIT", 1)  # "greve" is now a common word: no set, a check per row
         by_row = [r.title for r in browse.find_mentions(session, browse.ListFilter(q="greve")).rows]
     assert by_set == by_row == ["Grève chez Acme", "Acme : la grève continue", "Fin de grève"]
+
+
+def test_a_watch_whose_name_holds_a_comma_joins_a_group_by_its_name(sessions, three_watches):
+    from erepwatch.service import groups
+
+    with sessions.begin() as session:
+        add_watch(session, WatchInput("Initech, Inc", "initech"))
+        created = groups.add_group(session, groups.GroupInput("g", ["acme"], ["Initech, Inc"]))
+        assert groups.group_as_dict(session, created)["competitors"] == ["Initech, Inc"]

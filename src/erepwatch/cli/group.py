@@ -6,6 +6,7 @@ import click
 
 from erepwatch.cli.app import cli, get_app, json_option, print_json
 from erepwatch.service import groups as svc
+from erepwatch.service.watches import parse_list
 
 
 @cli.group()
@@ -33,7 +34,8 @@ _COMPETITOR = click.option(
 def add(name: str, brands: tuple[str, ...], competitors: tuple[str, ...], as_json: bool) -> None:
     """Save a group: `group add "Boulangeries" --brand maison-dupont --competitor paul,brioche-doree`."""
     with get_app().transaction() as session:
-        row = svc.group_as_dict(session, svc.add_group(session, svc.GroupInput(name, brands, competitors)))
+        data = svc.GroupInput(name, parse_list(brands), parse_list(competitors))
+        row = svc.group_as_dict(session, svc.add_group(session, data))
     if as_json:
         print_json(row)
     else:
@@ -64,7 +66,9 @@ def list_(as_json: bool) -> None:
 def edit(ref: str, name: str | None, brands: tuple[str, ...], competitors: tuple[str, ...], as_json: bool) -> None:
     """Rename a group or replace its brand or competitors (only the options given)."""
     with get_app().transaction() as session:
-        changed = svc.edit_group(session, ref, name=name, brands=brands or None, competitors=competitors or None)
+        changed = svc.edit_group(
+            session, ref, name=name, brands=parse_list(brands) or None, competitors=parse_list(competitors) or None
+        )
         row = svc.group_as_dict(session, changed)
     if as_json:
         print_json(row)

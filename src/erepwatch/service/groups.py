@@ -21,7 +21,7 @@ from erepwatch.enums import GroupRole
 from erepwatch.errors import ConflictError, InvalidInputError
 from erepwatch.service.common import find_one
 from erepwatch.service.trends import TrendsReport, trends
-from erepwatch.service.watches import get_watch, parse_list
+from erepwatch.service.watches import get_watch
 from erepwatch.settings import parse_timezone
 
 #: The periods the trends offer.
@@ -79,8 +79,9 @@ def _name(name: str) -> str:
 
 
 def _members(session: Session, data: GroupInput) -> list[WatchGroupMember]:
-    brands = parse_list(list(data.brands))
-    competitors = parse_list(list(data.competitors))
+    # Names as given (a watch's name may hold a comma); the CLI splits its comma-separated options itself.
+    brands = [b.strip() for b in data.brands if b.strip()]
+    competitors = [c.strip() for c in data.competitors if c.strip()]
     if not brands:
         raise InvalidInputError("brand: name at least one watch as your brand")
     if not competitors:
