@@ -99,6 +99,33 @@ def test_json_feed_fields():
     assert parsed.title and first.link and first.published is not None and first.published.tzinfo
 
 
+def test_json_feed_as_its_publisher_meant():
+    """A WordPress JSON Feed (real capture): an RFC 822 date is still the item's date, not the fetch time, and
+    a character reference left in a plain-text title is decoded, while a bare '&' stays as written."""
+    parsed = parse_feed((FEEDS / "jsonfeed-elastic-1.1-01.json").read_bytes())
+    first = parsed.entries[0]
+    assert parsed.title == "Blog \u2013 InfluxData"
+    assert first.published is not None and first.published.isoformat() == "2019-05-31T19:17:58+00:00"
+    assert first.title == "InfluxDB vs. Graphite for Time Series Data & Metrics Benchmark"
+
+
+@pytest.mark.parametrize(
+    ("title", "shown"),
+    [
+        ("AT&T &amp; Orange", "AT&T & Orange"),
+        ("R&D &#x2013; 2026", "R&D \u2013 2026"),
+        ("&notaref and &lt", "&notaref and &lt"),
+        ("<b>literal</b> &lt;b&gt;", "<b>literal</b> <b>"),
+    ],
+)
+def test_json_feed_title_decodes_only_complete_references(title, shown):
+    body = json.dumps(
+        {"version": "https://jsonfeed.org/version/1.1", "items": [{"id": "1", "title": title, "date_published": "x"}]}
+    ).encode()
+    entry = parse_feed(body).entries[0]
+    assert entry.title == shown and entry.published is None
+
+
 @pytest.mark.parametrize(
     ("body", "kind"),
     [

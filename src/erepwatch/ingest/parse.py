@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import calendar
 import gzip
+import html
 import io
 import json
 import re
 import zlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import feedparser
@@ -27,6 +29,9 @@ GZIP_MAGIC = b"\x1f\x8b"
 _MAX_INFLATED = 64 * 2**20
 _HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<!doctype html|^\s*<html[\s>]", re.IGNORECASE | re.DOTALL)
 _JSON_FEED_VERSION = re.compile(r"^https?://jsonfeed\.org/version/1(\.1)?/?$")
+# A complete character reference (``&#8211;``, ``&#x2013;``, ``&amp;``): what a publisher's CMS left escaped in a
+# JSON Feed's plain-text title. A bare ``&`` ("Data & Metrics", "AT&T") is not one and stays as written.
+_CHAR_REFERENCE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 # Headers that describe the transfer, not the bytes we hand over: httpx already decoded the body.
 _TRANSFER_HEADERS = {"content-encoding", "content-length", "transfer-encoding"}
 
@@ -191,20 +196,33 @@ def _parse_json_feed(content: bytes) -> ParsedFeed:
         raise FeedParseError(SourceErrorKind.PARSE, "JSON Feed without an items list")
     entries = tuple(entry for entry in (_json_entry_or_none(item) for item in items) if entry is not None)
     return ParsedFeed(
-        title=_text(document.get("title")),
+        title=_plain(_text(document.get("title"))),
         link=_text(document.get("home_page_url")),
         language=_language(document.get("language")),
         entries=entries,
     )
 
 
+def _plain(text: str | None) -> str | None:
+    """A JSON Feed text field as a person reads it: JSON Feed titles are plain text, yet WordPress exports
+    write ``Blog &#8211; InfluxData``. Only complete character references are decoded (see _CHAR_REFERENCE)."""
+    if not text or "&" not in text:
+        return text
+    return _CHAR_REFERENCE.sub(lambda ref: html.unescape(ref.group()), text)
+
+
 def _json_date(value: Any) -> datetime | None:
+    """RFC 3339 as the JSON Feed spec says, else RFC 822 (``Fri, 31 May 2019 12:17:58 -0700``), which feeds
+    converted from RSS carry over; anything else is no date (the fetch time stands in)."""
     if not isinstance(value, str):
         return None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        return None
+        try:
+            parsed = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
 
 
@@ -233,7 +251,7 @@ def _json_entry(item: dict[str, Any]) -> ParsedEntry:
     return ParsedEntry(
         guid=str(guid) if guid not in (None, "") else None,
         link=_text(item.get("url") or item.get("external_url")),
-        title=str(item.get("title") or ""),
+        title=_plain(str(item.get("title") or "")) or "",
         title_type="text/plain",
         summary=str(item.get("summary") or ""),
         summary_type="text/plain",
