@@ -12,36 +12,52 @@ import numpy as np
 import pytest
 
 from erepwatch.analyze import embedding
+from erepwatch.analyze.crisis import FEATURES, load_crisis
 from erepwatch.analyze.sentiment import LexiconScorer, load_scorer
-from erepwatch.analyze.sentiment_models import CLASSES, ModelScorer, load_bow, load_head
+from erepwatch.analyze.sentiment_models import (
+    ANY_LANGUAGE,
+    CLASSES,
+    LEXICON_FEATURES,
+    ModelScorer,
+    load_bow,
+    load_head,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 from eval_sentiment import GROUPS, evaluate_all, evaluate_tags
 
 # (group, system) → (metric, floor); floors sit about 0.02-0.03 under what was measured when they were set
 # (FLOORS_MEASURED). Issue #15 asks for en 3-class macro-F1 >= 0.75 (held), company news accuracy >= 0.75 (not
-# yet: 0.748), fr reviews macro-F1 >= 0.85 (held), fr news 3-class macro-F1 >= 0.70 (not yet: 0.539).
+# yet: 425/567 = 0.7496, one sentence short), fr reviews macro-F1 >= 0.85 (held), fr news 3-class macro-F1 >= 0.70
+# (not yet: 0.542; the head rarely says positive for a French headline).
 FLOORS: dict[tuple[str, str], tuple[str, float]] = {
-    ("en 3-class (company news + reviews)", "e5 head"): ("macro-F1", 0.79),
-    ("en company news", "e5 head"): ("accuracy", 0.72),
-    ("fr reviews", "e5 head"): ("macro-F1", 0.83),
+    ("en 3-class (company news + reviews)", "e5 head"): ("macro-F1", 0.80),
+    ("en company news", "e5 head"): ("accuracy", 0.73),
+    ("fr reviews", "e5 head"): ("macro-F1", 0.85),
     ("fr news headlines (3-class)", "e5 head"): ("macro-F1", 0.51),
     ("en 3-class (company news + reviews)", "bow model"): ("macro-F1", 0.70),
     ("fr reviews", "bow model"): ("macro-F1", 0.78),
 }
 FLOORS_MEASURED = (
-    "e5 head: en 3-class F1 0.816, company news accuracy 0.748, fr reviews F1 0.856, fr news F1 0.539; "
-    "bow model: 0.724, 0.721, 0.809, 0.384; lexicon: 0.644, 0.571, 0.799, 0.516; VADER: 0.550, 0.490"
+    "e5 head (per-language heads over the embedding and the word lists' features): en 3-class F1 0.825, company "
+    "news accuracy 0.750 (425/567), fr reviews F1 0.875, fr news F1 0.542; bow model: 0.724, 0.721, 0.809, 0.384; "
+    "lexicon: 0.644, 0.571, 0.799, 0.516; VADER: 0.550, 0.490"
 )
 
 
 def test_shipped_models_have_the_expected_shapes() -> None:
     head = load_head()
-    assert head.w.shape == (embedding.DIM, len(CLASSES)) and head.b.shape == (len(CLASSES),)
+    assert ANY_LANGUAGE in head.heads
+    for w, b in head.heads.values():
+        assert w.shape == (embedding.DIM + LEXICON_FEATURES, len(CLASSES)) and b.shape == (len(CLASSES),)
+        assert np.isfinite(w).all()
     assert head.model_version == embedding.MODEL_VERSION, "retrain the head after a model change"
+    crisis = load_crisis()
+    assert crisis.w.shape == (len(FEATURES) + embedding.DIM,) and 0 < crisis.threshold < 1
+    assert crisis.model_version == embedding.MODEL_VERSION, "retrain the crisis model after a model change"
     bow = load_bow()
     assert bow.w.shape == (len(bow.index), len(CLASSES)) and len(bow.index) > 1000
-    assert np.isfinite(head.w).all() and np.isfinite(bow.w).all()
+    assert np.isfinite(bow.w).all()
 
 
 def test_model_scorer_explains_with_the_lexicon() -> None:
@@ -76,12 +92,14 @@ def test_quality_floors_on_held_out_sets() -> None:
 
 
 def test_crisis_tag_on_labelled_mentions() -> None:
-    tp, fp, fn = evaluate_tags("test")["crisis"]
+    # The word list with its reach: what the pipeline applies (the classifier of analyze.crisis measured no better).
+    tp, fp, fn = evaluate_tags("test", with_embedding=False)["crisis"]
     assert tp + fn >= 20, "the held-out sample holds enough crises to measure"
     assert tp / (tp + fp) >= CRISIS_PRECISION_FLOOR
     assert tp / (tp + fn) >= CRISIS_RECALL_FLOOR
 
 
-# Measured when set (test split): precision 9/16 = 0.56, recall 9/22 = 0.41 — under the issue's 0.90 / 0.80.
+# Measured when set (test split): precision 9/16 = 0.56, recall 9/22 = 0.41 — under the issue's 0.90 / 0.80 (the
+# classifier over the window: 8/15 = 0.53, 8/22 = 0.36; benchmarks/eval_sentiment.py prints both).
 CRISIS_PRECISION_FLOOR = 0.5
 CRISIS_RECALL_FLOOR = 0.35

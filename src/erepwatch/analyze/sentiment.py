@@ -35,6 +35,7 @@ __all__ = [
     "SCORERS",
     "BatchScorer",
     "LexiconScorer",
+    "Reading",
     "Sentiment",
     "SentimentScorer",
     "Tuning",
@@ -49,6 +50,31 @@ class Sentiment:
     label: Label
     score: float
     keywords: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What the word lists found in a text: the weighted sum, and each word's contribution."""
+
+    total: float
+    contributions: dict[str, float]
+    alpha: float
+
+    def features(self) -> tuple[float, float, float]:
+        """What a trained model reads from the word lists: the score, and the strength (log) of the positive and
+        of the negative words found."""
+        score = self.total / math.sqrt(self.total * self.total + self.alpha) if self.total else 0.0
+        positive = sum(v for v in self.contributions.values() if v > 0)
+        negative = -sum(v for v in self.contributions.values() if v < 0)
+        return score, math.log1p(positive), math.log1p(negative)
+
+    def explained(self) -> list[tuple[str, float]]:
+        """Every word or expression found, with its weight after negation, boosters and focus, strongest first (at
+        most :data:`MAX_KEYWORDS` in each direction)."""
+        ranked = sorted(self.contributions.items(), key=lambda kv: -abs(kv[1]))
+        pos = [kv for kv in ranked if kv[1] > 0][:MAX_KEYWORDS]
+        neg = [kv for kv in ranked if kv[1] < 0][:MAX_KEYWORDS]
+        return sorted(pos + neg, key=lambda kv: -abs(kv[1]))
 
 
 @runtime_checkable
@@ -161,16 +187,20 @@ class LexiconScorer:
         keywords = tuple(k for k, v in ranked if sign == 0 or v * sign > 0)[:MAX_KEYWORDS]
         return Sentiment(label, round(score, 4), keywords)
 
+    def read(self, text: str, language: str | None, focus: Sequence[tuple[int, int]] = ()) -> Reading:
+        """One reading of ``text``, for a trained model's features and for its "why" at once."""
+        total, contributions = self._read(text, language, focus)
+        return Reading(total, contributions, self.tuning.alpha)
+
+    def features(
+        self, text: str, language: str | None, focus: Sequence[tuple[int, int]] = ()
+    ) -> tuple[float, float, float]:
+        return self.read(text, language, focus).features()
+
     def explain(
         self, text: str, language: str | None, focus: Sequence[tuple[int, int]] = ()
     ) -> list[tuple[str, float]]:
-        """Every lexicon word or expression found, with its weight after negation, boosters and focus, strongest
-        first (at most :data:`MAX_KEYWORDS` in each direction)."""
-        _, contributions = self._read(text, language, focus)
-        ranked = sorted(contributions.items(), key=lambda kv: -abs(kv[1]))
-        pos = [kv for kv in ranked if kv[1] > 0][:MAX_KEYWORDS]
-        neg = [kv for kv in ranked if kv[1] < 0][:MAX_KEYWORDS]
-        return sorted(pos + neg, key=lambda kv: -abs(kv[1]))
+        return self.read(text, language, focus).explained()
 
     def _read(
         self, text: str, language: str | None, focus: Sequence[tuple[int, int]]

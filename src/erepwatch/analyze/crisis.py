@@ -1,0 +1,131 @@
+"""Whether a mention reports a crisis *of the watched name*: a small classifier over the mention's window.
+
+The crisis word list alone cannot tell "Acme recalls 12,000 scooters" from "Acme's podcast, chapter 3: the AWS
+outage" or "OpenAI accuses DeepSeek of malpractice" (a crisis of DeepSeek, not of OpenAI): where the word sits
+relative to the watched term, what the rest of the window says and how negative it reads all matter. The classifier
+weighs, for each window:
+
+* evidence from the word lists (``config/tags/crisis.tsv``, ``legal.tsv``): a crisis term within 3, 6, 10 or 20
+  words of the watched term in its clause, in a sentence naming the term, anywhere in the window; a legal term near;
+* the window's tone: the lexicon's score about the term, and the trained sentiment head's negative and positive
+  probabilities;
+* the window's sentence embedding (the one the sentiment stage computed; nothing is embedded again).
+
+A logistic regression over these, trained by ``scripts/train_sentiment_head.py`` on labelled corpus mention windows
+(``tests/data/sentiment/mentions*.tsv``, ``tune`` split only), with a threshold chosen for precision by
+cross-validation on those. A crisis is only ever tagged on a window that holds a crisis term, and that term is the
+tag's "why".
+
+Measured, not applied: ``benchmarks/eval_sentiment.py`` prints it beside the word list, and on the held-out mentions
+it did no better (precision 0.53, recall 0.36 against the word list's 0.56 and 0.41, while cross-validation on the
+training windows promised 0.83 and 0.65: too few labelled crises, 46, for what it has to learn). The pipeline keeps
+the word list with its reach (``config/tags/crisis.tsv``) until a classifier measures better on held-out data.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from erepwatch.analyze.sentiment import LexiconScorer
+from erepwatch.analyze.sentiment_models import HeadModel
+from erepwatch.analyze.tags import Tagger
+from erepwatch.analyze.window import Window
+from erepwatch.errors import ConfigError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+__all__ = ["CRISIS", "CRISIS_PATH", "FEATURES", "CrisisModel", "evidence", "load_crisis"]
+
+CRISIS = "crisis"
+CRISIS_PATH = Path(__file__).resolve().parent / "crisis_head.npz"
+#: Words between a crisis term and the watched term (same clause) that the evidence features count.
+REACHES = (3, 6, 10, 20)
+#: The evidence features, in the order of the model's first coefficients (the embedding's follow).
+FEATURES = (
+    *(f"crisis term within {r} words" for r in REACHES),
+    "crisis term in a sentence naming the term",
+    "crisis term anywhere in the window",
+    "legal term within 10 words",
+    "crisis terms in sentences naming the term (log)",
+    "lexicon negativity about the term",
+    "sentiment head: negative",
+    "sentiment head: positive",
+    "title names the term",
+)
+
+
+def evidence(window: Window, tagger: Tagger, tone: tuple[float, float, float]) -> tuple[list[float], tuple[str, ...]]:
+    """The evidence features of :data:`FEATURES` and the crisis terms found (those in sentences naming the watched
+    term first). ``tone``: the lexicon's score about the term, the sentiment head's negative and positive
+    probabilities."""
+    hits = tagger.hits(window.text, window.segments, window.focus)
+    crisis = [(segment, hit) for segment, hit in hits if CRISIS in hit.groups]
+    named = [hit for segment, hit in crisis if segment >= 0]
+    near = [hit.distance for hit in named if hit.distance is not None]
+    legal = [hit.distance for s, hit in hits if s >= 0 and "legal" in hit.groups and hit.distance is not None]
+    score, negative, positive = tone
+    features = [
+        *(float(any(d <= r for d in near)) for r in REACHES),
+        float(bool(named)),
+        float(bool(crisis)),
+        float(any(d <= 10 for d in legal)),
+        math.log1p(len(named)),
+        -score,
+        negative,
+        positive,
+        float(window.title_named),
+    ]
+    words = [hit.words for hit in sorted(named, key=lambda h: h.distance if h.distance is not None else 1 << 20)]
+    words += [hit.words for segment, hit in crisis if segment < 0]
+    return features, tuple(dict.fromkeys(words))
+
+
+@dataclass(frozen=True)
+class CrisisModel:
+    """Logistic regression over the evidence features and the window embedding."""
+
+    w: npt.NDArray[np.float32]
+    b: float
+    threshold: float
+    model_version: str
+
+    def probability(self, features: list[float], vector: npt.NDArray[np.float32]) -> float:
+        n = len(features)
+        z = float(sum(f * c for f, c in zip(features, self.w[:n].tolist(), strict=True)) + vector @ self.w[n:])
+        return 1.0 / (1.0 + math.exp(-(z + self.b)))
+
+    def decide(
+        self,
+        window: Window,
+        language: str | None,
+        vector: npt.NDArray[np.float32],
+        *,
+        tagger: Tagger,
+        lexicon: LexiconScorer,
+        head: HeadModel,
+    ) -> tuple[str, ...]:
+        """The crisis terms behind a crisis tag for this mention, or () when it reports no crisis of the term."""
+        lexical = lexicon.features(window.text, language, window.focus)
+        negative, _, positive = head.probabilities(vector, lexical, language)
+        features, words = evidence(window, tagger, (lexical[0], negative, positive))
+        if not words or self.probability(features, vector) < self.threshold:
+            return ()
+        return words
+
+
+@lru_cache(maxsize=1)
+def load_crisis(path: Path = CRISIS_PATH) -> CrisisModel:
+    import numpy as np
+
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            w, b, threshold, version = data["W"], data["b"], data["threshold"], data["model_version"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise ConfigError("analysis.builtin_tags", f"cannot read the crisis model {path}: {exc}") from exc
+    return CrisisModel(np.asarray(w, dtype=np.float32), float(b), float(threshold), str(version))
