@@ -435,3 +435,25 @@ def test_a_watch_whose_name_holds_a_comma_joins_a_group_by_its_name(sessions, th
         add_watch(session, WatchInput("Initech, Inc", "initech"))
         created = groups.add_group(session, groups.GroupInput("g", ["acme"], ["Initech, Inc"]))
         assert groups.group_as_dict(session, created)["competitors"] == ["Initech, Inc"]
+
+
+def test_a_story_first_told_by_a_muted_publisher_is_shown_by_its_next_member(web, sessions):
+    """Muting the publisher that broke a story hides that publisher's line, not the story: the next member
+    stands for it on the page, in the API and in `mentions`, as when the first member is marked irrelevant."""
+    from erepwatch.service.acts import mute_publisher
+    from erepwatch.service.mentions import count_mentions, list_mentions
+
+    now = datetime(2026, 6, 1, 12, tzinfo=UTC)
+    with sessions.begin() as session:
+        watch = add_watch(session, WatchInput("acme", "acme"), now=now)
+        first, second = (_mention(session, watch.id, now - timedelta(hours=h), title=f"Acme grève {h}", site=s)
+                         for h, s in ((4, "tabloid.example"), (3, "liberation.fr")))  # fmt: skip
+        first.cluster_id = second.cluster_id = first.id
+        mute_publisher(session, watch.id, "tabloid.example", actor="test", now=now)
+    with sessions() as session:
+        assert [m.title for m in list_mentions(session, watch="acme")] == ["Acme grève 3"]
+        assert count_mentions(session, watch="acme") == 1
+    assert [m["title"] for m in web.get("/api/v1/mentions").json()["items"]] == ["Acme grève 3"]
+    page = web.get("/").text
+    assert "Acme grève 3" in page, page[page.find("<main") :][:3000]
+    assert "Acme grève 4" not in page

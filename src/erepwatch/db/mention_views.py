@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from erepwatch.batching import chunked
@@ -283,7 +283,7 @@ def _filtered(session: Session, f: MentionFilter, query: _AnySelect) -> _AnySele
     if f.one_per_story:
         # One line per story: its earliest-published member represents the cluster (a NOT EXISTS on an earlier
         # member that walks the newest-first index; a row_number() over every story sorted the whole table).
-        query = query.where(earliest_of_story(visible_only=f.hidden is False))
+        query = query.where(earliest_of_story(session, visible_only=f.hidden is False))
     return query
 
 
@@ -364,6 +364,12 @@ def views_by_id(session: Session, ids: Iterable[int]) -> list[MentionView]:
 def _cluster_members(session: Session, cluster_ids: set[int]) -> dict[int, list[Duplicate]]:
     members: dict[int, list[Duplicate]] = defaultdict(list)
     first_source = aliased(Source)
+    # A member someone marked irrelevant, or from a publisher muted for its watch, no longer counts as another
+    # source of the story (the mute hides that publisher's mentions everywhere).
+    shown: ColumnElement[bool] = Mention.irrelevant.is_(False)
+    hidden_sites = muted(session)
+    if hidden_sites is not None:
+        shown = and_(shown, ~hidden_sites)
     for chunk in chunked(sorted(cluster_ids)):
         rows = session.execute(
             select(
@@ -378,8 +384,7 @@ def _cluster_members(session: Session, cluster_ids: set[int]) -> dict[int, list[
             )
             .join(Item, Item.id == Mention.item_id)
             .outerjoin(first_source, first_source.id == Item.first_source_id)
-            # A member someone marked irrelevant no longer counts as another source of the story.
-            .where(Mention.cluster_id.in_(chunk), Mention.irrelevant.is_(False))
+            .where(Mention.cluster_id.in_(chunk), shown)
             .order_by(Mention.published_at, Mention.id)
         )
         for mention_id, cluster_id, url, source, title, how, score, matched in rows:

@@ -15,6 +15,7 @@ import unicodedata
 
 from sqlalchemy import ColumnElement, and_, exists, or_, select, text, true
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm.util import AliasedClass
 
 from erepwatch.db.models import Item, Mention, WatchMute
 
@@ -50,14 +51,15 @@ def story_head() -> ColumnElement[bool]:
     return or_(Mention.cluster_id.is_(None), Mention.cluster_id == Mention.id).is_(true())
 
 
-def earliest_of_story(*, visible_only: bool = False) -> ColumnElement[bool]:
+def earliest_of_story(session: Session, *, visible_only: bool = False) -> ColumnElement[bool]:
     """The member a story is shown by in the CLI list: its earliest published (then lowest id).
 
     A NOT EXISTS on the same story with an earlier member, answered through ``ix_mentions_cluster_id`` (and the
     primary key for an unassigned founder): the newest-first list then walks ``ix_mentions_published_id`` and
     stops at its page, where a ``row_number()`` over every story sorted the whole table first (11× slower at a
-    million items, benchmarks/bench_scale.py). ``visible_only``: members marked irrelevant are not counted as
-    earlier (the list of what nobody hid)."""
+    million items, benchmarks/bench_scale.py). ``visible_only``: members marked irrelevant, or from a publisher
+    muted for the watch, are not counted as earlier (the list of what nobody hid: the story is shown by its
+    next member instead of vanishing)."""
     other = aliased(Mention)
     earlier = or_(
         other.published_at < Mention.published_at,
@@ -66,6 +68,9 @@ def earliest_of_story(*, visible_only: bool = False) -> ColumnElement[bool]:
     if visible_only:
         # A member someone marked irrelevant no longer stands for its story: the next one does (as in the digest).
         earlier = and_(earlier, other.irrelevant.is_(False))
+        hidden_sites = muted(session, other)
+        if hidden_sites is not None:
+            earlier = and_(earlier, ~hidden_sites)
     same_story = exists().where(other.cluster_id == Mention.cluster_id, earlier)
     unassigned_founder = exists().where(other.id == Mention.cluster_id, other.cluster_id.is_(None), earlier)
     return and_(~same_story, ~unassigned_founder)
@@ -87,8 +92,9 @@ def visible_mention_ids() -> ColumnElement[bool]:
     return and_(Mention.irrelevant.is_(False), ~exists(muted))
 
 
-def muted(session: Session) -> ColumnElement[bool] | None:
+def muted(session: Session, mention: type[Mention] | AliasedClass[Mention] = Mention) -> ColumnElement[bool] | None:
     """Mentions of a publisher muted for their watch, without joining ``Item`` (None when nothing is muted).
+    ``mention``: the entity tested (an alias of ``Mention`` inside a correlated subquery).
 
     Mutes are few; each becomes ``watch_id = w AND item_id IN (items of domain d)``, which the index on
     ``items.publisher_domain`` answers without reading the items' rows.
@@ -98,7 +104,7 @@ def muted(session: Session) -> ColumnElement[bool] | None:
         return None
     return or_(
         *(
-            and_(Mention.watch_id == watch_id, Mention.item_id.in_(select(Item.id).where(Item.publisher_domain == d)))
+            and_(mention.watch_id == watch_id, mention.item_id.in_(select(Item.id).where(Item.publisher_domain == d)))
             for watch_id, d in pairs
         )
     )
