@@ -46,7 +46,7 @@ from erepwatch.analyze.query import (
     to_canonical,
 )
 from erepwatch.analyze.query import canonical_query as canonical_query
-from erepwatch.analyze.textnorm import Scan, scan, words
+from erepwatch.analyze.textnorm import Scan, scan
 from erepwatch.errors import QuerySyntaxError
 
 __all__ = [
@@ -188,9 +188,8 @@ class _ItemView:
         near: Callable[[set[str]], dict[str, list[str]]] | None = None,
     ):
         self.item = item
-        #: Each field's words; their offsets (:meth:`scan`) only once a span is made, for the few items that match.
-        self.words: dict[Field, list[str]] = {"title": words(item.title), "text": words(item.text)}
-        self.scans: dict[Field, Scan] = {}
+        self.scans: dict[Field, Scan] = {"title": scan(item.title), "text": scan(item.text)}
+        self.words: dict[Field, list[str]] = {f: sc.words for f, sc in self.scans.items()}
         self.vocab: dict[Field, set[str]] = {f: set(ws) for f, ws in self.words.items()}
         self.all_vocab = self.vocab["title"] | self.vocab["text"]
         #: Fuzzy query word -> the item's words within its typo budget (see :class:`fuzzy.NearIndex`).
@@ -204,13 +203,6 @@ class _ItemView:
         #: Per term: its hits (None when absent), and its spans in a Match's order.
         self.hits: dict[_Term, list[_TermHit] | None] = {}
         self.spans: dict[_Term, tuple[Span, ...]] = {}
-
-    def scan(self, field: Field) -> Scan:
-        """The field's words with their offsets (the same words as :attr:`words`, see ``textnorm.words``)."""
-        found = self.scans.get(field)
-        if found is None:
-            found = self.scans[field] = scan(self.item.title if field == "title" else self.item.text)
-        return found
 
     def host(self) -> str:
         if self._host is None:
@@ -302,7 +294,7 @@ class _Term:
             return _NO_SPANS
         new, out = tuple.__new__, []
         for field, p, n, label, is_fuzzy in hits:
-            sc = doc.scan(field)
+            sc = doc.scans[field]
             out.append(new(Span, (field, sc.starts[p], sc.ends[p + n - 1], label, is_fuzzy)))
         return tuple(out)
 
@@ -399,7 +391,7 @@ class _Word(_Term):
         for field in self.fields:
             found = doc.positions(field, word)
             if found:
-                sc = doc.scan(field)
+                sc = doc.scans[field]
                 starts, ends = sc.starts, sc.ends
                 out += [new(Span, (field, starts[p], ends[p], label, False)) for p in found[:MAX_SPANS_PER_TERM]]
         return tuple(out)
