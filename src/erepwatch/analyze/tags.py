@@ -14,7 +14,7 @@ but about someone else is the commonest false alarm.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import accumulate
@@ -108,32 +108,20 @@ class _Groups:
         watched term's word positions and each word's clause number, asked only when a group with a ``reach``
         is hit), such a group counts only terms within that many words of the watched term, in its clause."""
         found: set[str] = set()
-        blocked_until = 0
         where: tuple[list[int], list[int]] | None = None
-        for i in range(len(toks)):
-            # Every start position, not only after a match: a longer term of one group must not hide a
-            # shorter term of another group starting at the same word.
-            hit = self.lexicon.match(toks, i)
-            if hit is None:
-                continue
-            groups = self._groups_of[hit[0].text]
-            if _EXCLUDED in groups:
-                blocked_until = max(blocked_until, i + hit[1])
-                continue
-            if i < blocked_until:
-                continue
+        for i, length, groups in self._terms(toks):
             if place is not None and reach and any(g in reach for g in groups):
                 where = where or place()
                 near, clauses = where
                 if near:
-                    end = i + hit[1] - 1
+                    end = i + length - 1
                     same = [p for p in near if clauses[p] == clauses[i]]
                     distance = min((max(p - end, i - p, 0) for p in same), default=len(toks))
                     groups = {g for g in groups if g not in reach or distance <= reach[g]}
                 if not groups:
                     continue
             if why is not None:
-                surface = " ".join((shown or toks)[i : i + hit[1]])
+                surface = " ".join((shown or toks)[i : i + length])
                 for name in groups:
                     words_of = why.setdefault(name, [])
                     if surface not in words_of:
@@ -148,8 +136,19 @@ class _Groups:
         term of its clause (``None`` when its clause has none); ``place`` as for :meth:`found`."""
         near, clauses = place
         out: list[Hit] = []
+        for i, length, groups in self._terms(toks):
+            end = i + length - 1
+            same = [max(p - end, i - p, 0) for p in near if clauses[p] == clauses[i]]
+            surface = " ".join(shown[i : i + length])
+            out.append(Hit(frozenset(groups), surface, min(same) if same else None))
+        return out
+
+    def _terms(self, toks: Sequence[str]) -> Iterator[tuple[int, int, set[str]]]:
+        """Each term found in ``toks``, as (first word, length in words, its groups), exclusions applied."""
         blocked_until = 0
         for i in range(len(toks)):
+            # Every start position, not only after a match: a longer term of one group must not hide a
+            # shorter term of another group starting at the same word.
             hit = self.lexicon.match(toks, i)
             if hit is None:
                 continue
@@ -159,11 +158,7 @@ class _Groups:
                 continue
             if i < blocked_until:
                 continue
-            end = i + hit[1] - 1
-            same = [max(p - end, i - p, 0) for p in near if clauses[p] == clauses[i]]
-            surface = " ".join(shown[i : i + hit[1]])
-            out.append(Hit(frozenset(groups), surface, min(same) if same else None))
-        return out
+            yield i, hit[1], groups
 
 
 @dataclass(frozen=True, slots=True)
