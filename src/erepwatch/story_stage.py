@@ -25,7 +25,7 @@ from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from erepwatch.analyze import embedding
-from erepwatch.analyze.stories import JoinReason, StoryProbe, assign_semantic, lead_text, story_text
+from erepwatch.analyze.stories import JoinReason, StoryProbe, assign_semantic, lead_key, lead_text, story_text
 from erepwatch.batching import chunked
 from erepwatch.db.models import Item, Mention, MentionEmbedding
 from erepwatch.db.store import load_embeddings, save_embeddings
@@ -42,6 +42,8 @@ KIND = "title"
 LEAD_KIND = "title_lead"
 #: Characters of an item's text read for its lead (more than is embedded: lead_text cuts at a word).
 _LEAD_READ = 400
+#: Characters of an older founder's text read for its lead_key (the 60 it keeps, after spaces are collapsed).
+_LEAD_KEY_READ = 200
 
 
 @dataclass(slots=True)
@@ -150,7 +152,16 @@ def fold_stories(
         save_embeddings(session, [row.id for row in done], KIND, embedding.MODEL_VERSION, vectors)
         save_embeddings(session, list(lead_vectors), LEAD_KIND, embedding.MODEL_VERSION, list(lead_vectors.values()))
         probes = [
-            StoryProbe(r.id, r.watch_id, r.published_at, r.title, v, r.language, lead_vectors.get(r.id))
+            StoryProbe(
+                r.id,
+                r.watch_id,
+                r.published_at,
+                r.title,
+                v,
+                r.language,
+                lead_vectors.get(r.id),
+                lead_key=lead_key(r.lead or ""),
+            )
             for r, v in zip(done, vectors, strict=True)
         ]
         founders = _founders(session, watch_ids, since)
@@ -186,7 +197,13 @@ def _founders(session: Session, watch_ids: Sequence[int], since: datetime) -> li
         rows.extend(
             session.execute(
                 select(
-                    Mention.id, Mention.watch_id, Mention.published_at, Mention.cluster_id, Item.title, Item.language
+                    Mention.id,
+                    Mention.watch_id,
+                    Mention.published_at,
+                    Mention.cluster_id,
+                    Item.title,
+                    Item.language,
+                    func.substr(Item.text, 1, _LEAD_KEY_READ).label("lead"),
                 )
                 .join(Item, Item.id == Mention.item_id)
                 .where(Mention.watch_id.in_(chunk), Mention.published_at >= since, _has_vector())
@@ -205,6 +222,7 @@ def _founders(session: Session, watch_ids: Sequence[int], since: datetime) -> li
             r.language,
             lead_vectors.get(r.id),
             r.cluster_id if r.cluster_id not in (None, r.id) else None,
+            lead_key(r.lead or ""),
         )
         for r in rows
         if r.id in vectors

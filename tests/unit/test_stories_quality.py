@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from erepwatch.analyze.dedup import prepare, prepared_near_duplicate
-from erepwatch.analyze.stories import lead_text, semantic_score, semantic_split, story_text
+from erepwatch.analyze.stories import lead_key, lead_text, semantic_score, semantic_split, story_text
 
 pytestmark = pytest.mark.slow  # embeds ~1,300 texts (≈ 20-40 s)
 
@@ -67,7 +67,9 @@ def decided() -> list[Decided]:
         lexical = prepared_near_duplicate(prepare(a, r["lead_a"]), prepare(b, r["lead_b"]))
         title_cosine = float(vectors[story_text(a)] @ vectors[story_text(b)])
         lead_a, lead_b = lead_text(a, r["lead_a"]), lead_text(b, r["lead_b"])
-        lead_cosine = float(vectors[lead_a] @ vectors[lead_b]) if lead_a and lead_b else None
+        # As assign_semantic: a lead both share word for word is boilerplate, not evidence (lead_key).
+        shared = lead_key(r["lead_a"]) is not None and lead_key(r["lead_a"]) == lead_key(r["lead_b"])
+        lead_cosine = float(vectors[lead_a] @ vectors[lead_b]) if lead_a and lead_b and not shared else None
         languages = r["lang"].split("-") if "-" in r["lang"] else [r["lang"]] * 2
         score = semantic_score(a, b, title_cosine, lead_cosine, *languages)
         semantic = score is not None and not semantic_split(a, b)

@@ -12,6 +12,7 @@ from erepwatch.analyze.stories import (
     JoinReason,
     StoryProbe,
     assign_semantic,
+    lead_key,
     lead_text,
     semantic_score,
     semantic_split,
@@ -67,6 +68,20 @@ def test_the_lead_decides_when_the_headlines_are_apart() -> None:
     [joined] = assign_semantic([_probe(2, TITLES[1], b, lead_vector=lb)], [_probe(1, TITLES[0], a, lead_vector=la)])
     assert joined.cluster_id == 1 and joined.score == pytest.approx(LEAD_CUT + 0.01, abs=1e-3)
     assert assign_semantic([_probe(2, TITLES[1], b)], [_probe(1, TITLES[0], a, lead_vector=la)]) == []
+
+
+def test_a_shared_boilerplate_lead_is_no_evidence() -> None:
+    """Two different headlines under the feed's one tagline: their headline + lead embeddings are close because
+    of the tagline only; the lead cosine is ignored and each stays its own story."""
+    a, b = _unit(1), _at(0.80, _unit(1), 1)
+    same = _unit(0, 0, 1)
+    tagline = lead_key("La société Acme, café crème et naïveté, en parle.")
+    founders = [_probe(1, TITLES[0], a, lead_vector=same, lead_key=tagline)]
+    assert assign_semantic([_probe(2, TITLES[1], b, lead_vector=same, lead_key=tagline)], founders) == []
+    # The same vectors under leads that differ: the lead is evidence again.
+    other = lead_key("Le régulateur demande le rappel des bouilloires Acme.")
+    [joined] = assign_semantic([_probe(2, TITLES[1], b, lead_vector=same, lead_key=other)], founders)
+    assert joined.cluster_id == 1 and joined.reason is JoinReason.SEMANTIC
 
 
 def test_an_older_story_never_joins_a_newer_one() -> None:

@@ -176,6 +176,17 @@ def lead_text(title: str, lead: str) -> str:
     return f"{story_text(title)}. {lead}"
 
 
+def lead_key(lead: str) -> str | None:
+    """What identifies a lead as written (its first 60 characters, folded), or None without one.
+
+    Two different headlines with the same lead say nothing about one event: the "lead" is the feed's boilerplate
+    ("La société Acme, café crème et naïveté, en parle.", a site's tagline under every item), and their
+    headline + lead embeddings are close only because of it. :func:`assign_semantic` ignores the lead cosine
+    of such a pair; a wire story copied by two outlets keeps its headline and is folded by the headline."""
+    folded = fold_words(_SPACES_RE.sub(" ", lead or "").strip())[:60]
+    return folded or None
+
+
 # Words that make a headline a follow-up of an earlier event rather than another report of it. Compared on
 # normalized text (no accents, lower case); a marker present in one title and absent from the other splits.
 _FOLLOW_UP_RE = re.compile(
@@ -275,6 +286,8 @@ class StoryProbe:
     lead_vector: npt.NDArray[np.float32] | None = field(default=None, repr=False, compare=False)
     #: the story it belongs to, when it is a founder that already joined an older story (None: its own story)
     story_id: int | None = None
+    #: :func:`lead_key` of its lead: two founders with the same one share boilerplate, not an event
+    lead_key: str | None = None
 
 
 def cut_for(a_title: str, b_title: str, a_language: str | None = None, b_language: str | None = None) -> float:
@@ -359,7 +372,13 @@ def assign_semantic(
             story = merged.get(other.mention_id, other.story_id or other.mention_id)
             if story == probe.mention_id:
                 continue
-            lead_cosine = float(lead_sims[i]) if lead_sims is not None and other.lead_vector is not None else None
+            lead_cosine = (
+                float(lead_sims[i])
+                if lead_sims is not None
+                and other.lead_vector is not None
+                and (probe.lead_key is None or probe.lead_key != other.lead_key)
+                else None
+            )
             score = semantic_score(
                 probe.title, other.title, float(sims[i]), lead_cosine, probe.language, other.language
             )
