@@ -26,7 +26,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -40,8 +39,7 @@ REPO = Path(__file__).resolve().parents[1]
 FEEDS = Path(os.environ.get("EREPWATCH_TEST_SHARED", REPO.parent / "shared")) / "corpus" / "feeds"
 sys.path.insert(0, str(REPO / "src"))
 
-from _postgres import POSTGRES_URL, postgres_ok  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
+from _postgres import postgres_ok, private_schema  # noqa: E402
 
 from erepwatch import pipeline  # noqa: E402
 from erepwatch.analyze.matcher import IndexedMatcher  # noqa: E402
@@ -196,16 +194,8 @@ def database(kind: str) -> Iterator[str]:
         with tempfile.TemporaryDirectory() as tmp:
             yield f"sqlite:///{tmp}/bench.db"
         return
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with private_schema() as url:
+        yield url
 
 
 def one_round(files: list[Path], port: int, watches: int, kind: str) -> dict[str, Any]:

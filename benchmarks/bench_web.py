@@ -21,17 +21,16 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 FEEDS = Path(os.environ.get("EREPWATCH_TEST_SHARED", REPO.parent / "shared")) / "corpus" / "feeds"
-POSTGRES_URL = os.environ.get("EREPWATCH_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 sys.path.insert(0, str(REPO / "src"))
 
-from sqlalchemy import create_engine, insert, text  # noqa: E402
+from _postgres import private_schema  # noqa: E402
+from sqlalchemy import insert, text  # noqa: E402
 
 from erepwatch.db.engine import make_engine, session_factory  # noqa: E402
 from erepwatch.db.migrate import upgrade  # noqa: E402
@@ -221,16 +220,8 @@ def main() -> None:
         run(f"sqlite:///{tmp}/bench.db", "SQLite", args.mentions, args.runs)
     if args.no_postgres:
         return
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        run(f"{POSTGRES_URL}?options=-csearch_path%3D{schema}", "PostgreSQL", args.mentions, args.runs)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with private_schema() as url:
+        run(url, "PostgreSQL", args.mentions, args.runs)
 
 
 if __name__ == "__main__":

@@ -207,6 +207,18 @@ def sessions(db_url: str) -> Iterator[sessionmaker[Session]]:
     engine.dispose()
 
 
+def run_sql(db_url: str, statement: str) -> None:
+    """One raw statement on the database behind ``db_url`` (to corrupt a row or a table as a bad hand would)."""
+    from erepwatch.db.engine import make_engine
+
+    engine = make_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(statement))
+    finally:
+        engine.dispose()
+
+
 # --- the CLI, in-process ------------------------------------------------------------------------------
 
 

@@ -3,18 +3,7 @@ other recipient still gets its mail."""
 
 from __future__ import annotations
 
-from sqlalchemy import text
-
-
-def _sql(db_url: str, statement: str) -> None:
-    from erepwatch.db.engine import make_engine
-
-    engine = make_engine(db_url)
-    try:
-        with engine.begin() as conn:
-            conn.execute(text(statement))
-    finally:
-        engine.dispose()
+from tests.conftest import run_sql
 
 
 def test_a_bad_recipient_is_skipped_alone_with_the_reason_on_it(cli, server, env, monkeypatch, tmp_path):
@@ -28,9 +17,9 @@ def test_a_bad_recipient_is_skipped_alone_with_the_reason_on_it(cli, server, env
     cli("watch", "add", "acme", "--query", "acme")
     for email, frequency in (("mars@x.example", "daily"), ("venus@x.example", "instant"), ("ok@x.example", "daily")):
         cli("recipient", "add", email, "--frequency", frequency)
-    _sql(env, "UPDATE recipients SET timezone = 'Mars/Olympus' WHERE email = 'mars@x.example'")
-    _sql(env, "UPDATE recipients SET at_time = '99:99' WHERE email = 'venus@x.example'")
-    _sql(env, "UPDATE recipients SET weekday = 'caturday', frequency = 'weekly' WHERE email = 'ok@x.example'")
+    run_sql(env, "UPDATE recipients SET timezone = 'Mars/Olympus' WHERE email = 'mars@x.example'")
+    run_sql(env, "UPDATE recipients SET at_time = '99:99' WHERE email = 'venus@x.example'")
+    run_sql(env, "UPDATE recipients SET weekday = 'caturday', frequency = 'weekly' WHERE email = 'ok@x.example'")
     cli("source", "add", server.url("/f.xml"), "--name", "f")
     cli("poll")
     result = cli("digest", "send", "--json", ok=None)

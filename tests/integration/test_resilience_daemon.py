@@ -11,8 +11,8 @@ import urllib.error
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import text
 
+from tests.conftest import run_sql
 from tests.hostile import HostileServer, brotli_bomb, many_entries, start_hostile_server
 from tests.integration.test_daemon import NEGATIVE, DaemonProcess, _alerts, _feed, daemon_env, smtp, wait_for
 
@@ -30,17 +30,6 @@ def hostile() -> Iterator[HostileServer]:
     stop()
 
 
-def _sql(db_url: str, statement: str) -> None:
-    from erepwatch.db.engine import make_engine
-
-    engine = make_engine(db_url)
-    try:
-        with engine.begin() as conn:
-            conn.execute(text(statement))
-    finally:
-        engine.dispose()
-
-
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_daemon_keeps_alerting_and_health_tells_the_truth(
     cli, server, hostile, smtp, daemon_env, env, tmp_path, monkeypatch
@@ -53,7 +42,7 @@ def test_daemon_keeps_alerting_and_health_tells_the_truth(
     cli("recipient", "add", "alerte@exemple.fr", "--frequency", "instant")
     cli("recipient", "add", "mars@exemple.fr", "--frequency", "daily")
     # Poisoned in the database itself (every entry point refuses it): planning must skip this recipient alone.
-    _sql(env, "UPDATE recipients SET timezone = 'Mars/Olympus', at_time = '00:00' WHERE email = 'mars@exemple.fr'")
+    run_sql(env, "UPDATE recipients SET timezone = 'Mars/Olympus', at_time = '00:00' WHERE email = 'mars@exemple.fr'")
     cli("source", "add", server.url("/fresh.xml"), "--name", "fresh", "--interval", "2s")
     for path in ("/drip-body", "/bomb/br", "/many", "/nested.json"):
         cli("source", "add", hostile.url(path), "--name", path.strip("/"), "--interval", "2s", "--no-check")
@@ -95,7 +84,7 @@ def test_daemon_keeps_alerting_and_health_tells_the_truth(
         assert 'erepwatch_failed_ticks_total{cause="notify"} 0.0' in metrics
 
         # Now a cycle that fails at every tick (the outbox table is gone): /healthz says so, with the reason.
-        _sql(env, "DROP TABLE deliveries")
+        run_sql(env, "DROP TABLE deliveries")
         wait_for(lambda: daemon.get("/healthz")[0] == 503, timeout=30, what="/healthz to turn 503")
         status, body = daemon.get("/healthz")
         assert status == 503 and "failed" in json.loads(body)["reason"]

@@ -32,6 +32,16 @@ def _signing_key(settings: Settings) -> str:
     return secret_key(settings) if settings.web_base_url else ""
 
 
+def _unsubscribe_link(settings: Settings, recipient: Recipient) -> str | None:
+    """The unsubscribe link the body shows (the web app's signed link, else a mailto to the sender)."""
+    return unsubscribe_targets(
+        mail_from=settings.mail_from,
+        recipient=recipient.email,
+        base_url=settings.web_base_url,
+        secret=_signing_key(settings),
+    )[1]
+
+
 def digest_for(
     session: Session, recipient: Recipient, start: datetime, end: datetime, mention_ids: Sequence[int], now: datetime
 ) -> Digest:
@@ -50,12 +60,7 @@ def digest_for(
 def render_delivery(
     session: Session, delivery: Delivery, recipient: Recipient, settings: Settings, now: datetime
 ) -> Rendered:
-    _, unsubscribe = unsubscribe_targets(
-        mail_from=settings.mail_from,
-        recipient=recipient.email,
-        base_url=settings.web_base_url,
-        secret=_signing_key(settings),
-    )
+    unsubscribe = _unsubscribe_link(settings, recipient)
     if delivery.kind == DeliveryKind.DIGEST:
         digest = digest_for(
             session,
@@ -96,12 +101,7 @@ def preview_digest(session: Session, recipient: Recipient, settings: Settings, n
     ]
     start = cursor or first_start(recipient, DeliveryKind.DIGEST, now)
     digest = digest_for(session, recipient, start, now, [r.id for r in rows], now)
-    _, unsubscribe = unsubscribe_targets(
-        mail_from=settings.mail_from,
-        recipient=recipient.email,
-        base_url=settings.web_base_url,
-        secret=_signing_key(settings),
-    )
+    unsubscribe = _unsubscribe_link(settings, recipient)
     return render_digest(
         digest, locale=recipient.locale, tz=recipient.timezone, email=recipient.email, unsubscribe=unsubscribe
     )
