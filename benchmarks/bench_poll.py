@@ -1,12 +1,14 @@
 """Poll the whole real corpus from a local HTTP server into SQLite and PostgreSQL; cost against feedparser.
 
-    .venv/bin/python benchmarks/bench_poll.py [--rounds 3] [--watches 20] [--no-postgres]
+    .venv/bin/python benchmarks/bench_poll.py [--rounds 3] [--watches 20] [--no-postgres] [--no-embedding]
 
 Baseline, measured in the same run on the same bytes (median of the rounds): ``feedparser.parse`` with its
 defaults (what any feed reader pays at least), and feedparser as erepwatch called it before the fast path
 (sanitising and URL resolution off). The poll does everything a real poll does: HTTP with conditional GET and
 gzip, parsing, normalising, language detection, storing, matching watches, sentiment, tags, story clustering.
 A second poll of the unchanged corpus (all 304s) is timed too: that is the daemon's steady state.
+``--no-embedding`` leaves the embedding model's stages out (story folding, sentiment refinement): the poll's own
+path is the same (it scores with the model's word-based sibling either way), and a round takes a minute, not five.
 
 Targets (issue 17): whole first poll ≤ 0.4×, all-304 re-poll ≤ 0.03×, parse stage alone ≤ 0.05× of
 ``feedparser.parse`` with its defaults. Each stage is timed by wrapping the pipeline's own functions, and
@@ -78,7 +80,7 @@ WATCHES = [
     "samsung",
 ]
 HEADERS = {"content-type": "application/xml"}
-STAGES = ("fetch", "parse", "normalise", "language", "store", "match", "analyse", "cluster")
+STAGES = ("fetch", "parse", "normalise", "language", "store", "tokens", "match", "analyse", "cluster")
 
 
 @contextmanager
@@ -163,6 +165,7 @@ def timed_stages() -> Iterator[Timers]:
         timers.wrap(pipeline, "entry_identities", "normalise"),
         timers.wrap(pipeline, "items_from_feed", "normalise"),
         timers.wrap(pipeline, "item_language", "language"),
+        timers.wrap(pipeline, "item_tokens", "tokens"),
         timers.wrap(IndexedMatcher, "match", "match"),
         timers.wrap(pipeline, "build_mentions", "analyse"),
         timers.wrap(Analysis, "catch_up", "catch_up"),
@@ -180,7 +183,7 @@ def timed_stages() -> Iterator[Timers]:
             restore()
     for s in (timers.seconds, timers.cpu):
         # Everything but catch_up runs inside process_source; store is the rest of the source's transaction.
-        inner = ("parse", "normalise", "language", "match", "analyse", "cluster")
+        inner = ("parse", "normalise", "language", "tokens", "match", "analyse", "cluster")
         s["store"] = max(0.0, s["source"] - sum(s[k] for k in inner))
         s["cluster"] += s["catch_up"]
 
@@ -198,11 +201,12 @@ def database(kind: str) -> Iterator[str]:
         yield url
 
 
-def one_round(files: list[Path], port: int, watches: int, kind: str) -> dict[str, Any]:
+def one_round(files: list[Path], port: int, watches: int, kind: str, embedding: bool = True) -> dict[str, Any]:
     with database(kind) as url, tempfile.TemporaryDirectory() as tmp:
-        settings = load_settings(
-            environ={"EREPWATCH_DATA_DIR": tmp, "EREPWATCH_DATABASE_URL": url, "EREPWATCH_ALLOW_PRIVATE": "1"}
-        )
+        environ = {"EREPWATCH_DATA_DIR": tmp, "EREPWATCH_DATABASE_URL": url, "EREPWATCH_ALLOW_PRIVATE": "1"}
+        if not embedding:
+            environ |= {"EREPWATCH_ANALYSIS_SEMANTIC": "0", "EREPWATCH_ANALYSIS_SCORER": "bow"}
+        settings = load_settings(environ=environ)
         engine = make_engine(settings.database_url)
         upgrade(engine)
         sessions = session_factory(engine)
@@ -274,6 +278,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--watches", type=int, default=20)
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--no-embedding", action="store_true", help="leave the embedding model's stages out")
     args = parser.parse_args()
     files = feed_files()
     corpus = [(p.read_bytes(), f"http://127.0.0.1/{p.name}") for p in files]
@@ -294,7 +299,7 @@ def main() -> None:
                 if name == "defaults":
                     entries = n
             for kind in kinds:
-                rounds[kind].append(one_round(files, port, args.watches, kind))
+                rounds[kind].append(one_round(files, port, args.watches, kind, embedding=not args.no_embedding))
     med = {k: statistics.median(v) for k, v in base.items()}
     stats = rounds["sqlite"][-1]["stats"]
     print(

@@ -20,7 +20,6 @@ from erepwatch.clock import utcnow
 from erepwatch.db.models import Item, Mention, Watch
 from erepwatch.db.store import insert_mentions
 from erepwatch.pipeline import Analysis
-from erepwatch.records import ItemDraft
 from erepwatch.settings import Settings
 
 #: Stored items read per transaction.
@@ -58,9 +57,9 @@ def match_stored_items(
                 break
             last_id = items[-1].id
             drafts: list[MentionDraft] = []
-            matched: dict[int, ItemDraft] = {}
+            matched: dict[int, MatchItem] = {}
             for item in items:
-                seen = MatchItem(item.title, item.text, item.url, item.language)
+                seen = MatchItem.scanned(item.title, item.text, item.url, item.language)
                 matches = matcher.match(seen)
                 if not matches:
                     continue
@@ -68,10 +67,7 @@ def match_stored_items(
                     item.id, seen, matches, published=item.published_at, watches=watches, source_created_at=None,
                     scorer=analysis.scorer, tagger=analysis.tagger, backfill_grace=analysis.backfill_grace,
                 )  # fmt: skip
-                matched[item.id] = ItemDraft(
-                    canonical_url=None, guid=item.guid, url=item.url, title=item.title, text=item.text,
-                    published=item.published_at,
-                )  # fmt: skip
+                matched[item.id] = seen
             pairs = select(Mention.watch_id, Mention.item_id).where(
                 Mention.watch_id.in_(ids), Mention.item_id.in_(list(matched))
             )

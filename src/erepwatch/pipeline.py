@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import Select, Table, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from erepwatch.analyze.dedup import DEFAULT_WINDOW, ClusterCandidate, ClusterIndex
+from erepwatch.analyze.dedup import DEFAULT_WINDOW, ClusterCandidate, ClusterIndex, PreparedText, prepare
 from erepwatch.analyze.language import detect_language
 from erepwatch.analyze.matcher import Matcher, MatchItem, WatchSpec, compile_matcher
 from erepwatch.analyze.mention_drafts import BACKFILL_GRACE, MentionDraft, build_mentions
@@ -30,6 +30,7 @@ from erepwatch.analyze.sentiment import SentimentScorer, load_scorer
 from erepwatch.analyze.sentiment_models import ModelScorer
 from erepwatch.analyze.stories import LexicalPlan, assign_lexical
 from erepwatch.analyze.tags import Tagger, load_tagger
+from erepwatch.analyze.textnorm import part
 from erepwatch.batching import chunked
 from erepwatch.claims import owner_gone, this_owner
 from erepwatch.clock import utcnow
@@ -225,9 +226,10 @@ class Analysis:
             for watch_id in chunk:
                 self.clusters.mark_loaded(watch_id)
 
-    def assign(self, mentions: Sequence[Mention], items: dict[int, ItemDraft]) -> LexicalPlan:
+    def assign(self, mentions: Sequence[Mention], items: Mapping[int, MatchItem]) -> LexicalPlan:
         """Give each new mention its story (lexical rule) on the rows of the open transaction; the cache is
-        left as it was until :meth:`committed`."""
+        left as it was until :meth:`committed`. An item's text is prepared once for all its mentions, from the
+        scan the matcher read."""
         fresh = [m for m in mentions if m.cluster_id is None]
         candidates = [
             ClusterCandidate(
@@ -235,7 +237,11 @@ class Analysis:
             )
             for m in fresh
         ]
-        plan = assign_lexical(candidates, self.clusters)
+        by_item: dict[int, PreparedText] = {}
+        for m in fresh:
+            if m.item_id not in by_item:
+                by_item[m.item_id] = _prepared(items[m.item_id])
+        plan = assign_lexical(candidates, self.clusters, {m.id: by_item[m.item_id] for m in fresh})
         by_id = {m.id: m for m in fresh}
         for a in plan.assignments:
             mention = by_id[a.mention_id]
@@ -256,6 +262,15 @@ class Analysis:
         """Forget the cache (it is rebuilt from storage as polls need it)."""
         self.clusters = ClusterIndex(self.clusters.window, max_entries=self.clusters.max_entries)
         self._seen_mention_id = None
+
+
+def _prepared(item: MatchItem) -> PreparedText:
+    """What clustering compares of an item (its title and lead), read off the item's scans when it has them."""
+    lead = item.text[:LEAD_CHARS]
+    if item.scans is None:
+        return prepare(item.title, lead)
+    title_scan, text_scan = item.scans
+    return prepare(item.title, lead, title_scan=title_scan, lead_scan=part(item.text, text_scan, 0, LEAD_CHARS))
 
 
 def _recent_members() -> Select[int, int, int | None, datetime, str, str]:
@@ -696,10 +711,11 @@ def process_source(
         stored = _store_drafts(session, drafts, task.id, now, one_by_one=one_by_one, known=known)
         new = [s for s in stored if s.is_new]
         outcome.new_items = len(new)
-        rows = [m.as_row(now) for m in _mentions(new, matcher, watches, analysis, task)]
+        seen: dict[int, MatchItem] = {}
+        rows = [m.as_row(now) for m in _mentions(new, matcher, watches, analysis, task, seen)]
         analysis.load_watches(session, {r["watch_id"] for r in rows}, now)
         mentions = insert_mentions(session, rows)
-        plan = analysis.assign(mentions, {s.id: s.draft for s in new})
+        plan = analysis.assign(mentions, seen)
         outcome.new_mentions = len(mentions)
         history = _merged_history(task.history, stored)
         next_check = _next_check(
@@ -862,13 +878,21 @@ def item_language(draft: ItemDraft) -> str | None:
 
 
 def _mentions(
-    items: Sequence[StoredItem], matcher: Matcher, watches: dict[int, Watch], analysis: Analysis, task: SourceTask
+    items: Sequence[StoredItem],
+    matcher: Matcher,
+    watches: dict[int, Watch],
+    analysis: Analysis,
+    task: SourceTask,
+    seen: dict[int, MatchItem],
 ) -> list[MentionDraft]:
+    """The mentions of new items; ``seen`` receives each matched item as the matcher saw it (scanned once: the
+    windows, tags, sentiment and clustering read that scan)."""
     drafts: list[MentionDraft] = []
     for stored in items:
-        item = MatchItem(stored.draft.title, stored.draft.text, stored.draft.url, stored.language)
+        item = item_tokens(stored.draft, stored.language)
         matches = matcher.match(item)
         if matches:
+            seen[stored.id] = item
             drafts.extend(
                 build_mentions(
                     stored.id,
@@ -883,6 +907,11 @@ def _mentions(
                 )
             )
     return drafts
+
+
+def item_tokens(draft: ItemDraft, language: str | None) -> MatchItem:
+    """A new item as the analysis stages read it: its title and text scanned once."""
+    return MatchItem.scanned(draft.title, draft.text, draft.url, language)
 
 
 def _apply_success(

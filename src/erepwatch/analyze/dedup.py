@@ -30,7 +30,7 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz
 
-from erepwatch.analyze.textnorm import fold_words
+from erepwatch.analyze.textnorm import Scan, fold_words, joined, part, words
 from erepwatch.settings import DEFAULTS
 
 __all__ = [
@@ -223,14 +223,20 @@ def names_differ(a: PreparedText, b: PreparedText) -> bool:
     return not all(any(x.startswith(y) or y.startswith(x) for y in only_b) for x in only_a)
 
 
-def prepare(title: str, lead: str = "") -> PreparedText:
-    """Normalize a title (and lead) for comparison; cheap enough to call once per mention."""
+def prepare(
+    title: str, lead: str = "", *, title_scan: Scan | None = None, lead_scan: Scan | None = None
+) -> PreparedText:
+    """Normalize a title (and lead) for comparison; cheap enough to call once per mention, and made once per item
+    by a poll. ``title_scan``, ``lead_scan``: ``scan(title)`` and ``scan(lead)`` when the caller has them (read off
+    the item's scan), so neither is scanned again."""
     raw = (title or "").strip()
     truncated = bool(_ELLIPSIS_RE.search(raw))
     core = _strip_kickers(_ELLIPSIS_RE.sub("", raw))
-    norm = fold_words(core)
+    at = title.find(core) if title_scan is not None else -1
+    norm = joined(part(title, title_scan, at, at + len(core)).words) if title_scan and at >= 0 else fold_words(core)
     # Only the first LEAD_COMPARED characters are ever compared.
-    lead_norm = fold_words(lead[:400])[:LEAD_COMPARED] if lead else ""
+    lead_words = lead_scan.words if lead_scan is not None and len(lead) <= _LEAD_READ else words(lead[:_LEAD_READ])
+    lead_norm = joined(lead_words)[:LEAD_COMPARED] if lead else ""
     numbers = _numbers(core)
     return PreparedText(
         title=norm,
@@ -244,6 +250,8 @@ def prepare(title: str, lead: str = "") -> PreparedText:
 
 _NO_NUMBERS: frozenset[str] = frozenset()
 LEAD_COMPARED = 300
+#: Characters of the lead normalised: enough for LEAD_COMPARED folded ones.
+_LEAD_READ = 400
 
 
 def _threshold(words: int) -> float:

@@ -102,12 +102,28 @@ class WatchFields(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class MatchItem:
-    """What a matcher sees of an item: plain text, already stripped of HTML."""
+    """What a matcher sees of an item: plain text, already stripped of HTML.
+
+    ``scans``: ``(scan(title), scan(text))`` when the caller made them (:meth:`scanned`), so that the matcher, the
+    mention's window, tags, sentiment and clustering all read one scan of the item; computed here otherwise.
+    """
 
     title: str
     text: str
     url: str | None = None
     language: str | None = None
+    scans: tuple[Scan, Scan] | None = None
+
+    @classmethod
+    def scanned(cls, title: str, text: str, url: str | None = None, language: str | None = None) -> MatchItem:
+        """The item with its title and text scanned once, for every stage that reads its words."""
+        return cls(title, text, url, language, (scan(title), scan(text)))
+
+    def title_scan(self) -> Scan:
+        return self.scans[0] if self.scans is not None else scan(self.title)
+
+    def text_scan(self) -> Scan:
+        return self.scans[1] if self.scans is not None else scan(self.text)
 
 
 class Span(NamedTuple):
@@ -188,7 +204,7 @@ class _ItemView:
         near: Callable[[set[str]], dict[str, list[str]]] | None = None,
     ):
         self.item = item
-        self.scans: dict[Field, Scan] = {"title": scan(item.title), "text": scan(item.text)}
+        self.scans: dict[Field, Scan] = {"title": item.title_scan(), "text": item.text_scan()}
         self.words: dict[Field, list[str]] = {f: sc.words for f, sc in self.scans.items()}
         self.vocab: dict[Field, set[str]] = {f: set(ws) for f, ws in self.words.items()}
         self.all_vocab = self.vocab["title"] | self.vocab["text"]

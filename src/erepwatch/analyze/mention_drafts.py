@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from erepwatch.analyze.matcher import Match, MatchItem, Span
-from erepwatch.analyze.sentiment import BatchScorer, SentimentScorer
+from erepwatch.analyze.sentiment import BatchScorer, LexiconScorer, SentimentScorer
+from erepwatch.analyze.sentiment_models import ModelScorer
 from erepwatch.analyze.snippet import make_snippet
 from erepwatch.analyze.tags import Tagger
 from erepwatch.analyze.window import mention_window
@@ -85,19 +86,31 @@ def build_mentions(
     tagger: Tagger,
     backfill_grace: timedelta = BACKFILL_GRACE,
 ) -> list[MentionDraft]:
-    """One mention per matching watch: snippet, sentiment about the watched name, keyword tags."""
+    """One mention per matching watch: snippet, sentiment about the watched name, keyword tags.
+
+    Each window's words are read off the item's scan (``item.scans``, made once for the matcher), and that one
+    scan of the window serves sentiment and tags (the built-in scorers; a plugged-in one reads the text)."""
     chosen = [(match, watches[match.watch_id]) for match in matches if match.watch_id in watches]
-    windows = [mention_window(item.title, item.text, match.spans) for match, _ in chosen]
-    if isinstance(scorer, BatchScorer):
+    windows = [mention_window(item.title, item.text, match.spans, item.scans) for match, _ in chosen]
+    if isinstance(scorer, ModelScorer):
         # A model reading embeddings embeds the item's windows in one call.
+        sentiments = scorer.score_many([(w.text, item.language, w.focus) for w in windows], [w.scan for w in windows])
+    elif isinstance(scorer, BatchScorer):
         sentiments = scorer.score_many([(w.text, item.language, w.focus) for w in windows])
+    elif isinstance(scorer, LexiconScorer):
+        sentiments = [scorer.score(w.text, item.language, w.focus, scanned=w.scan) for w in windows]
     else:
         sentiments = [scorer.score(w.text, item.language, w.focus) for w in windows]
     drafts = []
     for (match, watch), window, sentiment in zip(chosen, windows, sentiments, strict=True):
         snippet = make_snippet(item, match.spans)
         tag_words = tagger.explain(
-            window.text, item.language, watch.tags or {}, segments=window.segments, focus=window.focus
+            window.text,
+            item.language,
+            watch.tags or {},
+            segments=window.segments,
+            focus=window.focus,
+            scanned=window.scan,
         )
         drafts.append(
             MentionDraft(

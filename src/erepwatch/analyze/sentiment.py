@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Literal, Protocol, runtime_checkable
 
 from erepwatch.analyze.lexicon import Lexicon, config_dir, lexical, read_lexicon
-from erepwatch.analyze.textnorm import tokens
+from erepwatch.analyze.textnorm import Scan, Token, part, tokens
 from erepwatch.errors import ConfigError
 
 __all__ = [
@@ -176,9 +176,12 @@ class LexiconScorer:
     def lexicon(self, language: str | None) -> Lexicon:
         return self._by_lang.get(language or "", self._any)
 
-    def score(self, text: str, language: str | None, focus: Sequence[tuple[int, int]] = ()) -> Sentiment:
+    def score(
+        self, text: str, language: str | None, focus: Sequence[tuple[int, int]] = (), *, scanned: Scan | None = None
+    ) -> Sentiment:
+        """``scanned``: ``scan(text)`` when the caller has it (a mention window's), so the text is not scanned again."""
         t = self.tuning
-        total, contributions = self._read(text, language, focus)
+        total, contributions = self._read(text, language, focus, scanned)
         score = total / math.sqrt(total * total + t.alpha) if total else 0.0
         label: Label = "positive" if score >= t.neutral_band else "negative" if score <= -t.neutral_band else "neutral"
         ranked = sorted(contributions.items(), key=lambda kv: -abs(kv[1]))
@@ -187,9 +190,11 @@ class LexiconScorer:
         keywords = tuple(k for k, v in ranked if sign == 0 or v * sign > 0)[:MAX_KEYWORDS]
         return Sentiment(label, round(score, 4), keywords)
 
-    def read(self, text: str, language: str | None, focus: Sequence[tuple[int, int]] = ()) -> Reading:
+    def read(
+        self, text: str, language: str | None, focus: Sequence[tuple[int, int]] = (), *, scanned: Scan | None = None
+    ) -> Reading:
         """One reading of ``text``, for a trained model's features and for its "why" at once."""
-        total, contributions = self._read(text, language, focus)
+        total, contributions = self._read(text, language, focus, scanned)
         return Reading(total, contributions, self.tuning.alpha)
 
     def features(
@@ -203,7 +208,7 @@ class LexiconScorer:
         return self.read(text, language, focus).explained()
 
     def _read(
-        self, text: str, language: str | None, focus: Sequence[tuple[int, int]]
+        self, text: str, language: str | None, focus: Sequence[tuple[int, int]], scanned: Scan | None = None
     ) -> tuple[float, dict[str, float]]:
         t = self.tuning
         lex = self.lexicon(language)
@@ -212,17 +217,23 @@ class LexiconScorer:
         for m in _SENTENCE.finditer(text):
             start, end = m.span()
             local: dict[str, float] = {}
-            value = self._sentence(text, start, end, lex, local)
+            if scanned is None:
+                toks = tokens(text[start:end])
+            else:  # a sentence ends at a stop: its words are the text's own, read off its scan
+                sc = part(text, scanned, start, end)
+                toks = [Token(w, a, b) for w, a, b in zip(sc.words, sc.starts, sc.ends, strict=True)]
+            value = self._sentence(text, start, end, toks, lex, local)
             weight = t.focus_weight if focus and any(s < end and e > start for s, e in focus) else 1.0
             total += value * weight
             for k, v in local.items():
                 contributions[k] = contributions.get(k, 0.0) + v * weight
         return total, contributions
 
-    def _sentence(self, text: str, start: int, end: int, lex: Lexicon, contrib: dict[str, float]) -> float:
+    def _sentence(
+        self, text: str, start: int, end: int, toks: Sequence[Token], lex: Lexicon, contrib: dict[str, float]
+    ) -> float:
         t = self.tuning
         sentence = text[start:end]
-        toks = tokens(sentence)
         words = lexical([tok.text for tok in toks])
         before = 0.0  # clause(s) before a contrast word
         value = 0.0

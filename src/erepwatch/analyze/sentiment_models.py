@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from erepwatch.analyze.sentiment import Label, LexiconScorer, Reading, Sentiment
-from erepwatch.analyze.textnorm import words
+from erepwatch.analyze.textnorm import Scan, words
 from erepwatch.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -112,15 +112,16 @@ class BowModel:
     w: npt.NDArray[np.float32]
     b: npt.NDArray[np.float32]
 
-    def logits(self, text: str) -> npt.NDArray[np.float32]:
-        ids = {self.index[f] for f in bigrams(words(text)) if f in self.index}
+    def logits(self, text: str, found: Sequence[str] | None = None) -> npt.NDArray[np.float32]:
+        """``found``: ``words(text)`` when the caller has them."""
+        ids = {self.index[f] for f in bigrams(words(text) if found is None else found) if f in self.index}
         out = self.b.copy()
         if ids:
             out += self.w[list(ids)].sum(axis=0)
         return out
 
-    def predict(self, text: str) -> tuple[Label, float]:
-        label, score, _ = _softmax_label(self.logits(text))
+    def predict(self, text: str, found: Sequence[str] | None = None) -> tuple[Label, float]:
+        label, score, _ = _softmax_label(self.logits(text, found))
         return label, score
 
 
@@ -177,22 +178,35 @@ class ModelScorer:
     def needs_embedding(self) -> bool:
         return self.head is not None
 
-    def score(self, text: str, language: str | None, focus: Sequence[tuple[int, int]] = ()) -> Sentiment:
+    def score(
+        self, text: str, language: str | None, focus: Sequence[tuple[int, int]] = (), *, scanned: Scan | None = None
+    ) -> Sentiment:
+        """``scanned``: ``scan(text)`` when the caller has it (a mention window's), so the text is not scanned again."""
         vector = None
         if self.head is not None and text.strip():
             from erepwatch.analyze.embedding import embed
 
             vector = embed([text])[0]
-        return self.score_with(text, language, focus, vector)
+        return self.score_with(text, language, focus, vector, scanned=scanned)
 
-    def score_many(self, texts: Sequence[tuple[str, str | None, Sequence[tuple[int, int]]]]) -> list[Sentiment]:
+    def score_many(
+        self,
+        texts: Sequence[tuple[str, str | None, Sequence[tuple[int, int]]]],
+        scans: Sequence[Scan | None] | None = None,
+    ) -> list[Sentiment]:
         vectors = None
         if self.head is not None and texts:
             from erepwatch.analyze.embedding import embed
 
             vectors = embed([text for text, _, _ in texts])
         return [
-            self.score_with(text, language, focus, vectors[i] if vectors is not None else None)
+            self.score_with(
+                text,
+                language,
+                focus,
+                vectors[i] if vectors is not None else None,
+                scanned=scans[i] if scans is not None else None,
+            )
             for i, (text, language, focus) in enumerate(texts)
         ]
 
@@ -202,6 +216,8 @@ class ModelScorer:
         language: str | None,
         focus: Sequence[tuple[int, int]] = (),
         vector: npt.NDArray[np.float32] | None = None,
+        *,
+        scanned: Scan | None = None,
     ) -> Sentiment:
         if not text.strip():
             return Sentiment("neutral", 0.0, ())  # nothing said
@@ -209,12 +225,12 @@ class ModelScorer:
         if self.head is not None:
             if vector is None:
                 raise ValueError("the e5 sentiment model needs the window's embedding")
-            reading = self.lexicon.read(text, language, focus)
+            reading = self.lexicon.read(text, language, focus, scanned=scanned)
             label, score = self.head.predict(vector, reading.features(), language)
         else:
             assert self.bow is not None
-            label, score = self.bow.predict(text)
-            reading = self.lexicon.read(text, language, focus) if label != "neutral" else None
+            label, score = self.bow.predict(text, scanned.words if scanned is not None else None)
+            reading = self.lexicon.read(text, language, focus, scanned=scanned) if label != "neutral" else None
         return Sentiment(label, score, self.why(reading, label))
 
     @staticmethod

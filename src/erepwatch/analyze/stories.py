@@ -21,7 +21,7 @@ half is measured by ``tests/unit/test_stories_quality.py``.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -121,26 +121,31 @@ def _better(a: Match | None, b: Match | None) -> Match | None:
     return a if a.cluster_id <= b.cluster_id else b
 
 
-def assign_lexical(new: Sequence[ClusterCandidate], recent: ClusterIndex) -> LexicalPlan:
+def assign_lexical(
+    new: Sequence[ClusterCandidate], recent: ClusterIndex, prepared: Mapping[int, PreparedText] | None = None
+) -> LexicalPlan:
     """Give each new mention its story by the lexical rule, earliest published first (so it founds the story).
 
     ``recent`` holds the stored recent mentions of the new mentions' watches; it is read, never changed.
+    ``prepared``: mention id → its text prepared by the caller (once per item, whatever its number of mentions).
     """
     plan = LexicalPlan(batch=ClusterIndex(recent.window))
     for candidate in sorted(new, key=lambda c: (c.published, c.mention_id)):
         known = recent.cluster_of(candidate.mention_id)
         if known is not None:
             continue
-        prepared = prepare(candidate.title, candidate.lead)
-        keys = band_keys(candidate.watch_id, prepared)
-        found = _better(recent.match(candidate, prepared, keys), plan.batch.match(candidate, prepared, keys))
+        text = prepared.get(candidate.mention_id) if prepared is not None else None
+        if text is None:
+            text = prepare(candidate.title, candidate.lead)
+        keys = band_keys(candidate.watch_id, text)
+        found = _better(recent.match(candidate, text, keys), plan.batch.match(candidate, text, keys))
         if found is None:
             assignment = Assignment(candidate.mention_id, candidate.mention_id, JoinReason.FOUNDER)
         else:
             assignment = Assignment(
                 candidate.mention_id, found.cluster_id, JoinReason.LEXICAL, round(found.score, 1), found.mention_id
             )
-        plan.batch.insert(candidate, assignment.cluster_id, prepared, keys)
+        plan.batch.insert(candidate, assignment.cluster_id, text, keys)
         plan.keys[candidate.mention_id] = keys
         plan.assignments.append(assignment)
     return plan

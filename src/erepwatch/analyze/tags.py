@@ -22,6 +22,7 @@ from pathlib import Path
 
 from erepwatch.analyze.lexicon import NUMBER, Lexicon, config_dir, lexical
 from erepwatch.analyze.textnorm import Scan, scan, words
+from erepwatch.analyze.textnorm import part as _part
 from erepwatch.errors import ConfigError
 
 __all__ = ["Hit", "Tagger", "load_tagger", "read_tag_file"]
@@ -246,20 +247,22 @@ class Tagger:
         segments: Sequence[tuple[int, int]] | None = None,
         groups: frozenset[str] | None = None,
         focus: Sequence[tuple[int, int]] = (),
+        scanned: Scan | None = None,
     ) -> dict[str, tuple[str, ...]]:
         """Each tag of ``text`` with the words that decided it, built-in tags first, in a stable order.
 
         With ``segments``, only those parts of ``text`` are read (a mention window's sentences that name the
         watched term). With ``groups``, only those built-in groups are applied (the others are not trusted
         enough; a watch's own groups always are). With ``focus`` (the watched term's offsets in ``text``), a group
-        with a reach counts only terms near the watched term.
+        with a reach counts only terms near the watched term. ``scanned``: ``scan(text)`` when the caller has it
+        (a mention window's, read off its item's scan), so the text is not scanned again.
         """
         bounds = list(segments) if segments is not None else [(0, len(text))]
         why: dict[str, list[str]] = {}
         extra = _custom(tuple((name, tuple(terms)) for name, terms in custom.items())) if custom else None
         for start, end in bounds:
             part = text[start:end]
-            sc = scan(part)
+            sc = scan(part) if scanned is None else _part(text, scanned, start, end)
             shown = sc.words
             toks = lexical(shown)
 

@@ -11,6 +11,9 @@ Two entry points:
   characters, apostrophes and spaces, so applying it again changes nothing (no entity can re-appear).
 * :func:`tokens` gives each word's folded form with its ``(start, end)`` offsets in the ORIGINAL text,
   which is what highlighting and snippets need.
+
+An item is scanned once per poll (issue 17, "no work done twice"): the matcher, the mention's window, tags,
+sentiment and clustering read parts of that one :class:`Scan` (:func:`part`) instead of scanning again.
 """
 
 from __future__ import annotations
@@ -19,11 +22,12 @@ import html
 import re
 import unicodedata
 from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import accumulate
 from typing import NamedTuple
 
-__all__ = ["ELISIONS", "Scan", "Token", "fold", "fold_words", "scan", "tokens", "words"]
+__all__ = ["ELISIONS", "Scan", "Token", "fold", "fold_words", "joined", "part", "scan", "tokens", "words"]
 
 #: French elided articles and pronouns, split from the word they precede.
 ELISIONS = frozenset(["l'", "d'", "qu'", "j'", "n'", "s'", "c'", "m'", "t'", "jusqu'", "lorsqu'", "puisqu'"])
@@ -336,9 +340,64 @@ def fold_words(text: str) -> str:
 
     An elision stays glued to its word (``l'oreal``) so that normalizing again splits it the same way.
     """
+    return joined(words(text))
+
+
+def joined(found: Sequence[str]) -> str:
+    """Folded words as :func:`fold_words` joins them (``fold_words(t) == joined(scan(t).words)``)."""
     out: list[str] = []
-    for w in words(text):
+    for w in found:
         out.append(w)
         if not w.endswith("'"):
             out.append(" ")
     return "".join(out).rstrip()
+
+
+def _clean_at(text: str, i: int) -> bool:
+    """Whether cutting ``text`` at ``i`` leaves every word and entity on one side of the cut."""
+    if i <= 0 or i >= len(text):
+        return True
+    before, after = text[i - 1], text[i]
+    return before.isspace() or after.isspace() or before in _STOPS or after in _STOPS
+
+
+#: Sentence stops, next to which (as next to a space) a text can be cut without changing how its parts scan:
+#: folded, they are in no word and no entity, and none folds to nothing (so none belongs to the word before it).
+_STOPS = frozenset(".!?…")
+#: How far a cut is moved to reach a clean point; a longer run without space or stop is scanned whole.
+_REACH = 64
+
+
+def part(text: str, sc: Scan, start: int, end: int) -> Scan:
+    """``scan(text[start:end])``, read off ``sc = scan(text)`` instead of scanning again.
+
+    Folding and splitting are local: where a cut falls next to a space or a sentence stop (``.!?…``), the words on
+    either side are the words of either side scanned alone. So the words between the first and the last clean
+    point of the part are taken from ``sc`` (offsets shifted to the part), and only a cut that falls inside a word
+    (a clip at a character count) has the few characters up to the nearest clean point scanned again.
+    """
+    start, end = max(0, start), min(len(text), end)
+    if start >= end:
+        return Scan([], [], [])
+    lo = start
+    while not _clean_at(text, lo):
+        lo += 1
+        if lo >= end or lo - start > _REACH:
+            return scan(text[start:end])
+    hi = end
+    while not _clean_at(text, hi):
+        hi -= 1
+        if hi <= lo or end - hi > _REACH:
+            return scan(text[start:end])
+    a, b = bisect_left(sc.starts, lo), bisect_left(sc.starts, hi)
+    found, starts, ends = sc.words[a:b], [s - start for s in sc.starts[a:b]], [e - start for e in sc.ends[a:b]]
+    if lo > start:
+        head = scan(text[start:lo])
+        found, starts, ends = head.words + found, head.starts + starts, head.ends + ends
+    if hi < end:
+        tail = scan(text[hi:end])
+        shift = hi - start
+        found += tail.words
+        starts += [s + shift for s in tail.starts]
+        ends += [e + shift for e in tail.ends]
+    return Scan(found, starts, ends)

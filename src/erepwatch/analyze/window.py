@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from erepwatch.analyze.matcher import Span
+from erepwatch.analyze.textnorm import Scan, part, scan
 
 __all__ = ["MAX_CHARS", "Window", "mention_window"]
 
@@ -44,6 +45,8 @@ class Window:
     title_end: int
     #: Whether the title itself names the term.
     title_named: bool
+    #: ``scan(text)``, read off the item's own scans when it has them: what tags and sentiment read.
+    scan: Scan | None = None
 
 
 def _sentence(text: str, start: int, end: int) -> tuple[int, int]:
@@ -65,8 +68,9 @@ def _sentence(text: str, start: int, end: int) -> tuple[int, int]:
     return cut, stop
 
 
-def mention_window(title: str, text: str, spans: Sequence[Span]) -> Window:
-    """The window of one mention (``spans``: the watch's matches in ``title`` and ``text``)."""
+def mention_window(title: str, text: str, spans: Sequence[Span], scans: tuple[Scan, Scan] | None = None) -> Window:
+    """The window of one mention (``spans``: the watch's matches in ``title`` and ``text``; ``scans``: the item's
+    ``(scan(title), scan(text))``, from which the window's own scan is read instead of scanning it again)."""
     raw_title, title = title, " ".join(title.split())
     title_spans = [s for s in spans if s.field == "title"]
     ranges: list[tuple[int, int]] = []
@@ -80,9 +84,11 @@ def mention_window(title: str, text: str, spans: Sequence[Span]) -> Window:
     parts: list[str] = []
     focus: list[tuple[int, int]] = []
     segments: list[tuple[int, int]] = []
+    scanned = _Words()
     pos = 0
     if title:
         parts.append(title)
+        scanned.add(0, scans[0] if scans is not None and raw_title == title else scan(title))
         pos = len(title)
         if title_spans:
             segments.append((0, pos))
@@ -107,6 +113,12 @@ def mention_window(title: str, text: str, spans: Sequence[Span]) -> Window:
             pos += len(SEPARATOR)
         sentence = sentence[:room]
         parts.append(sentence)
+        at = start + lead
+        # The item's text is stored with its spaces folded: the sentence is then a slice of it, already scanned.
+        if scans is not None and text.startswith(sentence, at):
+            scanned.add(pos, part(text, scans[1], at, at + len(sentence)))
+        else:
+            scanned.add(pos, scan(sentence))
         segments.append((pos, pos + len(sentence)))
         # Offsets inside the collapsed sentence: exact when the raw text had single spaces (the usual case),
         # otherwise found again by the matched surface text.
@@ -119,4 +131,24 @@ def mention_window(title: str, text: str, spans: Sequence[Span]) -> Window:
                 if guess >= 0:
                     focus.append((pos + guess, pos + guess + len(surface)))
         pos += len(sentence)
-    return Window("".join(parts), tuple(focus), tuple(segments), title_end, bool(title_spans))
+    return Window("".join(parts), tuple(focus), tuple(segments), title_end, bool(title_spans), scanned.scan())
+
+
+class _Words:
+    """The window's scan, put together part by part: the separators hold no word, so the window scans as its
+    parts do, each shifted to where it sits."""
+
+    __slots__ = ("ends", "starts", "words")
+
+    def __init__(self) -> None:
+        self.words: list[str] = []
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+
+    def add(self, pos: int, sc: Scan) -> None:
+        self.words += sc.words
+        self.starts += [s + pos for s in sc.starts]
+        self.ends += [e + pos for e in sc.ends]
+
+    def scan(self) -> Scan:
+        return Scan(self.words, self.starts, self.ends)
