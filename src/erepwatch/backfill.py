@@ -18,8 +18,8 @@ from erepwatch.analyze.matcher import MatchItem, WatchSpec, compile_matcher
 from erepwatch.analyze.mention_drafts import MentionDraft, build_mentions
 from erepwatch.clock import utcnow
 from erepwatch.db.models import Item, Mention, Watch
-from erepwatch.db.store import insert_mentions
-from erepwatch.pipeline import Analysis
+from erepwatch.db.store import insert_mentions, set_stories
+from erepwatch.pipeline import Analysis, story_rows
 from erepwatch.settings import Settings
 
 #: Stored items read per transaction.
@@ -76,6 +76,7 @@ def match_stored_items(
             analysis.load_watches(session, {r["watch_id"] for r in rows}, now)
             mentions = insert_mentions(session, rows)
             plan = analysis.assign(mentions, matched)
+            set_stories(session, story_rows(plan))
             created += len(mentions)
         analysis.committed(plan)
     return created

@@ -35,7 +35,7 @@ from erepwatch.batching import chunked
 from erepwatch.claims import owner_gone, this_owner
 from erepwatch.clock import utcnow
 from erepwatch.db.models import Item, Mention, Source, Watch
-from erepwatch.db.store import StoredItem, insert_mentions, known_items, store_items
+from erepwatch.db.store import NewMention, StoredItem, insert_mentions, known_items, set_stories, store_items
 from erepwatch.enums import PollStatus
 from erepwatch.errors import DatabaseUnavailableError, FeedParseError, FetchError, SourceErrorKind, StorageError
 from erepwatch.ingest.fetch import Fetcher, FetchPolicy
@@ -226,11 +226,11 @@ class Analysis:
             for watch_id in chunk:
                 self.clusters.mark_loaded(watch_id)
 
-    def assign(self, mentions: Sequence[Mention], items: Mapping[int, MatchItem]) -> LexicalPlan:
-        """Give each new mention its story (lexical rule) on the rows of the open transaction; the cache is
-        left as it was until :meth:`committed`. An item's text is prepared once for all its mentions, from the
-        scan the matcher read."""
-        fresh = [m for m in mentions if m.cluster_id is None]
+    def assign(self, mentions: Sequence[NewMention], items: Mapping[int, MatchItem]) -> LexicalPlan:
+        """Give each new mention its story (lexical rule); the caller stores the plan's assignments in its open
+        transaction (:func:`story_rows`), and the cache is left as it was until :meth:`committed`. An item's text
+        is prepared once for all its mentions, from the scan the matcher read."""
+        fresh = list(mentions)
         candidates = [
             ClusterCandidate(
                 m.id, m.watch_id, items[m.item_id].title, items[m.item_id].text[:LEAD_CHARS], m.published_at
@@ -241,15 +241,7 @@ class Analysis:
         for m in fresh:
             if m.item_id not in by_item:
                 by_item[m.item_id] = _prepared(items[m.item_id])
-        plan = assign_lexical(candidates, self.clusters, {m.id: by_item[m.item_id] for m in fresh})
-        by_id = {m.id: m for m in fresh}
-        for a in plan.assignments:
-            mention = by_id[a.mention_id]
-            mention.cluster_id = a.cluster_id
-            mention.cluster_reason = str(a.reason)
-            mention.cluster_score = a.score
-            mention.cluster_match_id = a.matched_id
-        return plan
+        return assign_lexical(candidates, self.clusters, {m.id: by_item[m.item_id] for m in fresh})
 
     def committed(self, plan: LexicalPlan) -> None:
         """The transaction that stored ``plan``'s mentions committed: the cache may now hold them."""
@@ -262,6 +254,20 @@ class Analysis:
         """Forget the cache (it is rebuilt from storage as polls need it)."""
         self.clusters = ClusterIndex(self.clusters.window, max_entries=self.clusters.max_entries)
         self._seen_mention_id = None
+
+
+def story_rows(plan: LexicalPlan) -> list[dict[str, Any]]:
+    """The plan's assignments as :func:`set_stories` rows."""
+    return [
+        {
+            "mention_id": a.mention_id,
+            "cluster_id": a.cluster_id,
+            "cluster_reason": str(a.reason),
+            "cluster_score": a.score,
+            "cluster_match_id": a.matched_id,
+        }
+        for a in plan.assignments
+    ]
 
 
 def _prepared(item: MatchItem) -> PreparedText:
@@ -716,6 +722,7 @@ def process_source(
         analysis.load_watches(session, {r["watch_id"] for r in rows}, now)
         mentions = insert_mentions(session, rows)
         plan = analysis.assign(mentions, seen)
+        set_stories(session, story_rows(plan))
         outcome.new_mentions = len(mentions)
         history = _merged_history(task.history, stored)
         next_check = _next_check(

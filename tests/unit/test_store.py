@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from erepwatch.db.engine import make_engine
 from erepwatch.db.migrate import current_revision, ensure_schema, head_revision, upgrade
-from erepwatch.db.models import Base, Item, ItemSource, Source
-from erepwatch.db.store import store_items
+from erepwatch.db.models import Base, Item, ItemSource, Mention, Source, Watch
+from erepwatch.db.store import NewMention, insert_mentions, set_stories, store_items
 from erepwatch.errors import StorageError
 from erepwatch.records import ItemDraft
 
@@ -78,6 +78,43 @@ def test_items_stored_once_and_linked_to_every_source(sessions):
         assert session.scalar(select(func.count()).select_from(Item)) == 3
         assert session.scalar(select(func.count()).select_from(ItemSource)) == 4
         assert session.scalar(select(Item.language).where(Item.id == first[0].id)) == "fr"
+
+
+def _mention(watch_id: int, item_id: int) -> dict[str, object]:
+    return {"watch_id": watch_id, "item_id": item_id, "created_at": NOW, "published_at": NOW, "snippet": "s"}
+
+
+def test_mentions_stored_once_in_one_statement_per_batch(sessions):
+    with sessions() as session, session.begin():
+        sid = _source(session, "m")
+        items = [s.id for s in store_items(session, [draft(n) for n in range(300)], source_id=sid, now=NOW)]
+        watches = [Watch(name=f"w{n}", query="x", created_at=NOW, updated_at=NOW) for n in range(2)]
+        session.add_all(watches)
+        session.flush()
+        statements: list[str] = []
+        listen = lambda *args: statements.append(args[2])  # noqa: E731 - (conn, cursor, statement, ...)
+        event.listen(session.connection(), "before_cursor_execute", listen)
+        first = insert_mentions(session, [_mention(watches[0].id, i) for i in items])
+        assert len(statements) == 1, "one INSERT … RETURNING for the batch, not one per row"
+        again = insert_mentions(session, [_mention(w.id, items[0]) for w in watches])  # one already stored
+        set_stories(
+            session,
+            [
+                {"mention_id": m.id, "cluster_id": first[0].id, "cluster_reason": "lexical", "cluster_score": 90.0,
+                 "cluster_match_id": first[0].id}
+                for m in first
+            ],
+        )  # fmt: skip
+        assert len(statements) == 3, "the stories of a batch in one statement (executemany)"
+        event.remove(session.connection(), "before_cursor_execute", listen)
+    assert [m.item_id for m in first] == items and all(isinstance(m, NewMention) for m in first)
+    assert first[0].published_at == NOW  # aware UTC, as read back by the ORM
+    assert [(m.watch_id, m.item_id) for m in again] == [(watches[1].id, items[0])]
+    with sessions() as session:
+        stored = {m.id: m for m in session.scalars(select(Mention))}
+        assert sorted(stored) == sorted(m.id for m in first + again)
+        assert {(stored[m.id].cluster_id, stored[m.id].cluster_reason) for m in first} == {(first[0].id, "lexical")}
+        assert stored[again[0].id].cluster_id is None
 
 
 def test_datetimes_come_back_aware_utc(sessions):

@@ -11,7 +11,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Executable, FromClause, Result, TableClause, delete, insert, select
+from sqlalchemy import (
+    CursorResult,
+    Executable,
+    FromClause,
+    Result,
+    Table,
+    TableClause,
+    bindparam,
+    delete,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -145,18 +157,51 @@ def _known(session: Session, keys: Iterable[str]) -> dict[str, tuple[int, dateti
     return found
 
 
-def insert_mentions(session: Session, rows: Sequence[dict[str, Any]]) -> list[Mention]:
-    """Insert mentions (one per watch and item, whoever comes first) and return those now stored."""
-    if not rows:
-        return []
-    insert_ignore(session, Mention.__table__, rows)
-    pairs = {(r["watch_id"], r["item_id"]) for r in rows}
-    item_ids = sorted({item for _, item in pairs})
-    mentions: list[Mention] = []
-    for chunk in chunked(item_ids):
-        found = session.scalars(select(Mention).where(Mention.item_id.in_(chunk)))
-        mentions.extend(m for m in found if (m.watch_id, m.item_id) in pairs)
-    return mentions
+@dataclass(frozen=True, slots=True)
+class NewMention:
+    """A mention this transaction stored: what story assignment reads of it."""
+
+    id: int
+    watch_id: int
+    item_id: int
+    published_at: datetime
+
+
+def insert_mentions(session: Session, rows: Sequence[dict[str, Any]]) -> list[NewMention]:
+    """Insert mentions (one per watch and item, whoever comes first) and return those this transaction stored, in
+    id order: one ``INSERT … ON CONFLICT DO NOTHING RETURNING`` per batch of rows (a mention a concurrent poll
+    stored first is that poll's to assign a story to)."""
+    inserted = insert_ignore(
+        session,
+        Mention.__table__,
+        rows,
+        returning=(Mention.id, Mention.watch_id, Mention.item_id, Mention.published_at),
+    )
+    return sorted(
+        (NewMention(id_, watch_id, item_id, published) for id_, watch_id, item_id, published in inserted),
+        key=lambda m: m.id,
+    )
+
+
+_MENTIONS = cast(Table, Mention.__table__)
+_SET_STORY = (
+    update(_MENTIONS)
+    .where(_MENTIONS.c.id == bindparam("mention_id"))
+    .values(
+        cluster_id=bindparam("cluster_id"),
+        cluster_reason=bindparam("cluster_reason"),
+        cluster_score=bindparam("cluster_score"),
+        cluster_match_id=bindparam("cluster_match_id"),
+    )
+)
+
+
+def set_stories(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Give mentions their story (keys ``mention_id``, ``cluster_id``, ``cluster_reason``, ``cluster_score``,
+    ``cluster_match_id``): one UPDATE statement executed for all the rows (``executemany``; psycopg sends a batch in
+    one pipeline)."""
+    if rows:
+        session.connection().execute(_SET_STORY, list(rows))
 
 
 def save_embeddings(session: Session, mention_ids: Sequence[int], kind: str, model_version: str, vectors: Any) -> None:
