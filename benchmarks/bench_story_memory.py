@@ -10,8 +10,9 @@ them), one :func:`erepwatch.pipeline.run_poll` with a kept :class:`~erepwatch.pi
 cache bounded by ``analysis.cluster_cache`` and the semantic stage on (the embedding model loaded, its time
 budget as configured). The database is built and the feeds are served by a child process, as in production (a
 daemon holds neither its sources' feeds nor what created its watches). Printed: resident memory before, after the
-poll (after a garbage collection, the state the daemon keeps until its next poll), peak, where it is (anonymous
-and file pages, pymalloc's arenas against what its live blocks use), the cache's size, and the stages' figures.
+poll (after a garbage collection), peak, where it is (anonymous and file pages, pymalloc's arenas against what its
+live blocks use), the cache's size, the stages' figures, and what the daemon keeps until its next poll: after
+:func:`erepwatch.daemon.give_back_memory`, which the daemon calls after each poll batch that brought entries.
 ``--maps N`` lists the N largest mappings after the poll; ``--trace N`` the N source lines whose allocations the
 poll left alive (tracemalloc, slow). A scaled run (``--watches 1000 --sources 10``) takes ~3 min here.
 """
@@ -39,6 +40,7 @@ from xml.sax.saxutils import escape
 
 import psutil
 
+from erepwatch.daemon import give_back_memory
 from erepwatch.db.engine import make_engine, session_factory
 from erepwatch.db.migrate import upgrade
 from erepwatch.db.models import Source, Watch
@@ -233,20 +235,15 @@ def main() -> int:
         where_after = breakdown()
         largest = mappings(args.maps) if args.maps else []
         if args.trace:
-            kept = tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(False, tracemalloc.__file__)])
+            snapshot = tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(False, tracemalloc.__file__)])
             tracemalloc.stop()
-            stats_by_line = kept.statistics("lineno")
+            stats_by_line = snapshot.statistics("lineno")
             print(f"kept from the poll: {sum(s.size for s in stats_by_line) / 2**20:.1f} MB traced")
             for stat in stats_by_line[: args.trace]:
                 print(f"  {stat.size / 2**20:7.2f} MB {stat.count:8d} blocks  {stat.traceback}")
-        trimmed = after
-        try:
-            import ctypes
-
-            ctypes.CDLL("libc.so.6").malloc_trim(0)
-            trimmed = rss_mb()
-        except OSError:
-            pass
+        give_back_memory()
+        kept = rss_mb()
+        where_kept = breakdown()
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         world.stdin.close()
         world.wait()
@@ -261,7 +258,8 @@ def main() -> int:
         print(f"after: {where_after}")
         for line in largest:
             print(line)
-        print(f"rss after malloc_trim {trimmed:.0f} MB; live Python blocks {blocks_before} before, {live_blocks} after")
+        print(f"live Python blocks {blocks_before} before, {live_blocks} after")
+        print(f"rss kept until the next poll {kept:.0f} MB (after give_back_memory, as the daemon does: {where_kept})")
         print(f"story cache: {len(analysis.clusters)} mentions of {len(analysis.clusters.loaded_watches())} watches")
         engine.dispose()
     return 0

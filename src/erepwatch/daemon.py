@@ -19,6 +19,9 @@ protocol never sends a message twice.
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
+import gc
 import logging
 import os
 import signal
@@ -35,6 +38,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from erepwatch.analyze import embedding
 from erepwatch.clock import Clock, utcnow
 from erepwatch.db.engine import session_factory
 from erepwatch.db.migrate import ensure_schema, upgrade
@@ -70,6 +74,28 @@ def health_window(settings: Settings) -> float:
 
 #: Waits between attempts while the database is unreachable at start-up.
 DB_RETRY_MIN, DB_RETRY_MAX = 1.0, 30.0
+
+
+def give_back_memory() -> None:
+    """After a poll batch that brought entries: hand back to the system what the daemon keeps only by accident
+    until its next poll. The embedding model's resident pages (clean file pages: they stay in the page cache and
+    come back without disk reads at the next stage, see :func:`erepwatch.analyze.embedding.release_pages`), and
+    the free memory at the top of glibc's heaps, which the poll's transient work (feeds parsed, rows built)
+    leaves behind and glibc returns only when it is free at the very top (``malloc_trim``). Measured with
+    benchmarks/bench_story_memory.py; a no-op where neither exists."""
+    embedding.release_pages()
+    gc.collect()
+    _malloc_trim()
+
+
+def _malloc_trim() -> None:
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):  # not glibc
+        return
+    trim.argtypes = [ctypes.c_size_t]
+    trim(0)
 
 
 class WebService(Protocol):
@@ -209,6 +235,8 @@ class Daemon:
                     failed=stats.failed,
                     ms=stats.ms,
                 )
+            if stats.new_items:
+                give_back_memory()
             if self.stopping:
                 break
             # Instant alerts go out after every batch, not after the whole backlog.

