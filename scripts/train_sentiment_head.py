@@ -1,5 +1,5 @@
 """Train the models shipped in the wheel: the sentiment heads (3-class logistic regressions on e5 sentence
-embeddings and word-list features, one per language) and the crisis classifier (compared, not applied).
+embeddings and word-list features, one per language) and the crisis classifier (applied with the e5 scorer).
 
     .venv/bin/python scripts/train_sentiment_head.py --sources DIR [--cache DIR] [--out PATH]
     .venv/bin/python scripts/train_sentiment_head.py --crisis-only     # the crisis classifier on the shipped head
@@ -455,7 +455,7 @@ def train_bow(public: list[tuple[str, str, str]], tunes: dict[str, list[tuple[st
 #: (F-beta with beta 0.5: an alert that wakes someone up for nothing costs more than one missed).
 CRISIS_L2 = (1e-3, 3e-3, 1e-2)
 CRISIS_BETA = 0.5
-#: Folds of the cross-validation, by item: the windows of one item (one per watch) stay in one fold.
+#: Folds of the cross-validation, by story (:func:`story_folds`).
 FOLDS = 5
 
 
@@ -494,6 +494,29 @@ def best_threshold(p: np.ndarray, y: np.ndarray, beta: float = CRISIS_BETA) -> t
     return best
 
 
+def story_folds(titles: Sequence[str], rows: Sequence[tuple[object, object, object, dict[str, str]]]) -> np.ndarray:
+    """Each window's cross-validation fold, by story: the windows of one item, and of items whose titles share
+    half their words (one story told by several outlets, "Spain to investigate X, Meta and TikTok"), stay in one
+    fold. By item alone, a story's other outlets taught the model the answer: cross-validation promised precision
+    0.83 / recall 0.65 and held-out windows gave 0.53 / 0.36."""
+    bags = [set(re.findall(r"\w{3,}", title.lower())) for title in titles]
+    keys = [m["feed"] + m["entry"] for *_, m in rows]
+    parent = list(range(len(rows)))
+
+    def root(a: int) -> int:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    for i in range(len(rows)):
+        for j in range(i):
+            a, b = bags[i], bags[j]
+            if keys[i] == keys[j] or (a and b and len(a & b) >= 0.5 * min(len(a), len(b))):
+                parent[root(i)] = root(j)
+    return np.array([int(hashlib.sha1(keys[root(i)].encode()).hexdigest(), 16) % FOLDS for i in range(len(rows))])
+
+
 def train_crisis(cache: EmbeddingCache, head: HeadModel, out: Path) -> None:
     """The crisis classifier over labelled mention windows (tune split only), after the sentiment head it reads."""
     tagger = load_tagger()
@@ -510,7 +533,7 @@ def train_crisis(cache: EmbeddingCache, head: HeadModel, out: Path) -> None:
     x = np.hstack([np.array(feats, dtype=np.float32), vectors])
     y = np.array([CRISIS in gold for gold, _, _, _ in rows], dtype=np.float64)
     gate = np.array(has_term)
-    fold = np.array([int(hashlib.sha1((m["feed"] + m["entry"]).encode()).hexdigest(), 16) % FOLDS for *_, m in rows])
+    fold = story_folds([window.text[: window.title_end] or window.text[:80] for _, window, _, _ in rows], rows)
     print(f"crisis: {len(rows)} labelled windows, {int(y.sum())} crises")
     best: tuple[float, tuple[float, float, float, float]] | None = None
     for l2 in CRISIS_L2:

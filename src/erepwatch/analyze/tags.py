@@ -8,7 +8,9 @@ intoxication``). Terms and text go through the same normalization, so ``Rappel d
 A term written ``!term`` is an exclusion: where it matches, the words it covers name no group ("!hacked
 together" keeps "hacked" from tagging a crisis). A line ``@reach N`` limits the group to terms found within N
 words of the watched term (when the caller says where that is): a crisis word in the same sentence as the brand
-but about someone else is the commonest false alarm.
+but about someone else is the commonest false alarm. Such a group also skips a term said of another entity than
+the watched one: the watched entity accuses another ("OpenAI accuses DeepSeek of malpractice"), is only the
+source ("…a large-scale cyberattack, Anthropic wrote"), or another name owns the term ("Activision layoffs").
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from itertools import accumulate
 from pathlib import Path
 
@@ -28,25 +30,125 @@ from erepwatch.errors import ConfigError
 __all__ = ["Hit", "Tagger", "load_tagger", "read_tag_file"]
 
 
-#: Punctuation that ends a clause: a crisis word past it is usually about someone else.
-_CLAUSE_BREAK = re.compile(r"[,;:()\[\]«»\"“”]")
+#: Punctuation that ends a clause (a sentence's end too: a title of two sentences): a crisis word past it is
+#: usually about someone else. Not a colon: "Acme : rappel massif de trottinettes" says what happens to Acme.
+_CLAUSE_BREAK = re.compile(r"[,;()\[\]«»\"“”]|[.!?…](?=\s)")
 #: A clause this short (an item of a list, an apposition) belongs to the one before it.
 _SHORT_CLAUSE = 3
 
 
 def _clauses(text: str, sc: Scan) -> list[int]:
-    """Each word's clause number; a clause of a few words ("X, Meta, and TikTok") joins the previous one."""
-    gaps = zip([0, *sc.ends], sc.starts, strict=False)
-    raw = list(accumulate(int(bool(_CLAUSE_BREAK.search(text, a, b))) for a, b in gaps))
+    """Each word's clause number; a clause of a few words after a comma ("X, Meta, and TikTok") joins the previous
+    one. After any other break it stays apart: a table of contents ("Instagram (00:00) - Prologue (03:03) - Chapter
+    1: The AWS Outage") is short clauses that say nothing of each other."""
+    gaps = list(zip([0, *sc.ends], sc.starts, strict=False))
+    breaks = [_CLAUSE_BREAK.findall(text, a, b) for a, b in gaps]
+    raw = list(accumulate(int(bool(found)) for found in breaks))
     sizes: dict[int, int] = {}
-    for c in raw:
+    comma: dict[int, bool] = {}
+    for c, found in zip(raw, breaks, strict=True):
         sizes[c] = sizes.get(c, 0) + 1
+        if c not in comma:
+            comma[c] = set(found) == {","}
     merged: dict[int, int] = {}
     previous: int | None = None
     for c in sorted(sizes):
-        merged[c] = merged[previous] if previous is not None and sizes[c] <= _SHORT_CLAUSE else c
+        short = sizes[c] <= _SHORT_CLAUSE and comma[c]
+        merged[c] = merged[previous] if previous is not None and short else c
         previous = c
     return [merged[c] for c in raw]
+
+
+#: Where a watched term sits in a text part: its word positions, each word's clause number, and which words are
+#: written as a name (capitalised inside a sentence; none in a Title Case part, where every word is).
+Place = tuple[list[int], list[int], list[bool]]
+
+#: A Title Case part: this share of its words of 4+ letters capitalised or more.
+_TITLE_CASE = 0.6
+#: Verbs by which the watched entity accuses, sues or blames another: the crisis term after it is the other's.
+_ACCUSES = frozenset(
+    words(
+        "accuse accuses accused accusing blames blamed sues sued "
+        "accusent reproche reprochent dénonce dénoncent attaque attaquent poursuit poursuivent"
+    )
+)
+#: Words between "accuses" and the crisis term that keep the watched entity its subject ("X is accused of").
+_PASSIVE = frozenset(words("is was are were been being est sont été"))
+#: What follows "accused" when the watched entity is the one accused ("Acme accused of fraud", "accusé de").
+_AGENT_OF = frozenset(words("of de d"))
+#: Reporting verbs: "…a large-scale cyberattack, Anthropic wrote" — the watched entity is the source, not the subject.
+_REPORTS = frozenset(
+    words(
+        "said says wrote writes reported reports told warned warns explained "
+        "explique expliquait indique indiquait affirme affirmait rapporte"
+    )
+)
+#: Words that introduce a source: "according to Acme", "selon Acme".
+_SOURCE = (("according", "to"), ("selon",), ("d", "apres"))
+#: Words that join the names of a list ("X, Meta and TikTok"): a name joined so shares the watched term's fate.
+_JOINERS = frozenset(words("and et or ou"))
+
+
+def _names(text: str, sc: Scan) -> list[bool]:
+    """Which words of ``text`` are written as names: capitalised and not starting a sentence; none in Title Case."""
+    long = [text[a].isupper() for a, b in zip(sc.starts, sc.ends, strict=True) if b - a >= 4]
+    if long and sum(long) >= _TITLE_CASE * len(long):
+        return [False] * len(sc.starts)
+    out: list[bool] = []
+    previous_end = 0
+    for a, b in zip(sc.starts, sc.ends, strict=True):
+        gap = text[previous_end:a]
+        starts_sentence = not out or any(c in gap for c in '.!?…:"“«')
+        out.append(text[a].isupper() and not starts_sentence)
+        previous_end = b
+    return out
+
+
+def _place(part: str, sc: Scan, start: int, focus: Sequence[tuple[int, int]]) -> Place:
+    """The :data:`Place` of the watched term (``focus``: its offsets in the whole text) in ``part``, a text part
+    starting at ``start``."""
+    near = [
+        i
+        for i, (a, b) in enumerate(zip(sc.starts, sc.ends, strict=True))
+        if any(fs < start + b and fe > start + a for fs, fe in focus)
+    ]
+    return near, _clauses(part, sc), _names(part, sc)
+
+
+def _someone_elses(toks: Sequence[str], place: Place, i: int, end: int, same: Sequence[int]) -> bool:
+    """Whether the term at words ``i``..``end`` is said of another entity than the watched one (``same``: the
+    watched term's positions in its clause): the watched entity accuses another ("OpenAI accuses DeepSeek of
+    malpractice"), is the source of the words ("…cyberattack, Anthropic wrote"), or another name stands between
+    it and the term, right before the term ("Nintendo Direct, Activision layoffs")."""
+    near, _, names = place
+    watched = set(near)
+    before = [p for p in same if p < i]
+    if before:
+        p = max(before)
+        for k in range(p + 1, i):
+            passive = toks[k - 1] in _PASSIVE or toks[k + 1] in _AGENT_OF
+            if toks[k] in _ACCUSES and not passive:
+                return True
+    after = [p for p in same if p > end]
+    if after and not before:
+        p = min(after)
+        last = p
+        while last + 1 in watched:
+            last += 1
+        if last + 1 < len(toks) and toks[last + 1] in _REPORTS:
+            return True
+    for lead in _SOURCE:
+        for p in same:
+            if tuple(toks[max(0, p - len(lead)) : p]) == lead:
+                return True
+    k = i - 1
+    if k >= 0 and k not in watched and names[k]:
+        # A name right before the term owns it, unless it is the watched name's own (a chain of names back to
+        # the watched term: "Acme Corp layoffs") or a list it is in ("Meta and TikTok layoffs").
+        while k >= 0 and k not in watched and (names[k] or toks[k] in _JOINERS):
+            k -= 1
+        return k not in watched
+    return False
 
 
 #: The internal group of exclusion terms (``!term``).
@@ -86,39 +188,45 @@ class _Groups:
         self._groups_of: dict[str, set[str]] = {}
         for name, terms in groups.items():
             for term in terms:
-                term = term.strip()
+                term, group = term.strip(), name
                 if term.startswith(_EXCLUDED):
-                    term, name = term[1:].strip(), _EXCLUDED
+                    # Its own variable: an exclusion must not turn the group's later terms into exclusions too.
+                    term, group = term[1:].strip(), _EXCLUDED
                 stem = term.endswith("*")
                 body = (term[:-1] if stem else term).replace(NUMBER, " 0 ")
                 key = " ".join(lexical(words(body))) + ("*" if stem else "")
                 if key.strip("*"):
                     self.lexicon.add(key, 1.0)
-                    self._groups_of.setdefault(key, set()).add(name)
+                    self._groups_of.setdefault(key, set()).add(group)
 
     def found(
         self,
         toks: Sequence[str],
         why: dict[str, list[str]] | None = None,
         shown: Sequence[str] | None = None,
-        place: Callable[[], tuple[list[int], list[int]]] | None = None,
+        place: Callable[[], Place] | None = None,
         reach: Mapping[str, int] | None = None,
     ) -> set[str]:
         """The groups named in ``toks`` (:func:`lexical` words); with ``why``, also the words that named each
         (group → words, from ``shown``: the words as written, numbers included). With ``place`` (giving the
-        watched term's word positions and each word's clause number, asked only when a group with a ``reach``
-        is hit), such a group counts only terms within that many words of the watched term, in its clause."""
+        watched term's word positions, each word's clause number and which words are names, asked only when a
+        group with a ``reach`` is hit), such a group counts only terms within that many words of the watched
+        term, in its clause, and not said of another entity (:func:`_someone_elses`)."""
         found: set[str] = set()
-        where: tuple[list[int], list[int]] | None = None
+        where: Place | None = None
         for i, length, groups in self._terms(toks):
             if place is not None and reach and any(g in reach for g in groups):
                 where = where or place()
-                near, clauses = where
+                near, clauses, _ = where
                 if near:
                     end = i + length - 1
                     same = [p for p in near if clauses[p] == clauses[i]]
-                    distance = min((max(p - end, i - p, 0) for p in same), default=len(toks))
-                    groups = {g for g in groups if g not in reach or distance <= reach[g]}
+                    # A term out of the watched term's clause, or said of another entity, is out of every reach
+                    # (not len(toks) words away: a short text would have it within reach).
+                    distance = min((max(p - end, i - p, 0) for p in same), default=None)
+                    if distance is not None and _someone_elses(toks, where, i, end, same):
+                        distance = None
+                    groups = {g for g in groups if g not in reach or (distance is not None and distance <= reach[g])}
                 if not groups:
                     continue
             if why is not None:
@@ -132,16 +240,22 @@ class _Groups:
                 break
         return found
 
-    def hits(self, toks: Sequence[str], shown: Sequence[str], place: tuple[list[int], list[int]]) -> list[Hit]:
+    def hits(self, toks: Sequence[str], shown: Sequence[str], place: Callable[[], Place]) -> list[Hit]:
         """Every term found in ``toks`` (exclusions applied), with its distance in words to the nearest watched
-        term of its clause (``None`` when its clause has none); ``place`` as for :meth:`found`."""
-        near, clauses = place
+        term of its clause (``None`` when its clause has none, or when it is said of another entity);
+        ``place`` as for :meth:`found` (asked only when a term is found)."""
         out: list[Hit] = []
+        where: Place | None = None
         for i, length, groups in self._terms(toks):
+            where = where or place()
+            near, clauses, _ = where
             end = i + length - 1
-            same = [max(p - end, i - p, 0) for p in near if clauses[p] == clauses[i]]
+            same = [p for p in near if clauses[p] == clauses[i]]
+            distance = min((max(p - end, i - p, 0) for p in same), default=None)
+            if distance is not None and _someone_elses(toks, where, i, end, same):
+                distance = None
             surface = " ".join(shown[i : i + length])
-            out.append(Hit(frozenset(groups), surface, min(same) if same else None))
+            out.append(Hit(frozenset(groups), surface, distance))
         return out
 
     def _terms(self, toks: Sequence[str]) -> Iterator[tuple[int, int, set[str]]]:
@@ -168,7 +282,8 @@ class Hit:
 
     groups: frozenset[str]
     words: str
-    #: words between it and the nearest watched term of the same clause; None when the clause names none
+    #: words between it and the nearest watched term of the same clause; None when the clause names none, or
+    #: when the term is said of another entity ("OpenAI accuses DeepSeek of malpractice")
     distance: int | None
 
 
@@ -228,13 +343,8 @@ class Tagger:
         for start, end in bounds:
             part = text[start:end]
             sc = scan(part)
-            near = [
-                i
-                for i, (a, b) in enumerate(zip(sc.starts, sc.ends, strict=True))
-                if any(fs < start + b and fe > start + a for fs, fe in focus)
-            ]
             index = inside.index((start, end)) if (start, end) in inside else -1
-            found = self._builtin.hits(lexical(sc.words), sc.words, (near, _clauses(part, sc)))
+            found = self._builtin.hits(lexical(sc.words), sc.words, partial(_place, part, sc, start, focus))
             out += [(index, hit) for hit in found]
         return out
 
@@ -266,14 +376,7 @@ class Tagger:
             shown = sc.words
             toks = lexical(shown)
 
-            def place(part: str = part, sc: Scan = sc, start: int = start) -> tuple[list[int], list[int]]:
-                near = [
-                    i
-                    for i, (a, b) in enumerate(zip(sc.starts, sc.ends, strict=True))
-                    if any(fs < start + b and fe > start + a for fs, fe in focus)
-                ]
-                return near, _clauses(part, sc)
-
+            place = partial(_place, part, sc, start, focus)
             self._builtin.found(toks, why, shown, place if focus else None, self.reach)
             if extra is not None:
                 extra_why: dict[str, list[str]] = {}
