@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import Select, Table, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from erepwatch.analyze.crisis import CRISIS, CrisisJudge, load_crisis
 from erepwatch.analyze.dedup import DEFAULT_WINDOW, ClusterCandidate, ClusterIndex, PreparedText, prepare
 from erepwatch.analyze.language import detect_language
 from erepwatch.analyze.matcher import Matcher, MatchItem, WatchSpec, compile_matcher
@@ -160,6 +161,11 @@ class Analysis:
         #: scores with the same model's cheap sibling, so no embedding runs in its hot path
         refiner = scorer if isinstance(scorer, ModelScorer) and scorer.needs_embedding else None
         self.refiner = refiner
+        #: with the embedding model, the crisis tag is the crisis classifier's (measured better on held-out
+        #: mentions than the word list alone), decided by the sentiment stage once the window is embedded
+        self.crisis: CrisisJudge | None = None
+        if refiner is not None and refiner.head is not None and CRISIS in tagger.applied:
+            self.crisis = CrisisJudge(load_crisis(), tagger, refiner.lexicon, refiner.head)
         self.scorer: SentimentScorer = ModelScorer("bow", refiner.lexicon) if refiner is not None else scorer
         self.sentiment_budget = sentiment_budget
         #: the last sentiment stage ran out of time: run it again even if a poll brings nothing new
@@ -583,6 +589,7 @@ async def _run_poll(
             refine_sentiment,
             factory,
             scorer=analysis.refiner,
+            crisis=analysis.crisis,
             since=now - analysis.clusters.window,
             budget=analysis.sentiment_budget,
         )

@@ -7,7 +7,10 @@ in the poll's hot path), then this stage, after the poll's sources are stored an
 2. rebuilds each one's window (title and the sentences naming the term, :func:`mention_window`) from the stored
    item and spans, embeds the windows in batches (:func:`erepwatch.analyze.embedding.embed`) and stores the
    vectors with the model's version (kind ``window``), within a time budget — what is left waits for the next run;
-3. replaces the mention's sentiment, score and "why" words with the model's reading, in one transaction per batch.
+3. replaces the mention's sentiment, score and "why" words with the model's reading, in one transaction per batch;
+4. with a crisis judge (``analysis.builtin_tags`` applies ``crisis``), replaces the word list's ``crisis`` tag with
+   the crisis classifier's decision (:mod:`erepwatch.analyze.crisis`), before any alert reads it. A mention left
+   for the next run keeps the word list's tag until then.
 """
 
 from __future__ import annotations
@@ -23,9 +26,10 @@ from sqlalchemy import and_, exists, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from erepwatch.analyze import embedding
+from erepwatch.analyze.crisis import CRISIS
 from erepwatch.analyze.matcher import Span
 from erepwatch.analyze.sentiment_models import ModelScorer
-from erepwatch.analyze.window import mention_window
+from erepwatch.analyze.window import Window, mention_window
 from erepwatch.db.models import Item, Mention, MentionEmbedding
 from erepwatch.db.store import save_embeddings
 
@@ -41,6 +45,8 @@ KIND = "window"
 BATCH = 64
 
 Embedder = Callable[[Sequence[str]], "npt.NDArray[np.float32]"]
+#: Whether a mention reports a crisis of its watched name: the terms behind the tag, or () (``CrisisJudge``).
+CrisisDecider = Callable[[Window, "str | None", "npt.NDArray[np.float32]"], tuple[str, ...]]
 
 
 @dataclass(slots=True)
@@ -70,14 +76,28 @@ def _pending(session: Session, since: datetime) -> list[int]:
     )
 
 
-def _rows(session: Session, mention_ids: Sequence[int]) -> list[tuple[int, Any, str, str, str | None, Any]]:
+def _rows(session: Session, mention_ids: Sequence[int]) -> list[tuple[int, Any, str, str, str | None, Any, Any]]:
     rows = session.execute(
-        select(Mention.id, Mention.spans, Item.title, Item.text, Item.language, Mention.why)
+        select(Mention.id, Mention.spans, Item.title, Item.text, Item.language, Mention.why, Mention.tags)
         .join(Item, Item.id == Mention.item_id)
         .where(Mention.id.in_(mention_ids))
         .order_by(Mention.id)
     )
     return [tuple(r) for r in rows]
+
+
+def _crisis_tag(tags: list[str], why: dict[str, Any], words: tuple[str, ...]) -> list[str]:
+    """``tags`` with the ``crisis`` tag as the classifier decided (first, where the built-in groups' order puts it),
+    and its words in ``why`` (changed in place)."""
+    tag_words = dict(why.get("tags") or {})
+    kept = [t for t in tags if t != CRISIS]
+    if words:
+        tag_words[CRISIS] = list(words)
+        kept.insert(0, CRISIS)
+    else:
+        tag_words.pop(CRISIS, None)
+    why["tags"] = tag_words
+    return kept
 
 
 def refine_sentiment(
@@ -88,8 +108,10 @@ def refine_sentiment(
     budget: timedelta,
     embed: Embedder = embedding.embed,
     clock: Callable[[], float] = time.monotonic,
+    crisis: CrisisDecider | None = None,
 ) -> SentimentStageStats:
-    """Score the pending mentions with the embedding model, within ``budget``."""
+    """Score the pending mentions with the embedding model, within ``budget``; with ``crisis``, decide their crisis
+    tag too."""
     started = clock()
     stats = SentimentStageStats()
     with factory() as session:
@@ -103,14 +125,18 @@ def refine_sentiment(
             batch = _rows(session, pending[start : start + BATCH])
         windows = [
             mention_window(title or "", text or "", [Span(**s) for s in spans or []])
-            for _, spans, title, text, _, _ in batch
+            for _, spans, title, text, _, _, _ in batch
         ]
         vectors = embed([w.text for w in windows])
         with factory() as session, session.begin():
-            for (mention_id, _, _, _, language, why), window, vector in zip(batch, windows, vectors, strict=True):
+            for row, window, vector in zip(batch, windows, vectors, strict=True):
+                mention_id, _, _, _, language, why, tags = row
                 got = scorer.score_with(window.text, language, window.focus, vector)
                 new_why = dict(why or {})
                 new_why["sentiment"] = list(got.keywords)
+                if crisis is not None:
+                    tags = _crisis_tag(list(tags or ()), new_why, crisis(window, language, vector))
+                    session.execute(update(Mention).where(Mention.id == mention_id).values(tags=tags))
                 result = session.execute(
                     update(Mention)
                     .where(Mention.id == mention_id, Mention.sentiment != got.label)

@@ -91,15 +91,27 @@ def test_quality_floors_on_held_out_sets() -> None:
     assert en3["e5 head"][1] > max(en3["VADER"][1], en3["bag of words"][1], en3["lexicon"][1])
 
 
-def test_crisis_tag_on_labelled_mentions() -> None:
-    # The word list with its reach: what the pipeline applies (the classifier of analyze.crisis measured no better).
+def test_crisis_word_list_on_labelled_mentions() -> None:
+    # The word list with its reach and attribution rules: the tag of the lexicon and bow scorers, and of a mention
+    # the sentiment stage has not embedded yet.
     tp, fp, fn = evaluate_tags("test", with_embedding=False)["crisis"]
     assert tp + fn >= 20, "the held-out sample holds enough crises to measure"
-    assert tp / (tp + fp) >= CRISIS_PRECISION_FLOOR
-    assert tp / (tp + fn) >= CRISIS_RECALL_FLOOR
+    assert tp / (tp + fp) >= WORD_LIST_PRECISION_FLOOR
+    assert tp / (tp + fn) >= WORD_LIST_RECALL_FLOOR
 
 
-# Measured when set (test split): precision 9/16 = 0.56, recall 9/22 = 0.41 — under the 0.90 / 0.80 (the
-# classifier over the window: 8/15 = 0.53, 8/22 = 0.36; benchmarks/eval_sentiment.py prints both).
-CRISIS_PRECISION_FLOOR = 0.5
-CRISIS_RECALL_FLOOR = 0.35
+@pytest.mark.slow
+def test_crisis_classifier_on_labelled_mentions() -> None:
+    # The classifier the sentiment stage applies with the e5 scorer (the default).
+    tp, fp, fn = evaluate_tags("test")["crisis"]
+    assert tp / (tp + fp) >= CLASSIFIER_PRECISION_FLOOR
+    assert tp / (tp + fn) >= CLASSIFIER_RECALL_FLOOR
+
+
+# Measured when set (test split, 22 crises in 226 windows), far under the 0.90 / 0.80: the word list (reach 5,
+# attribution rules) precision 8/14 = 0.57, recall 8/22 = 0.36 (before them: 9/16 = 0.56, 9/22 = 0.41); the
+# classifier 11/18 = 0.61, 11/22 = 0.50. benchmarks/eval_sentiment.py prints both.
+WORD_LIST_PRECISION_FLOOR = 0.5
+WORD_LIST_RECALL_FLOOR = 0.33
+CLASSIFIER_PRECISION_FLOOR = 0.55
+CLASSIFIER_RECALL_FLOOR = 0.45

@@ -97,3 +97,46 @@ def test_budget_leaves_a_backlog(sessions, monkeypatch) -> None:
         clock=lambda: next(ticks),
     )
     assert (stats.pending, stats.scored, stats.backlog) == (3, 1, 2)
+
+
+def test_crisis_tag_is_the_classifiers_once_embedded(sessions) -> None:
+    """With a crisis judge, the stage replaces the word list's crisis tag with the classifier's decision (issue #15
+    point 5): a recall named with the brand is a crisis; an outage in a podcast's chapter list is not Acme's."""
+    from erepwatch.analyze.crisis import CrisisJudge, load_crisis
+    from erepwatch.analyze.tags import load_tagger
+
+    titles = {
+        "Acme recalls 12,000 scooters after battery fires": ([], {}),
+        "Why the Acme podcast matters: chapter 3, the AWS outage": (
+            ["crisis", "alerte"],
+            {"crisis": ["outage"], "alerte": ["outage"]},
+        ),
+    }
+    with sessions() as session, session.begin():
+        watch = Watch(name="acme", query="acme", created_at=NOW, updated_at=NOW)
+        session.add(watch)
+        session.flush()
+        for i, (title, (tags, tag_words)) in enumerate(titles.items()):
+            item = Item(key=f"k{i}", url=f"https://ex.org/c{i}", title=title, text="", published_at=NOW,
+                        fetched_at=NOW, language="en")  # fmt: skip
+            session.add(item)
+            session.flush()
+            start = title.index("Acme")
+            span = {"field": "title", "start": start, "end": start + 4, "term": "acme", "fuzzy": False}
+            why = {"sentiment": [], "tags": tag_words}
+            session.add(Mention(watch_id=watch.id, item_id=item.id, created_at=NOW, published_at=NOW,
+                                sentiment="neutral", spans=[span], tags=tags, why=why))  # fmt: skip
+    scorer = _scorer()
+    assert scorer.head is not None
+    judge = CrisisJudge(load_crisis(), load_tagger(), scorer.lexicon, scorer.head)
+    refine_sentiment(sessions, scorer=scorer, since=NOW - timedelta(days=1), budget=timedelta(minutes=5), crisis=judge)
+    with sessions() as session:
+        got = {
+            title: (list(tags), why["tags"])
+            for title, tags, why in session.execute(
+                select(Item.title, Mention.tags, Mention.why).join(Item, Item.id == Mention.item_id)
+            )
+        }
+    recall, podcast = titles
+    assert got[recall] == (["crisis"], {"crisis": ["recalls"]})
+    assert got[podcast] == (["alerte"], {"alerte": ["outage"]}), "the watch's own group stays as the poll set it"
