@@ -69,7 +69,7 @@ def evidence(
     term first). ``tone``: the lexicon's score about the term, the sentiment head's negative and positive
     probabilities; ``hits``: the tagger's, when already read."""
     if hits is None:
-        hits = tagger.hits(window.text, window.segments, window.focus)
+        hits = tagger.hits(window.text, window.segments, window.focus, window.scan)
     crisis = [(segment, hit) for segment, hit in hits if CRISIS in hit.groups]
     named = [hit for segment, hit in crisis if segment >= 0]
     near = [hit.distance for hit in named if hit.distance is not None]
@@ -116,7 +116,7 @@ class CrisisModel:
         head: HeadModel,
     ) -> tuple[str, ...]:
         """The crisis terms behind a crisis tag for this mention, or () when it reports no crisis of the term."""
-        hits = tagger.hits(window.text, window.segments, window.focus)
+        hits = tagger.hits(window.text, window.segments, window.focus, window.scan)
         if not any(CRISIS in hit.groups for _, hit in hits):
             return ()  # most windows: no crisis term, no tag, nothing more to read
         lexical = lexicon.features(window.text, language, window.focus)

@@ -326,10 +326,15 @@ class Tagger:
         return tuple(n for n in self._builtin.names if self.enabled is None or n in self.enabled)
 
     def hits(
-        self, text: str, segments: Sequence[tuple[int, int]], focus: Sequence[tuple[int, int]]
+        self,
+        text: str,
+        segments: Sequence[tuple[int, int]],
+        focus: Sequence[tuple[int, int]],
+        scanned: Scan | None = None,
     ) -> list[tuple[int, Hit]]:
         """Every built-in term found in ``text`` with the index of the segment holding it (-1: outside every
-        segment), and its distance to the watched term (``focus``): the evidence a classifier weighs."""
+        segment), and its distance to the watched term (``focus``): the evidence a classifier weighs. ``scanned``
+        as for :meth:`explain`."""
         inside = sorted(segments)
         bounds = [*inside]
         pos = 0
@@ -342,7 +347,7 @@ class Tagger:
         out: list[tuple[int, Hit]] = []
         for start, end in bounds:
             part = text[start:end]
-            sc = scan(part)
+            sc = scan(part) if scanned is None else _part(text, scanned, start, end)
             index = inside.index((start, end)) if (start, end) in inside else -1
             found = self._builtin.hits(lexical(sc.words), sc.words, partial(_place, part, sc, start, focus))
             out += [(index, hit) for hit in found]
