@@ -89,6 +89,40 @@ def test_an_older_story_never_joins_a_newer_one() -> None:
     assert assign_semantic([_probe(1, TITLES[0], a)], [_probe(2, TITLES[1], b)]) == []
 
 
+def test_a_story_is_not_joined_when_another_member_splits_from_it() -> None:
+    """B is close to C, which joined A's story; but A gives another figure than B: B does not join through C."""
+    a = _unit(1)
+    c = _at(0.95, a, 1)
+    b = _at(0.96, c / np.linalg.norm(c), 2)
+    founders = [
+        _probe(1, "Acme recalls 12,000 kettles after a fire in a flat", a),
+        _probe(2, "Acme pulls its kettles from shops after a fire risk is found", c, story_id=1),
+    ]
+    newer = "Acme recalls 57,000 kettles after a fire in a flat"
+    assert assign_semantic([_probe(3, newer, b)], founders) == []
+    # Without A's figure, nothing splits: B joins the story through C.
+    founders[0] = _probe(1, "Acme recalls kettles after a fire in a flat", a)
+    [joined] = assign_semantic([_probe(3, newer, b)], founders)
+    assert (joined.cluster_id, joined.matched_id) == (1, 2)
+
+
+def test_names_do_not_veto_across_languages() -> None:
+    """A member in another language spells the names its own way ("US" / "États-Unis"): it does not veto."""
+    a = _unit(1)
+    c = _at(0.95, a, 1)
+    b = _at(0.96, c / np.linalg.norm(c), 2)
+    founders = [
+        _probe(1, "Iran says the principles were agreed with US negotiators", a, language="en"),
+        _probe(2, "US and Iran agree on guiding principles in Geneva nuclear talks", c, language="en", story_id=1),
+    ]
+    french = "Nucléaire : l'Iran et les États-Unis d'accord sur des principes à Genève"
+    [joined] = assign_semantic([_probe(3, french, b, language="fr")], founders)
+    assert joined.cluster_id == 1
+    # In one language, a member naming someone the newcomer does not is a veto.
+    english = "Iran and Russia agree on guiding principles in Geneva nuclear talks"
+    assert assign_semantic([_probe(3, english, b, language="en")], founders) == []
+
+
 @pytest.mark.parametrize(
     ("a", "b", "why"),
     [
@@ -98,6 +132,8 @@ def test_an_older_story_never_joins_a_newer_one() -> None:
         ("Le maire de Fréjus, David Racheline, sera jugé", "Le maire de Fréjus, David Rachline, convoqué", ""),
         ("Météo à Angers pour vendredi matin", "Météo à Nancy pour vendredi matin", "names"),
         ("Acme boss acquitted of fraud charges", "Acme boss faces fraud charges in court", "follow_up"),
+        ("Horoscope du samedi 14 mars 2026", "Météo Nancy : Prévisions du samedi 14 mars 2026", "series"),
+        ("The 10 best phones of the year", "The 10 worst phones of the year", "opposites"),
     ],
 )
 def test_guards(a: str, b: str, why: str) -> None:

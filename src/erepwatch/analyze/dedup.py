@@ -43,8 +43,11 @@ __all__ = [
     "is_near_duplicate",
     "names_differ",
     "numbers_agree",
+    "opposite_words",
     "prepare",
     "prepared_near_duplicate",
+    "series_differ",
+    "series_label",
     "title_similarity",
 ]
 
@@ -223,6 +226,69 @@ def names_differ(a: PreparedText, b: PreparedText) -> bool:
     return not all(any(x.startswith(y) or y.startswith(x) for y in only_b) for x in only_a)
 
 
+# A dated series headline: a short label, then the day it is for ("Horoscope du vendredi 10 janvier 2020", "Météo
+# Nancy : Prévisions du vendredi 10 janvier", "Weather for Friday, January 10"). Every column of one day reads alike
+# (the horoscope and a weather forecast: title similarity 75, embedding cosine 0.97); only the label tells them apart.
+_MONTHS = (
+    "janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|decembre|"
+    "january|february|march|april|may|june|july|august|september|october|november|december"
+)
+_DAYS = "lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|monday|tuesday|wednesday|thursday|friday|saturday|sunday"
+_SERIES_DATE_RE = re.compile(
+    rf"(?:\b(?:{_DAYS})\s+)?(?:\b(?:1er|\d{{1,2}})\s+(?:{_MONTHS})|\b(?:{_MONTHS})\s+\d{{1,2}})(?:\s+\d{{4}})?$"
+)
+_MONTH_ENDINGS = tuple(_MONTHS.split("|"))
+_SERIES_FILLER = frozenset(
+    ["du", "de", "des", "le", "la", "les", "pour", "ce", "of", "for", "the", "on", *_DAYS.split("|")]
+)
+#: Words a series label has at most besides the date ("Météo Aix en Provence : Prévisions du").
+_SERIES_WORDS = 6
+
+
+def series_label(folded_title: str) -> str | None:
+    """The label of a dated series headline (its words other than the date and fillers) from a folded title
+    (:attr:`PreparedText.title`), or None for a headline that tells something."""
+    if not folded_title[-1:].isdigit() and not folded_title.endswith(_MONTH_ENDINGS):
+        return None  # the quick answer for almost every headline: it does not end with a date
+    m = _SERIES_DATE_RE.search(folded_title)
+    if not m:
+        return None
+    words = [w for w in folded_title[: m.start()].split() if w not in _SERIES_FILLER]
+    return " ".join(words) if 0 < len(words) <= _SERIES_WORDS else None
+
+
+# Words whose swap turns a headline into its opposite: "The 10 Best / Worst Stocks of the Bull Market" differ by one
+# word and are two stories (title similarity 95).
+_OPPOSITES = {
+    frozenset(pair)
+    for pair in (
+        ("best", "worst"), ("highest", "lowest"), ("winners", "losers"), ("gainers", "losers"),
+        ("meilleurs", "pires"), ("meilleures", "pires"), ("meilleur", "pire"), ("meilleure", "pire"),
+        ("gagnants", "perdants"),
+    )
+}  # fmt: skip
+_OPPOSITE_WORDS = frozenset(word for pair in _OPPOSITES for word in pair)
+
+
+def opposite_words(a: PreparedText, b: PreparedText) -> bool:
+    """One title has a word where the other has its opposite ("best" / "worst")."""
+    words_a = set(a.title.split())
+    if _OPPOSITE_WORDS.isdisjoint(words_a):
+        return False
+    words_b = set(b.title.split())
+    only_a, only_b = words_a - words_b, words_b - words_a
+    return any(frozenset((x, y)) in _OPPOSITES for x in only_a for y in only_b)
+
+
+def series_differ(a: PreparedText, b: PreparedText) -> bool:
+    """Two dated series headlines with different labels: two columns of one day, two stories."""
+    label_a = series_label(a.title)
+    if label_a is None:
+        return False
+    label_b = series_label(b.title)
+    return label_b is not None and label_a != label_b
+
+
 def prepare(
     title: str, lead: str = "", *, title_scan: Scan | None = None, lead_scan: Scan | None = None
 ) -> PreparedText:
@@ -298,14 +364,14 @@ def prepared_near_duplicate(a: PreparedText, b: PreparedText) -> bool:
         return False
     need = _threshold(min(a.n_words, b.n_words))
     score = title_similarity(a, b)
-    if score >= need:
-        return True
     # Titles just under the bar, rewritten by an editor, are confirmed by a near-identical lead.
     # Feeds cut summaries at different lengths, so leads are compared over their common length.
     common = min(len(a.lead), len(b.lead), LEAD_COMPARED)
-    if score >= need - 12 and common >= 60:
-        return fuzz.ratio(a.lead[:common], b.lead[:common]) >= 90
-    return False
+    close = score >= need or (
+        score >= need - 12 and common >= 60 and fuzz.ratio(a.lead[:common], b.lead[:common]) >= 90
+    )
+    # Checked last: they only ever split titles that are close, and most compared pairs are not.
+    return close and not series_differ(a, b) and not opposite_words(a, b)
 
 
 def is_near_duplicate(a: ClusterCandidate, b: ClusterCandidate, *, window: timedelta = DEFAULT_WINDOW) -> bool:

@@ -12,7 +12,9 @@ Two stages, each a function of (new mentions, recent candidates):
   "un an après"), which is a new story linked to the first (:attr:`JoinReason.FOLLOW_UP`). Only founders are
   compared (the members of a story already match their founder lexically), each with the older founders of
   its own watch within the window: O(new × candidates in the block), never all pairs. A story only ever
-  joins an *older* one, so a story's id (its founder's mention id) never changes once given.
+  joins an *older* one, so a story's id (its founder's mention id) never changes once given. A founder close to
+  one member of a story joins it only if no other embedded member of that story splits from it by the same guards
+  (the member veto: a chain of close pairs must not drift from one event to the next).
 
 The cut and the guards were chosen on the tune half of ``tests/data/stories`` (see its README); the held-out
 half is measured by ``tests/unit/test_stories_quality.py``.
@@ -21,7 +23,7 @@ half is measured by ``tests/unit/test_stories_quality.py``.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -38,7 +40,9 @@ from erepwatch.analyze.dedup import (
     _strip_kickers,
     band_keys,
     numbers_agree,
+    opposite_words,
     prepare,
+    series_differ,
 )
 from erepwatch.analyze.textnorm import fold_words
 
@@ -271,6 +275,10 @@ def semantic_split(a_title: str, b_title: str, a: PreparedText | None = None, b:
     label_a, label_b = _place_label(a_title), _place_label(b_title)
     if label_a and label_b and label_a != label_b:
         return "places"
+    if series_differ(a, b):
+        return "series"
+    if opposite_words(a, b):
+        return "opposites"
     if _follow_up_markers(a_title) != _follow_up_markers(b_title):
         return "follow_up"
     return ""
@@ -323,6 +331,29 @@ def semantic_score(
     return None
 
 
+def _member_veto(
+    probe: StoryProbe,
+    other: StoryProbe,
+    members: Sequence[StoryProbe],
+    prep: Callable[[StoryProbe], PreparedText],
+    window: timedelta,
+) -> str:
+    """Why one of a story's ``members`` other than ``other`` (the one ``probe`` is close to) splits from ``probe``
+    ("" when none does). One close wording is not enough to join a story whose other reports give another figure,
+    name or place: a chain of close pairs otherwise drifts ("Météo Angers" joins the horoscope of the day, then
+    "Météo Nancy" joins both). Names are not compared across languages ("US" / "États-Unis" are one name that the
+    name guard cannot match); the direct pair's own guards still compare them."""
+    for member in members:
+        if member is other or member is probe or abs(member.published - probe.published) > window:
+            continue
+        veto = semantic_split(probe.title, member.title, prep(probe), prep(member))
+        if veto == "names" and probe.language and member.language and probe.language != member.language:
+            continue
+        if veto:
+            return veto
+    return ""
+
+
 def assign_semantic(
     pending: Sequence[StoryProbe],
     founders: Sequence[StoryProbe],
@@ -350,6 +381,11 @@ def assign_semantic(
         leads = np.vstack([p.lead_vector if p.lead_vector is not None else np.zeros_like(p.vector) for p in probes])
         matrices[watch_id] = titles, leads.astype(np.float32, copy=False)
     merged: dict[int, int] = {}  # founder id -> story it joined in this run
+    # The embedded founders of each story: the members that may veto a newcomer.
+    members: dict[int, list[StoryProbe]] = {}
+    for probes in by_watch.values():
+        for p in probes:
+            members.setdefault(p.story_id or p.mention_id, []).append(p)
     prepared: dict[int, PreparedText] = {}
 
     def prep(p: StoryProbe) -> PreparedText:
@@ -391,7 +427,10 @@ def assign_semantic(
                 continue
             split = semantic_split(probe.title, other.title, prep(probe), prep(other))
             if not split:
+                split = _member_veto(probe, other, members.get(story, ()), prep, window)
+            if not split:
                 merged[probe.mention_id] = story
+                members.setdefault(story, []).append(probe)
                 out.append(Assignment(probe.mention_id, story, JoinReason.SEMANTIC, round(score, 4), other.mention_id))
                 follow = None
                 break
