@@ -30,7 +30,7 @@ from erepwatch.analyze.crisis import CRISIS
 from erepwatch.analyze.matcher import Span
 from erepwatch.analyze.sentiment_models import ModelScorer
 from erepwatch.analyze.window import Window, mention_window
-from erepwatch.db.models import Item, Mention, MentionEmbedding
+from erepwatch.db.models import Item, Mention, MentionEmbedding, Watch
 from erepwatch.db.store import save_embeddings
 
 if TYPE_CHECKING:
@@ -76,10 +76,11 @@ def _pending(session: Session, since: datetime) -> list[int]:
     )
 
 
-def _rows(session: Session, mention_ids: Sequence[int]) -> list[tuple[int, Any, str, str, str | None, Any, Any]]:
+def _rows(session: Session, mention_ids: Sequence[int]) -> list[tuple[int, Any, str, str, str | None, Any, Any, Any]]:
     rows = session.execute(
-        select(Mention.id, Mention.spans, Item.title, Item.text, Item.language, Mention.why, Mention.tags)
+        select(Mention.id, Mention.spans, Item.title, Item.text, Item.language, Mention.why, Mention.tags, Watch.tags)
         .join(Item, Item.id == Mention.item_id)
+        .join(Watch, Watch.id == Mention.watch_id)
         .where(Mention.id.in_(mention_ids))
         .order_by(Mention.id)
     )
@@ -125,16 +126,17 @@ def refine_sentiment(
             batch = _rows(session, pending[start : start + BATCH])
         windows = [
             mention_window(title or "", text or "", [Span(**s) for s in spans or []])
-            for _, spans, title, text, _, _, _ in batch
+            for _, spans, title, text, *_ in batch
         ]
         vectors = embed([w.text for w in windows])
         with factory() as session, session.begin():
             for row, window, vector in zip(batch, windows, vectors, strict=True):
-                mention_id, _, _, _, language, why, tags = row
+                mention_id, _, _, _, language, why, tags, own_groups = row
                 got = scorer.score_with(window.text, language, window.focus, vector)
                 new_why = dict(why or {})
                 new_why["sentiment"] = list(got.keywords)
-                if crisis is not None:
+                # A watch with its own "crisis" group keeps the tag its words gave at poll time.
+                if crisis is not None and CRISIS not in (own_groups or {}):
                     tags = _crisis_tag(list(tags or ()), new_why, crisis(window, language, vector))
                     session.execute(update(Mention).where(Mention.id == mention_id).values(tags=tags))
                 result = session.execute(

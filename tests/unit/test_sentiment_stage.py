@@ -140,3 +140,29 @@ def test_crisis_tag_is_the_classifiers_once_embedded(sessions) -> None:
     recall, podcast = titles
     assert got[recall] == (["crisis"], {"crisis": ["recalls"]})
     assert got[podcast] == (["alerte"], {"alerte": ["outage"]}), "the watch's own group stays as the poll set it"
+
+
+def test_a_watchs_own_crisis_group_keeps_its_tag(sessions) -> None:
+    from erepwatch.analyze.crisis import CrisisJudge, load_crisis
+    from erepwatch.analyze.tags import load_tagger
+
+    title = "Why the Acme podcast matters: chapter 3, the AWS outage"
+    with sessions() as session, session.begin():
+        watch = Watch(name="acme", query="acme", tags={"crisis": ["outage"]}, created_at=NOW, updated_at=NOW)
+        session.add(watch)
+        session.flush()
+        item = Item(key="k", url="https://ex.org/k", title=title, text="", published_at=NOW, fetched_at=NOW,
+                    language="en")  # fmt: skip
+        session.add(item)
+        session.flush()
+        span = {"field": "title", "start": 8, "end": 12, "term": "acme", "fuzzy": False}
+        why = {"sentiment": [], "tags": {"crisis": ["outage"]}}
+        session.add(Mention(watch_id=watch.id, item_id=item.id, created_at=NOW, published_at=NOW, sentiment="neutral",
+                            spans=[span], tags=["crisis"], why=why))  # fmt: skip
+    scorer = _scorer()
+    assert scorer.head is not None
+    judge = CrisisJudge(load_crisis(), load_tagger(), scorer.lexicon, scorer.head)
+    refine_sentiment(sessions, scorer=scorer, since=NOW - timedelta(days=1), budget=timedelta(minutes=5), crisis=judge)
+    with sessions() as session:
+        tags, why = session.execute(select(Mention.tags, Mention.why)).one()
+    assert list(tags) == ["crisis"] and why["tags"] == {"crisis": ["outage"]}, "the user's own words decide"
