@@ -167,6 +167,7 @@ def timed_stages() -> Iterator[Timers]:
         timers.wrap(pipeline, "item_language", "language"),
         timers.wrap(pipeline, "item_tokens", "tokens"),
         timers.wrap(IndexedMatcher, "match", "match"),
+        timers.wrap(IndexedMatcher, "could_match", "match"),
         timers.wrap(pipeline, "build_mentions", "analyse"),
         timers.wrap(Analysis, "catch_up", "catch_up"),
         timers.wrap(Analysis, "load_watches", "cluster"),

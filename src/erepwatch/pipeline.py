@@ -426,6 +426,10 @@ def _prepare_analysis(
 
 #: What a source that brings no entry (a 304, a failure) is processed with.
 _NOTHING_TO_MATCH = compile_matcher(())
+#: 304 answers recorded in one transaction: a poll of unchanged feeds (the daemon's usual tick) costs a few
+#: transactions, not one per wake-up of the fetch loop; none waits longer than NOT_MODIFIED_WAIT seconds.
+NOT_MODIFIED_BATCH = 100
+NOT_MODIFIED_WAIT = 1.0
 
 
 async def run_poll(
@@ -526,14 +530,23 @@ async def _run_poll(
                 return task, exc
 
         pending = {asyncio.ensure_future(fetch(t)) for t in tasks}
+        # Sources that answered 304, recorded together: one thread hop and one transaction for a batch of them.
+        unchanged: list[tuple[SourceTask, FetchResult]] = []
+        unchanged_since = 0.0
         try:
             while pending:
                 done, pending = await asyncio.wait(pending, timeout=0.2, return_when=asyncio.FIRST_COMPLETED)
                 results = [future.result() for future in done]
-                unchanged = [(t, r) for t, r in results if isinstance(r, FetchResult) and r.not_modified]
-                if unchanged:
-                    # The sources that answered 304 together: one thread hop and one transaction for all of them.
-                    for outcome in await asyncio.to_thread(record_not_modified, factory, unchanged, now, limits):
+                if not unchanged:
+                    unchanged_since = time.monotonic()
+                unchanged += [(t, r) for t, r in results if isinstance(r, FetchResult) and r.not_modified]
+                if unchanged and (
+                    not pending
+                    or len(unchanged) >= NOT_MODIFIED_BATCH
+                    or time.monotonic() - unchanged_since >= NOT_MODIFIED_WAIT
+                ):
+                    batch, unchanged = unchanged, []
+                    for outcome in await asyncio.to_thread(record_not_modified, factory, batch, now, limits):
                         _count(stats, outcome)
                 for task, result in results:
                     if isinstance(result, FetchResult) and result.not_modified:
@@ -563,6 +576,12 @@ async def _run_poll(
                 for future in pending:
                     future.cancel()
                 await asyncio.gather(*pending, return_exceptions=True)
+            if unchanged:  # a stop, or a failure under another source: the 304s already answered are recorded
+                try:
+                    for outcome in record_not_modified(factory, unchanged, now, limits):
+                        _count(stats, outcome)
+                except StorageError as exc:  # their claims' lease brings them back
+                    log.warning("could not record 304s sources=%s: %s", len(unchanged), str(exc).splitlines()[0][:200])
             # Whatever ended the loop (a stop, or the database failing under one source), every claimed source
             # without an outcome is due again at once rather than after its lease.
             done_ids = {o.source_id for o in stats.outcomes}
@@ -903,7 +922,10 @@ def _mentions(
     windows, tags, sentiment and clustering read that scan)."""
     drafts: list[MentionDraft] = []
     for stored in items:
-        item = item_tokens(stored.draft, stored.language)
+        draft = stored.draft
+        if not matcher.could_match(draft.title, draft.text, draft.url):
+            continue  # no watch can match it: its words are not even read
+        item = item_tokens(draft, stored.language)
         matches = matcher.match(item)
         if matches:
             seen[stored.id] = item

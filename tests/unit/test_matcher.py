@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given, settings
@@ -10,7 +11,10 @@ from hypothesis import strategies as st
 
 from erepwatch.analyze.fuzzy import NearIndex, edit_budget, within
 from erepwatch.analyze.matcher import MAX_SPANS_PER_TERM, MatchItem, Span, WatchSpec, canonical_query, compile_matcher
-from erepwatch.errors import QuerySyntaxError
+from erepwatch.errors import FeedParseError, QuerySyntaxError
+from erepwatch.ingest.items import items_from_feed
+from erepwatch.ingest.parse import parse_feed
+from tests.conftest import corpus_feeds
 
 
 def matches(query: str, title: str, text: str = "", url: str | None = None, **kw: object) -> bool:
@@ -226,6 +230,50 @@ def test_index_agrees_with_watch_by_watch(seed: int) -> None:
         doc = together._doc(item)
         expected_ids = [c.spec.id for c in together.watches if c.root.eval(doc) is not None]
         assert [m.watch_id for m in together.match(item)] == expected_ids
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 10_000))
+def test_could_match_never_hides_a_match(seed: int) -> None:
+    # could_match says no only when no watch's needed word is a substring of the folded fields: a necessary
+    # condition, so whatever the queries (phrases, intitle:, site:, prefixes, exclusions), an item it turns
+    # away is matched by no watch.
+    rng = random.Random(seed)
+    watches = []
+    for i in range(rng.randint(1, 6)):
+        q = _random_query(rng) if rng.random() < 0.8 else f"{rng.choice(VOCAB)[:4]}*"
+        try:
+            canonical_query(q)
+        except QuerySyntaxError:
+            continue
+        watches.append(WatchSpec(i, f"w{i}", q))
+    matcher = compile_matcher(watches)
+    for _ in range(20):
+        pool = [*VOCAB, "Acme", "CARREFOUR", "l’Oréal", "Coca Cola", "x", "acmes", "parisien", "jobsite", "&amp;"]
+        words_ = [rng.choice(pool) for _ in range(rng.randint(0, 8))]
+        cut = rng.randint(0, len(words_))
+        item = MatchItem(" ".join(words_[:cut]), " ".join(words_[cut:]), rng.choice([None, "https://www.acme.fr/a"]))
+        if not matcher.could_match(item.title, item.text, item.url):
+            assert matcher.match(item) == []
+
+
+def test_could_match_turns_away_most_corpus_items_and_no_matched_one() -> None:
+    queries = ["macron", '"banque de france"', "apple OR iphone", "google -alerts", "l'oréal", "tesla", "orange -fruit"]
+    matcher = compile_matcher([WatchSpec(i, f"w{i}", q) for i, q in enumerate(queries)])
+    items = []
+    for path in corpus_feeds():
+        try:
+            feed = parse_feed(path.read_bytes(), {"content-type": "application/xml"})
+        except FeedParseError:
+            continue
+        items += [MatchItem(d.title, d.text, d.url) for d in items_from_feed(feed, fetched_at=datetime.now(UTC))]
+    refused = [item for item in items if not matcher.could_match(item.title, item.text, item.url)]
+    assert len(refused) > len(items) / 2
+    assert all(matcher.match(item) == [] for item in refused)
+    # A fuzzy watch can never be told apart this way; a watched site is told by the link.
+    assert compile_matcher([WatchSpec(1, "f", "carrefour", fuzzy=True)]).could_match("", "", None)
+    site = compile_matcher([WatchSpec(1, "s", "site:acme.fr")])
+    assert site.could_match("", "", "https://www.acme.fr/a") and not site.could_match("", "", "https://b.fr/a")
 
 
 def test_span_type_is_public() -> None:

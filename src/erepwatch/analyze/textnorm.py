@@ -24,7 +24,8 @@ import unicodedata
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import accumulate
+from itertools import accumulate, compress
+from operator import add
 from typing import NamedTuple
 
 __all__ = ["ELISIONS", "Scan", "Token", "fold", "fold_words", "joined", "part", "scan", "tokens", "words"]
@@ -264,33 +265,51 @@ def _split_word(word: str) -> list[tuple[str, int, int]]:
 def scan(text: str) -> Scan:
     """Words and offsets of ``text``.
 
-    Written for speed, as the matcher scans every item: the split into words and the offsets come from
-    C-level ``re.split`` and ``accumulate``; Python only touches words with an apostrophe.
+    Written for speed, as every new item is scanned once: a C-level ``translate`` turns every character that is in
+    no word into a space (one character for one, so offsets stay), ``split(" ")`` cuts the words out, and
+    ``accumulate``/``compress`` give their offsets; Python only touches words with an apostrophe.
     """
     folded, omap = _fold_mapped(text)
-    parts = _SPLIT.split(folded)  # gap, word, gap, word, ..., gap
-    bounds = list(accumulate(map(len, parts)))
-    found, starts, ends = parts[1::2], bounds[0::2][:-1], bounds[1::2]
-    if "'" in folded:
+    if folded.isascii():  # most of a folded French or English text: one table lookup per byte, in C
+        kept = folded.encode("ascii").translate(_ASCII_WORD_BYTES).decode("ascii")
+    else:
+        kept = folded.translate(_WORD_TABLE)
+    pieces = kept.split(" ")
+    lengths = list(map(len, pieces))
+    # Each piece starts one character (the space) after the previous one ends.
+    offsets = accumulate(map(_ONE.__add__, lengths), initial=0)
+    found = list(compress(pieces, lengths))
+    starts = list(compress(offsets, lengths))
+    ends = list(map(add, starts, filter(None, lengths)))
+    if "'" in kept:
+        # From the end, so that splicing does not move the indices still to fix.
         fixes: list[int] = []
-        at = folded.find("'")
+        at = kept.find("'")
         while at >= 0:
-            i = bisect_right(starts, at) - 1
+            i = bisect_right(starts, at) - 1  # the word holding it, if any: spaces hold none
             if i >= 0 and at < ends[i] and (not fixes or fixes[-1] != i):
                 fixes.append(i)
-            at = folded.find("'", at + 1)
-        # From the end, so that splicing does not move the indices still to fix.
+            at = kept.find("'", at + 1)
         for i in reversed(fixes):
-            s = starts[i]
-            pieces = _split_word(found[i])
-            if len(pieces) == 1 and pieces[0][0] == found[i]:
-                continue
-            found[i : i + 1] = [p for p, _, _ in pieces]
-            starts[i : i + 1] = [s + ps for _, ps, _ in pieces]
-            ends[i : i + 1] = [s + pe for _, _, pe in pieces]
+            s, word = starts[i], found[i]
+            words_: list[str] = []
+            starts_: list[int] = []
+            ends_: list[int] = []
+            for m in _WORD.finditer(word):  # apostrophes join letters only: "'quote'", "a''b"
+                w, ws = m.group(), s + m.start()
+                for piece, ps, pe in _split_word(w) if "'" in w else ((w, 0, len(w)),):
+                    words_.append(piece)
+                    starts_.append(ws + ps)
+                    ends_.append(ws + pe)
+            found[i : i + 1] = words_
+            starts[i : i + 1] = starts_
+            ends[i : i + 1] = ends_
     if omap is not None:
         starts, ends = omap.map_starts(starts), omap.map_ends(ends)
     return Scan(found, starts, ends)
+
+
+_ONE = 1
 
 
 class _WordTable(dict[int, str]):
