@@ -133,22 +133,22 @@ def semantic_cost(n: int) -> None:
     from erepwatch.analyze import embedding
 
     items = real_items(n)
-    print(f"\n3. semantic stage: {len(items)} corpus entries embedded ({embedding.MODEL_VERSION})")
+    print(f"\n3. semantic stage: {len(items)} corpus entries embedded ({embedding.QUERY_VERSION})")
     gc.collect()
     before = rss_mb()
     t0 = time.perf_counter()
-    embedding.embed(["warm up"])
+    embedding.embed(["warm up"], query=True)
     load = time.perf_counter() - t0
     titles = [story_text(title) for title, _ in items]
     leads = [text for text in (lead_text(title, lead) for title, lead in items) if text]
     t0 = time.perf_counter()
-    embedding.embed(titles)
+    embedding.embed(titles, query=True)  # as the stage embeds (story_stage.VERSION)
     title_seconds = time.perf_counter() - t0
     t0 = time.perf_counter()
     for start in range(0, len(items), embedding.BATCH):
         batch = items[start : start + embedding.BATCH]
         texts = [story_text(title) for title, _ in batch]
-        embedding.embed(texts + [t for t in (lead_text(title, lead) for title, lead in batch) if t])
+        embedding.embed(texts + [t for t in (lead_text(title, lead) for title, lead in batch) if t], query=True)
     both_seconds = time.perf_counter() - t0
     print(f"   model load {load:.2f} s; rss {before:.0f} → {rss_mb():.0f} MB with the model; peak {peak_mb():.0f} MB")
     rate = len(items) / title_seconds

@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 
 from erepwatch.analyze import embedding
 from erepwatch.db.models import Item, Mention, MentionEmbedding, Watch
-from erepwatch.story_stage import KIND, fold_stories
+from erepwatch.db.store import save_embeddings
+from erepwatch.story_stage import KIND, VERSION, fold_stories
 
 NOW = datetime(2026, 2, 18, 12, 0, tzinfo=UTC)
 WINDOW = timedelta(hours=72)
@@ -64,7 +65,7 @@ def test_reworded_and_translated_reports_fold_into_the_oldest_story(sessions):
         vectors = s.scalar(select(func.count()).select_from(MentionEmbedding))
         assert vectors == 4, "each founder embedded once, stored"
         version = s.scalar(select(MentionEmbedding.model_version).limit(1))
-        assert version == embedding.MODEL_VERSION
+        assert version == VERSION == embedding.QUERY_VERSION, "e5's query side, its own version"
     again = fold_stories(sessions, now=NOW, window=WINDOW, budget=timedelta(seconds=60))
     assert again.pending == 0 and again.embedded == 0, "nothing embedded twice"
 
@@ -99,3 +100,18 @@ def test_lone_mention_is_not_embedded_and_budget_leaves_a_backlog(sessions):
     with sessions() as s:
         stored = s.scalar(select(func.count()).select_from(MentionEmbedding).where(MentionEmbedding.kind == KIND))
         assert stored == embedding.BATCH
+
+
+def test_vectors_of_another_version_are_made_again(sessions):
+    """A founder embedded by an older version (the passage side, before the stage read headlines as queries) is
+    pending again: its vector is replaced, and it is compared only once it has one of the current version."""
+    with sessions() as s, s.begin():
+        watch = _watch(s)
+        ids = [_mention(s, watch, n, t, p, h) for n, (t, p, h) in enumerate(STORY[:2])]
+        save_embeddings(s, ids[:1], KIND, embedding.MODEL_VERSION, embedding.embed([STORY[0][0]]))
+    stats = fold_stories(sessions, now=NOW, window=WINDOW, budget=timedelta(seconds=60))
+    assert stats.pending == 2 and stats.embedded == 2
+    with sessions() as s:
+        versions = set(s.scalars(select(MentionEmbedding.model_version).where(MentionEmbedding.kind == KIND)))
+        assert versions == {VERSION}
+        assert s.get(Mention, ids[1]).cluster_id == ids[0]

