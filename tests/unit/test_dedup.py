@@ -310,3 +310,26 @@ def test_blocking_compares_only_plausible_candidates() -> None:
     index.add(cand(1000, "Acme rachète la société Globex pour un montant de 12 millions"))
     assert index.comparisons - before < 30
     assert index.add(cand(1001, "VIDÉO. Acme rachète la société Globex pour un montant de 12 millions")) == 1000
+
+
+def test_compacted_index_decides_as_the_uncompacted_one() -> None:
+    """The arrays a cache is compacted into (after each committed source) change memory, not decisions: the titles
+    of the labelled pairs, added in one order over three watches, get the same clusters whether the index is
+    compacted after every 7 mentions (with evictions) or never, and the same representatives."""
+    titles = [t for row in _load_pairs() for t in (row["title_a"], row["title_b"])][:1200]
+    compacted, plain = ClusterIndex(window=timedelta(hours=72)), ClusterIndex(window=timedelta(hours=72))
+    got, expected = [], []
+    for i, title in enumerate(titles):
+        c = cand(i + 1, title, hours=i / 10, watch=(i // 2) % 3)  # a pair in one watch
+        got.append(compacted.add(c))
+        expected.append(plain.add(c))
+        if i % 7 == 6:
+            compacted.compact()
+    assert got == expected
+    assert len(set(got)) < 0.8 * len(got)  # many pairs are duplicates: joins were decided
+    for cluster_id in set(expected):
+        assert compacted.representative(cluster_id) == plain.representative(cluster_id)
+    assert compacted.evict(T0 + timedelta(hours=100)) == plain.evict(T0 + timedelta(hours=100)) > 0
+    assert len(compacted) == len(plain) > 0
+    for i in range(len(titles)):
+        assert compacted.cluster_of(i + 1) == plain.cluster_of(i + 1)

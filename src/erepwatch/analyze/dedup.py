@@ -20,18 +20,22 @@ Thresholds were tuned on ``tests/data/dedup/pairs.tsv`` (labelled real headline 
 from __future__ import annotations
 
 import hashlib
-import heapq
 import re
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from rapidfuzz import fuzz
 
 from erepwatch.analyze.textnorm import Scan, fold_words, joined, part, words
 from erepwatch.settings import DEFAULTS
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 __all__ = [
     "DEFAULT_WINDOW",
@@ -412,13 +416,13 @@ _MIX = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0x27D4EB2F16
 def band_keys(watch_id: int, prepared: PreparedText) -> list[int]:
     """The bucket keys of a prepared title in its watch: one per band, and one for the exact title.
 
-    Keys are plain ints (a hash of the watch, the band and its minima): a collision only adds a candidate,
+    Keys are plain ints below 2**64 (a hash of the watch, the band and its minima): a collision only adds a candidate,
     which the pairwise decision then rejects. The minima are taken with numpy: this runs for every mention
     indexed or evicted, and a Python loop over 60 hashes per word cost ~100 µs a title.
     """
     import numpy as np
 
-    exact = hash((watch_id, -1, prepared.title))
+    exact = hash((watch_id, -1, prepared.title)) & 0xFFFFFFFFFFFFFFFF
     words = set(prepared.title.split())
     if not words:
         return [exact]
@@ -433,16 +437,19 @@ def band_keys(watch_id: int, prepared: PreparedText) -> list[int]:
 
 
 class _Entry:
-    """One indexed mention: only what the pairwise decision and eviction need (no raw text)."""
+    """One mention indexed since the last compaction: what the pairwise decision needs, and its keys."""
 
-    __slots__ = ("cluster_id", "mention_id", "prepared", "published", "watch_id")
+    __slots__ = ("cluster_id", "keys", "mention_id", "prepared", "published", "watch_id")
 
-    def __init__(self, mention_id: int, watch_id: int, published: datetime, cluster_id: int, prepared: PreparedText):
+    def __init__(
+        self, mention_id: int, watch_id: int, published: int, cluster_id: int, prepared: PreparedText, keys: list[int]
+    ):
         self.mention_id = mention_id
         self.watch_id = watch_id
         self.published = published
         self.cluster_id = cluster_id
         self.prepared = prepared
+        self.keys = keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -455,6 +462,143 @@ class Match:
 
 
 _Bucket = _Entry | list[_Entry]
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def _micros(when: datetime) -> int:
+    """A date as whole microseconds since the epoch (a naive date is taken as UTC)."""
+    return ((when if when.tzinfo else when.replace(tzinfo=UTC)) - _EPOCH) // _MICROSECOND
+
+
+class _Cold:
+    """The compacted part of a :class:`ClusterIndex`: one row per mention in parallel arrays, and its bucket keys
+    as one sorted array, instead of a dozen Python objects per mention (an int per key, a dict slot per key, a
+    tuple per heap entry…). Rows are in insertion order; a removed row is only marked dead until the next
+    compaction."""
+
+    __slots__ = (
+        "alive",
+        "cluster",
+        "ids",
+        "key_rows",
+        "keys",
+        "max_id",
+        "mention",
+        "min_id",
+        "n_alive",
+        "prepared",
+        "published",
+        "rows_by_id",
+        "watch",
+    )
+
+    def __init__(self) -> None:
+        import numpy as np
+
+        self.mention = np.zeros(0, dtype=np.int64)
+        self.watch = np.zeros(0, dtype=np.int64)
+        self.published = np.zeros(0, dtype=np.int64)
+        self.cluster = np.zeros(0, dtype=np.int64)
+        self.alive = np.zeros(0, dtype=bool)
+        self.prepared: list[PreparedText] = []
+        #: bucket keys sorted, then by row (insertion order) within a key; ``key_rows`` the row of each
+        self.keys = np.zeros(0, dtype=np.uint64)
+        self.key_rows = np.zeros(0, dtype=np.int32)
+        #: mention ids sorted, and their rows
+        self.ids = np.zeros(0, dtype=np.int64)
+        self.rows_by_id = np.zeros(0, dtype=np.int32)
+        self.n_alive = 0
+        self.min_id = self.max_id = 0
+
+    def row_of(self, mention_id: int) -> int | None:
+        # A new mention's id is above every compacted one: answered without numpy.
+        if not self.n_alive or not self.min_id <= mention_id <= self.max_id:
+            return None
+        i = int(self.ids.searchsorted(mention_id))
+        if i < len(self.ids) and self.ids[i] == mention_id:
+            row = int(self.rows_by_id[i])
+            if self.alive[row]:
+                return row
+        return None
+
+    def candidates(self, watch_id: int, keys: list[int]) -> list[tuple[int, int, int, PreparedText]]:
+        """(mention id, published µs, cluster id, prepared text) of the rows of the watch under these keys, the most
+        recent :data:`_BUCKET_CAP` of each bucket. Vectorised: one call per array, not one per key. Every row is
+        alive here (a removal is always followed by a compaction)."""
+        import numpy as np
+
+        if not self.n_alive:
+            return []
+        sorted_keys = self.keys
+        wanted = np.array(keys, dtype=np.uint64)
+        starts = sorted_keys.searchsorted(wanted)
+        # Most keys of a new mention find no bucket: only the hits are read further.
+        hit = sorted_keys[np.minimum(starts, len(sorted_keys) - 1)] == wanted
+        if not hit.any():
+            return []
+        stops = sorted_keys.searchsorted(wanted[hit], side="right").tolist()
+        found: set[int] = set()
+        for start, stop in zip(starts[hit].tolist(), stops, strict=True):
+            found.update(self.key_rows[max(start, stop - _BUCKET_CAP) : stop].tolist())
+        rows = np.fromiter(found, dtype=np.int64, count=len(found))
+        rows = rows[self.watch[rows] == watch_id]
+        if not len(rows):
+            return []
+        return list(
+            zip(
+                self.mention[rows].tolist(),
+                self.published[rows].tolist(),
+                self.cluster[rows].tolist(),
+                [self.prepared[r] for r in rows.tolist()],
+                strict=True,
+            )
+        )
+
+    def kill(self, mask: npt.NDArray[np.bool_]) -> int:
+        """Mark the rows of ``mask`` that are alive dead; returns how many."""
+        dead = mask & self.alive
+        count = int(dead.sum())
+        if count:
+            self.alive &= ~dead
+            self.n_alive -= count
+        return count
+
+    @classmethod
+    def build(cls, old: _Cold, hot: Iterable[_Entry]) -> _Cold:
+        """The alive rows of ``old`` followed by ``hot`` (in their order), compacted."""
+        import numpy as np
+
+        new = cls()
+        keep = np.flatnonzero(old.alive)
+        hot = list(hot)
+        remap = np.full(len(old.alive), -1, dtype=np.int64)
+        remap[keep] = np.arange(len(keep))
+        new.mention = np.concatenate([old.mention[keep], np.array([e.mention_id for e in hot], dtype=np.int64)])
+        new.watch = np.concatenate([old.watch[keep], np.array([e.watch_id for e in hot], dtype=np.int64)])
+        new.published = np.concatenate([old.published[keep], np.array([e.published for e in hot], dtype=np.int64)])
+        new.cluster = np.concatenate([old.cluster[keep], np.array([e.cluster_id for e in hot], dtype=np.int64)])
+        new.prepared = [old.prepared[i] for i in keep.tolist()] + [e.prepared for e in hot]
+        n = len(new.mention)
+        new.alive = np.ones(n, dtype=bool)
+        new.n_alive = n
+        old_rows = remap[old.key_rows]
+        kept_keys = old_rows >= 0
+        hot_keys = np.array([k for e in hot for k in e.keys], dtype=np.uint64)
+        hot_rows = np.repeat(
+            np.arange(len(keep), n, dtype=np.int64), np.array([len(e.keys) for e in hot], dtype=np.int64)
+        )
+        keys = np.concatenate([old.keys[kept_keys], hot_keys])
+        rows = np.concatenate([old_rows[kept_keys], hot_rows])
+        order = np.lexsort((rows, keys))
+        new.keys = keys[order]
+        new.key_rows = rows[order].astype(np.int32)
+        by_id = np.argsort(new.mention, kind="stable")
+        new.ids = new.mention[by_id]
+        new.rows_by_id = by_id.astype(np.int32)
+        if n:
+            new.min_id, new.max_id = int(new.ids[0]), int(new.ids[-1])
+        return new
 
 
 class ClusterIndex:
@@ -469,58 +613,66 @@ class ClusterIndex:
     split by this index, so a stored ``cluster_id`` stays valid. Memory is bounded by ``max_entries``: past it
     the least recently used watches are dropped whole (:meth:`loaded` says which watches are complete, so
     the caller reloads a dropped watch from storage before matching its mentions again).
+
+    Two tiers, for memory: mentions inserted since the last compaction are Python objects in a dict of buckets
+    (cheap to add one at a time, as a batch is assigned), and :meth:`compact` — run by :meth:`shrink`,
+    :meth:`evict` and :meth:`drop_watch`, so after each committed source — moves them into arrays
+    (:class:`_Cold`): a daemon keeps 10,000 cached mentions between polls in a few MB and a few objects per
+    mention, where one object per key, heap entry and set member kept ~2 KB and ~55 allocations per mention.
     """
 
     def __init__(self, window: timedelta = DEFAULT_WINDOW, *, max_entries: int | None = None) -> None:
         self.window = window
         self.max_entries = max_entries
+        self._window_us = window // _MICROSECOND
         self._entries: dict[int, _Entry] = {}
         self._buckets: dict[int, _Bucket] = {}
-        self._by_time: list[tuple[datetime, int]] = []
-        self._first: dict[int, tuple[datetime, int]] = {}
-        self._by_watch: dict[int, set[int]] = {}
+        self._cold = _Cold()
         #: Watches whose recent mentions are all here, least recently used first.
         self._loaded: OrderedDict[int, None] = OrderedDict()
         #: How many pairwise decisions were made, for benchmarks and tests of the blocking.
         self.comparisons = 0
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._entries) + self._cold.n_alive
 
     def __contains__(self, mention_id: object) -> bool:
-        return mention_id in self._entries
+        if mention_id in self._entries:
+            return True
+        return isinstance(mention_id, int) and self._cold.row_of(mention_id) is not None
 
     def cluster_of(self, mention_id: int) -> int | None:
         entry = self._entries.get(mention_id)
-        return entry.cluster_id if entry else None
+        if entry is not None:
+            return entry.cluster_id
+        row = self._cold.row_of(mention_id)
+        return int(self._cold.cluster[row]) if row is not None else None
 
     def match(
         self, candidate: ClusterCandidate, prepared: PreparedText | None = None, keys: list[int] | None = None
     ) -> Match | None:
         """The closest near-duplicate of ``candidate`` among indexed mentions of its watch, without changing
-        the index; ties go to the older cluster."""
+        the index; ties go to the older cluster, then to the older mention."""
         if prepared is None:
             prepared = prepare(candidate.title, candidate.lead)
         if keys is None:
             keys = band_keys(candidate.watch_id, prepared)
-        best: _Entry | None = None
-        best_score = -1.0
-        for other in self._candidates(candidate.watch_id, keys):
-            if other.mention_id == candidate.mention_id:
-                continue
-            if abs(other.published - candidate.published) > self.window:
+        published = _micros(candidate.published)
+        best: tuple[float, int, int] | None = None  # (score, cluster, mention)
+        for mention_id, when, cluster_id, other in self._candidates(candidate.watch_id, keys):
+            if mention_id == candidate.mention_id or abs(when - published) > self._window_us:
                 continue
             self.comparisons += 1
-            if not prepared_near_duplicate(prepared, other.prepared):
+            if not prepared_near_duplicate(prepared, other):
                 continue
-            score = title_similarity(prepared, other.prepared)
-            if score > best_score or (score == best_score and best and other.cluster_id < best.cluster_id):
-                best, best_score = other, score
+            score = title_similarity(prepared, other)
+            if best is None or (-score, cluster_id, mention_id) < (-best[0], best[1], best[2]):
+                best = (score, cluster_id, mention_id)
         if best is None:
             return None
         if candidate.watch_id in self._loaded:
             self._loaded.move_to_end(candidate.watch_id)
-        return Match(best.cluster_id, best.mention_id, best_score)
+        return Match(best[1], best[2], best[0])
 
     def add(self, candidate: ClusterCandidate) -> int:
         """Assign ``candidate`` to the cluster of its closest near-duplicate (or a new one) and index it."""
@@ -542,15 +694,19 @@ class ClusterIndex:
         keys: list[int] | None = None,
     ) -> None:
         """Index a stored mention with the cluster it was given (a no-op if it is already indexed)."""
-        if candidate.mention_id in self._entries:
+        if candidate.mention_id in self:
             return
         if prepared is None:
             prepared = prepare(candidate.title, candidate.lead)
         if keys is None:
             keys = band_keys(candidate.watch_id, prepared)
-        entry = _Entry(candidate.mention_id, candidate.watch_id, candidate.published, cluster_id, prepared)
+        self._insert(
+            _Entry(candidate.mention_id, candidate.watch_id, _micros(candidate.published), cluster_id, prepared, keys)
+        )
+
+    def _insert(self, entry: _Entry) -> None:
         buckets = self._buckets
-        for key in keys:
+        for key in entry.keys:
             held = buckets.get(key)
             if held is None:
                 buckets[key] = entry
@@ -560,22 +716,33 @@ class ClusterIndex:
                     del held[0]  # the oldest: still reachable through its other keys, if any
             else:
                 buckets[key] = [held, entry]
-        self._entries[candidate.mention_id] = entry
-        self._by_watch.setdefault(candidate.watch_id, set()).add(candidate.mention_id)
-        heapq.heappush(self._by_time, (candidate.published, candidate.mention_id))
-        first = self._first.get(cluster_id)
-        if first is None or (candidate.published, candidate.mention_id) < first:
-            self._first[cluster_id] = (candidate.published, candidate.mention_id)
+        self._entries[entry.mention_id] = entry
+
+    def _all(self) -> Iterator[_Entry]:
+        """Every indexed mention, compacted ones first, in insertion order."""
+        import numpy as np
+
+        cold = self._cold
+        for row in np.flatnonzero(cold.alive).tolist():
+            yield _Entry(
+                int(cold.mention[row]),
+                int(cold.watch[row]),
+                int(cold.published[row]),
+                int(cold.cluster[row]),
+                cold.prepared[row],
+                [],
+            )
+        yield from self._entries.values()
 
     def absorb(self, other: ClusterIndex, keys: dict[int, list[int]] | None = None) -> None:
         """Index every mention of ``other`` (a batch assigned apart, see :func:`erepwatch.analyze.stories`);
         ``keys`` are their bucket keys when already computed."""
         keys = keys or {}
-        for entry in other._entries.values():
-            if entry.mention_id in self._entries:
+        for entry in other._all():
+            if entry.mention_id in self:
                 continue
-            candidate = ClusterCandidate(entry.mention_id, entry.watch_id, "", "", entry.published)
-            self.insert(candidate, entry.cluster_id, entry.prepared, keys.get(entry.mention_id))
+            entry.keys = keys.get(entry.mention_id) or entry.keys or band_keys(entry.watch_id, entry.prepared)
+            self._insert(entry)
 
     def preload(self, members: Iterable[tuple[ClusterCandidate, int]]) -> None:
         """Load stored recent mentions with the cluster ids already given to them."""
@@ -584,13 +751,11 @@ class ClusterIndex:
 
     def repoint(self, watch_id: int, old: int, new: int) -> None:
         """Members of story ``old`` now belong to ``new`` (a story folded into an older one after commit)."""
-        for mention_id in self._by_watch.get(watch_id, ()):
-            entry = self._entries[mention_id]
-            if entry.cluster_id == old:
+        for entry in self._entries.values():
+            if entry.watch_id == watch_id and entry.cluster_id == old:
                 entry.cluster_id = new
-        first = self._first.pop(old, None)
-        if first is not None and (new not in self._first or first < self._first[new]):
-            self._first[new] = first
+        cold = self._cold
+        cold.cluster[(cold.watch == watch_id) & (cold.cluster == old) & cold.alive] = new
 
     def loaded(self, watch_id: int) -> bool:
         """Whether every recent stored mention of the watch is indexed (see :meth:`mark_loaded`)."""
@@ -603,86 +768,77 @@ class ClusterIndex:
     def loaded_watches(self) -> frozenset[int]:
         return frozenset(self._loaded)
 
+    def compact(self) -> None:
+        """Move the mentions inserted since the last compaction (and the removals) into the arrays."""
+        cold = self._cold
+        if not self._entries and cold.n_alive == len(cold.alive):
+            return
+        self._cold = _Cold.build(cold, self._entries.values())
+        self._entries = {}
+        self._buckets = {}
+
     def shrink(self) -> int:
-        """Drop least recently used watches until at most ``max_entries`` mentions are indexed."""
-        if self.max_entries is None:
+        """Drop least recently used watches until at most ``max_entries`` mentions are indexed (and compact)."""
+        self.compact()
+        if self.max_entries is None or len(self) <= self.max_entries:
             return 0
-        dropped = 0
-        while len(self._entries) > self.max_entries and self._loaded:
+        import numpy as np
+
+        cold = self._cold
+        watches, counts = np.unique(cold.watch[cold.alive], return_counts=True)
+        count_of = dict(zip(watches.tolist(), counts.tolist(), strict=True))
+        dropped: list[int] = []
+        left = len(self)
+        while left > self.max_entries and self._loaded:
             watch_id, _ = self._loaded.popitem(last=False)
-            dropped += self.drop_watch(watch_id)
-        if len(self._entries) > self.max_entries:  # mentions of watches never marked loaded
-            for watch_id in list(self._by_watch):
-                dropped += self.drop_watch(watch_id)
-                if len(self._entries) <= self.max_entries:
+            left -= count_of.pop(watch_id, 0)
+            dropped.append(watch_id)
+        if left > self.max_entries:  # mentions of watches never marked loaded
+            for watch_id, count in count_of.items():
+                if left <= self.max_entries:
                     break
-        return dropped
+                left -= count
+                dropped.append(watch_id)
+        before = len(self)
+        cold.kill(np.isin(cold.watch, dropped))
+        self.compact()
+        return before - len(self)
 
     def drop_watch(self, watch_id: int) -> int:
         """Forget every mention of a watch (it is reloaded from storage when needed again)."""
         self._loaded.pop(watch_id, None)
-        ids = self._by_watch.pop(watch_id, set())
-        for mention_id in ids:
-            self._remove(mention_id)
-        # The heap keeps stale (date, id) pairs of removed entries: rebuild it when they dominate.
-        if ids and len(self._by_time) > 2 * len(self._entries) + 1000:
-            self._by_time = [(e.published, e.mention_id) for e in self._entries.values()]
-            heapq.heapify(self._by_time)
-        return len(ids)
+        self.compact()
+        cold = self._cold
+        before = cold.n_alive
+        cold.kill(cold.watch == watch_id)
+        self.compact()
+        return before - cold.n_alive
 
     def evict(self, now: datetime) -> int:
         """Forget mentions published before ``now - window``; returns how many were dropped."""
-        cutoff = now - self.window
-        dropped = 0
-        while self._by_time and self._by_time[0][0] < cutoff:
-            _, mention_id = heapq.heappop(self._by_time)
-            entry = self._entries.get(mention_id)
-            if entry is None:
-                continue
-            ids = self._by_watch.get(entry.watch_id)
-            if ids is not None:
-                ids.discard(mention_id)
-                if not ids:
-                    del self._by_watch[entry.watch_id]
-            self._remove(mention_id)
-            dropped += 1
-        return dropped
+        self.compact()
+        cold = self._cold
+        before = cold.n_alive
+        cold.kill(cold.published < _micros(now - self.window))
+        self.compact()
+        return before - cold.n_alive
 
     def representative(self, cluster_id: int) -> int | None:
-        """The earliest-published member of a cluster, or None once that member has left the window."""
-        first = self._first.get(cluster_id)
-        return first[1] if first else None
+        """The earliest-published indexed member of a cluster (None when none is indexed)."""
+        members = [(e.published, e.mention_id) for e in self._all() if e.cluster_id == cluster_id]
+        return min(members)[1] if members else None
 
-    def _remove(self, mention_id: int) -> None:
-        entry = self._entries.pop(mention_id, None)
-        if entry is None:
-            return
-        first = self._first.get(entry.cluster_id)
-        if first is not None and first[1] == mention_id:
-            # Older members are gone too (eviction goes by date): storage knows the representative now.
-            del self._first[entry.cluster_id]
-        for key in band_keys(entry.watch_id, entry.prepared):
-            held = self._buckets.get(key)
-            if held is entry:
-                del self._buckets[key]
-            elif isinstance(held, list):
-                if entry in held:
-                    held.remove(entry)
-                if len(held) == 1:
-                    self._buckets[key] = held[0]
-                elif not held:
-                    del self._buckets[key]
-
-    def _candidates(self, watch_id: int, keys: list[int]) -> list[_Entry]:
-        seen: dict[int, _Entry] = {}
+    def _candidates(self, watch_id: int, keys: list[int]) -> list[tuple[int, int, int, PreparedText]]:
+        """(mention id, published µs, cluster id, prepared text) of the indexed mentions of the watch that share a
+        bucket with ``keys``."""
+        seen: dict[int, tuple[int, int, int, PreparedText]] = {}
         for key in keys:
             held = self._buckets.get(key)
             if held is None:
                 continue
-            if isinstance(held, list):
-                for entry in held:
-                    if entry.watch_id == watch_id:
-                        seen[entry.mention_id] = entry
-            elif held.watch_id == watch_id:
-                seen[held.mention_id] = held
+            for entry in held if isinstance(held, list) else (held,):
+                if entry.watch_id == watch_id:
+                    seen[entry.mention_id] = (entry.mention_id, entry.published, entry.cluster_id, entry.prepared)
+        for found in self._cold.candidates(watch_id, keys):
+            seen.setdefault(found[0], found)
         return list(seen.values())
