@@ -191,8 +191,9 @@ _WORD_RE = re.compile(r"[^\W_][\w'’-]*")
 _SENTENCE_START = '.:!?;«"“(—–|'
 
 
-# Names recur across mentions (brands, places): normalising each once keeps prepare() cheap.
-_fold_word = lru_cache(maxsize=100_000)(fold_words)
+# Names recur across mentions (brands, places): normalising each once keeps prepare() cheap. Bounded well below a
+# big poll's vocabulary: each entry is ~250 bytes the daemon keeps between polls (at 100,000 entries, 25 MB).
+_fold_word = lru_cache(maxsize=8_192)(fold_words)
 
 
 def _names(core: str) -> tuple[str, ...]:
@@ -401,8 +402,10 @@ _ROWS = 3
 _BUCKET_CAP = 32
 
 
-# 240 bytes a word: 50,000 words (a few days of a busy watch list's vocabulary) hold ~15 MB.
-@lru_cache(maxsize=50_000)
+# ~300 bytes a word (the word, its hashes, the cache's link), kept between polls: 50,000 words held 15 MB, most of them
+# seen once (a poll of 100,000 mentions filled it). The frequent words (brands, function words) stay; a miss costs
+# one SHAKE-128 call (~0.7 µs).
+@lru_cache(maxsize=8_192)
 def _word_hashes(word: str) -> bytes:
     # BANDS * ROWS independent 32-bit hashes of one word from a single extendable-output hash (SHAKE-128):
     # one C call per word instead of one Python multiplication per word and hash function.
