@@ -12,7 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import http.server
+import shutil
 import socket
+import ssl
+import subprocess
+import threading
 import time
 from datetime import UTC, datetime
 
@@ -20,6 +25,7 @@ import pytest
 
 from erepwatch import USER_AGENT
 from erepwatch.errors import FetchError, SourceErrorKind
+from erepwatch.ingest import fetch as fetch_module
 from erepwatch.ingest.fetch import Fetcher, FetchPolicy, is_public_address, parse_retry_after
 from erepwatch.records import Validators
 from tests.conftest import FEEDS
@@ -222,3 +228,75 @@ def test_retry_after_formats():
     assert parse_retry_after("120", now) == 120
     assert parse_retry_after("Thu, 01 Jan 2026 12:01:00 GMT", now) == 60
     assert parse_retry_after("garbage", now) is None and parse_retry_after(None, now) is None
+
+
+# --- TLS: a real HTTPS server on 127.0.0.1, with a certificate authority made for the test -----------------
+
+
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory: pytest.TempPathFactory):
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make the test's certificates")
+    d = tmp_path_factory.mktemp("tls")
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=d, check=True, capture_output=True)
+
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+            "-subj", "/CN=erepwatch test CA")  # fmt: skip
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "srv.key", "-out", "srv.csr", "-subj", "/CN=127.0.0.1")
+    (d / "ext").write_text("subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n")
+    openssl("x509", "-req", "-in", "srv.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+            "-out", "srv.pem", "-days", "2", "-extfile", "ext")  # fmt: skip
+    body = (FEEDS / FEED).read_bytes()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive: a second request may reuse the TLS connection
+
+        def do_GET(self) -> None:
+            if self.headers.get("If-None-Match") == '"v1"':
+                self.send_response(304)
+                self.send_header("ETag", '"v1"')
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "application/rss+xml")
+            self.send_header("ETag", '"v1"')
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(d / "srv.pem", d / "srv.key")
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"https://127.0.0.1:{httpd.server_address[1]}/feed", d / "ca.pem", body
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_https_fetch_and_conditional_get(tls_server, monkeypatch: pytest.MonkeyPatch):
+    url, ca, body = tls_server
+    monkeypatch.setattr(fetch_module, "_ssl_context", lambda: ssl.create_default_context(cafile=str(ca)))
+
+    async def go():
+        async with Fetcher(FetchPolicy(allow_private=True)) as fetcher:
+            first = await fetcher.fetch(url)
+            again = await fetcher.fetch(url, first.validators)  # on the kept-alive TLS connection
+            return first, again
+
+    first, again = asyncio.run(go())
+    assert first.status == 200 and first.content == body and first.validators.etag == '"v1"'
+    assert again.status == 304 and again.content is None
+
+
+def test_untrusted_certificate_is_a_tls_error(tls_server):
+    url, _ca, _body = tls_server
+    error = failure(url, retries=0)
+    assert error.kind == SourceErrorKind.TLS, error

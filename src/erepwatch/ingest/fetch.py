@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import functools
 import ipaddress
+import select
 import socket
 import ssl
 import time
@@ -115,6 +116,107 @@ def _ssl_context() -> ssl.SSLContext:
     return httpx.create_ssl_context(trust_env=False)
 
 
+def _readable(sock: socket.socket | None) -> bool:
+    """Whether an idle kept-alive connection has something to read: its server closed it (or broke protocol)."""
+    if sock is None or sock.fileno() < 0:
+        return True
+    readable, _, _ = select.select([sock], [], [], 0)
+    return bool(readable)
+
+
+class _AsyncioStream(httpcore.AsyncNetworkStream):
+    """A connection on asyncio's own streams. httpcore's default for asyncio goes through anyio, whose cancel
+    scope around every read and write, and whose task group around every connect, cost more CPU than the 304
+    exchange itself (issue 17: the all-304 re-poll is mostly this): asyncio's ``timeout`` does the same here."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._reader = reader
+        self._writer = writer
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        try:
+            async with asyncio.timeout(timeout):
+                return await self._reader.read(max_bytes)
+        except TimeoutError as exc:
+            raise httpcore.ReadTimeout(str(exc) or "read timed out") from exc
+        except OSError as exc:
+            raise httpcore.ReadError(str(exc)) from exc
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        if not buffer:
+            return
+        try:
+            async with asyncio.timeout(timeout):
+                self._writer.write(buffer)
+                await self._writer.drain()
+        except TimeoutError as exc:
+            raise httpcore.WriteTimeout(str(exc) or "write timed out") from exc
+        except (OSError, RuntimeError) as exc:  # RuntimeError: writing to a transport closed under us
+            raise httpcore.WriteError(str(exc)) from exc
+
+    async def aclose(self) -> None:
+        self._writer.close()
+
+    async def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.AsyncNetworkStream:
+        try:
+            async with asyncio.timeout(timeout):
+                await self._writer.start_tls(ssl_context, server_hostname=server_hostname)
+        except TimeoutError as exc:
+            self._writer.close()
+            raise httpcore.ConnectTimeout(str(exc) or "TLS handshake timed out") from exc
+        except (OSError, ssl.SSLError) as exc:  # ssl.SSLError is an OSError; _transport_error finds it as the cause
+            self._writer.close()
+            raise httpcore.ConnectError(str(exc)) from exc
+        return self
+
+    def get_extra_info(self, info: str) -> Any:
+        if info == "ssl_object":
+            return self._writer.get_extra_info("ssl_object")
+        if info == "client_addr":
+            return self._writer.get_extra_info("sockname")
+        if info == "server_addr":
+            return self._writer.get_extra_info("peername")
+        if info == "socket":
+            return self._writer.get_extra_info("socket")
+        if info == "is_readable":
+            return _readable(self._writer.get_extra_info("socket"))
+        return None
+
+
+class _AsyncioBackend(httpcore.AsyncNetworkBackend):
+    """Connects with asyncio itself (see :class:`_AsyncioStream`); fetches always run on asyncio."""
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        try:
+            async with asyncio.timeout(timeout):
+                reader, writer = await asyncio.open_connection(
+                    host, port, local_addr=(local_address, 0) if local_address else None
+                )
+        except TimeoutError as exc:
+            raise httpcore.ConnectTimeout(str(exc) or f"connecting to {host} timed out") from exc
+        except OSError as exc:
+            raise httpcore.ConnectError(str(exc)) from exc
+        sock = writer.get_extra_info("socket")
+        for option in socket_options or ():
+            sock.setsockopt(*option)
+        return _AsyncioStream(reader, writer)
+
+    async def connect_unix_socket(self, *args: Any, **kwargs: Any) -> httpcore.AsyncNetworkStream:
+        raise ForbiddenAddressError("unix sockets are not fetched")
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
 class _GuardedBackend(httpcore.AsyncNetworkBackend):
     """Resolves names itself and connects to a checked IP address, never to a name.
 
@@ -123,7 +225,7 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
     """
 
     def __init__(self, allow_private: bool) -> None:
-        self._inner = httpcore.AnyIOBackend()
+        self._inner = _AsyncioBackend()
         self._allow_private = allow_private
         #: host → its addresses and when they expire: a poll fetches dozens of searches from one host
         #: (news.google.com), and each resolution is a thread hop; the address connected to is still the
