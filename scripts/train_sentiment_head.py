@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from eval_sentiment import CACHE, CLASSES, EmbeddingCache, labelled_mentions, load_set  # noqa: E402
 
-from erepwatch.analyze.crisis import CRISIS, CRISIS_PATH, FEATURES, evidence  # noqa: E402
+from erepwatch.analyze.crisis import CRISIS, CRISIS_PATH, FEATURES, evidence, head_digest  # noqa: E402
 from erepwatch.analyze.embedding import MODEL_VERSION  # noqa: E402
 from erepwatch.analyze.sentiment import LexiconScorer  # noqa: E402
 from erepwatch.analyze.sentiment_models import (  # noqa: E402
@@ -557,6 +557,7 @@ def train_crisis(cache: EmbeddingCache, head: HeadModel, out: Path) -> None:
         threshold=np.array(threshold),
         features=np.array(FEATURES),
         model_version=np.array(MODEL_VERSION),
+        head=np.array(head_digest(head)),
         l2=np.array(l2),
     )
     print(f"wrote {out} (l2={l2:g}, threshold {threshold:.2f})")

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from erepwatch.analyze import embedding
-from erepwatch.analyze.crisis import FEATURES, load_crisis
+from erepwatch.analyze.crisis import FEATURES, head_digest, load_crisis
 from erepwatch.analyze.sentiment import LexiconScorer, load_scorer
 from erepwatch.analyze.sentiment_models import (
     ANY_LANGUAGE,
@@ -55,6 +55,7 @@ def test_shipped_models_have_the_expected_shapes() -> None:
     crisis = load_crisis()
     assert crisis.w.shape == (len(FEATURES) + embedding.DIM,) and 0 < crisis.threshold < 1
     assert crisis.model_version == embedding.MODEL_VERSION, "retrain the crisis model after a model change"
+    assert crisis.head == head_digest(head), "retrain the crisis model after a new sentiment head (--crisis-only)"
     bow = load_bow()
     assert bow.w.shape == (len(bow.index), len(CLASSES)) and len(bow.index) > 1000
     assert np.isfinite(bow.w).all()

@@ -26,6 +26,7 @@ applying the classifier is a choice made after reading the held-out figures, rec
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
-__all__ = ["CRISIS", "CRISIS_PATH", "FEATURES", "CrisisJudge", "CrisisModel", "evidence", "load_crisis"]
+__all__ = ["CRISIS", "CRISIS_PATH", "FEATURES", "CrisisJudge", "CrisisModel", "evidence", "head_digest", "load_crisis"]
 
 CRISIS = "crisis"
 CRISIS_PATH = Path(__file__).resolve().parent / "crisis_head.npz"
@@ -91,6 +92,18 @@ def evidence(
     return features, tuple(dict.fromkeys(words))
 
 
+def head_digest(head: HeadModel) -> str:
+    """What identifies the sentiment head whose probabilities the classifier was trained on: a new head moves those
+    features, and the classifier must be trained again (``train_sentiment_head.py --crisis-only``)."""
+    digest = hashlib.sha1()
+    for language in sorted(head.heads):
+        w, b = head.heads[language]
+        digest.update(language.encode())
+        digest.update(w.tobytes())
+        digest.update(b.tobytes())
+    return digest.hexdigest()
+
+
 @dataclass(frozen=True)
 class CrisisModel:
     """Logistic regression over the evidence features and the window embedding."""
@@ -99,6 +112,8 @@ class CrisisModel:
     b: float
     threshold: float
     model_version: str
+    #: :func:`head_digest` of the sentiment head it was trained with
+    head: str
 
     def probability(self, features: list[float], vector: npt.NDArray[np.float32]) -> float:
         n = len(features)
@@ -149,6 +164,7 @@ def load_crisis(path: Path = CRISIS_PATH) -> CrisisModel:
     try:
         with np.load(path, allow_pickle=False) as data:
             w, b, threshold, version = data["W"], data["b"], data["threshold"], data["model_version"]
+            head = str(data["head"])
     except (OSError, ValueError, KeyError) as exc:
         raise ConfigError("analysis.builtin_tags", f"cannot read the crisis model {path}: {exc}") from exc
-    return CrisisModel(np.asarray(w, dtype=np.float32), float(b), float(threshold), str(version))
+    return CrisisModel(np.asarray(w, dtype=np.float32), float(b), float(threshold), str(version), head)
