@@ -321,10 +321,12 @@ def cost(with_embedding: bool = True, rounds: int = 20) -> dict[str, float]:
         for _ in range(rounds):
             for i, (w, lang) in enumerate(windows):
                 if isinstance(scorer, ModelScorer):
-                    scorer.score_with(w.text, lang, w.focus, vectors[i] if vectors is not None else None)
+                    scorer.score_with(
+                        w.text, lang, w.focus, vectors[i] if vectors is not None else None, scanned=w.scan
+                    )
                 else:
-                    scorer.score(w.text, lang, w.focus)
-                tagger.explain(w.text, lang, segments=w.segments, focus=w.focus)
+                    scorer.score(w.text, lang, w.focus, scanned=w.scan)
+                tagger.explain(w.text, lang, segments=w.segments, focus=w.focus, scanned=w.scan)
                 if name == "e5 head" and judge is not None and vectors is not None:
                     judge(w, lang, vectors[i])
         out[name] = rounds * len(windows) / (time.perf_counter() - start)

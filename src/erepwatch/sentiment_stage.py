@@ -132,7 +132,7 @@ def refine_sentiment(
         with factory() as session, session.begin():
             for row, window, vector in zip(batch, windows, vectors, strict=True):
                 mention_id, _, _, _, language, why, tags, own_groups = row
-                got = scorer.score_with(window.text, language, window.focus, vector)
+                got = scorer.score_with(window.text, language, window.focus, vector, scanned=window.scan)
                 new_why = dict(why or {})
                 new_why["sentiment"] = list(got.keywords)
                 # A watch with its own "crisis" group keeps the tag its words gave at poll time.

@@ -134,7 +134,7 @@ class CrisisModel:
         hits = tagger.hits(window.text, window.segments, window.focus, window.scan)
         if not any(CRISIS in hit.groups for _, hit in hits):
             return ()  # most windows: no crisis term, no tag, nothing more to read
-        lexical = lexicon.features(window.text, language, window.focus)
+        lexical = lexicon.features(window.text, language, window.focus, scanned=window.scan)
         negative, _, positive = head.probabilities(vector, lexical, language)
         features, words = evidence(window, tagger, (lexical[0], negative, positive), hits)
         if not words or self.probability(features, vector) < self.threshold:

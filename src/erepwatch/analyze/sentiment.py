@@ -198,9 +198,9 @@ class LexiconScorer:
         return Reading(total, contributions, self.tuning.alpha)
 
     def features(
-        self, text: str, language: str | None, focus: Sequence[tuple[int, int]] = ()
+        self, text: str, language: str | None, focus: Sequence[tuple[int, int]] = (), *, scanned: Scan | None = None
     ) -> tuple[float, float, float]:
-        return self.read(text, language, focus).features()
+        return self.read(text, language, focus, scanned=scanned).features()
 
     def explain(
         self, text: str, language: str | None, focus: Sequence[tuple[int, int]] = ()
