@@ -1,6 +1,7 @@
 """The analysis' shortcuts change no output: over every labelled corpus mention window (tests/data/sentiment/
 mentions*.tsv, 1,143 windows), the window's shared scan gives the sentiment, its "why", the tags and the crisis
-evidence that reading the text again gives."""
+evidence that reading the text again gives, and the lexicon's index of entry lengths finds the entries that trying
+every length and every stem cut finds (what `Lexicon.match` did before it)."""
 
 import sys
 from dataclasses import astuple
@@ -11,6 +12,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 from eval_sentiment import EXTRA, labelled_mentions
 
+from erepwatch.analyze.lexicon import _MIN_STEM as MIN_STEM
+from erepwatch.analyze.lexicon import Entry, Lexicon, lexical
 from erepwatch.analyze.sentiment import LexiconScorer, load_scorer
 from erepwatch.analyze.tags import Tagger, load_tagger
 from erepwatch.analyze.textnorm import scan
@@ -57,3 +60,54 @@ def test_the_shared_scan_reads_as_the_text(
         if outputs[0] != outputs[1]:
             differ.append(w.text)
     assert not differ, differ[:3]
+
+
+def _reference_match(
+    lex: Lexicon, toks: list[str], i: int, longest: int, longest_stem: int
+) -> tuple[Entry, int] | None:
+    """The longest entry at ``toks[i]`` tried the plain way: every length from the longest, every stem cut."""
+    exact, stems = lex._exact, lex._stems
+    for n in range(min(max(longest, longest_stem), len(toks) - i), 0, -1):
+        hit = exact.get(tuple(toks[i : i + n]))
+        if hit is not None:
+            return hit, n
+        if n <= longest_stem:
+            head, last = tuple(toks[i : i + n - 1]), toks[i + n - 1]
+            for cut in range(len(last), MIN_STEM - 1, -1):
+                hit = stems.get((head, last[:cut]))
+                if hit is not None:
+                    return hit, n
+    return None
+
+
+def test_the_indexed_lexicon_finds_what_trying_every_length_finds(
+    windows: list[tuple[Window, str]], lexicon: LexiconScorer, tagger: Tagger
+) -> None:
+    lexicons = [
+        (lex, max(map(len, lex._exact)), max(len(head) + 1 for head, _ in lex._stems))
+        for lex in (lexicon.lexicon("fr"), lexicon.lexicon("en"), lexicon.lexicon(None), tagger._builtin.lexicon)
+    ]
+    checked = 0
+    for w, _ in windows:
+        toks = lexical((w.scan or scan(w.text)).words)
+        for lex, longest, longest_stem in lexicons:
+            expected = {
+                i: hit
+                for i in range(len(toks))
+                if (hit := _reference_match(lex, toks, i, longest, longest_stem)) is not None
+            }
+            assert lex.matches(toks) == expected, w.text
+            assert [lex.match(toks, i) for i in range(len(toks))] == [expected.get(i) for i in range(len(toks))]
+            checked += len(expected)
+    assert checked > 7_000
+
+
+def test_a_lexicon_extended_after_use_finds_its_new_entries() -> None:
+    lex = Lexicon([("rappel", -1.0, "word")])
+    toks = lexical(scan("Rappel massif de trottinettes, rappels en série").words)
+    assert lex.matches(toks) == {0: (Entry("rappel", -1.0), 1)}
+    lex.add("rappel*", -2.0)
+    lex.add("rappel massif", -3.0)
+    assert lex.matches(toks) == {0: (Entry("rappel massif", -3.0), 2), 4: (Entry("rappel*", -2.0), 1)}
+    merged = lex.merged(Lexicon([("trottinette*", 0.5, "word")]))
+    assert merged.matches(toks) == {**lex.matches(toks), 3: (Entry("trottinette*", 0.5), 1)}

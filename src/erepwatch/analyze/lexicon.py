@@ -84,15 +84,20 @@ class Lexicon:
     def __init__(self, entries: Iterable[tuple[str, float, Kind]] = ()) -> None:
         self._exact: dict[tuple[str, ...], Entry] = {}
         self._stems: dict[tuple[tuple[str, ...], str], Entry] = {}
-        self._max_len = 1
         self._max_stem_len = 0
-        # First words (and single-word stems) of all entries: most tokens start no entry, and this lets
-        # `match` say so with one set lookup instead of trying every length and stem cut.
-        self._first_words: set[str] = set()
-        self._first_stems: set[str] = set()
-        self._first_stem_lengths: set[int] = set()
-        #: word → whether some entry may start with it; words repeat, so each is worked out once.
-        self._starts: dict[str, bool] = {}
+        # Most tokens start no entry, and most that do start one or two: each first word's possible entry lengths
+        # (in words) and each stem head's stem lengths (in characters) let `match` try only those.
+        #: first word → lengths of the entries (exact, or stems of several words) starting with it
+        self._lengths: dict[str, set[int]] = {}
+        #: words before a stem (``()`` for a one-word stem) → the stems' lengths in characters
+        self._cuts: dict[tuple[str, ...], set[int]] = {}
+        #: the stems of one word
+        self._alone: set[str] = set()
+        #: word → the lengths to try for an entry starting with it, longest first (empty: none can); words
+        #: repeat, so each is worked out once.
+        self._starts: dict[str, tuple[int, ...]] = {}
+        #: stem head → its stem lengths, longest first
+        self._cuts_desc: dict[tuple[str, ...], tuple[int, ...]] = {}
         self.symbols: dict[str, Entry] = {}
         for entry, weight, kind in entries:
             self.add(entry, weight, kind)
@@ -100,6 +105,7 @@ class Lexicon:
     def add(self, entry: str, weight: float, kind: Kind = "word") -> None:
         """Add or replace an entry; entries without any word (emoji, ``:-)``) are kept as raw symbols."""
         self._starts.clear()
+        self._cuts_desc.clear()
         stem = entry.endswith("*")
         body = entry[:-1] if stem else entry
         ws = tuple(lexical(words(body.replace(NUMBER, f" {_NUMBER_TOKEN} "))))
@@ -110,15 +116,14 @@ class Lexicon:
         if stem and len(ws[-1]) >= _MIN_STEM:
             self._stems[(ws[:-1], ws[-1])] = value
             self._max_stem_len = max(self._max_stem_len, len(ws))
+            self._cuts.setdefault(ws[:-1], set()).add(len(ws[-1]))
             if len(ws) > 1:
-                self._first_words.add(ws[0])
+                self._lengths.setdefault(ws[0], set()).add(len(ws))
             else:
-                self._first_stems.add(ws[0])
-                self._first_stem_lengths.add(len(ws[0]))
+                self._alone.add(ws[0])
         else:
             self._exact[ws] = value
-            self._first_words.add(ws[0])
-        self._max_len = max(self._max_len, len(ws))
+            self._lengths.setdefault(ws[0], set()).add(len(ws))
 
     def merged(self, other: Lexicon) -> Lexicon:
         """A new lexicon holding both; ``other`` wins where both have an entry."""
@@ -127,37 +132,71 @@ class Lexicon:
             out._exact.update(src._exact)
             out._stems.update(src._stems)
             out.symbols.update(src.symbols)
-            out._first_words |= src._first_words
-            out._first_stems |= src._first_stems
-            out._first_stem_lengths |= src._first_stem_lengths
-            out._max_len = max(out._max_len, src._max_len)
+            out._alone |= src._alone
+            for word, lengths in src._lengths.items():
+                out._lengths.setdefault(word, set()).update(lengths)
+            for head, cuts in src._cuts.items():
+                out._cuts.setdefault(head, set()).update(cuts)
             out._max_stem_len = max(out._max_stem_len, src._max_stem_len)
         return out
+
+    def _lengths_for(self, first: str) -> tuple[int, ...]:
+        """The entry lengths (in words) worth trying at a token ``first``, longest first."""
+        lengths = set(self._lengths.get(first, ()))
+        if any(first[:n] in self._alone for n in self._cuts_of(()) if n <= len(first)):
+            lengths.add(1)
+        if len(self._starts) > _STARTS_CACHE:
+            self._starts.clear()
+        found = self._starts[first] = tuple(sorted(lengths, reverse=True))
+        return found
+
+    def _cuts_of(self, head: tuple[str, ...]) -> tuple[int, ...]:
+        cuts = self._cuts_desc.get(head)
+        if cuts is None:
+            cuts = self._cuts_desc[head] = tuple(sorted(self._cuts.get(head, ()), reverse=True))
+        return cuts
 
     def match(self, toks: Sequence[str], i: int) -> tuple[Entry, int] | None:
         """The longest entry starting at ``toks[i]`` and how many tokens it covers."""
         first = toks[i]
-        starts = self._starts.get(first)
-        if starts is None:
-            starts = first in self._first_words or any(
-                first[:n] in self._first_stems for n in self._first_stem_lengths if n <= len(first)
-            )
-            if len(self._starts) > _STARTS_CACHE:
-                self._starts.clear()
-            self._starts[first] = starts
-        if not starts:
+        lengths = self._starts.get(first)
+        if lengths is None:
+            lengths = self._lengths_for(first)
+        if not lengths:
             return None
+        return self._longest(toks, i, lengths)
+
+    def matches(self, toks: Sequence[str]) -> dict[int, tuple[Entry, int]]:
+        """:meth:`match` at every position of ``toks`` where an entry starts: position → (entry, tokens covered).
+        One pass for the whole text: most tokens are rejected by one dictionary lookup, in a comprehension."""
+        starts = self._starts
+        known = list(map(starts.get, toks))
+        if None in known:
+            known = [self._lengths_for(w) if k is None else k for w, k in zip(toks, known, strict=True)]
+        out: dict[int, tuple[Entry, int]] = {}
+        for i in [i for i, k in enumerate(known) if k]:
+            hit = self._longest(toks, i, known[i])  # type: ignore[arg-type]
+            if hit is not None:
+                out[i] = hit
+        return out
+
+    def _longest(self, toks: Sequence[str], i: int, lengths: tuple[int, ...]) -> tuple[Entry, int] | None:
+        # Lengths no entry starting with toks[i] has are skipped: the first hit is the one trying every length
+        # from the longest would find.
         rest = len(toks) - i
-        for n in range(min(self._max_len, rest), 0, -1):
+        for n in lengths:
+            if n > rest:
+                continue
             hit = self._exact.get(tuple(toks[i : i + n]))
             if hit is not None:
                 return hit, n
             if n <= self._max_stem_len:
                 head, last = tuple(toks[i : i + n - 1]), toks[i + n - 1]
-                for cut in range(len(last), _MIN_STEM - 1, -1):
-                    hit = self._stems.get((head, last[:cut]))
-                    if hit is not None:
-                        return hit, n
+                for cut in self._cuts_of(head):
+                    if cut <= len(last):
+                        hit = self._stems.get((head, last[:cut]))
+                        if hit is not None:
+                            return hit, n
         return None
 
     def __len__(self) -> int:

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Literal, Protocol, runtime_checkable
 
 from erepwatch.analyze.lexicon import Lexicon, config_dir, lexical, read_lexicon
-from erepwatch.analyze.textnorm import Scan, Token, part, tokens
+from erepwatch.analyze.textnorm import Scan, part, scan
 from erepwatch.errors import ConfigError
 
 __all__ = [
@@ -217,45 +217,43 @@ class LexiconScorer:
         for m in _SENTENCE.finditer(text):
             start, end = m.span()
             local: dict[str, float] = {}
-            if scanned is None:
-                toks = tokens(text[start:end])
-            else:  # a sentence ends at a stop: its words are the text's own, read off its scan
-                sc = part(text, scanned, start, end)
-                toks = [Token(w, a, b) for w, a, b in zip(sc.words, sc.starts, sc.ends, strict=True)]
-            value = self._sentence(text, start, end, toks, lex, local)
+            # A sentence ends at a stop: its words are the text's own, read off the text's scan when there is one.
+            sc = scan(text[start:end]) if scanned is None else part(text, scanned, start, end)
+            value = self._sentence(text, start, end, sc, lex, local)
             weight = t.focus_weight if focus and any(s < end and e > start for s, e in focus) else 1.0
             total += value * weight
             for k, v in local.items():
                 contributions[k] = contributions.get(k, 0.0) + v * weight
         return total, contributions
 
-    def _sentence(
-        self, text: str, start: int, end: int, toks: Sequence[Token], lex: Lexicon, contrib: dict[str, float]
-    ) -> float:
+    def _sentence(self, text: str, start: int, end: int, sc: Scan, lex: Lexicon, contrib: dict[str, float]) -> float:
         t = self.tuning
         sentence = text[start:end]
-        words = lexical([tok.text for tok in toks])
+        starts, ends = sc.starts, sc.ends
         before = 0.0  # clause(s) before a contrast word
         value = 0.0
         negate_left = 0
         boost = 1.0
         boost_left = 0
-        i = 0
         prev_end = 0
-        while i < len(toks):
-            if _CLAUSE_BREAK.search(sentence, prev_end, toks[i].start):
+        i = 0
+        # Only the words starting an entry do anything; between two of them, each plain word shortens the reach of
+        # a negation and a booster by one, and a clause break ends both (only whether a reach is left counts).
+        for at, (entry, n) in lex.matches(lexical(sc.words)).items():
+            if at < i:
+                continue  # inside the previous entry
+            if _CLAUSE_BREAK.search(sentence, prev_end, starts[at]) and any(
+                # between words, not inside one (a word's offsets may span an entity such as "&eacute;")
+                _CLAUSE_BREAK.search(sentence, ends[k - 1] if k else 0, starts[k])
+                for k in range(i, at + 1)
+            ):
                 negate_left = 0
                 boost_left = 0
-            hit = lex.match(words, i)
-            if hit is None:
-                i += 1
-                negate_left -= 1
-                boost_left -= 1
-                prev_end = toks[i - 1].end
-                continue
-            entry, n = hit
-            s, e = toks[i].start, toks[i + n - 1].end
-            i += n
+            else:
+                negate_left -= at - i
+                boost_left -= at - i
+            s, e = starts[at], ends[at + n - 1]
+            i = at + n
             prev_end = e
             if entry.kind == "negation":
                 negate_left = t.negation_window
@@ -281,7 +279,7 @@ class LexiconScorer:
                 weight *= t.caps_factor
             if negate_left > 0:
                 weight *= t.negation_factor
-                surface = _negated(sentence, toks, i - n, negate_left, t.negation_window) + surface
+                surface = _negated(sentence, starts, at, negate_left, t.negation_window) + surface
                 negate_left = t.negation_window
             value += weight
             key = " ".join(surface.split()).lower()
@@ -302,10 +300,10 @@ class LexiconScorer:
         return value
 
 
-def _negated(sentence: str, toks: Sequence, index: int, left: int, window: int) -> str:
+def _negated(sentence: str, starts: Sequence[int], index: int, left: int, window: int) -> str:
     """The negator's text glued before a negated keyword ("pas ", "not "), for readable keywords."""
     back = max(0, index - (window - left) - 1)
-    return sentence[toks[back].start : toks[index].start] if index > back else ""
+    return sentence[starts[back] : starts[index]] if index > back else ""
 
 
 #: Built-in scorers (``analysis.scorer``): the lexicon alone, or a trained model with the lexicon's "why".

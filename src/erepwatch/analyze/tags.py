@@ -261,12 +261,9 @@ class _Groups:
     def _terms(self, toks: Sequence[str]) -> Iterator[tuple[int, int, set[str]]]:
         """Each term found in ``toks``, as (first word, length in words, its groups), exclusions applied."""
         blocked_until = 0
-        for i in range(len(toks)):
-            # Every start position, not only after a match: a longer term of one group must not hide a
-            # shorter term of another group starting at the same word.
-            hit = self.lexicon.match(toks, i)
-            if hit is None:
-                continue
+        # Every start position, not only after a match: a longer term of one group must not hide a
+        # shorter term of another group starting at the same word.
+        for i, hit in self.lexicon.matches(toks).items():
             groups = self._groups_of[hit[0].text]
             if _EXCLUDED in groups:
                 blocked_until = max(blocked_until, i + hit[1])
