@@ -22,13 +22,14 @@ from __future__ import annotations
 import importlib
 import math
 import re
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol, runtime_checkable
 
 from erepwatch.analyze.lexicon import Lexicon, config_dir, lexical, read_lexicon
-from erepwatch.analyze.textnorm import Scan, part, scan
+from erepwatch.analyze.textnorm import Scan, scan
 from erepwatch.errors import ConfigError
 
 __all__ = [
@@ -214,37 +215,57 @@ class LexiconScorer:
         lex = self.lexicon(language)
         total = 0.0
         contributions: dict[str, float] = {}
+        lexical_words = lexical(scanned.words) if scanned is not None else []
+        at = 0
         for m in _SENTENCE.finditer(text):
             start, end = m.span()
             local: dict[str, float] = {}
-            # A sentence ends at a stop: its words are the text's own, read off the text's scan when there is one.
-            sc = scan(text[start:end]) if scanned is None else part(text, scanned, start, end)
-            value = self._sentence(text, start, end, sc, lex, local)
+            if scanned is None:
+                sc = scan(text[start:end])
+                found, starts, ends = lexical(sc.words), [s + start for s in sc.starts], [e + start for e in sc.ends]
+            else:
+                # A sentence ends after a stop, a line break or the text's end, where no word is cut (what
+                # textnorm.part checks): its words are the scan's own, a slice of it.
+                a = bisect_left(scanned.starts, start, at)
+                at = bisect_left(scanned.starts, end, a)
+                found, starts, ends = lexical_words[a:at], scanned.starts[a:at], scanned.ends[a:at]
+            value = self._sentence(text, start, end, found, starts, ends, lex, local)
             weight = t.focus_weight if focus and any(s < end and e > start for s, e in focus) else 1.0
             total += value * weight
             for k, v in local.items():
                 contributions[k] = contributions.get(k, 0.0) + v * weight
         return total, contributions
 
-    def _sentence(self, text: str, start: int, end: int, sc: Scan, lex: Lexicon, contrib: dict[str, float]) -> float:
+    def _sentence(
+        self,
+        text: str,
+        start: int,
+        end: int,
+        found: Sequence[str],
+        starts: Sequence[int],
+        ends: Sequence[int],
+        lex: Lexicon,
+        contrib: dict[str, float],
+    ) -> float:
+        """The value of the sentence ``text[start:end]``; ``found``: its words as the lexicon reads them, ``starts``
+        and ``ends``: their offsets in ``text``."""
         t = self.tuning
         sentence = text[start:end]
-        starts, ends = sc.starts, sc.ends
         before = 0.0  # clause(s) before a contrast word
         value = 0.0
         negate_left = 0
         boost = 1.0
         boost_left = 0
-        prev_end = 0
+        prev_end = start
         i = 0
         # Only the words starting an entry do anything; between two of them, each plain word shortens the reach of
         # a negation and a booster by one, and a clause break ends both (only whether a reach is left counts).
-        for at, (entry, n) in lex.matches(lexical(sc.words)).items():
+        for at, (entry, n) in lex.matches(found).items():
             if at < i:
                 continue  # inside the previous entry
-            if _CLAUSE_BREAK.search(sentence, prev_end, starts[at]) and any(
+            if _CLAUSE_BREAK.search(text, prev_end, starts[at]) and any(
                 # between words, not inside one (a word's offsets may span an entity such as "&eacute;")
-                _CLAUSE_BREAK.search(sentence, ends[k - 1] if k else 0, starts[k])
+                _CLAUSE_BREAK.search(text, ends[k - 1] if k else start, starts[k])
                 for k in range(i, at + 1)
             ):
                 negate_left = 0
@@ -274,12 +295,12 @@ class LexiconScorer:
             if boost_left > 0:
                 weight *= boost
                 boost_left = 0
-            surface = sentence[s:e]
+            surface = text[s:e]
             if len(surface) > 2 and surface.isupper() and not sentence.isupper():
                 weight *= t.caps_factor
             if negate_left > 0:
                 weight *= t.negation_factor
-                surface = _negated(sentence, starts, at, negate_left, t.negation_window) + surface
+                surface = _negated(text, starts, at, negate_left, t.negation_window) + surface
                 negate_left = t.negation_window
             value += weight
             key = " ".join(surface.split()).lower()
@@ -300,10 +321,10 @@ class LexiconScorer:
         return value
 
 
-def _negated(sentence: str, starts: Sequence[int], index: int, left: int, window: int) -> str:
+def _negated(text: str, starts: Sequence[int], index: int, left: int, window: int) -> str:
     """The negator's text glued before a negated keyword ("pas ", "not "), for readable keywords."""
     back = max(0, index - (window - left) - 1)
-    return sentence[starts[back] : starts[index]] if index > back else ""
+    return text[starts[back] : starts[index]] if index > back else ""
 
 
 #: Built-in scorers (``analysis.scorer``): the lexicon alone, or a trained model with the lexicon's "why".

@@ -151,6 +151,9 @@ def _someone_elses(toks: Sequence[str], place: Place, i: int, end: int, same: Se
     return False
 
 
+#: Places kept by a tagger: a window's are asked twice in a row, never again later.
+_PLACES = 64
+
 #: The internal group of exclusion terms (``!term``).
 _EXCLUDED = "!"
 
@@ -302,6 +305,19 @@ class Tagger:
         self.reach = dict(reach or {})
         #: the groups applied (all when None): a group not precise enough is kept out by default
         self.enabled = frozenset(enabled) if enabled is not None else None
+        #: the last few texts' places of the watched term (their lists are only read)
+        self._places: dict[tuple[str, int, tuple[tuple[int, int], ...]], Place] = {}
+
+    def _place(self, part: str, sc: Scan, start: int, focus: Sequence[tuple[int, int]]) -> Place:
+        """:func:`_place`, kept for the next call: the sentiment stage reads a window's tags (:meth:`explain`) and
+        its crisis evidence (:meth:`hits`) one after the other."""
+        key = (part, start, tuple(focus))
+        found = self._places.get(key)
+        if found is None:
+            if len(self._places) >= _PLACES:
+                self._places.clear()
+            found = self._places[key] = _place(part, sc, start, focus)
+        return found
 
     @property
     def groups(self) -> tuple[str, ...]:
@@ -346,7 +362,7 @@ class Tagger:
             part = text[start:end]
             sc = scan(part) if scanned is None else _part(text, scanned, start, end)
             index = inside.index((start, end)) if (start, end) in inside else -1
-            found = self._builtin.hits(lexical(sc.words), sc.words, partial(_place, part, sc, start, focus))
+            found = self._builtin.hits(lexical(sc.words), sc.words, partial(self._place, part, sc, start, focus))
             out += [(index, hit) for hit in found]
         return out
 
@@ -378,7 +394,7 @@ class Tagger:
             shown = sc.words
             toks = lexical(shown)
 
-            place = partial(_place, part, sc, start, focus)
+            place = partial(self._place, part, sc, start, focus)
             self._builtin.found(toks, why, shown, place if focus else None, self.reach)
             if extra is not None:
                 extra_why: dict[str, list[str]] = {}
