@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import html
 import re
+import threading
 import unicodedata
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
@@ -187,9 +188,26 @@ def _fold_plain(text: str) -> str:
     return _NON_ASCII.sub(_fold_run, text).lower()
 
 
+#: The last long text folded by this thread, and its fold: the matcher's ``could_match`` folds an item's text, and
+#: scanning it comes next when a watch could match (an identity test, so a text is never mistaken for another).
+_LAST = threading.local()
+_REMEMBERED = 512
+
+
 def _fold_mapped(text: str) -> tuple[str, _OffsetMap | None]:
     if text.isascii() and "&" not in text:
         return text.lower(), None
+    if len(text) >= _REMEMBERED:
+        last = getattr(_LAST, "fold", None)
+        if last is not None and last[0] is text:
+            return last[1]
+        found = _fold_special(text)
+        _LAST.fold = (text, found)
+        return found
+    return _fold_special(text)
+
+
+def _fold_special(text: str) -> tuple[str, _OffsetMap | None]:
     folded = _fold_plain(text)  # also teaches _TABLE which characters are odd
     special = _special()
     first = special.search(text)
