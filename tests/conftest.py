@@ -13,9 +13,11 @@ import traceback
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -288,3 +290,12 @@ def cli(bare_cli: Cli) -> Cli:
 @pytest.fixture
 def python() -> str:
     return sys.executable
+
+
+@dataclass
+class PlainWatch:
+    """A watch as ``build_mentions`` reads it (id, creation date, own tag groups), without a database row."""
+
+    id: int
+    created_at: datetime = datetime(2026, 1, 1, tzinfo=UTC)
+    tags: dict[str, Any] = field(default_factory=dict)

@@ -4,7 +4,6 @@ equals what each of them computed by scanning on its own, on every item of the r
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,7 +23,7 @@ from erepwatch.errors import FeedParseError
 from erepwatch.ingest.items import items_from_feed
 from erepwatch.ingest.parse import parse_feed
 from erepwatch.pipeline import LEAD_CHARS, _prepared
-from tests.conftest import corpus_feeds
+from tests.conftest import PlainWatch, corpus_feeds
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 #: The watches of benchmarks/bench_poll.py: words, phrases, exclusions, an elision.
@@ -47,13 +46,6 @@ QUERIES = [
     "samsung",
     "the",  # matches nearly everything: many windows
 ]
-
-
-@dataclass
-class _Watch:
-    id: int
-    created_at: datetime = NOW
-    tags: dict[str, Any] = field(default_factory=dict)
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +86,7 @@ def test_parts_of_corpus_texts_equal_their_own_scan(corpus_items: list[MatchItem
 
 def test_mentions_from_the_shared_scan_equal_mentions_scanned_apart(corpus_items: list[MatchItem]) -> None:
     matcher = compile_matcher([WatchSpec(i, f"w{i}", q) for i, q in enumerate(QUERIES)])
-    watches = {i: _Watch(i) for i in range(len(QUERIES))}
+    watches = {i: PlainWatch(i) for i in range(len(QUERIES))}
     lexicon = load_scorer("lexicon")
     assert isinstance(lexicon, LexiconScorer)
     bow = ModelScorer("bow", lexicon)

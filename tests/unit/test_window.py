@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 
@@ -13,15 +11,9 @@ from erepwatch.analyze.mention_drafts import MentionDraft, build_mentions
 from erepwatch.analyze.sentiment import LexiconScorer, load_scorer
 from erepwatch.analyze.tags import Tagger, load_tagger
 from erepwatch.analyze.window import MAX_CHARS, MAX_SENTENCES, mention_window
+from tests.conftest import PlainWatch
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-@dataclass
-class _Watch:
-    id: int
-    created_at: datetime = NOW
-    tags: dict[str, Any] = field(default_factory=dict)
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +38,7 @@ def mentions(
         item,
         matcher.match(item),
         published=NOW,
-        watches={i: _Watch(i) for i in queries},
+        watches={i: PlainWatch(i) for i in queries},
         source_created_at=NOW,
         scorer=scorer,
         tagger=tagger,

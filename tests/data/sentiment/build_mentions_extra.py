@@ -13,23 +13,19 @@ hand (the rule in README.md), before any method's output on these windows was lo
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 import re
-from datetime import UTC, datetime
 from pathlib import Path
 
-from erepwatch.analyze.language import detect_language
+from corpus_items import corpus_items, words_of
+
 from erepwatch.analyze.matcher import MatchItem, WatchSpec, compile_matcher
 from erepwatch.analyze.tags import load_tagger
 from erepwatch.analyze.window import mention_window
 from erepwatch.errors import ErepwatchError
-from erepwatch.ingest.items import items_from_feed
-from erepwatch.ingest.parse import parse_feed
 
 HERE = Path(__file__).resolve().parent
-FEEDS = HERE.parents[2].parent / "shared" / "corpus" / "feeds"
 #: Capitalised words that name nothing.
 STOP = set(
     re.findall(
@@ -41,10 +37,6 @@ STOP = set(
     )
 )
 NAME = re.compile(r"(?:[A-ZÀ-Ý][\w'’\-\.]*[\w])(?:\s+(?:[A-ZÀ-Ý][\w'’\-\.]*[\w]))*")
-
-
-def words_of(text: str) -> set[str]:
-    return set(re.findall(r"\w{3,}", text.lower()))
 
 
 def names_of(title: str, text: str) -> list[str]:
@@ -72,40 +64,29 @@ def main() -> None:
     tagger = load_tagger()
     out: list[dict[str, str]] = []
     kept_titles: list[set[str]] = []
-    for path in sorted(FEEDS.iterdir()):
-        raw = path.read_bytes()
-        raw = gzip.decompress(raw) if path.suffix == ".gz" else raw
-        try:
-            items = items_from_feed(parse_feed(raw, {}, None), fetched_at=datetime(2026, 12, 1, tzinfo=UTC))
-        except (ErepwatchError, ValueError):
-            continue  # not a feed (an HTML page, a truncated file): the corpus's hostile cases
-        for it in items:
-            entry = it.guid or it.url or ""
-            lang = detect_language(f"{it.title}\n{it.text}")
-            if (path.name, entry) in used or lang not in ("fr", "en"):
+    for feed, entry, lang, it in corpus_items():
+        if (feed, entry) in used:
+            continue
+        title_words = words_of(it.title)
+        if any(len(title_words & t) / max(1, len(title_words | t)) >= 0.5 for t in test_titles):
+            continue
+        if any(len(title_words & t) / max(1, len(title_words | t)) >= 0.6 for t in kept_titles):
+            continue
+        if "crisis" not in tagger.explain(it.title, lang) and "crisis" not in tagger.explain(it.text[:3000], lang):
+            continue
+        kept_titles.append(title_words)
+        item = MatchItem(it.title, it.text, None, lang)
+        for name in names_of(it.title, it.text):
+            query = f'"{name.lower()}"' if " " in name else name.lower()
+            try:
+                matches = compile_matcher([WatchSpec(1, query, query)]).match(item)
+            except ErepwatchError:
                 continue
-            title_words = words_of(it.title)
-            if any(len(title_words & t) / max(1, len(title_words | t)) >= 0.5 for t in test_titles):
+            if not matches:
                 continue
-            if any(len(title_words & t) / max(1, len(title_words | t)) >= 0.6 for t in kept_titles):
-                continue
-            if "crisis" not in tagger.explain(it.title, lang) and "crisis" not in tagger.explain(it.text[:3000], lang):
-                continue
-            kept_titles.append(title_words)
-            item = MatchItem(it.title, it.text, None, lang)
-            for name in names_of(it.title, it.text):
-                query = f'"{name.lower()}"' if " " in name else name.lower()
-                try:
-                    matches = compile_matcher([WatchSpec(1, query, query)]).match(item)
-                except ErepwatchError:
-                    continue
-                if not matches:
-                    continue
-                window = mention_window(item.title, item.text, matches[0].spans)
-                term = window.text[window.focus[0][0] : window.focus[0][1]] if window.focus else name
-                out.append(
-                    {"text": window.text, "watch": query, "term": term, "lang": lang, "feed": path.name, "entry": entry}
-                )
+            window = mention_window(item.title, item.text, matches[0].spans)
+            term = window.text[window.focus[0][0] : window.focus[0][1]] if window.focus else name
+            out.append({"text": window.text, "watch": query, "term": term, "lang": lang, "feed": feed, "entry": entry})
     for row in sorted(out, key=lambda r: hashlib.sha1(r["text"].encode()).hexdigest()):
         print(json.dumps(row, ensure_ascii=False))
 

@@ -11,24 +11,18 @@ each group by SHA-1 of the window. The labels themselves were written by hand (t
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
-import re
-from datetime import UTC, datetime
 from pathlib import Path
 
-from erepwatch.analyze.language import detect_language
+from corpus_items import corpus_items, words_of
+
 from erepwatch.analyze.matcher import MatchItem, WatchSpec, compile_matcher
 from erepwatch.analyze.sentiment import load_scorer
 from erepwatch.analyze.tags import load_tagger
 from erepwatch.analyze.window import mention_window
-from erepwatch.errors import ErepwatchError
-from erepwatch.ingest.items import items_from_feed
-from erepwatch.ingest.parse import parse_feed
 
 HERE = Path(__file__).resolve().parent
-FEEDS = HERE.parents[2].parent / "shared" / "corpus" / "feeds"
 # fmt: off
 WATCHES = [
     "macron", '"banque de france"', "apple OR iphone", "google -alerts", "trump", "renault", "airbus", "tesla",
@@ -53,10 +47,6 @@ WATCHES = [
 # fmt: on
 
 
-def words_of(text: str) -> set[str]:
-    return set(re.findall(r"\w{3,}", text.lower()))
-
-
 def main() -> None:
     labelled = [
         line.split("\t")
@@ -71,35 +61,26 @@ def main() -> None:
     tagger, lexicon = load_tagger(), load_scorer()
     groups: list[list[tuple[str, dict[str, str]]]] = [[], [], []]
     seen: set[str] = set()
-    for path in sorted(FEEDS.iterdir()):
-        raw = path.read_bytes()
-        raw = gzip.decompress(raw) if path.suffix == ".gz" else raw
-        try:
-            items = items_from_feed(parse_feed(raw, {}, None), fetched_at=datetime(2026, 12, 1, tzinfo=UTC))
-        except (ErepwatchError, ValueError):
-            continue  # not a feed (an HTML page, a truncated file): the corpus's hostile cases
-        for it in items:
-            lang = detect_language(f"{it.title}\n{it.text}")
-            entry = it.guid or it.url or ""
-            title_words = words_of(it.title)
-            if lang not in ("fr", "en") or (path.name, entry) in test_items:
+    for feed, entry, lang, it in corpus_items():
+        title_words = words_of(it.title)
+        if (feed, entry) in test_items:
+            continue
+        if any(len(title_words & t) / max(1, len(title_words | t)) >= 0.5 for t in test_titles):
+            continue
+        item = MatchItem(it.title, it.text, None, lang)
+        for match in matcher.match(item):
+            query = watches[match.watch_id]
+            window = mention_window(item.title, item.text, match.spans)
+            if (feed, entry, query) in done or (window.text,) in done or window.text in seen:
                 continue
-            if any(len(title_words & t) / max(1, len(title_words | t)) >= 0.5 for t in test_titles):
-                continue
-            item = MatchItem(it.title, it.text, None, lang)
-            for match in matcher.match(item):
-                query = watches[match.watch_id]
-                window = mention_window(item.title, item.text, match.spans)
-                if (path.name, entry, query) in done or (window.text,) in done or window.text in seen:
-                    continue
-                seen.add(window.text)
-                tags = tagger.explain(window.text, lang, segments=window.segments, focus=window.focus)
-                broad = tagger.explain(window.text, lang)
-                negative = lexicon.score(window.text, lang, window.focus).label == "negative"
-                term = " ".join(window.text[a:b] for a, b in window.focus[:1])
-                row = {"text": window.text, "watch": query, "term": term, "lang": lang, "feed": path.name}
-                row["entry"] = entry
-                groups[0 if tags or broad else 1 if negative else 2].append((window.text, row))
+            seen.add(window.text)
+            tags = tagger.explain(window.text, lang, segments=window.segments, focus=window.focus)
+            broad = tagger.explain(window.text, lang)
+            negative = lexicon.score(window.text, lang, window.focus).label == "negative"
+            term = " ".join(window.text[a:b] for a, b in window.focus[:1])
+            row = {"text": window.text, "watch": query, "term": term, "lang": lang, "feed": feed}
+            row["entry"] = entry
+            groups[0 if tags or broad else 1 if negative else 2].append((window.text, row))
     for group in groups:
         for _, row in sorted(group, key=lambda g: hashlib.sha1(g[0].encode()).hexdigest()):
             print(json.dumps(row, ensure_ascii=False))
