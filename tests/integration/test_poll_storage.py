@@ -14,6 +14,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy import event, func, select
 
+from erepwatch import pipeline
 from erepwatch.db.engine import make_engine, session_factory
 from erepwatch.db.migrate import upgrade
 from erepwatch.db.models import Item, ItemSource, Source
@@ -24,6 +25,7 @@ from erepwatch.retention import purge
 from erepwatch.schedule import HISTORY
 from erepwatch.service.sources import SourceInput, add_source, list_sources
 from erepwatch.settings import load_settings
+from tests.conftest import corpus_feeds
 
 FEEDS = ["fr-news-lefigaro-consommation-01.xml", "en-news-bbc-world-01.xml", "en-news-dw-rss10-01.xml"]
 
@@ -169,3 +171,26 @@ def test_migration_fills_the_source_columns_from_what_is_stored(db_url):
         ]
         assert (b.item_count, b.last_item_at, b.recent_published) == (0, None, None)
     engine.dispose()
+
+
+def test_the_304s_of_a_poll_are_recorded_in_a_few_transactions(sessions, db_url, server, tmp_path, monkeypatch):
+    settings = _settings(tmp_path, db_url)
+    names = [p.name for p in corpus_feeds() if p.suffix == ".xml"][:16]
+    _add(sessions, settings, [server.feed_url(name) for name in names])
+    first = _poll(sessions, settings, all_sources=True)
+    unchanged = first.sources - first.failed
+    assert unchanged >= 10
+    batches: list[int] = []
+    record = pipeline.record_not_modified
+
+    def counted(factory, rows, *args, **kwargs):
+        batches.append(len(rows))
+        return record(factory, rows, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "record_not_modified", counted)
+    again = _poll(sessions, settings, all_sources=True)
+    assert again.not_modified == unchanged and sum(batches) == unchanged
+    # answers arrive two at a time from one host (fetch.per_host); they are recorded together, not per wake-up
+    assert len(batches) <= 2, batches
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Source).where(Source.claimed_by.is_not(None))) == 0
