@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy import Select, and_, exists, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from erepwatch.analyze import embedding
@@ -131,15 +131,7 @@ def fold_stories(
         with factory() as session:
             batch = list(
                 session.execute(
-                    select(
-                        Mention.id,
-                        Mention.watch_id,
-                        Mention.published_at,
-                        Item.title,
-                        Item.language,
-                        func.substr(Item.text, 1, _LEAD_READ).label("lead"),
-                    )
-                    .join(Item, Item.id == Mention.item_id)
+                    _story_rows(_LEAD_READ)
                     .where(Mention.id.in_(pending[start : start + embedding.BATCH]))
                     .order_by(Mention.id)
                 )
@@ -198,6 +190,20 @@ def _embed_query(texts: Sequence[str]) -> npt.NDArray[np.float32]:
     return embedding.embed(texts, query=True)
 
 
+def _story_rows(lead_chars: int) -> Select[Any]:
+    """What the stage reads of a mention and its item: who, when, the story it is in, the headline and the start of
+    the text (``lead_chars``: what the lead, or only its key, needs)."""
+    return select(
+        Mention.id,
+        Mention.watch_id,
+        Mention.published_at,
+        Mention.cluster_id,
+        Item.title,
+        Item.language,
+        func.substr(Item.text, 1, lead_chars).label("lead"),
+    ).join(Item, Item.id == Mention.item_id)
+
+
 def _founders(session: Session, watch_ids: Sequence[int], since: datetime) -> list[StoryProbe]:
     """The embedded founders of these watches within the window: those of a story, and those folded into an older
     story (only founders are embedded: a story's lexical members are its founder's near-duplicates)."""
@@ -205,17 +211,9 @@ def _founders(session: Session, watch_ids: Sequence[int], since: datetime) -> li
     for chunk in chunked(watch_ids):
         rows.extend(
             session.execute(
-                select(
-                    Mention.id,
-                    Mention.watch_id,
-                    Mention.published_at,
-                    Mention.cluster_id,
-                    Item.title,
-                    Item.language,
-                    func.substr(Item.text, 1, _LEAD_KEY_READ).label("lead"),
+                _story_rows(_LEAD_KEY_READ).where(
+                    Mention.watch_id.in_(chunk), Mention.published_at >= since, _has_vector()
                 )
-                .join(Item, Item.id == Mention.item_id)
-                .where(Mention.watch_id.in_(chunk), Mention.published_at >= since, _has_vector())
             )
         )
     ids = [r.id for r in rows]
