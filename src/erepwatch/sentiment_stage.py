@@ -76,9 +76,21 @@ def _pending(session: Session, since: datetime) -> list[int]:
     )
 
 
-def _rows(session: Session, mention_ids: Sequence[int]) -> list[tuple[int, Any, str, str, str | None, Any, Any, Any]]:
+def _rows(
+    session: Session, mention_ids: Sequence[int]
+) -> list[tuple[int, Any, str, str, str | None, Any, Any, Any, str | None]]:
     rows = session.execute(
-        select(Mention.id, Mention.spans, Item.title, Item.text, Item.language, Mention.why, Mention.tags, Watch.tags)
+        select(
+            Mention.id,
+            Mention.spans,
+            Item.title,
+            Item.text,
+            Item.language,
+            Mention.why,
+            Mention.tags,
+            Watch.tags,
+            Mention.sentiment,
+        )
         .join(Item, Item.id == Mention.item_id)
         .join(Watch, Watch.id == Mention.watch_id)
         .where(Mention.id.in_(mention_ids))
@@ -129,27 +141,29 @@ def refine_sentiment(
             for _, spans, title, text, *_ in batch
         ]
         vectors = embed([w.text for w in windows])
+        changes: list[dict[str, Any]] = []
+        for row, window, vector in zip(batch, windows, vectors, strict=True):
+            mention_id, _, _, _, language, why, tags, own_groups, sentiment = row
+            got = scorer.score_with(window.text, language, window.focus, vector, scanned=window.scan)
+            new_why = dict(why or {})
+            new_why["sentiment"] = list(got.keywords)
+            # A watch with its own "crisis" group keeps the tag its words gave at poll time.
+            if crisis is not None and CRISIS not in (own_groups or {}):
+                tags = _crisis_tag(list(tags or ()), new_why, crisis(window, language, vector))
+            stats.changed += got.label != sentiment
+            changes.append(
+                {
+                    "id": mention_id,
+                    "sentiment": got.label,
+                    "score": got.score,
+                    "keywords": list(got.keywords),
+                    "why": new_why,
+                    "tags": tags,
+                }
+            )
         with factory() as session, session.begin():
-            for row, window, vector in zip(batch, windows, vectors, strict=True):
-                mention_id, _, _, _, language, why, tags, own_groups = row
-                got = scorer.score_with(window.text, language, window.focus, vector, scanned=window.scan)
-                new_why = dict(why or {})
-                new_why["sentiment"] = list(got.keywords)
-                # A watch with its own "crisis" group keeps the tag its words gave at poll time.
-                if crisis is not None and CRISIS not in (own_groups or {}):
-                    tags = _crisis_tag(list(tags or ()), new_why, crisis(window, language, vector))
-                    session.execute(update(Mention).where(Mention.id == mention_id).values(tags=tags))
-                result = session.execute(
-                    update(Mention)
-                    .where(Mention.id == mention_id, Mention.sentiment != got.label)
-                    .values(sentiment=got.label)
-                )
-                stats.changed += result.rowcount or 0  # type: ignore[attr-defined]
-                session.execute(
-                    update(Mention)
-                    .where(Mention.id == mention_id)
-                    .values(score=got.score, keywords=list(got.keywords), why=new_why)
-                )
+            # One UPDATE by primary key executed for the whole batch, not statements per mention.
+            session.execute(update(Mention), changes)
             save_embeddings(session, [b[0] for b in batch], KIND, embedding.MODEL_VERSION, vectors)
         stats.scored += len(batch)
     stats.ms = int((clock() - started) * 1000)

@@ -69,6 +69,7 @@ def test_pending_mentions_scored_once_and_vectors_stored(sessions) -> None:
         sessions, scorer=_scorer(), since=NOW - timedelta(days=1), budget=timedelta(minutes=5), embed=fake_embed
     )
     assert (stats.pending, stats.scored, stats.backlog) == (3, 3, 0) and calls == [3]
+    assert stats.changed == 3, "each seeded 'positive', read negative by the model"
     with sessions() as session:
         mentions = session.scalars(select(Mention).where(Mention.id.in_(ids))).all()
         assert {m.sentiment for m in mentions} == {"negative"}
