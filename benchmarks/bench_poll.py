@@ -14,7 +14,7 @@ Targets (issue 17): whole first poll ≤ 0.4×, all-304 re-poll ≤ 0.03×, pars
 ``feedparser.parse`` with its defaults. Each stage is timed by wrapping the pipeline's own functions, and
 printed in µs per entry so the next bottleneck shows; "store" is what the source's transaction costs
 besides the stages named (inserts, links, next check, commit); "tokens" is the one scan of each item that
-some watch could match (``could_match`` is counted in "match").
+some watch could match (``could_match``, and the fold of the title and text it reads, are counted in "match").
 
 Measured 2026-12-07, shared 2-core machine (CPU ratios to feedparser's defaults, median of 3 rounds each):
 run A ``--rounds 3`` (load 5-10), B ``--no-embedding --no-postgres`` (load 3-5), C ``--no-embedding`` after
@@ -32,7 +32,7 @@ The first poll meets its target in run C only: the ratio moves with the load mor
 baseline's own cost went from 2,936 to 3,497 µs/entry between runs). Before this round of work the same command
 gave 0.495 and 0.030-0.041: the re-poll fell with fetching on asyncio's own streams (148 conditional GETs 0.30 →
 0.22 s CPU) and 304s recorded in batches; scanning and matching fell from 260 µs/entry to 209 (C), as only items
-some watch could match are scanned (``could_match``), once, and the fold ``could_match`` made is reused.
+some watch could match are scanned (``could_match``), once, from the fold ``could_match`` read.
 """
 
 from __future__ import annotations
@@ -187,6 +187,7 @@ def timed_stages() -> Iterator[Timers]:
         timers.wrap(pipeline, "item_tokens", "tokens"),
         timers.wrap(IndexedMatcher, "match", "match"),
         timers.wrap(IndexedMatcher, "could_match", "match"),
+        timers.wrap(pipeline, "item_folds", "match"),
         timers.wrap(pipeline, "build_mentions", "analyse"),
         timers.wrap(Analysis, "catch_up", "catch_up"),
         timers.wrap(Analysis, "load_watches", "cluster"),

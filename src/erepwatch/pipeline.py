@@ -31,7 +31,7 @@ from erepwatch.analyze.sentiment import SentimentScorer, load_scorer
 from erepwatch.analyze.sentiment_models import ModelScorer
 from erepwatch.analyze.stories import LexicalPlan, assign_lexical
 from erepwatch.analyze.tags import Tagger, load_tagger
-from erepwatch.analyze.textnorm import part
+from erepwatch.analyze.textnorm import Folded, fold_with_offsets, part
 from erepwatch.batching import chunked
 from erepwatch.claims import owner_gone, this_owner
 from erepwatch.clock import utcnow
@@ -923,9 +923,10 @@ def _mentions(
     drafts: list[MentionDraft] = []
     for stored in items:
         draft = stored.draft
-        if not matcher.could_match(draft.title, draft.text, draft.url):
+        folds = item_folds(draft)
+        if not matcher.could_match(draft.title, draft.text, draft.url, folds=folds):
             continue  # no watch can match it: its words are not even read
-        item = item_tokens(draft, stored.language)
+        item = item_tokens(draft, stored.language, folds)
         matches = matcher.match(item)
         if matches:
             seen[stored.id] = item
@@ -945,9 +946,14 @@ def _mentions(
     return drafts
 
 
-def item_tokens(draft: ItemDraft, language: str | None) -> MatchItem:
+def item_folds(draft: ItemDraft) -> tuple[Folded, Folded]:
+    """A new item's title and text folded once: the matcher's quick no reads them, and the scan starts from them."""
+    return fold_with_offsets(draft.title), fold_with_offsets(draft.text)
+
+
+def item_tokens(draft: ItemDraft, language: str | None, folds: tuple[Folded, Folded]) -> MatchItem:
     """A new item as the analysis stages read it: its title and text scanned once."""
-    return MatchItem.scanned(draft.title, draft.text, draft.url, language)
+    return MatchItem.scanned(draft.title, draft.text, draft.url, language, folds)
 
 
 def _apply_success(

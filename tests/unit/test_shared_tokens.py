@@ -17,7 +17,7 @@ from erepwatch.analyze.mention_drafts import build_mentions
 from erepwatch.analyze.sentiment import LexiconScorer, load_scorer
 from erepwatch.analyze.sentiment_models import ModelScorer
 from erepwatch.analyze.tags import load_tagger
-from erepwatch.analyze.textnorm import part, scan
+from erepwatch.analyze.textnorm import fold_with_offsets, part, scan
 from erepwatch.analyze.window import mention_window
 from erepwatch.errors import FeedParseError
 from erepwatch.ingest.items import items_from_feed
@@ -82,6 +82,21 @@ def test_parts_of_corpus_texts_equal_their_own_scan(corpus_items: list[MatchItem
             a = rng.randrange(len(text) + 1)
             b = rng.randrange(a, len(text) + 1)
             assert part(text, sc, a, b) == scan(text[a:b]), (text[a:b][:200], a, b)
+
+
+def test_an_item_folded_once_reads_as_folded_apart(corpus_items: list[MatchItem]) -> None:
+    # A poll folds a new item's title and text once (pipeline.item_folds): the matcher's quick no and the scan
+    # both read that fold, and must say what they say when each folds for itself.
+    matcher = compile_matcher([WatchSpec(i, f"w{i}", q) for i, q in enumerate(QUERIES)])
+    turned_away = 0
+    for plain in corpus_items:
+        folds = (fold_with_offsets(plain.title), fold_with_offsets(plain.text))
+        could = matcher.could_match(plain.title, plain.text, plain.url, folds=folds)
+        assert could == matcher.could_match(plain.title, plain.text, plain.url)
+        turned_away += not could
+        item = MatchItem.scanned(plain.title, plain.text, plain.url, plain.language, folds)
+        assert item.scans == (scan(plain.title), scan(plain.text))
+    assert turned_away, "the corpus has items no watch can match"
 
 
 def test_mentions_from_the_shared_scan_equal_mentions_scanned_apart(corpus_items: list[MatchItem]) -> None:

@@ -46,7 +46,7 @@ from erepwatch.analyze.query import (
     to_canonical,
 )
 from erepwatch.analyze.query import canonical_query as canonical_query
-from erepwatch.analyze.textnorm import Scan, fold, scan
+from erepwatch.analyze.textnorm import Folded, Scan, fold, scan
 from erepwatch.errors import QuerySyntaxError
 
 __all__ = [
@@ -118,9 +118,18 @@ class MatchItem:
     scans: tuple[Scan, Scan] | None = None
 
     @classmethod
-    def scanned(cls, title: str, text: str, url: str | None = None, language: str | None = None) -> MatchItem:
-        """The item with its title and text scanned once, for every stage that reads its words."""
-        return cls(title, text, url, language, (scan(title), scan(text)))
+    def scanned(
+        cls,
+        title: str,
+        text: str,
+        url: str | None = None,
+        language: str | None = None,
+        folds: tuple[Folded, Folded] | None = None,
+    ) -> MatchItem:
+        """The item with its title and text scanned once, for every stage that reads its words (``folds``: the
+        fields' :func:`~erepwatch.analyze.textnorm.fold_with_offsets`, when the caller has them)."""
+        title_fold, text_fold = folds if folds is not None else (None, None)
+        return cls(title, text, url, language, (scan(title, title_fold), scan(text, text_fold)))
 
     def title_scan(self) -> Scan:
         return self.scans[0] if self.scans is not None else scan(self.title)
@@ -153,7 +162,9 @@ class Match(NamedTuple):
 class Matcher(Protocol):
     def match(self, item: MatchItem) -> list[Match]: ...
 
-    def could_match(self, title: str, text: str, url: str | None) -> bool: ...
+    def could_match(
+        self, title: str, text: str, url: str | None, *, folds: tuple[Folded, Folded] | None = None
+    ) -> bool: ...
 
 
 def _primary_language(tag: str) -> str:
@@ -682,12 +693,15 @@ class IndexedMatcher:
             found.update(*map(prefixes.__getitem__, prefixes.keys() & starts))
         return sorted(found)
 
-    def could_match(self, title: str, text: str, url: str | None) -> bool:
+    def could_match(
+        self, title: str, text: str, url: str | None, *, folds: tuple[Folded, Folded] | None = None
+    ) -> bool:
         """False when no watch can match an item with this title, text and link, told without scanning it: an item's
         words are pieces of its folded text, so when no word a watch needs (its anchors) is even a substring of the
         folded title or text, and the link is on no watched site, no watch is a candidate. Most items of a poll are
         told so at a third of the cost of a scan (issue 17: the scan is the matcher's cost, and nothing else reads
-        the words of an item no watch matched). True whenever unsure."""
+        the words of an item no watch matched). True whenever unsure. ``folds``: the fields' folds when the caller has
+        them (a poll then scans the item from them, see :meth:`MatchItem.scanned`)."""
         needed = self._needed
         if needed is None:
             return True
@@ -695,7 +709,7 @@ class IndexedMatcher:
             parts = _host(url).split(".")
             if any(".".join(parts[i:]) in self._domains for i in range(len(parts))):
                 return True
-        folded_title, folded_text = fold(title), fold(text)
+        folded_title, folded_text = (folds[0].text, folds[1].text) if folds is not None else (fold(title), fold(text))
         return any(word in folded_title or word in folded_text for word in needed)
 
     def match(self, item: MatchItem) -> list[Match]:

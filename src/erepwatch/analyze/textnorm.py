@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import html
 import re
-import threading
 import unicodedata
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
@@ -29,7 +28,20 @@ from itertools import accumulate, compress
 from operator import add
 from typing import NamedTuple
 
-__all__ = ["ELISIONS", "Scan", "Token", "fold", "fold_words", "joined", "part", "scan", "tokens", "words"]
+__all__ = [
+    "ELISIONS",
+    "Folded",
+    "Scan",
+    "Token",
+    "fold",
+    "fold_with_offsets",
+    "fold_words",
+    "joined",
+    "part",
+    "scan",
+    "tokens",
+    "words",
+]
 
 #: French elided articles and pronouns, split from the word they precede.
 ELISIONS = frozenset(["l'", "d'", "qu'", "j'", "n'", "s'", "c'", "m'", "t'", "jusqu'", "lorsqu'", "puisqu'"])
@@ -188,26 +200,21 @@ def _fold_plain(text: str) -> str:
     return _NON_ASCII.sub(_fold_run, text).lower()
 
 
-#: The last long text folded by this thread, and its fold: the matcher's ``could_match`` folds an item's text, and
-#: scanning it comes next when a watch could match (an identity test, so a text is never mistaken for another).
-_LAST = threading.local()
-_REMEMBERED = 512
+class Folded(NamedTuple):
+    """A text folded (:func:`fold`) with the map from folded offsets back to the text's: made once per field by a
+    poll, read by the matcher's ``could_match`` and then by :func:`scan`, so a field is never folded twice."""
+
+    text: str
+    offsets: _OffsetMap | None
+
+
+def fold_with_offsets(text: str) -> Folded:
+    return Folded(*_fold_mapped(text))
 
 
 def _fold_mapped(text: str) -> tuple[str, _OffsetMap | None]:
     if text.isascii() and "&" not in text:
         return text.lower(), None
-    if len(text) >= _REMEMBERED:
-        last = getattr(_LAST, "fold", None)
-        if last is not None and last[0] is text:
-            return last[1]
-        found = _fold_special(text)
-        _LAST.fold = (text, found)
-        return found
-    return _fold_special(text)
-
-
-def _fold_special(text: str) -> tuple[str, _OffsetMap | None]:
     folded = _fold_plain(text)  # also teaches _TABLE which characters are odd
     special = _special()
     first = special.search(text)
@@ -280,14 +287,14 @@ def _split_word(word: str) -> list[tuple[str, int, int]]:
     return out
 
 
-def scan(text: str) -> Scan:
-    """Words and offsets of ``text``.
+def scan(text: str, folding: Folded | None = None) -> Scan:
+    """Words and offsets of ``text`` (``folding``: ``fold_with_offsets(text)``, when the caller has it).
 
     Written for speed, as every new item is scanned once: a C-level ``translate`` turns every character that is in
     no word into a space (one character for one, so offsets stay), ``split(" ")`` cuts the words out, and
     ``accumulate``/``compress`` give their offsets; Python only touches words with an apostrophe.
     """
-    folded, omap = _fold_mapped(text)
+    folded, omap = folding if folding is not None else _fold_mapped(text)
     if folded.isascii():  # most of a folded French or English text: one table lookup per byte, in C
         kept = folded.encode("ascii").translate(_ASCII_WORD_BYTES).decode("ascii")
     else:
