@@ -293,6 +293,11 @@ def test_rdf_and_atom03_are_read():
         "2024-01-02T03:04:05-08:00",
         "2024-01-02",
         "Mon, 17 Dec 2012 19:02:58 EST",
+        "Tue, 04 Jun 2024 23:30:00 PST",
+        "Sun, 10 Mar 2024 01:59:59 PDT",
+        "Wed, 31 Dec 2025 22:00:00 CST",
+        "Thu, 01 Aug 2024 00:15:00 MDT",
+        "Fri, 30 Feb 2024 10:00:00 EDT",
         "not a date",
     ],
 )
@@ -319,3 +324,33 @@ def test_a_utf16_declaration_on_one_byte_text_is_read_as_utf8_like_feedparser():
         )
         is None
     )
+
+
+def test_cdata_sections_are_cut_as_the_pattern_cuts_them():
+    from erepwatch.ingest.fastparse import _CDATA, _split_cdata
+
+    documents = [p.read_bytes() for p in corpus_feeds()]
+    documents += [b"", b"<![CDATA[", b"a<![CDATA[x]]>b<![CDATA[]]>c", b"<![CDATA[<![CDATA[x]]>]]>", b"x<![CDATA[ab]]"]
+    for document in documents:
+        assert _split_cdata(document) == _CDATA.split(document)
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("Caf\u00c3\u00a9 cr\u00c3\u00a8me", "Café crème"),  # UTF-8 read as Latin-1, repaired as feedparser does
+        ("Caf\u00c3\u00a9 \u00e0 Paris", "Caf\u00c3\u00a9 \u00e0 Paris"),  # not UTF-8 as a whole: kept
+        ("Prix \u00e0 5 \u20ac", "Prix à 5 €"),  # beyond Latin-1: left as it is
+        ("Fin \u0096 d\u00e9but", "Fin – début"),  # a raw C1 control: its windows-1252 character
+        ("Fin &#150; d\u00e9but", "Fin – début"),
+        ("Fin &#x96; d\u00e9but", "Fin – début"),
+        ("Fin &#0159; d\u00e9but", "Fin Ÿ début"),
+        ("Fin \u2013 d\u00e9but", "Fin – début"),  # no C1 anywhere: nothing to map
+    ],
+)
+def test_utf8_text_is_fixed_as_feedparser_fixes_it(body: str, expected: str):
+    document = f"<rss><channel><item><title>{body}</title></item></channel></rss>".encode()
+    fast = read_xml_feed(document, HEADERS, None)
+    assert fast is not None
+    assert fast.entries[0].title == expected
+    assert parse_with_feedparser(document, dict(HEADERS)).entries[0].title == expected
