@@ -249,3 +249,47 @@ def test_item_urls_agree_on_every_corpus_link() -> None:
     assert len(links) > 5000
     for link in links:
         assert item_urls(link) == (canonical_url(link), clean_url(link)), link
+
+
+_LABEL = st.from_regex(r"[a-z0-9](?:[a-z0-9-]{0,8}[a-z0-9])?", fullmatch=True)
+PLAINISH = st.builds(
+    lambda scheme, labels, path, fragment: f"{scheme}://{'.'.join(labels)}{path}{fragment}",
+    st.sampled_from(["http", "https"]),
+    st.lists(
+        st.one_of(_LABEL, st.sampled_from(["www", "amp", "google", "com", "cdn", "ampproject", "org"])),
+        min_size=1,
+        max_size=4,
+    ),
+    st.one_of(
+        st.just(""),
+        st.from_regex(r"/[A-Za-z0-9._~/-]{0,25}", fullmatch=True),
+        st.sampled_from(["/amp", "/x.amp.html", "/amp/s/a.b/c", "/a/./b", "/a/../b", "/url"]),
+    ),
+    st.one_of(st.just(""), st.from_regex(r"#[!-~]{0,6}", fullmatch=True)),
+)
+
+
+def _plain_path_agrees(link: str) -> None:
+    from erepwatch.ingest.canonical import _canonicalise_once, _canonicalise_slow
+
+    for bare_host in (True, False):
+        assert _canonicalise_once(link, bare_host=bare_host) == _canonicalise_slow(link, bare_host=bare_host), link
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(PLAINISH, URLISH, URLISH_WWW))
+def test_plain_links_skip_w3lib_with_the_same_result(link: str) -> None:
+    _plain_path_agrees(link)
+
+
+def test_plain_links_skip_w3lib_with_the_same_result_on_every_corpus_link() -> None:
+    links = []
+    for path in corpus_feeds():
+        try:
+            feed = parse_feed(path.read_bytes(), {"content-type": "application/xml"}, f"http://127.0.0.1/{path.name}")
+        except FeedParseError:
+            continue
+        links += [link.strip() for e in feed.entries for link in (e.orig_link, e.link, e.guid, e.source_url) if link]
+    assert len(links) > 5000
+    for link in links:
+        _plain_path_agrees(link)
