@@ -37,9 +37,21 @@ def finalize(value: Any) -> Any:
 
 def valid_text(text: str) -> str:
     """``text`` that any database stores: lone surrogates become U+FFFD, NUL characters are dropped."""
+    if "\x00" not in text and (text.isascii() or _encodes(text)):
+        # Told in C (a search for one character, an encoding that refuses surrogates), where the pattern's
+        # search read a megabyte of markup one character at a time.
+        return text
     if not _STORAGE_UNSAFE.search(text):
         return text
     return _STORAGE_UNSAFE.sub(lambda m: "" if m.group() == "\x00" else REPLACEMENT, text)
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a surrogate, the only character UTF-8 cannot encode
+        return False
+    return True
 
 
 def valid_optional(text: str | None, cap: int) -> str | None:

@@ -41,3 +41,10 @@ def test_valid_text_for_storage():
 def test_valid_text_is_always_encodable(text):
     assert "\x00" not in valid_text(text)
     valid_text(text).encode("utf-8")
+
+
+@given(st.text(st.one_of(st.characters(), st.sampled_from(["\x00", "\ud800", "\udfff", "\ud83d", "é", "\u2019"]))))
+def test_valid_text_is_the_rule_whatever_the_shortcut(text):
+    # valid_text tells a valid text without the pattern (by encoding it): the result is the pattern's rule.
+    expected = "".join("" if c == "\x00" else "\ufffd" if "\ud800" <= c <= "\udfff" else c for c in text)
+    assert valid_text(text) == expected
