@@ -1,0 +1,132 @@
+"""PostgreSQL's full-text document of an item, written with the item (migration 0011), is the very one migration
+0010's generated column computed with ``translate()``: for every item of the corpus, for hand-made edge cases, for
+a writer that gives none (the trigger) and across a downgrade and upgrade."""
+
+from __future__ import annotations
+
+import gzip
+import importlib.util
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text, update
+
+from erepwatch.db.engine import make_engine, session_factory
+from erepwatch.db.migrate import upgrade
+from erepwatch.db.models import Item, Source
+from erepwatch.db.search import FOLD_FROM, FOLD_TO, document_text
+from erepwatch.db.store import store_items
+from erepwatch.errors import ErepwatchError
+from erepwatch.ingest.items import items_from_feed
+from erepwatch.ingest.parse import parse_feed
+from erepwatch.records import ItemDraft
+from tests.conftest import corpus_feeds
+
+NOW = datetime(2026, 12, 7, tzinfo=UTC)
+ON_POSTGRES = pytest.mark.parametrize("db_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
+
+
+def _migration(name: str):
+    path = Path(__file__).resolve().parents[2] / "migrations" / "versions" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+#: Items whose stored document differs from migration 0010's expression on the same row.
+DIFFERENT = text(
+    f"SELECT key FROM items WHERE fts_document IS DISTINCT FROM ({_migration('0011_fts_document_written').GENERATED})"
+)
+
+
+def _downgrade(engine, revision: str) -> None:
+    from alembic import command
+
+    from erepwatch.db.migrate import _config
+
+    config = _config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+
+def _source(session) -> int:
+    source = Source(name="s", url="https://s.example/feed", interval_seconds=60, created_at=NOW, next_check_at=NOW)
+    session.add(source)
+    session.flush()
+    return source.id
+
+
+def _draft(n: int, title: str, body: str) -> ItemDraft:
+    url = f"https://news.example/{n}"
+    return ItemDraft(canonical_url=url, guid=None, url=url, title=title, text=body, published=NOW - timedelta(hours=n))
+
+
+EDGES = [
+    ("Grève à Québec", "Noël, crème brûlée, ÉTÉ, Œuvre, straße, İstanbul, ſ, ǅ"),
+    (FOLD_FROM, FOLD_TO),
+    ("plain ascii", ""),
+    ("", "only a text"),
+    ("Москва и Πάτρα", "中文 عربي ’quotes’ — dash"),
+    ("long", "é" * 99_990 + " fin" + " après" * 10),  # the document stops at 100,000 characters of the text
+]
+
+
+def test_the_fold_in_python_is_translate():
+    for title, body in EDGES:
+        expected = f"{title} {body[:100_000]}".translate(str.maketrans(FOLD_FROM, FOLD_TO))
+        assert document_text(title, body) == expected
+    assert document_text(None, None) == " "
+
+
+@ON_POSTGRES
+def test_the_written_document_is_0010s_for_edge_cases_and_writers_that_give_none(sessions):
+    with sessions.begin() as session:
+        source_id = _source(session)
+        stored = store_items(session, [_draft(n, t, b) for n, (t, b) in enumerate(EDGES)], source_id=source_id, now=NOW)
+        assert all(s.is_new for s in stored)
+        # an ORM insert gives no document: the trigger computes it
+        session.add(Item(key="orm", title="Été à Paris", text="grève", published_at=NOW, fetched_at=NOW))
+    with sessions.begin() as session:
+        assert session.execute(DIFFERENT).all() == []
+        found = "SELECT key FROM items WHERE fts_document @@ to_tsquery('simple', :q) ORDER BY key"
+        assert [k for (k,) in session.execute(text(found), {"q": "greve"})] == ["https://news.example/0", "orm"]
+        # an UPDATE of the text that leaves the document alone gets the new one
+        session.execute(update(Item).where(Item.key == "orm").values(text="Noël"))
+        session.execute(update(Item).where(Item.key == "https://news.example/2").values(title="Crème"))
+    with sessions.begin() as session:
+        assert session.execute(DIFFERENT).all() == []
+        assert [k for (k,) in session.execute(text(found), {"q": "greve"})] == ["https://news.example/0"]
+
+
+@pytest.mark.slow
+@ON_POSTGRES
+def test_every_corpus_item_gets_0010s_document_and_keeps_it_across_a_downgrade(db_url):
+    engine = make_engine(db_url)
+    upgrade(engine)
+    sessions = session_factory(engine)
+    total = 0
+    with sessions.begin() as session:
+        source_id = _source(session)
+        for path in corpus_feeds():
+            raw = path.read_bytes()
+            raw = gzip.decompress(raw) if path.suffix == ".gz" else raw
+            try:
+                drafts = items_from_feed(parse_feed(raw, {}, None), fetched_at=NOW)
+            except (ErepwatchError, ValueError):
+                continue  # not a feed: the corpus's hostile cases
+            total += sum(s.is_new for s in store_items(session, drafts, source_id=source_id, now=NOW))
+    assert total > 4000
+    with sessions.begin() as session:
+        assert session.execute(DIFFERENT).all() == []
+        before = session.execute(text("SELECT key, fts_document::text FROM items ORDER BY key")).all()
+    _downgrade(engine, "0010_watch_groups")  # the generated column again, computed by the server
+    with sessions.begin() as session:
+        assert session.execute(text("SELECT key, fts_document::text FROM items ORDER BY key")).all() == before
+    upgrade(engine)
+    with sessions.begin() as session:
+        assert session.execute(text("SELECT key, fts_document::text FROM items ORDER BY key")).all() == before
+    engine.dispose()
