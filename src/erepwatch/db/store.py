@@ -13,28 +13,27 @@ from functools import lru_cache
 from typing import Any, cast
 
 from sqlalchemy import (
-    Column,
     CursorResult,
     Executable,
     FromClause,
-    MetaData,
+    Integer,
     Result,
     Table,
     TableClause,
     Text,
     bindparam,
     delete,
-    func,
     insert,
-    literal_column,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from erepwatch.batching import chunked
-from erepwatch.db.models import Item, ItemSource, Mention, MentionEmbedding
+from erepwatch.db.models import Item, ItemSource, Mention, MentionEmbedding, UTCDateTime
 from erepwatch.db.search import document_text
 from erepwatch.records import ItemDraft
 
@@ -68,35 +67,89 @@ def _insert_ignore(dialect: str, table: TableClause, returning: tuple[Any, ...])
 
 
 _ITEMS = cast(Table, Item.__table__)
+#: An item's columns a poll writes, besides fetched_at and first_source_id (the same for a whole batch).
+_ITEM_COLUMNS = ("key", "url", "guid", "title", "text", "author", "publisher", "publisher_domain", "language")
+_TEXTS = ARRAY(Text)
+_UTC_DATES = ARRAY(UTCDateTime())
+
+# PostgreSQL: a batch of items as one array per column, unnested by the server. The statement's text never
+# changes, so the driver converts it once and the server plans it once; the multi-row VALUES it replaces was a
+# new text for every batch size (13 placeholders a row) that psycopg split again each time (~70 µs/entry of CPU,
+# benchmarks/bench_poll.py). The full-text document is the folded text the server only splits into words
+# (migration 0011, :func:`document_text`).
+_PG_INSERT_ITEMS = text(
+    f"INSERT INTO items ({', '.join(_ITEM_COLUMNS)}, published_at, fetched_at, first_source_id, fts_document) "
+    f"SELECT {', '.join(f'r.{c}' for c in _ITEM_COLUMNS)}, r.published_at, :fetched_at, :source_id, "
+    "to_tsvector('simple'::regconfig, r.document) "
+    f"FROM unnest({', '.join(f':{c}' for c in _ITEM_COLUMNS)}, :published_at, :document) "
+    f"AS r({', '.join(_ITEM_COLUMNS)}, published_at, document) "
+    "ON CONFLICT DO NOTHING RETURNING key, id"
+).bindparams(
+    *(bindparam(c, type_=_TEXTS) for c in (*_ITEM_COLUMNS, "document")),
+    bindparam("published_at", type_=_UTC_DATES),
+    bindparam("fetched_at", type_=UTCDateTime()),
+    bindparam("source_id", type_=Integer()),
+)
+_PG_LINK_ITEMS = text(
+    "INSERT INTO item_sources (item_id, source_id, first_seen_at) SELECT unnest(:item_ids), :source_id, :now "
+    "ON CONFLICT DO NOTHING RETURNING item_id"
+).bindparams(
+    bindparam("item_ids", type_=ARRAY(Integer())),
+    bindparam("source_id", type_=Integer()),
+    bindparam("now", type_=UTCDateTime()),
+)
 
 
-@lru_cache(maxsize=1)
-def _pg_insert_items() -> Executable:
-    """PostgreSQL: items sent with their full-text document's folded text (``fts_text``, :func:`document_text`),
-    which the server only splits into words (migration 0011: its ``translate()`` cost ~1 µs a character)."""
-    items = _ITEMS.to_metadata(MetaData())  # the model leaves out this PostgreSQL-only column
-    items.append_column(Column("fts_document", postgresql.TSVECTOR))
-    document = func.to_tsvector(literal_column("'simple'::regconfig"), bindparam("fts_text", type_=Text))
-    return (
-        postgresql.insert(items)
-        .values(fts_document=document)
-        .on_conflict_do_nothing()
-        .returning(items.c.key, items.c.id)
-    )
-
-
-def _insert_items(session: Session, rows: list[dict[str, Any]]) -> list[Any]:
-    """Insert item rows, skipping those stored meanwhile: (key, id) of the rows this statement inserted."""
+def _insert_items(
+    session: Session, fresh: Sequence[tuple[ItemDraft, str | None]], source_id: int, now: datetime
+) -> list[Any]:
+    """Insert new items, skipping those stored meanwhile: (key, id) of the rows this statement inserted."""
     connection = session.connection()
     if connection.dialect.name != "postgresql":
+        rows = [
+            {
+                "key": d.key,
+                "url": d.url,
+                "guid": d.guid,
+                "title": d.title,
+                "text": d.text,
+                "author": d.author,
+                "publisher": d.publisher,
+                "publisher_domain": d.publisher_domain,
+                "language": lang,
+                "published_at": d.published,
+                "fetched_at": now,
+                "first_source_id": source_id,
+            }
+            for d, lang in fresh
+        ]
         return insert_ignore(session, _ITEMS, rows, returning=(Item.key, Item.id))
-    for row in rows:
-        row["fts_text"] = document_text(row["title"], row["text"])
-    statement = _pg_insert_items()
     created: list[Any] = []
-    for chunk in chunked(rows):
-        created.extend(connection.execute(statement, list(chunk)).all())
+    for chunk in chunked(fresh):
+        drafts = [d for d, _lang in chunk]
+        columns: dict[str, Any] = {
+            c: [getattr(d, c) for d in drafts] for c in _ITEM_COLUMNS if c not in {"key", "language"}
+        }
+        columns["key"] = [d.key for d in drafts]
+        columns["language"] = [lang for _d, lang in chunk]
+        columns["published_at"] = [d.published for d in drafts]
+        columns["document"] = [document_text(d.title, d.text) for d in drafts]
+        params = columns | {"fetched_at": now, "source_id": source_id}
+        created.extend(connection.execute(_PG_INSERT_ITEMS, params).all())
     return created
+
+
+def _link_items(session: Session, item_ids: Sequence[int], source_id: int, now: datetime) -> set[int]:
+    """Link items to the source (once): the ids of the links this statement made."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        rows = [{"item_id": i, "source_id": source_id, "first_seen_at": now} for i in item_ids]
+        return {i for (i,) in insert_ignore(session, ItemSource.__table__, rows, returning=(ItemSource.item_id,))}
+    linked: set[int] = set()
+    for chunk in chunked(item_ids):
+        params = {"item_ids": list(chunk), "source_id": source_id, "now": now}
+        linked.update(i for (i,) in connection.execute(_PG_LINK_ITEMS, params))
+    return linked
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,38 +188,11 @@ def store_items(
     language = {d.key: lang for d, lang in fresh}
     # RETURNING gives exactly the rows this statement created: a concurrent poll that stored the same item
     # first makes it "not new" here, so it is matched (and notified) once.
-    created = _insert_items(
-        session,
-        [
-            {
-                "key": d.key,
-                "url": d.url,
-                "guid": d.guid,
-                "title": d.title,
-                "text": d.text,
-                "author": d.author,
-                "publisher": d.publisher,
-                "publisher_domain": d.publisher_domain,
-                "language": lang,
-                "published_at": d.published,
-                "fetched_at": now,
-                "first_source_id": source_id,
-            }
-            for d, lang in fresh
-        ],
-    )
+    created = _insert_items(session, fresh, source_id, now)
     created_by_us = {id_ for _key, id_ in created}
     ids = existing | {key: id_ for key, id_ in created}
     ids |= _ids_by_key(session, [d.key for d, _ in fresh if d.key not in ids])
-    linked = {
-        item_id
-        for (item_id,) in insert_ignore(
-            session,
-            ItemSource.__table__,
-            [{"item_id": ids[key], "source_id": source_id, "first_seen_at": now} for key in dict.fromkeys(keys)],
-            returning=(ItemSource.item_id,),
-        )
-    }
+    linked = _link_items(session, [ids[key] for key in dict.fromkeys(keys)], source_id, now)
     return [
         StoredItem(
             ids[d.key],
