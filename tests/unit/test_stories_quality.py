@@ -69,7 +69,12 @@ Decided = tuple[str, str, bool, bool, bool]  # lang, split, one story (label), l
 
 def _pairs() -> list[dict[str, str]]:
     rows = []
-    for path in (DATA / "dedup" / "pairs.tsv", DATA / "dedup" / "xpub_pairs.tsv", DATA / "stories" / "xlang_pairs.tsv"):
+    for path in (
+        DATA / "dedup" / "pairs.tsv",
+        DATA / "dedup" / "xpub_pairs.tsv",
+        DATA / "stories" / "xlang_pairs.tsv",
+        DATA / "stories" / "cosine_pairs.tsv",
+    ):
         with path.open(newline="", encoding="utf-8") as fh:
             rows.extend(r for r in csv.DictReader(fh, delimiter="\t") if r["kind"] == "real")
     with (DATA / "stories" / "leads.tsv").open(newline="", encoding="utf-8") as fh:

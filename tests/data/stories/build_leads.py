@@ -1,5 +1,5 @@
 """Rebuild ``leads.tsv``: the start of the lead of every headline of the real corpus pairs (``tests/data/dedup`` and
-``xlang_pairs.tsv`` here).
+``xlang_pairs.tsv`` and ``cosine_pairs.tsv`` here).
 
     .venv/bin/python tests/data/stories/build_leads.py   (needs ../shared/corpus/feeds)
 
@@ -38,7 +38,12 @@ def published(entry: feedparser.FeedParserDict) -> str:
 def main() -> None:
     wanted: set[tuple[str, str]] = set()
     data = REPO / "tests" / "data"
-    for path in (data / "dedup" / "pairs.tsv", data / "dedup" / "xpub_pairs.tsv", HERE / "xlang_pairs.tsv"):
+    for path in (
+        data / "dedup" / "pairs.tsv",
+        data / "dedup" / "xpub_pairs.tsv",
+        HERE / "xlang_pairs.tsv",
+        HERE / "cosine_pairs.tsv",
+    ):
         with path.open(newline="", encoding="utf-8") as fh:
             for row in csv.DictReader(fh, delimiter="\t"):
                 if row["kind"] == "real" and row["source"].startswith("corpus:"):
