@@ -106,6 +106,26 @@ def test_a_story_is_not_joined_when_another_member_splits_from_it() -> None:
     assert (joined.cluster_id, joined.matched_id) == (1, 2)
 
 
+def test_one_member_of_a_larger_story_does_not_keep_a_report_out() -> None:
+    """A story of four reports: one of them gives a figure the newcomer lacks ("58"), the other two agree with it.
+    At least half of the other members must split from the newcomer to keep it out."""
+    a = _unit(1)
+    c = _at(0.95, a, 1)
+    b = _at(0.96, c / np.linalg.norm(c), 2)
+    founders = [
+        _probe(1, "Metro-North worker struck and killed by a train in Harlem", a),
+        _probe(2, "Metro-North worker killed after being struck by a Harlem line train", c, story_id=1),
+        _probe(4, "Metro-North worker, 58, killed by a Harlem line train on the tracks", _unit(0, 0, 0, 1), story_id=1),
+        _probe(5, "Harlem: a Metro-North worker is struck and killed by a train", _unit(0, 0, 0, 0, 1), story_id=1),
+    ]
+    newer = "Metro-North track worker struck by a Harlem line train and killed, 12 hurt"
+    [joined] = assign_semantic([_probe(6, newer, b)], founders)
+    assert (joined.cluster_id, joined.matched_id) == (1, 2)
+    # When half of the others give another figure, it stays out.
+    founders[3] = _probe(5, "Metro-North worker, 61, killed by a Harlem line train", _unit(0, 0, 0, 0, 1), story_id=1)
+    assert assign_semantic([_probe(6, newer, b)], founders) == []
+
+
 def test_names_do_not_veto_across_languages() -> None:
     """A member in another language spells the names its own way ("US" / "États-Unis"): it does not veto."""
     a = _unit(1)
@@ -129,6 +149,9 @@ def test_names_do_not_veto_across_languages() -> None:
         ("Pas-de-Calais : 57 migrants secourus en mer", "Pas-de-Calais : 12 migrants secourus en mer", "figures"),
         ("Crash du Boeing 737 en Iran : l'enquête commence", "Crash du Boeing en Iran : l'enquête commence", ""),
         ("Gorron. Ouest-France cherche un correspondant", "Chauché. Ouest-France cherche un correspondant", "places"),
+        # A town's local news against a national headline that does not name the town; named, it may be one story.
+        ("Narbonne. Les conséquences de la réforme sur leur retraite", "Réforme des retraites : la sortie ?", "places"),
+        ("AS Saint-Etienne. Deux matches à huis clos", "Fumigènes : Saint-Etienne s'en sort avec un match", ""),
         ("Le maire de Fréjus, David Racheline, sera jugé", "Le maire de Fréjus, David Rachline, convoqué", ""),
         ("Météo à Angers pour vendredi matin", "Météo à Nancy pour vendredi matin", "names"),
         ("Acme boss acquitted of fraud charges", "Acme boss faces fraud charges in court", "follow_up"),
