@@ -1,7 +1,8 @@
 """Semantic story folding measured on labelled real headline pairs (issue 16 point 2).
 
-The pairs are those of ``tests/data/dedup`` (real pairs only; see tests/data/stories/README.md for why and for the
-labelling rule): ``duplicate`` and ``same_story`` are one story, ``distinct`` two. Pairs taken from the feed corpus
+The pairs are those of ``tests/data/dedup`` and of ``tests/data/stories`` (``xlang_pairs.tsv``, ``cosine_pairs.tsv``),
+real pairs only (see tests/data/stories/README.md for why and for the labelling rule): ``duplicate`` and
+``same_story`` are one story, ``distinct`` two. Pairs taken from the feed corpus
 carry the start of each entry's lead (``tests/data/stories/leads.tsv``); the others have headlines only. The
 decision measured is the one the pipeline makes: the lexical rule (headline, and lead when there is one), or else
 :func:`~erepwatch.analyze.stories.semantic_score` on the headlines' and the (headline + lead) embeddings' cosines,
@@ -45,23 +46,24 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 DATA = Path(__file__).resolve().parents[1] / "data"
 
 # Floors on the held-out half: the figures measured when the cuts were chosen, minus a small margin (see
-# tests/data/stories/README.md for the figures and for what stays below the issue's targets). Measured with e5's
-# query side and cuts 0.91 / 0.92 / 0.92: pairs en 0.959 / 0.870, fr 0.907 / 0.817.
+# tests/data/stories/README.md for the figures and for what stays below the issue's targets). Measured (session 6,
+# read once after the choice on tune) with e5's query side, cuts 0.92 / 0.92 / lead 0.92, the place-label guard and
+# the half-of-the-members veto, on the pairs of tests/data/dedup and tests/data/stories/cosine_pairs.tsv:
+# pairs en 0.974 / 0.752, fr 0.930 / 0.776.
 FLOORS = {
     # lang: (min precision, min recall) on held-out
-    "en": (0.94, 0.84),
-    "fr": (0.89, 0.79),
+    "en": (0.96, 0.74),
+    "fr": (0.91, 0.76),
 }
 # The same pairs decided by the stories the stage makes (the cluster-level test), held-out half: measured en
-# 0.935 / 0.806, fr 0.942 / 0.817 (tune: en 0.988 / 0.796, fr 1.000 / 0.891).
+# 0.975 / 0.779, fr 0.928 / 0.753 (tune: en 1.000 / 0.757, fr 0.984 / 0.750).
 CLUSTER_FLOORS = {
-    "en": (0.92, 0.78),
-    "fr": (0.92, 0.79),
+    "en": (0.96, 0.76),
+    "fr": (0.91, 0.74),
 }
 # French / English reports (tests/data/stories/xlang_pairs.tsv: 3 of one story, 17 of two; nothing was tuned on
-# them): measured 1 of 3 folded at both levels; one false merge at the pair level (precision 0.5), none at the
-# stories level.
-CROSS_LANGUAGE_FLOORS = {"pairs": (0.5, 0.33), "stories": (1.0, 0.33)}
+# them): measured 1 of 3 folded at both levels, no false merge.
+CROSS_LANGUAGE_FLOORS = {"pairs": (1.0, 0.33), "stories": (1.0, 0.33)}
 
 Vectors = dict[str, Any]  # text -> its unit embedding
 Decided = tuple[str, str, bool, bool, bool]  # lang, split, one story (label), lexical rule, pipeline's decision
