@@ -358,9 +358,7 @@ def _member_veto(
     "Poughkeepsie" in one of six reports of a Metro-North accident) does not keep out a report the others accept —
     chosen on the tune half (see tests/data/stories/README.md). Names are not compared across languages ("US" /
     "États-Unis" are one name that the name guard cannot match); the direct pair's own guards still compare them."""
-    others = [
-        m for m in members if m is not other and m is not probe and abs(m.published - probe.published) <= window
-    ]
+    others = [m for m in members if m is not other and m is not probe and abs(m.published - probe.published) <= window]
     needed = (len(others) + 1) // 2  # splits that keep it out: at least half
     first = ""
     splits = 0
