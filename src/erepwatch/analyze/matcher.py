@@ -199,17 +199,18 @@ class _ItemView:
     """
 
     __slots__ = (
+        "_all_vocab",
         "_fuzzy_positions",
         "_host",
         "_index",
         "_near",
-        "all_vocab",
+        "_vocab",
         "hits",
         "item",
         "present",
+        "present_in",
         "scans",
         "spans",
-        "vocab",
         "words",
     )
 
@@ -218,23 +219,46 @@ class _ItemView:
         item: MatchItem,
         term_words: frozenset[str],
         near: Callable[[set[str]], dict[str, list[str]]] | None = None,
+        *,
+        every_word: bool = False,
     ):
+        """``every_word``: the matcher reads all of the item's words anyway (a prefix anchor, a fuzzy word)."""
         self.item = item
         self.scans: dict[Field, Scan] = {"title": item.title_scan(), "text": item.text_scan()}
         self.words: dict[Field, list[str]] = {f: sc.words for f, sc in self.scans.items()}
-        self.vocab: dict[Field, set[str]] = {f: set(ws) for f, ws in self.words.items()}
-        self.all_vocab = self.vocab["title"] | self.vocab["text"]
+        #: Per field, the item's words that some term of the matcher has: every word a term looks for as it is
+        #: (its exact words, a single word's) is one of them, so a field's test reads this small set. Picked out in
+        #: C from the field's words, where a set of all of them (a long text's thousand words) cost more.
+        #: Every word of each field, and of both, made when a prefix or a fuzzy term needs them.
+        self._vocab: dict[Field, set[str]] = {}
+        self._all_vocab: set[str] | None = None
+        if every_word:
+            self._vocab = {f: set(ws) for f, ws in self.words.items()}
+            self.present_in: dict[Field, frozenset[str]] = {f: term_words & v for f, v in self._vocab.items()}
+        else:
+            self.present_in = {f: term_words.intersection(ws) for f, ws in self.words.items()}
+        #: The item's words that some term has, in either field: the anchors are among them, and only their
+        #: positions (and those of the words near a fuzzy one) are ever looked up.
+        self.present = self.present_in["title"] | self.present_in["text"]
         #: Fuzzy query word -> the item's words within its typo budget (see :class:`fuzzy.NearIndex`).
-        self._near = near(self.all_vocab) if near is not None else {}
-        #: The item's words that some term of the matcher has: the anchors are among them, and only
-        #: their positions (and those of the words near a fuzzy one) are ever looked up.
-        self.present = term_words & self.all_vocab
+        self._near = near(self.all_vocab()) if near is not None else {}
         self._index: dict[Field, dict[str, list[int]]] = {}
         self._fuzzy_positions: dict[tuple[Field, str], list[int]] = {}
         self._host: str | None = None
         #: Per term: its hits (None when absent), and its spans in a Match's order.
         self.hits: dict[_Term, list[_TermHit] | None] = {}
         self.spans: dict[_Term, tuple[Span, ...]] = {}
+
+    def vocab(self, field: Field) -> set[str]:
+        found = self._vocab.get(field)
+        if found is None:
+            found = self._vocab[field] = set(self.words[field])
+        return found
+
+    def all_vocab(self) -> set[str]:
+        if self._all_vocab is None:
+            self._all_vocab = self.vocab("title") | self.vocab("text")
+        return self._all_vocab
 
     def host(self) -> str:
         if self._host is None:
@@ -268,7 +292,7 @@ class _ItemView:
         key = (field, word)
         found = self._fuzzy_positions.get(key)
         if found is None:
-            vocab = self.vocab[field]
+            vocab = self.vocab(field)
             near = [w for w in self._near.get(word, ()) if w in vocab]
             found = self._fuzzy_positions[key] = sorted(p for w in near for p in self.positions(field, w))
         return found
@@ -346,7 +370,7 @@ class _Term:
         words_, budgets, label = self.words, self.budgets, self.label
         n = len(words_)
         for field in self.fields:
-            if not self._exact <= doc.vocab[field]:
+            if not self._exact <= doc.present_in[field]:  # its exact words are term words
                 continue
             if n == 1:  # the most common term by far
                 if budgets[0]:
@@ -414,7 +438,8 @@ class _Word(_Term):
         self._title_only = fields == ("title",)
 
     def eval(self, doc: _ItemView) -> MatchedTerms | None:
-        vocab = doc.vocab["title"] if self._title_only else doc.all_vocab
+        # The word is a term word: it is in the item's present words wherever it is in the item.
+        vocab = doc.present_in["title"] if self._title_only else doc.present
         return self._self if self.words[0] in vocab else None
 
     def spans(self, doc: _ItemView) -> tuple[Span, ...]:
@@ -443,7 +468,7 @@ class _Prefix(_Term):
         hits: list[_TermHit] = []
         prefix, label = self.prefix, self.label
         for field in self.fields:
-            if not any(w.startswith(prefix) for w in doc.vocab[field]):
+            if not any(w.startswith(prefix) for w in doc.vocab(field)):
                 continue
             found = [p for p, w in enumerate(doc.words[field]) if w.startswith(prefix)]
             hits.extend((field, p, 1, label, False) for p in found[:MAX_SPANS_PER_TERM])
@@ -673,7 +698,12 @@ class IndexedMatcher:
 
     def _doc(self, item: MatchItem) -> _ItemView:
         """The item scanned, with the fuzzy query words its words come near to."""
-        return _ItemView(item, self._term_words, self._near.near_many if self._near else None)
+        return _ItemView(
+            item,
+            self._term_words,
+            self._near.near_many if self._near else None,
+            every_word=bool(self._prefixes) or bool(self._near),
+        )
 
     def candidates(self, doc: _ItemView) -> list[int]:
         found: set[int] = set(self._always)
@@ -689,7 +719,7 @@ class IndexedMatcher:
             found.update(*map(fuzzy.__getitem__, fuzzy.keys() & doc._near.keys()))
         if self._prefixes:
             prefixes = self._prefixes
-            starts = {w[:MIN_PREFIX] for w in doc.all_vocab}
+            starts = {w[:MIN_PREFIX] for w in doc.all_vocab()}
             found.update(*map(prefixes.__getitem__, prefixes.keys() & starts))
         return sorted(found)
 
