@@ -313,6 +313,8 @@ def _key(tag: Any) -> str:
 
 def _looks_like_html(text: str) -> bool:
     """feedparser's guess, to the letter: a closing tag or an entity, and only known HTML tags and entities."""
+    if "<" not in text and "&" not in text:
+        return False  # neither pattern can be found: most titles, told in C
     if not (_CLOSE_TAG.search(text) or _ENTITY.search(text)):
         return False
     if any(t.lower() not in _HTML_ELEMENTS for t in _TAG_NAME.findall(text)):
@@ -320,11 +322,12 @@ def _looks_like_html(text: str) -> bool:
     return all(e in entitydefs for e in _NAMED_ENTITY.findall(text))
 
 
+_TYPES = {"text": "text/plain", "plain": "text/plain", "html": "text/html", "xhtml": "application/xhtml+xml"}
+
+
 def _map_type(value: str) -> str:
     value = value.lower()
-    return {"text": "text/plain", "plain": "text/plain", "html": "text/html", "xhtml": "application/xhtml+xml"}.get(
-        value, value
-    )
+    return _TYPES.get(value, value)
 
 
 def _join(base: str, uri: str) -> str:
@@ -547,8 +550,7 @@ class _Reader:
             else:
                 summary = self._content(el, default)
 
-        for child in _children(item):
-            key = _KEYS.get(child.tag) or _key(child.tag)
+        for key, child in _children(item):
             if key not in _ENTRY_FIELDS and not key.endswith("_source"):
                 continue  # category, enclosure, comments…: most of an entry's elements, read by nobody
             if key in ("title", "dc_title"):
@@ -673,15 +675,20 @@ _MEDIA_CONTAINERS = frozenset(
 )  # fmt: skip
 
 
-def _children(item: Any) -> list[Any]:
-    """An entry's fields: its children, and those of ``media:group`` (YouTube) in place."""
-    out: list[Any] = []
+def _children(item: Any) -> list[tuple[str, Any]]:
+    """An entry's fields with their names (:func:`_key`): its children, and those of ``media:group`` (YouTube) in
+    place. Each element's tag is read once (lxml builds a new string at every read)."""
+    out: list[tuple[str, Any]] = []
+    keys = _KEYS
     for child in item:
         tag = child.tag
         if tag in _MEDIA_CONTAINERS:
-            out.extend(c for c in child if isinstance(c.tag, str))
+            for c in child:
+                inner = c.tag
+                if isinstance(inner, str):
+                    out.append((keys.get(inner) or _key(inner), c))
         elif isinstance(tag, str):
-            out.append(child)
+            out.append((keys.get(tag) or _key(tag), child))
     return out
 
 
