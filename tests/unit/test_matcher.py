@@ -235,9 +235,9 @@ def test_index_agrees_with_watch_by_watch(seed: int) -> None:
 @settings(max_examples=200, deadline=None)
 @given(st.integers(0, 10_000))
 def test_could_match_never_hides_a_match(seed: int) -> None:
-    # could_match says no only when no watch's needed word is a substring of the folded fields: a necessary
-    # condition, so whatever the queries (phrases, intitle:, site:, prefixes, exclusions), an item it turns
-    # away is matched by no watch.
+    # could_match says no only when no watch's needed word is in the folded fields where a scan would make a word of
+    # it (or start one, for a prefix): a necessary condition, so whatever the queries (phrases, intitle:, site:,
+    # prefixes, exclusions), an item it turns away is matched by no watch.
     rng = random.Random(seed)
     watches = []
     for i in range(rng.randint(1, 6)):
@@ -382,3 +382,40 @@ def test_near_index_is_shared_while_fuzzy_words_are_the_same() -> None:
     assert NearIndex.shared(["carrefour"]) is not first
     assert first.near("carefour") == ("carrefour",)
     assert first.near("decatlonxx") == ("decathlonx",)
+
+
+def _every_word_is_found(text: str) -> None:
+    from erepwatch.analyze.matcher import _found_as_word
+    from erepwatch.analyze.textnorm import fold_with_offsets, scan
+
+    folded = fold_with_offsets(text)
+    for word in set(scan(text, folded).words):
+        assert _found_as_word(folded.text, word, True), (word, text[:200])
+        assert _found_as_word(folded.text, word[:3], False), (word, text[:200])
+
+
+_WORDY = st.lists(
+    st.one_of(
+        st.characters(),
+        st.sampled_from(["l'", "L’", "qu'", "'s", "'", "''", " ", "-", "_", "œ", "&amp;", "Oréal", "aujourd'hui", "²"]),
+    )
+).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_WORDY)
+def test_a_scanned_word_is_always_found_where_could_match_looks(text: str) -> None:
+    # could_match turns an item away when no needed word is found with a boundary a scan's word has: every word a
+    # scan gives (and the start of each, for a prefix) must pass that test, or a match would be hidden.
+    _every_word_is_found(text)
+
+
+def test_every_corpus_word_is_found_where_could_match_looks() -> None:
+    for path in corpus_feeds()[::4]:
+        try:
+            feed = parse_feed(path.read_bytes(), {"content-type": "application/xml"})
+        except FeedParseError:
+            continue
+        for draft in items_from_feed(feed, fetched_at=datetime.now(UTC)):
+            _every_word_is_found(draft.title)
+            _every_word_is_found(draft.text[:3000])

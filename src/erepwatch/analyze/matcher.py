@@ -167,6 +167,24 @@ class Matcher(Protocol):
     ) -> bool: ...
 
 
+def _found_as_word(folded: str, word: str, whole: bool) -> bool:
+    """Whether the folded ``word`` is somewhere in ``folded`` with no letter or digit just before it (a scan's words
+    start after a space, a sign or an apostrophe) and, when ``whole``, none just after it (a word ends at one, or
+    before an apostrophe; an elision such as "l'" is followed by its word). True whenever :func:`scan` would give
+    it as a word (or the start of one, not ``whole``); it may also be True where it would not ("hui" after
+    "aujourd'"), never the reverse."""
+    at = folded.find(word)
+    n = len(word)
+    while at >= 0:
+        end = at + n
+        if (at == 0 or not folded[at - 1].isalnum()) and (
+            not whole or end == len(folded) or not folded[end].isalnum() or word[-1] == "'"
+        ):
+            return True
+        at = folded.find(word, at + 1)
+    return False
+
+
 def _primary_language(tag: str) -> str:
     return tag.strip().lower().replace("_", "-").split("-")[0]
 
@@ -695,6 +713,7 @@ class IndexedMatcher:
         self._needed: tuple[str, ...] | None = (
             tuple(needed) if not self._always and not self._fuzzy and len(needed) <= MAX_SUBSTRING_TESTS else None
         )
+        self._needed_prefixes = frozenset(self._prefixes)
 
     def _doc(self, item: MatchItem) -> _ItemView:
         """The item scanned, with the fuzzy query words its words come near to."""
@@ -740,7 +759,15 @@ class IndexedMatcher:
             if any(".".join(parts[i:]) in self._domains for i in range(len(parts))):
                 return True
         folded_title, folded_text = (folds[0].text, folds[1].text) if folds is not None else (fold(title), fold(text))
-        return any(word in folded_title or word in folded_text for word in needed)
+        for word in needed:
+            if word in folded_title or word in folded_text:
+                # Found as a substring ("free" in "freedom"): a candidate only if it is found where a scan would make
+                # a word of it (or, for a prefix, start one). Two in three items found so pass; the others are spared
+                # their scan.
+                whole = word not in self._needed_prefixes
+                if _found_as_word(folded_title, word, whole) or _found_as_word(folded_text, word, whole):
+                    return True
+        return False
 
     def match(self, item: MatchItem) -> list[Match]:
         doc = self._doc(item)
