@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import threading
@@ -19,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 from urllib.parse import urlsplit
 
-from sqlalchemy import Select, Table, bindparam, func, or_, select, update
+from sqlalchemy import Integer, Select, Table, Update, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from erepwatch.analyze.crisis import CRISIS, CrisisJudge, load_crisis
@@ -36,7 +37,7 @@ from erepwatch.analyze.textnorm import Folded, fold_with_offsets, part
 from erepwatch.batching import chunked
 from erepwatch.claims import owner_gone, this_owner
 from erepwatch.clock import utcnow
-from erepwatch.db.models import Item, Mention, Source, Watch
+from erepwatch.db.models import Item, Mention, Source, UTCDateTime, Watch
 from erepwatch.db.store import NewMention, StoredItem, insert_mentions, known_items, set_stories, store_items
 from erepwatch.enums import PollStatus
 from erepwatch.errors import DatabaseUnavailableError, FeedParseError, FetchError, SourceErrorKind, StorageError
@@ -970,21 +971,50 @@ def _apply_success(
     new_links: int = 0,
 ) -> None:
     """Record a success in one UPDATE (a source removed while we were fetching matches no row)."""
-    values = _success_values(now)
-    if next_check is not None:
-        values["next_check_at"] = next_check
-    if result.status != 304:
-        values["etag"] = result.validators.etag
-        values["last_modified"] = result.validators.last_modified
+    params: dict[str, Any] = {"source_id": task.id, "now": now, "next_check": next_check}
+    validators = result.status != 304
+    if validators:
+        params["new_etag"] = result.validators.etag
+        params["new_last_modified"] = result.validators.last_modified
     if title:
-        values["title"] = func.coalesce(Source.title, valid_text(title[:500]))
+        params["new_title"] = valid_text(title[:500])
     if history is not None:
-        values["recent_published"] = [d.isoformat() for d in history]
+        params["history"] = [d.isoformat() for d in history]
     if new_links:
-        values["item_count"] = Source.item_count + new_links
-        values["last_item_at"] = now
-    # Core, not the ORM's bulk UPDATE: no session state to synchronise, and a tenth of the Python work.
-    session.connection().execute(update(_SOURCES).where(_SOURCES.c.id == task.id).values(**values))
+        params["new_links"] = new_links
+    statement = _success_statement(
+        next_check is not None, validators, bool(title), history is not None, bool(new_links)
+    )
+    session.connection().execute(statement, params)
+
+
+@functools.lru_cache(maxsize=32)
+def _success_statement(next_check: bool, validators: bool, title: bool, history: bool, new_links: bool) -> Update:
+    """The UPDATE of :func:`_apply_success` for one shape of outcome, built once: Core, not the ORM's bulk UPDATE
+    (no session state to synchronise), and its cache key memoised on it instead of a new statement walked at
+    every source."""
+    values: dict[str, Any] = {
+        "last_checked_at": bindparam("now", type_=UTCDateTime()),
+        "last_success_at": bindparam("now", type_=UTCDateTime()),
+        "consecutive_failures": 0,
+        "claimed_by": None,
+        # the source works again: `source list` shows no old error as current
+        "last_error_kind": None,
+        "last_error_message": None,
+    }
+    if next_check:
+        values["next_check_at"] = bindparam("next_check", type_=UTCDateTime())
+    if validators:
+        values["etag"] = bindparam("new_etag", type_=_SOURCES.c.etag.type)
+        values["last_modified"] = bindparam("new_last_modified", type_=_SOURCES.c.last_modified.type)
+    if title:
+        values["title"] = func.coalesce(_SOURCES.c.title, bindparam("new_title", type_=_SOURCES.c.title.type))
+    if history:
+        values["recent_published"] = bindparam("history", type_=_SOURCES.c.recent_published.type)
+    if new_links:
+        values["item_count"] = _SOURCES.c.item_count + bindparam("new_links", type_=Integer())
+        values["last_item_at"] = bindparam("now", type_=UTCDateTime())
+    return update(_SOURCES).where(_SOURCES.c.id == bindparam("source_id", type_=Integer())).values(**values)
 
 
 def _record_failure(

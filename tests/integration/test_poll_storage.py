@@ -72,6 +72,10 @@ def test_sources_keep_what_was_aggregated_over_item_sources(sessions, db_url, se
             )
             assert source.item_count == count > 0
             assert source.last_item_at == last
+            # the success recorded whole: validators kept for the conditional GET, the feed's title, no error
+            assert source.etag and source.last_modified and source.title
+            assert (source.consecutive_failures, source.claimed_by, source.last_error_kind) == (0, None, None)
+            assert source.last_success_at == source.last_checked_at is not None
             # the same dates the schedule used to query, each distinct date once
             assert [datetime.fromisoformat(d) for d in source.recent_published or ()] == sorted(
                 set(newest), reverse=True
