@@ -38,7 +38,15 @@ from erepwatch.batching import chunked
 from erepwatch.claims import owner_gone, this_owner
 from erepwatch.clock import utcnow
 from erepwatch.db.models import Item, Mention, Source, UTCDateTime, Watch
-from erepwatch.db.store import NewMention, StoredItem, insert_mentions, known_items, set_stories, store_items
+from erepwatch.db.store import (
+    NewMention,
+    StoredItem,
+    insert_mentions,
+    known_items,
+    lookups_by_index,
+    set_stories,
+    store_items,
+)
 from erepwatch.enums import PollStatus
 from erepwatch.errors import DatabaseUnavailableError, FeedParseError, FetchError, SourceErrorKind, StorageError
 from erepwatch.ingest.fetch import Fetcher, FetchPolicy
@@ -740,6 +748,7 @@ def process_source(
     window = [e.published for e in feed.entries if e.published is not None]
 
     def store(session: Session, one_by_one: bool) -> LexicalPlan:
+        lookups_by_index(session)
         # Items already stored are known by their links and ids alone: their text is not reduced again.
         known = known_items(session, [i.key for i in identities if i.key is not None])
         drafts = items_from_feed(feed, fetched_at=now, identities=identities, stored=known.keys())

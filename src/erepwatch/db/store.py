@@ -206,6 +206,20 @@ def store_items(
     ]
 
 
+def lookups_by_index(session: Session) -> None:
+    """PostgreSQL: let this transaction's plans read tables by their indexes rather than scan them whole.
+
+    On a new database the tables are tiny when a poll's first statements are planned, and the plans a connection
+    keeps (the foreign-key checks of every inserted link and mention, the story UPDATE by id) then scan the whole
+    table: the first poll of the corpus read 9.3 M item rows and 0.7 M mention rows that way, one scan per row
+    inserted (item_sources' inserts 0.98 s of the server's time instead of 0.07), growing with the square of the
+    poll. Every lookup of a poll's transaction has an index (keys, ids, a watch's recent mentions), so none loses
+    by it. SQLite plans each statement by its indexes anyway."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+
+
 def known_items(session: Session, keys: Iterable[str]) -> dict[str, tuple[int, datetime]]:
     """Items already stored, by key: their id and publication date (one query per batch of keys)."""
     return _known(session, keys)
