@@ -35,9 +35,17 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from eval_sentiment import CACHE, CLASSES, EmbeddingCache, labelled_mentions, load_set  # noqa: E402
+from eval_sentiment import CACHE, CLASSES, EmbeddingCache, labelled_mentions, load_set, term_vectors  # noqa: E402
 
-from erepwatch.analyze.crisis import CRISIS, CRISIS_PATH, FEATURES, evidence, head_digest  # noqa: E402
+from erepwatch.analyze.crisis import (  # noqa: E402
+    CRISIS,
+    CRISIS_PATH,
+    FEATURES,
+    evidence,
+    head_digest,
+    load_trouble,
+    term_of,
+)
 from erepwatch.analyze.embedding import MODEL_VERSION  # noqa: E402
 from erepwatch.analyze.sentiment import LexiconScorer  # noqa: E402
 from erepwatch.analyze.sentiment_models import (  # noqa: E402
@@ -538,7 +546,7 @@ def train_bow(public: list[tuple[str, str, str]], tunes: dict[str, list[tuple[st
 
 #: Penalties tried for the crisis model, and the weight of precision against recall when its threshold is chosen
 #: (F-beta with beta 0.5: an alert that wakes someone up for nothing costs more than one missed).
-CRISIS_L2 = (1e-3, 3e-3, 1e-2)
+CRISIS_L2 = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)
 CRISIS_BETA = 0.5
 #: Folds of the cross-validation, by story (:func:`story_folds`).
 FOLDS = 5
@@ -603,28 +611,35 @@ def story_folds(titles: Sequence[str], rows: Sequence[tuple[object, object, obje
 
 
 def train_crisis(cache: EmbeddingCache, head: HeadModel, out: Path) -> None:
-    """The crisis classifier over labelled mention windows (tune split only), after the sentiment head it reads."""
+    """The crisis classifier over labelled mention windows (tune split only), after the sentiment head it reads.
+    It is trained on, and decides, the windows holding a crisis term or a word of trouble (the others are never
+    tagged); the cross-validation scores every window."""
     tagger = load_tagger()
+    trouble = load_trouble()
     lexicon = LexiconScorer.from_files()
     rows = labelled_mentions("tune")
-    vectors = cache.embed([w.text for _, w, _, _ in rows])
-    feats, has_term = [], []
+    windows = [w for _, w, _, _ in rows]
+    vectors = cache.embed([w.text for w in windows])
+    terms = term_vectors(windows)
+    feats, gated = [], []
     for (_, window, lang, _), vector in zip(rows, vectors, strict=True):
         lexical = lexicon.features(window.text, lang, window.focus)
         negative, _, positive = head.probabilities(vector, lexical, lang)
-        f, words = evidence(window, tagger, (lexical[0], negative, positive))
+        hits = tagger.hits(window.text, window.segments, window.focus, window.scan)
+        bad = trouble.hits(window.text, window.segments, window.focus, window.scan)
+        f, words = evidence(window, tagger, (lexical[0], negative, positive), hits, bad)
         feats.append(f)
-        has_term.append(bool(words))
-    x = np.hstack([np.array(feats, dtype=np.float32), vectors])
+        gated.append(bool(words))
+    x = np.hstack([np.array(feats, dtype=np.float32), vectors, np.stack([terms[term_of(w)] for w in windows])])
     y = np.array([CRISIS in gold for gold, _, _, _ in rows], dtype=np.float64)
-    gate = np.array(has_term)
+    gate = np.array(gated)
     fold = story_folds([window.text[: window.title_end] or window.text[:80] for _, window, _, _ in rows], rows)
-    print(f"crisis: {len(rows)} labelled windows, {int(y.sum())} crises")
+    print(f"crisis: {len(rows)} labelled windows, {int(y.sum())} crises, {int(gate.sum())} with a word of the lists")
     best: tuple[float, tuple[float, float, float, float]] | None = None
     for l2 in CRISIS_L2:
         p = np.zeros(len(y))
         for k in range(FOLDS):
-            w, b = fit_binary(x[fold != k], y[fold != k], l2)
+            w, b = fit_binary(x[(fold != k) & gate], y[(fold != k) & gate], l2)
             p[fold == k] = 1 / (1 + np.exp(-(x[fold == k] @ w + b)))
         chosen = best_threshold(p * gate, y)
         print(
@@ -634,7 +649,7 @@ def train_crisis(cache: EmbeddingCache, head: HeadModel, out: Path) -> None:
             best = (l2, chosen)
     assert best is not None
     l2, (threshold, _, _, _) = best
-    w, b = fit_binary(x, y, l2)
+    w, b = fit_binary(x[gate], y[gate], l2)
     np.savez_compressed(
         out,
         W=w,

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from erepwatch.analyze.crisis import FEATURES, REACHES, evidence
+import math
+
+import numpy as np
+
+from erepwatch.analyze.crisis import FEATURES, REACHES, CrisisJudge, evidence, load_crisis, load_trouble, term_of
 from erepwatch.analyze.matcher import MatchItem, WatchSpec, compile_matcher
 from erepwatch.analyze.tags import load_tagger
 from erepwatch.analyze.window import mention_window
@@ -48,3 +52,65 @@ def test_hits_measure_the_distance_in_the_clause() -> None:
     found = {hit.words: hit.distance for _, hit in hits}
     assert found["recalls"] == 2
     assert found["outage"] is None, "another clause: no distance to the term"
+
+
+def _trouble_features(window) -> tuple[dict[str, float], tuple[str, ...]]:
+    tagger, trouble = load_tagger(), load_trouble()
+    bad = trouble.hits(window.text, window.segments, window.focus, window.scan)
+    values, words = evidence(window, tagger, (-0.5, 0.7, 0.1), trouble=bad)
+    return dict(zip(FEATURES, values, strict=True)), words
+
+
+def test_words_of_trouble_count_apart_and_explain_after_crisis_terms() -> None:
+    """A murder is no crisis term (said of victims and places as often as of a brand) but the classifier reads it,
+    after any crisis term, as evidence and as the tag's "why"."""
+    window = _window("Acme manager arrested after fraud at the Lyon plant", "Acme said it would cooperate.")
+    features, words = _trouble_features(window)
+    assert words[:2] == ("fraud", "arrested"), "crisis terms first, then the words of trouble"
+    assert features["trouble word within 3 words"] == 1.0 and features["trouble word anywhere in the window"] == 1.0
+    assert _features(window)["trouble word anywhere in the window"] == 0.0, "no trouble hits given: none counted"
+
+
+def test_where_the_term_sits() -> None:
+    setting = _window("Fusillade à Toulouse : un mort", "La police enquête à Toulouse.", query="toulouse")
+    features, _ = _trouble_features(setting)
+    assert features["word before the term is a place preposition"] == 1.0
+    assert features["window starts with the term"] == 0.0
+    assert features["times the term is named (log)"] == math.log1p(2), "title and sentence"
+    subject = _window("Acme recalls scooters", "Nothing else.")
+    features, _ = _trouble_features(subject)
+    assert features["word before the term is a place preposition"] == 0.0 and features["window starts with the term"]
+    assert term_of(subject) == "acme"
+
+
+def test_the_judge_embeds_each_watched_term_once() -> None:
+    """The watched term's embedding is read beside the window's: one embedding per term, kept for the next
+    mention (a watch list names a few hundred terms, a poll brings thousands of mentions)."""
+    from erepwatch.analyze.sentiment import LexiconScorer
+    from erepwatch.analyze.sentiment_models import load_head
+
+    asked: list[str] = []
+
+    def embed_term(text: str) -> np.ndarray:
+        asked.append(text)
+        from erepwatch.analyze.embedding import embed
+
+        return embed([text], query=True)[0]
+
+    judge = CrisisJudge(load_crisis(), load_tagger(), LexiconScorer.from_files(), load_head(), embed_term=embed_term)
+    from erepwatch.analyze.embedding import embed
+
+    quiet = _window("Acme opens a shop in Lyon", "Acme hired twenty people.")
+    assert judge(quiet, "en", embed([quiet.text])[0]) == (), "no crisis term nor word of trouble: no tag"
+    assert asked == [], "and no term embedded"
+    breach = _window("Acme hit by massive data breach", "Millions of Acme customers had their data stolen.")
+    vector = embed([breach.text])[0]
+    first = judge(breach, "en", vector)
+    assert judge(breach, "en", vector) == first
+    assert asked == ["acme"], "embedded once, then kept"
+    # A product recall said of the watched name is tagged by the word list's rules: the corpus holds none to train on.
+    for title, language in (("Acme recalls 12,000 scooters", "en"), ("Acme rappelle 12 000 trottinettes", "fr")):
+        recall = _window(title, "")
+        assert judge(recall, language, embed([recall.text])[0])[0] in ("recalls", "rappelle 12")
+    other = _window("Acme says Foo recalls 12,000 scooters", "")
+    assert "recalls" not in judge(other, "en", embed([other.text])[0]), "another name owns the recall"

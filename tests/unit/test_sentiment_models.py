@@ -52,7 +52,7 @@ def test_shipped_models_have_the_expected_shapes() -> None:
         assert np.isfinite(w).all()
     assert head.model_version == embedding.MODEL_VERSION, "retrain the head after a model change"
     crisis = load_crisis()
-    assert crisis.w.shape == (len(FEATURES) + embedding.DIM,) and 0 < crisis.threshold < 1
+    assert crisis.w.shape == (len(FEATURES) + 2 * embedding.DIM,) and 0 < crisis.threshold < 1, "window + term"
     assert crisis.model_version == embedding.MODEL_VERSION, "retrain the crisis model after a model change"
     assert crisis.head == head_digest(head), "retrain the crisis model after a new sentiment head (--crisis-only)"
     bow = load_bow()

@@ -2,21 +2,20 @@
 
     .venv/bin/python tests/data/sentiment/build_mentions_more.py > candidates.jsonl
 
-Session 6: more crisis candidates, with the watched names read off the *text* as well as the title, so that a
-window often names one entity while a crisis word names another (the attribution the crisis tag must get right).
-Reads ../shared/corpus/feeds with erepwatch's own parser and keeps the French and English items whose title or
-first 3,000 characters hold a crisis term of the word list or a broader word of trouble (:data:`TROUBLE`: strike,
-killed, lawsuit, fine, protest…, words the list leaves out, so that recall is measured beyond the list), and
-that do not tell the story of a ``test`` window of mentions.tsv. Names: the runs of
-capitalised words of the title and of the text's sentences holding such a word (the
-``build_mentions_extra.py`` rules), at most :data:`PER_ITEM` an item; (item, name) pairs already labelled in
-another mentions file are left out. Prints one JSON object per candidate, by SHA-1 of the window, with its split:
-stories (items whose titles share half their words) of an item that another mentions file already holds are
-``tune``; the other stories go to ``tune`` when the SHA-1 of the story's first entry key (feed + entry, in corpus
-order) is even, else ``test`` — one story stays on one side. "Story" is the cross-validation's rule (half the
-words of the shorter title shared), also for the stories of mentions.tsv's ``test`` windows, left out altogether. The labels were written by hand (the rule in
-README.md), before any method's output on these windows was looked at.
-"""
+Session 6: more crisis candidates, with the watched names read off the *text* as well as the title, so that a window
+often names one entity while a crisis word names another (the attribution the crisis tag must get right). Reads
+../shared/corpus/feeds with erepwatch's own parser and keeps the French and English items whose title or first 3,000
+characters hold a crisis term of the word list or a broader word of trouble (:data:`TROUBLE`: strike, killed,
+lawsuit, fine, protest…, words the list leaves out, so that recall is measured beyond the list), and that do not
+tell the story of a ``test`` window of mentions.tsv. Names: the runs of capitalised words of the title and of the
+text's sentences holding such a word (the ``build_mentions_extra.py`` rules), at most :data:`PER_ITEM` an item;
+(item, name) pairs already labelled in another mentions file are left out. Prints one JSON object per candidate, by
+SHA-1 of the window, with its split: stories (items whose titles share half their words) of an item that another
+mentions file already holds are ``tune``; the other stories go to ``tune`` when the SHA-1 of the story's first entry
+key (feed + entry, in corpus order) is even, else ``test`` — one story stays on one side. "Story" is the cross-
+validation's rule (half the words of the shorter title shared), also for the stories of mentions.tsv's ``test``
+windows, left out altogether. The labels were written by hand (the rule in README.md), before any method's output on
+these windows was looked at."""
 
 from __future__ import annotations
 
@@ -75,9 +74,7 @@ def runs(text: str, context: str) -> list[str]:
 
 
 def main() -> None:
-    labelled = [
-        line.split("\t") for name in FILES for line in (HERE / name).read_text(encoding="utf-8").splitlines()
-    ]
+    labelled = [line.split("\t") for name in FILES for line in (HERE / name).read_text(encoding="utf-8").splitlines()]
     used = {(r[6], r[7]) for r in labelled}
     pairs = {(r[6], r[7], r[3]) for r in labelled}
     test_titles = [words_of(r[2].split(" … ")[0]) for r in labelled if r[0] == "test"]
@@ -125,8 +122,15 @@ def main() -> None:
             term = window.text[window.focus[0][0] : window.focus[0][1]] if window.focus else name
             kept += 1
             out.append(
-                {"split": side, "text": window.text, "watch": query, "term": term, "lang": lang, "feed": feed,
-                 "entry": entry}
+                {
+                    "split": side,
+                    "text": window.text,
+                    "watch": query,
+                    "term": term,
+                    "lang": lang,
+                    "feed": feed,
+                    "entry": entry,
+                }
             )
     out.sort(key=lambda r: hashlib.sha1(r["text"].encode()).hexdigest())
     print(f"{len(out)} candidates", file=sys.stderr)
