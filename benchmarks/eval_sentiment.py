@@ -16,7 +16,8 @@ reported: en_news (company news, Twitter Financial News, 3 classes), en (Yelp re
 fr_reviews (Allociné movie reviews, 2 classes), fr_news (French headlines labelled here, 3 classes), fr (older
 Allociné TV-series set, kept for the lexicon's history). A "neutral" answer on a 2-class set counts as a miss;
 macro-F1 is the mean F1 over the classes present in the gold labels. The English three-class figure pools
-en_news and en. Tags: precision and recall per tag on mentions.tsv (corpus mention windows labelled here).
+en_news and en. Tags: precision and recall per tag on mentions.tsv and mentions_more.tsv (corpus mention windows
+labelled here).
 
 Cost: mentions per second on one core for sentiment + tags *given* the window (and its embedding), and the
 embedding's own cost per window, on the labelled corpus mention windows.

@@ -24,11 +24,11 @@ cross-validation on those (folds by story: one story told by several outlets sta
 ever tagged on a window that holds a crisis term or a word of trouble, and those words are the tag's "why".
 
 Applied with the e5 scorer (the default): the sentiment stage, once it has embedded a mention's window, replaces the
-word list's ``crisis`` tag with this decision (:class:`CrisisJudge`), before alerts are planned. On the held-out
-mentions (22 crises in 226 windows) it measured precision 0.61 and recall 0.50, against 0.57 / 0.36 for the word
-list with its reach and attribution rules (0.56 / 0.41 for the word list before them) — all far under the issue's
-0.90 / 0.80. On the tune windows the word list had looked better (F0.5 0.84 against 0.81 in cross-validation):
-applying the classifier is a choice made after reading the held-out figures, recorded in tests/data/sentiment/README.md.
+word list's ``crisis`` tag with this decision (:class:`CrisisJudge`), before alerts are planned. Chosen by
+cross-validation on the 1,120 tune windows (F0.5 0.62: precision 0.67, recall 0.48, against 0.51 for the session-5
+design on the same windows). Read once on the held-out mentions (50 crises in 484 windows): precision 0.50 (9/18),
+recall 0.18 (9/50), against 0.53 / 0.16 for the word list with its reach and attribution rules — about as good, and
+far under the issue's 0.90 / 0.80 (tests/data/sentiment/README.md).
 """
 
 from __future__ import annotations
@@ -73,11 +73,11 @@ CRISIS_PATH = Path(__file__).resolve().parent / "crisis_head.npz"
 TROUBLE = "trouble"
 #: Words between a crisis term and the watched term (same clause) that the evidence features count.
 REACHES = (3, 6, 10, 20)
-#: Crisis terms of product recalls (``config/tags/crisis.tsv``: "recalls", "rappelle 12 000", "retiré de la vente"): said of
-#: the watched name within the tag's reach, they tag a crisis whatever the classifier says. The corpus holds no
-#: product recall to train or measure the classifier on (none among the 1,120 tune windows nor the 180 extra ones),
-#: and its probability for "Acme recalls 12,000 scooters" or "Acme rappelle 12 000 trottinettes" stays under the
-#: threshold (0.57 and 0.61 for 0.64): the word list's attribution rules decide those, as before the classifier.
+#: Crisis terms of product recalls (``config/tags/crisis.tsv``: "recalls", "rappelle 12 000", "retiré de la
+#: vente"): said of the watched name within the tag's reach, they tag a crisis whatever the classifier says. The
+#: corpus holds no product recall to train or measure the classifier on (none among the 1,120 tune windows nor the
+#: 180 extra ones), and its probability for "Acme recalls 12,000 scooters" or "Acme rappelle 12 000 trottinettes"
+#: stays under the threshold (0.57 and 0.61 for 0.64): the word list's attribution rules decide those.
 _RECALL = ("rappel", "recall", "retir", "retrait", "product recall")
 #: Words before a watched term that make it the setting of what happens, not its subject ("à Toulouse").
 _SETTING = frozenset(_words("à a en au aux dans in at near outside inside près sur from of de du"))
