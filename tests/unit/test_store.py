@@ -181,3 +181,48 @@ def test_a_poll_transaction_reads_a_new_database_by_its_indexes(sessions):
         plan = "\n".join(line for (line,) in session.execute(text(lookup)))
     assert "Seq Scan on items" in before, before  # what the plans of a new database were
     assert "Index Scan" in plan and "Seq Scan" not in plan, plan
+
+
+def test_poll_mentions_are_stored_as_the_orm_would_store_them(sessions):
+    """A poll's mention rows go in as one array per column on PostgreSQL: the same rows (JSON text included, word for
+    word) as SQLAlchemy's own insert gives, on both databases."""
+    from erepwatch.db.store import insert_ignore
+
+    with sessions() as session, session.begin():
+        sid = _source(session, "j")
+        items = [s.id for s in store_items(session, [draft(n) for n in range(3)], source_id=sid, now=NOW)]
+        watches = [Watch(name=f"w{n}", query="x", created_at=NOW, updated_at=NOW) for n in range(2)]
+        session.add_all(watches)
+        session.flush()
+
+        def row(watch_id: int, item_id: int, n: int) -> dict[str, object]:
+            return {
+                "watch_id": watch_id,
+                "item_id": item_id,
+                "created_at": NOW,
+                "published_at": NOW - timedelta(hours=n),
+                "spans": [{"field": "title", "start": 0, "end": 4, "term": 'Écho "quoted" ’'}],
+                "snippet": f"snippet {n} — « guillemets »",
+                "snippet_marks": [[0, 4], [10, 12]],
+                "sentiment": ("negative", "neutral", "positive")[n],
+                "score": -0.25 * n + 0.1,
+                "keywords": ["grève", "crise"][:n],
+                "tags": ["crise"] if n else [],
+                "why": {"sentiment": ["grève"], "tags": {"crise": ["grève", "n\\ul"]}} if n else {},
+                "notify": n % 2 == 0,
+            }
+
+        stored = insert_mentions(session, [row(watches[0].id, item, n) for n, item in enumerate(items)])
+        assert [m.item_id for m in stored] == items
+        insert_ignore(session, Mention.__table__, [row(watches[1].id, item, n) for n, item in enumerate(items)])
+        columns = (
+            "item_id, created_at, published_at, spans, snippet, snippet_marks, sentiment, score, keywords, tags, why, "
+            "notify, irrelevant, starred, cluster_id"
+        )
+        read = f"SELECT {columns} FROM mentions WHERE watch_id = :w ORDER BY item_id"
+        if sessions.kw["bind"].dialect.name == "postgresql":  # the JSON text as stored, not parsed again
+            for name in ("spans", "snippet_marks", "keywords", "tags", "why"):
+                read = read.replace(f" {name},", f" {name}::text,")
+            assert read.count("::text") == 5
+        first, second = (session.execute(text(read), {"w": w.id}).all() for w in watches)
+    assert first == second and len(first) == 3

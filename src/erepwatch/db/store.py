@@ -6,6 +6,7 @@ Inserts use the backend's "insert or ignore" (``ON CONFLICT DO NOTHING``) so tha
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,8 +14,10 @@ from functools import lru_cache
 from typing import Any, cast
 
 from sqlalchemy import (
+    Boolean,
     CursorResult,
     Executable,
+    Float,
     FromClause,
     Integer,
     Result,
@@ -31,6 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
+from sqlalchemy.types import TypeEngine
 
 from erepwatch.batching import chunked
 from erepwatch.db.models import Item, ItemSource, Mention, MentionEmbedding, UTCDateTime
@@ -258,16 +262,56 @@ class NewMention:
     published_at: datetime
 
 
+#: The columns of a poll's mention rows (``MentionDraft.as_row``): plain values, and JSON ones.
+_MENTION_VALUES: dict[str, TypeEngine[Any]] = {
+    "watch_id": ARRAY(Integer()),
+    "item_id": ARRAY(Integer()),
+    "created_at": _UTC_DATES,
+    "published_at": _UTC_DATES,
+    "snippet": _TEXTS,
+    "sentiment": _TEXTS,
+    "score": ARRAY(Float()),
+    "notify": ARRAY(Boolean()),
+}
+_MENTION_JSON = ("spans", "snippet_marks", "keywords", "tags", "why")
+_POLL_MENTION_KEYS = {*_MENTION_VALUES, *_MENTION_JSON}
+# PostgreSQL: a batch of mentions as one array per column, like items (one statement text whatever the batch). The
+# JSON columns get json.dumps' text, which is what SQLAlchemy's JSON type sends through psycopg; ``irrelevant`` and
+# ``starred`` take their server defaults.
+_PG_INSERT_MENTIONS = (
+    text(
+        f"INSERT INTO mentions ({', '.join(_MENTION_VALUES)}, {', '.join(_MENTION_JSON)}) "
+        f"SELECT {', '.join(f'r.{c}' for c in _MENTION_VALUES)}, {', '.join(f'r.{c}::json' for c in _MENTION_JSON)} "
+        f"FROM unnest({', '.join(f':{c}' for c in (*_MENTION_VALUES, *_MENTION_JSON))}) "
+        f"AS r({', '.join((*_MENTION_VALUES, *_MENTION_JSON))}) "
+        "ON CONFLICT DO NOTHING RETURNING id, watch_id, item_id, published_at"
+    )
+    .bindparams(
+        *(bindparam(c, type_=t) for c, t in _MENTION_VALUES.items()),
+        *(bindparam(c, type_=_TEXTS) for c in _MENTION_JSON),
+    )
+    .columns(id=Integer(), watch_id=Integer(), item_id=Integer(), published_at=UTCDateTime())
+)
+
+
 def insert_mentions(session: Session, rows: Sequence[dict[str, Any]]) -> list[NewMention]:
     """Insert mentions (one per watch and item, whoever comes first) and return those this transaction stored, in
     id order: one ``INSERT … ON CONFLICT DO NOTHING RETURNING`` per batch of rows (a mention a concurrent poll
     stored first is that poll's to assign a story to)."""
-    inserted = insert_ignore(
-        session,
-        Mention.__table__,
-        rows,
-        returning=(Mention.id, Mention.watch_id, Mention.item_id, Mention.published_at),
-    )
+    connection = session.connection()
+    if connection.dialect.name == "postgresql" and all(row.keys() == _POLL_MENTION_KEYS for row in rows):
+        inserted: list[Any] = []
+        for chunk in chunked(rows):
+            params = {key: [row[key] for row in chunk] for key in _MENTION_VALUES}
+            params |= {key: [json.dumps(row[key]) for row in chunk] for key in _MENTION_JSON}
+            inserted.extend(connection.execute(_PG_INSERT_MENTIONS, params))
+    else:
+        inserted = insert_ignore(
+            session,
+            Mention.__table__,
+            rows,
+            returning=(Mention.id, Mention.watch_id, Mention.item_id, Mention.published_at),
+        )
     return sorted(
         (NewMention(id_, watch_id, item_id, published) for id_, watch_id, item_id, published in inserted),
         key=lambda m: m.id,
