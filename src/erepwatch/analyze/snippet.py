@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import html
 import re
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:  # the matcher is not needed to print a stored snippet (the CLI's `mentions`)
@@ -43,19 +45,20 @@ def _window(source: str, centre: int, width: int) -> tuple[int, int]:
 
 def make_snippet(item: MatchItem, spans: Sequence[Span], width: int = 200) -> Snippet:
     text_spans = sorted((s for s in spans if s.field == "text"), key=lambda s: s.start)
-    if item.text.strip():
+    # "has text": not empty and not all whitespace, told at the first letter (strip() would copy a long text)
+    if item.text and not item.text.isspace():
         source, chosen = item.text, text_spans
     else:
         source, chosen = item.title, sorted((s for s in spans if s.field == "title"), key=lambda s: s.start)
-    if not source.strip():
+    if not source or source.isspace():
         return Snippet("", ())
     centre = (chosen[0].start + chosen[0].end) // 2 if chosen else 0
     start, end = _window(source, centre, width)
 
-    # Collapse whitespace and keep a map from source offsets to snippet offsets for the marks.
+    # Collapse whitespace, and keep where each run of non-space characters sits in the source and in the snippet:
+    # a mark's source offsets map to the snippet inside a run (or at its end), nowhere else.
     pieces: list[str] = []
-    where: dict[int, int] = {}
-    out_len = 0
+    runs: list[tuple[int, int, int]] = []  # (source start, source end, snippet start) of each run
     pos = start
     body = source[start:end]
     lead = len(body) - len(body.lstrip())
@@ -64,24 +67,33 @@ def make_snippet(item: MatchItem, spans: Sequence[Span], width: int = 200) -> Sn
     out_len = len(prefix)
     for m in _SPACES.finditer(source, pos, end):
         chunk = source[pos : m.start()]
-        for i in range(len(chunk) + 1):
-            where[pos + i] = out_len + i
+        runs.append((pos, m.start(), out_len))
         pieces.append(chunk)
         out_len += len(chunk)
         if m.end() < end:
             pieces.append(" ")
             out_len += 1
         pos = m.end()
-    chunk = source[pos:end]
-    for i in range(len(chunk) + 1):
-        where[pos + i] = out_len + i
-    pieces.append(chunk)
+    runs.append((pos, end, out_len))
+    pieces.append(source[pos:end])
     suffix = "…" if end < len(source) else ""
     text = prefix + "".join(pieces) + suffix
-    marks = tuple(
-        (where[s.start], where[s.end]) for s in chosen if s.start in where and s.end in where and s.start < s.end
-    )
+    marks = []
+    for s in chosen:
+        if s.start < s.end:
+            a, b = _at(runs, s.start), _at(runs, s.end)
+            if a is not None and b is not None:
+                marks.append((a, b))
     return Snippet(text, tuple(sorted(set(marks))))
+
+
+def _at(runs: list[tuple[int, int, int]], offset: int) -> int | None:
+    """Where the source's ``offset`` falls in the snippet, if inside one of its runs or at a run's end."""
+    i = bisect_right(runs, offset, key=itemgetter(0)) - 1
+    if i < 0:
+        return None
+    run_start, run_end, out = runs[i]
+    return out + offset - run_start if offset <= run_end else None
 
 
 Style = Literal["ansi", "brackets", "markdown", "html"]
