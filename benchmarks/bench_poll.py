@@ -66,6 +66,7 @@ from erepwatch import pipeline  # noqa: E402
 from erepwatch.analyze.matcher import IndexedMatcher  # noqa: E402
 from erepwatch.db.engine import make_engine, session_factory  # noqa: E402
 from erepwatch.db.migrate import upgrade  # noqa: E402
+from erepwatch.ingest.canonical import _canonical_text  # noqa: E402
 from erepwatch.ingest.fetch import Fetcher  # noqa: E402
 from erepwatch.ingest.parse import parse_feed, parse_with_feedparser  # noqa: E402
 from erepwatch.pipeline import Analysis, run_poll  # noqa: E402
@@ -241,6 +242,9 @@ def one_round(files: list[Path], port: int, watches: int, kind: str, embedding: 
                     default_interval=settings.poll_interval,
                 )
         analysis = Analysis.from_settings(settings)  # lexicons load once, as in the daemon
+        # The links' keys are memoised per process: a round after the first would find this same corpus's links
+        # known, which no first poll of new items does.
+        _canonical_text.cache_clear()
         with timed_stages() as timers:
             wall, cpu = time.perf_counter(), time.process_time()
             stats = asyncio.run(run_poll(sessions, settings, all_sources=True, analysis=analysis))
