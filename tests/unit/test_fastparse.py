@@ -354,3 +354,30 @@ def test_utf8_text_is_fixed_as_feedparser_fixes_it(body: str, expected: str):
     assert fast is not None
     assert fast.entries[0].title == expected
     assert parse_with_feedparser(document, dict(HEADERS)).entries[0].title == expected
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "content_type", ["application/xml", "text/xml", "application/rss+xml; charset=UTF-8", "application/atom+xml"]
+)
+def test_bytes_that_are_not_utf8_are_read_as_feedparser_reads_them(content_type: str):
+    # Bytes taken as UTF-8 that are not: the fast path decodes them as windows-1252, feedparser's next guess, and
+    # must then give feedparser's reading to the letter (entries, warning), whatever the content type says.
+    documents = [*corpus_feeds(), *sorted(p for p in FEEDPARSER_TESTS.rglob("*") if p.is_file() and p.suffix != ".md")]
+    headers = {"content-type": content_type}
+    taken = 0
+    for path in documents:
+        content = path.read_bytes()
+        fast = read_xml_feed(content, headers, "http://127.0.0.1/feed")
+        if fast is None or not (fast.warning or "").endswith("but parsed as windows-1252"):
+            continue
+        taken += 1
+        assert fast == parse_with_feedparser(content, dict(headers), "http://127.0.0.1/feed"), path.name
+    assert taken >= 4
+
+
+def test_no_content_type_leaves_bytes_that_are_not_utf8_to_feedparser():
+    # Without a content type feedparser reads ISO-8859-1 first: not this path's guess.
+    document = "<rss><channel><item><title>Caf\xe9</title></item></channel></rss>".encode("latin-1")
+    assert read_xml_feed(document, {}, None) is None
+    assert read_xml_feed(document, HEADERS, None) == parse_with_feedparser(document, dict(HEADERS))

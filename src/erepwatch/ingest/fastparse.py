@@ -7,7 +7,8 @@ hands the same bytes to feedparser, which stays the reader of everything uncerta
 * the document is not well-formed XML (no recovery here: a recovered tree may silently lose text);
 * it has a DOCTYPE (entities declared there, or HTML entities RSS 0.91 relies on);
 * its encoding is not known for sure: a BOM other than UTF-8's, a declaration Python does not know, or an
-  HTTP charset that contradicts the document's own declaration;
+  HTTP charset that contradicts the document's own declaration (bytes taken as UTF-8 that are not are read as
+  windows-1252, feedparser's own next guess, with its warning, when that guess is certain to be feedparser's);
 * its root is not a feed format listed above, or an entry uses a construct feedparser interprets in ways
   not reproduced here (Atom 0.3 base64 content, non-text content types).
 
@@ -39,6 +40,7 @@ from urllib.parse import urljoin
 
 from feedparser.datetimes import _parse_date as feedparser_date
 from feedparser.datetimes.rfc822 import timezone_names as feedparser_zones
+from feedparser.encodings import lazy_chardet_encoding
 from feedparser.sanitizer import _HTMLSanitizer
 from lxml import etree
 
@@ -168,22 +170,65 @@ def _read(content: bytes, headers: Mapping[str, str], url: str | None) -> Parsed
         content.decode("utf-8")  # UnicodeDecodeError: feedparser's
         encoding_warning = f"CharacterEncodingOverride: document declared as {declared_codec}, but parsed as utf-8"
         override, declared_codec = "utf-8", None
+    encoding = declared_codec or http_codec or "utf-8"
+    warning: str | None = encoding_warning
+    recoded = None
     try:
         root = etree.fromstring(content, _parser(override))
     except etree.XMLSyntaxError as exc:
-        repair = _repair(content, str(exc))
-        if repair is None:
-            raise
-        content = repair[0]
-        root = etree.fromstring(content, _parser(override))
-        warning: str | None = f"{type(exc).__name__}: {repair[1]}"
-    else:
-        warning = encoding_warning
-    encoding = declared_codec or http_codec or "utf-8"
+        recoded = _as_windows_1252(content, str(exc), headers) if encoding == "utf-8" and not warning else None
+        if recoded is not None:
+            # UTF-8 now, and read by feedparser's parser as UTF-8 (it fixes UTF-8 read as Latin-1 in its texts)
+            content, warning = recoded
+            root = etree.fromstring(content, _parser("utf-8"))
+        else:
+            repair = _repair(content, str(exc))
+            if repair is None:
+                raise
+            content = repair[0]
+            root = etree.fromstring(content, _parser(override))
+            warning = f"{type(exc).__name__}: {repair[1]}"
     # Read as UTF-8, the tree holds a C1 control only where the bytes spell one: every text is spared the search.
     c1 = encoding != "utf-8" or _has_utf8_c1(content)
     feed = _Reader(encoding, url, c1=c1).feed(root)
+    if recoded is not None and not feed.entries:
+        raise _Uncertain("a guessed encoding and no entry")  # feedparser calls that a failure: its call
     return replace(feed, warning=warning) if warning else feed
+
+
+# --- bytes that are not the UTF-8 they are taken for ---------------------------------------------------------
+_NOT_UTF8 = ("invalid bytes in character encoding", "input is not proper utf-8")
+
+
+def _as_windows_1252(content: bytes, error: str, headers: Mapping[str, str]) -> tuple[bytes, str] | None:
+    """The document as feedparser reads bytes declared (or taken) as UTF-8 that are not: decoded as windows-1252,
+    its next guess (Latin-1 blogs, a CMS's stray bytes), then re-encoded to UTF-8 for the parser, with feedparser's
+    warning. None when feedparser would try something else first: a chardet it would ask, or no content type at
+    all (it then reads ISO-8859-1), or when the bytes are UTF-8 after all or not windows-1252 either."""
+    ctype = headers.get("content-type")
+    if ctype is None or lazy_chardet_encoding is not None or not any(m in error.lower() for m in _NOT_UTF8):
+        return None
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    else:
+        return None  # UTF-8 after all: the error is another one
+    try:
+        text = content.decode("windows-1252")
+    except UnicodeDecodeError:
+        return None
+    charset = _CHARSET.search(ctype)
+    if charset:
+        declared_as = charset.group(1)
+    elif ctype.split(";")[0].strip().lower().startswith("text/"):
+        declared_as = "us-ascii"  # RFC 3023's default for text/*, feedparser's first guess
+    else:
+        declared = _DECLARED.match(content)
+        declared_as = declared.group(1).decode("ascii").lower() if declared else "utf-8"
+    return text.encode(
+        "utf-8"
+    ), f"CharacterEncodingOverride: document declared as {declared_as}, but parsed as windows-1252"
 
 
 # --- lexical repairs --------------------------------------------------------------------------------------
