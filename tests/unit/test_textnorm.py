@@ -156,3 +156,36 @@ def test_a_fold_without_odd_characters_skips_the_search_with_the_same_result(tex
     assert quick.text == searched.text
     a, b = textnorm.scan(text, quick), textnorm.scan(text, searched)
     assert (a.words, a.starts, a.ends) == (b.words, b.starts, b.ends)
+
+
+_LATIN_PRONE = st.lists(
+    st.one_of(
+        st.characters(max_codepoint=0x2FF),
+        st.sampled_from(["’", "“", "”", "—", "–", "…", "‘", "€", "œ", "ß", "\u00ad", "\u2060", "µ", "½", "ﬁ", "Ω"]),
+    )
+).map("".join)
+
+
+@given(_LATIN_PRONE)
+def test_the_byte_wise_fold_is_the_fold(text: str) -> None:
+    # Texts of Latin-1 characters (once typographic quotes and dashes are folded) are folded by one byte table:
+    # wherever it answers, it answers what the character-by-character fold gives, and says nothing is odd.
+    from erepwatch.analyze import textnorm
+
+    by_byte = textnorm._fold_by_byte(text)
+    if by_byte is not None:
+        assert by_byte == textnorm._fold_plain(text)
+        assert all(len(textnorm._TABLE[ord(c)]) == 1 for c in text if not c.isascii())
+
+
+def test_the_byte_wise_fold_takes_french_and_english_text() -> None:
+    from erepwatch.analyze import textnorm
+
+    text = "L’Oréal « élève » — “quoted” … Ça va? naïve café"
+    assert (
+        textnorm._fold_by_byte(text)
+        == textnorm._fold_plain(text)
+        == 'l\'oreal " eleve " - "quoted" . ca va? naive cafe'
+    )
+    assert textnorm._fold_by_byte("cœur") is None and textnorm._fold_by_byte("Straße") is None
+    assert textnorm._fold_by_byte("Москва") is None
