@@ -189,3 +189,15 @@ def test_the_byte_wise_fold_takes_french_and_english_text() -> None:
     )
     assert textnorm._fold_by_byte("cœur") is None and textnorm._fold_by_byte("Straße") is None
     assert textnorm._fold_by_byte("Москва") is None
+
+
+@given(_LATIN_PRONE)
+def test_the_byte_wise_word_table_is_the_word_table(text: str) -> None:
+    from erepwatch.analyze import textnorm
+
+    folded = textnorm.fold(text)
+    kept = textnorm._kept_by_byte(folded)
+    if kept is not None:
+        assert kept == folded.translate(textnorm._WORD_TABLE)
+    assert textnorm._kept_by_byte("prix 5 € à 20 °c") == "prix 5   à 20  c"
+    assert textnorm._kept_by_byte("москва") is None

@@ -384,7 +384,7 @@ def scan(text: str, folding: Folded | None = None) -> Scan:
     if folded.isascii():  # most of a folded French or English text: one table lookup per byte, in C
         kept = folded.encode("ascii").translate(_ASCII_WORD_BYTES).decode("ascii")
     else:
-        kept = folded.translate(_WORD_TABLE)
+        kept = _kept_by_byte(folded) or folded.translate(_WORD_TABLE)
     pieces = kept.split(" ")
     lengths = list(map(len, pieces))
     # Each piece starts one character (the space) after the previous one ends.
@@ -436,6 +436,30 @@ class _WordTable(dict[int, str]):
 
 _WORD_TABLE = _WordTable()
 _ASCII_WORD_BYTES = bytes(ord(_WORD_TABLE[code]) for code in range(128)) + b" " * 128
+_LATIN1_WORD_BYTES = bytes(ord(_WORD_TABLE[code]) for code in range(256))
+
+
+def _in_no_word(exc: UnicodeError) -> tuple[str, int]:
+    # Encoding error handler: a run beyond Latin-1 (€, °, ™) made spaces when no character of it is in a word.
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    kept = exc.object[exc.start : exc.end].translate(_WORD_TABLE)
+    if kept.strip(" "):
+        raise _NotByByte
+    return kept, exc.end
+
+
+codecs.register_error("erepwatch.words", _in_no_word)
+
+
+def _kept_by_byte(folded: str) -> str | None:
+    """``folded.translate(_WORD_TABLE)`` in C, by one byte table, for a folded text that is Latin-1 but for signs in
+    no word (a folded French text keeping its "€" or "°"); None otherwise (a ``str.translate`` by a mapping looks
+    every character up in Python's dict protocol). Never the empty string (then the caller translates)."""
+    try:
+        return folded.encode("latin-1", "erepwatch.words").translate(_LATIN1_WORD_BYTES).decode("latin-1")
+    except _NotByByte:
+        return None
 
 
 def words(text: str) -> list[str]:
@@ -447,7 +471,7 @@ def words(text: str) -> list[str]:
     if folded.isascii():  # most of a folded French or English text: one table lookup per byte, in C
         out = folded.encode("ascii").translate(_ASCII_WORD_BYTES).decode("ascii").split()
     else:
-        out = folded.translate(_WORD_TABLE).split()
+        out = (_kept_by_byte(folded) or folded.translate(_WORD_TABLE)).split()
     if "'" not in folded:
         return out
     # From the end, so that splicing does not move the indices still to fix.
