@@ -1,6 +1,8 @@
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from erepwatch.analyze.language import detect_language
 
@@ -64,3 +66,13 @@ def test_the_input_handling_is_the_librarys_own() -> None:
             texts += [f"{draft.title}. {draft.text[:300]}", draft.title.upper(), draft.text[:120]]
     assert len(texts) > 1000
     assert [detect_language(t) for t in texts] == [_library_reading(library, t) for t in texts]
+
+
+@given(st.text(st.sampled_from(list("ab \n\t\u00a0éÉ.")), max_size=400))
+def test_the_models_input_is_the_start_of_the_whole_text_folded(text: str) -> None:
+    from erepwatch.analyze.language import DETECTOR_INPUT, _model_input
+
+    # Only the start of a long text is folded: the model reads what folding all of it would give.
+    line = " ".join(text.split())
+    assert _model_input(text) == _model_input(line)
+    assert _model_input(text).lower() == line[:DETECTOR_INPUT].lower()
