@@ -18,21 +18,35 @@ some watch could match (``could_match``, and the fold of the title and text it r
 
 Measured 2026-12-07, shared 2-core machine (CPU ratios to feedparser's defaults, median of 3 rounds each):
 run A ``--rounds 3`` (load 5-10), B ``--no-embedding --no-postgres`` (load 3-5), C ``--no-embedding`` after
-the fold memo and the sentiment changes landed meanwhile (load 3-4):
+the fold memo and the sentiment changes landed meanwhile (load 3-4), E ``--no-embedding`` on session 6's main
+before its storage changes (load 6-7), F the same after them (load ~5; wall ratio in brackets):
 
-=================================  =====================  ==============  ========
-figure                             SQLite A / B / C       PostgreSQL A/C  target
-=================================  =====================  ==============  ========
-parse stage alone                  0.042 / 0.047 / 0.037  —               ≤ 0.05
-whole first poll, embedding apart  0.527 / 0.514 / 0.393  0.518 / 0.387   ≤ 0.4
-re-poll, all 304                   0.020 / 0.023 / 0.015  0.021 / 0.018   ≤ 0.03
-=================================  =====================  ==============  ========
+==================================  =====================  ==============================  ========
+figure                              SQLite A / B / C       PostgreSQL A / C / E / F        target
+==================================  =====================  ==============================  ========
+parse stage alone                   0.042 / 0.047 / 0.037  —                               ≤ 0.05
+whole first poll, embedding apart   0.527 / 0.514 / 0.393  0.518 / 0.387 / 0.489 / 0.398  ≤ 0.4
+  the same, wall time               —                      — / — / (1.372) / (0.592)      —
+re-poll, all 304                    0.020 / 0.023 / 0.015  0.021 / 0.018 / 0.019 / 0.019  ≤ 0.03
+==================================  =====================  ==============================  ========
 
-The first poll meets its target in run C only: the ratio moves with the load more than with the code (the
-baseline's own cost went from 2,936 to 3,497 µs/entry between runs). Before this round of work the same command
-gave 0.495 and 0.030-0.041: the re-poll fell with fetching on asyncio's own streams (148 conditional GETs 0.30 →
-0.22 s CPU) and 304s recorded in batches; scanning and matching fell from 260 µs/entry to 209 (C), as only items
-some watch could match are scanned (``could_match``), once, from the fold ``could_match`` read.
+SQLite in runs E / F: first poll 0.483 / 0.408 CPU (0.491 / 0.397 wall), re-poll 0.019 / 0.020, parse alone
+0.050 / 0.043. The "store" stage, CPU (wall) µs/entry, E → F: SQLite 177 (509) → 145 (302), PostgreSQL 191 (3,631)
+→ 135 (933). On PostgreSQL the wall time was the server's: the full-text column was generated with
+``translate()`` (~1 µs a character, 6.1 s a poll; now written by the poll, migration 0011) and the plans of a new
+database's foreign-key checks and story updates scanned whole tables (9.3 M rows read; now by index). What remains
+of the server's time, read in its log (``log_min_duration_statement``, load ~5): the items' INSERT 2.4-2.6 s a poll
+(the GIN index ~1.0 s of it, ``to_tsvector`` ~0.8-1.2 s), commits 0.6-0.8 s (WAL flush), the rest under
+0.3 s; the poll waits for it source after source, so PostgreSQL's wall stays above its CPU. Storing a source's
+items from a helper thread while its thread matches them was tried: worse on both databases (GIL hand-offs;
+PostgreSQL wall 0.59 → 0.72).
+
+The first poll's CPU meets its target in runs C and F (PostgreSQL) only: the ratio moves with the load more than
+with the code (the baseline's own cost went from 2,936 to 3,497 µs/entry between runs). Before this round of work
+the same command gave 0.495 and 0.030-0.041: the re-poll fell with fetching on asyncio's own streams (148
+conditional GETs 0.30 → 0.22 s CPU) and 304s recorded in batches; scanning and matching fell from 260 µs/entry to
+209 (C), as only items some watch could match are scanned (``could_match``), once, from the fold ``could_match``
+read.
 """
 
 from __future__ import annotations
