@@ -117,3 +117,26 @@ WORD_LIST_PRECISION_FLOOR = 0.45
 WORD_LIST_RECALL_FLOOR = 0.12
 CLASSIFIER_PRECISION_FLOOR = 0.45
 CLASSIFIER_RECALL_FLOOR = 0.15
+
+
+def test_bow_logits_read_the_features_of_bigrams() -> None:
+    # logits() makes a pair into a string only when its words can begin and end a known pair: the features found,
+    # and so the logits to the last bit, are those of every word and pair (bigrams()).
+    from erepwatch.analyze.sentiment_models import bigrams, load_bow
+    from erepwatch.analyze.textnorm import words
+
+    model = load_bow()
+    texts = [
+        "Le service client est vraiment nul, je ne recommande pas du tout",
+        "Great product, the support team was very helpful and fast",
+        "Apple annonce une forte hausse de ses ventes malgré la crise",
+        "",
+    ]
+    for text in texts:
+        found = words(text)
+        ids = {model.index[f] for f in bigrams(found) if f in model.index}
+        expected = model.b.copy()
+        if ids:
+            expected += model.w[list(ids)].sum(axis=0)
+        assert np.array_equal(model.logits(text, found), expected)
+        assert np.array_equal(model.logits(text), expected)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -115,11 +115,27 @@ class BowModel:
 
     def logits(self, text: str, found: Sequence[str] | None = None) -> npt.NDArray[np.float32]:
         """``found``: ``words(text)`` when the caller has them."""
-        ids = {self.index[f] for f in bigrams(words(text) if found is None else found) if f in self.index}
+        toks = words(text) if found is None else found
+        index = self.index
+        # The features in bigrams()' order (the set's order, and so the sum's, is the same), but a pair is made into a
+        # string only when its first and second words can begin and end a known pair: most pairs cannot.
+        ids = {index[t] for t in toks if t in index}
+        firsts, seconds = self.pair_words
+        ids.update(
+            index[pair]
+            for pair in (f"{a} {b}" for a, b in pairwise(toks) if a in firsts and b in seconds)
+            if pair in index
+        )
         out = self.b.copy()
         if ids:
             out += self.w[list(ids)].sum(axis=0)
         return out
+
+    @cached_property
+    def pair_words(self) -> tuple[frozenset[str], frozenset[str]]:
+        """The words that begin a known pair, and those that end one."""
+        pairs = [key.split(" ") for key in self.index if key.count(" ") == 1]
+        return frozenset(a for a, _ in pairs), frozenset(b for _, b in pairs)
 
     def predict(self, text: str, found: Sequence[str] | None = None) -> tuple[Label, float]:
         label, score, _ = _softmax_label(self.logits(text, found))
