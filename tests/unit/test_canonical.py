@@ -293,3 +293,19 @@ def test_plain_links_skip_w3lib_with_the_same_result_on_every_corpus_link() -> N
     assert len(links) > 5000
     for link in links:
         _plain_path_agrees(link)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(PLAINISH, URLISH, URLISH_WWW, st.text(max_size=40)))
+def test_publisher_domain_is_the_hostname_rule_whatever_the_shortcut(link: str) -> None:
+    # A plain link's host is read off the pattern: it must be urlsplit's hostname, lower-case, without "www.".
+    from urllib.parse import urlsplit
+
+    try:
+        host = urlsplit(link.strip()).hostname
+    except ValueError:
+        host = None
+    if host:
+        host = host.lower().rstrip(".")
+        host = host[4:] if host.startswith("www.") and host.count(".") >= 2 else host
+    assert publisher_domain(link) == (host or None)

@@ -421,6 +421,10 @@ def publisher_domain(url: str | None) -> str | None:
     """The host of a publisher's URL, lower-case, without ``www.`` (``https://www.lemonde.fr`` → ``lemonde.fr``)."""
     if not url:
         return None
+    plain = _PLAIN.match(url)
+    if plain is not None:  # most links: the host is the pattern's (lower-case, no port, no trailing dot)
+        host = plain.group(2)
+        return host[4:] if host.startswith("www.") and host.count(".") >= 2 else host
     try:
         host = urlsplit(url.strip()).hostname
     except ValueError:

@@ -21,7 +21,7 @@ def html_to_text(markup: str) -> str:
     """Visible text of an HTML fragment; block boundaries become spaces so words never glue together."""
     if not markup:
         return ""
-    if not _LOOKS_LIKE_HTML.search(markup):
+    if ("<" not in markup and "&" not in markup) or not _LOOKS_LIKE_HTML.search(markup):
         return fold_whitespace(markup)
     tree = LexborHTMLParser(markup)
     for node in tree.css(_INVISIBLE):
