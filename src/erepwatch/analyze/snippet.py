@@ -54,16 +54,22 @@ def make_snippet(item: MatchItem, spans: Sequence[Span], width: int = 200) -> Sn
         return Snippet("", ())
     centre = (chosen[0].start + chosen[0].end) // 2 if chosen else 0
     start, end = _window(source, centre, width)
+    prefix = "…" if start > 0 else ""
+    suffix = "…" if end < len(source) else ""
+    body = source[start:end]
+    if body == " ".join(body.split()):
+        # Already folded (an item's text is stored so): the snippet is the window itself, each offset shifted.
+        shift = len(prefix) - start
+        shifted = {(s.start + shift, s.end + shift) for s in chosen if start <= s.start < s.end <= end}
+        return Snippet(prefix + body + suffix, tuple(sorted(shifted)))
 
     # Collapse whitespace, and keep where each run of non-space characters sits in the source and in the snippet:
     # a mark's source offsets map to the snippet inside a run (or at its end), nowhere else.
     pieces: list[str] = []
     runs: list[tuple[int, int, int]] = []  # (source start, source end, snippet start) of each run
     pos = start
-    body = source[start:end]
     lead = len(body) - len(body.lstrip())
     pos += lead
-    prefix = "…" if start > 0 else ""
     out_len = len(prefix)
     for m in _SPACES.finditer(source, pos, end):
         chunk = source[pos : m.start()]
@@ -76,7 +82,6 @@ def make_snippet(item: MatchItem, spans: Sequence[Span], width: int = 200) -> Sn
         pos = m.end()
     runs.append((pos, end, out_len))
     pieces.append(source[pos:end])
-    suffix = "…" if end < len(source) else ""
     text = prefix + "".join(pieces) + suffix
     marks = []
     for s in chosen:
