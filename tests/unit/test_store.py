@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -226,3 +226,107 @@ def test_poll_mentions_are_stored_as_the_orm_would_store_them(sessions):
             assert read.count("::text") == 5
         first, second = (session.execute(text(read), {"w": w.id}).all() for w in watches)
     assert first == second and len(first) == 3
+
+
+def test_sqlite_datetime_is_the_text_sqlalchemy_writes():
+    """The SQLite fast path formats datetimes itself: the same text as UTCDateTime and SQLAlchemy's DATETIME."""
+    from sqlalchemy.dialects import sqlite
+
+    from erepwatch.db.models import UTCDateTime
+    from erepwatch.db.store import sqlite_datetime
+
+    dialect = sqlite.dialect()
+    orm = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+    paris = timezone(timedelta(hours=1))
+    values = [
+        NOW,
+        NOW.replace(microsecond=123456),
+        datetime(1, 1, 1, tzinfo=UTC),
+        datetime(999, 12, 31, 23, 59, 59, 1, tzinfo=UTC),
+        datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        datetime(2026, 1, 1, 0, 30, tzinfo=paris),  # the day before, in UTC
+        datetime(2026, 3, 29, 2, 30, 5, 7, tzinfo=timezone(timedelta(hours=-9, minutes=-30))),
+    ]
+    assert [sqlite_datetime(v) for v in values] == [orm(v) for v in values]
+    assert sqlite_datetime(None) is None
+    with pytest.raises(ValueError, match="naive"):
+        sqlite_datetime(datetime(2026, 1, 1))
+
+
+def test_poll_items_and_links_are_stored_as_sqlalchemys_insert_stores_them(sessions):
+    """store_items writes items and links with prebuilt SQL (SQLite: multi-row VALUES of plain values; PostgreSQL:
+    arrays): the same stored values, as text, as SQLAlchemy's own insert of the same rows gives."""
+    from erepwatch.db.store import insert_ignore
+
+    paris = timezone(timedelta(hours=1))
+    now = datetime(2026, 5, 4, 3, 2, 1, 654321, tzinfo=paris)
+    drafts = [
+        draft(1),
+        ItemDraft(
+            canonical_url=None,
+            guid="tag:x,2026:é/2",
+            url=None,
+            title="Titre « accentué » — ’",
+            text="Texte\nsur deux lignes\u00a0et un NUL\\0 échappé",
+            published=datetime(2026, 5, 1, 23, 30, tzinfo=paris),
+            author="Zoé",
+            publisher="Le Monde",
+            publisher_domain="lemonde.fr",
+        ),
+        ItemDraft(
+            canonical_url="https://x.example/3",
+            guid=None,
+            url="https://x.example/3?utm=1",
+            title="",
+            text="",
+            published=datetime(1999, 12, 31, 23, 59, 59, tzinfo=UTC),
+        ),
+    ]
+    languages = {d.key: lang for d, lang in zip(drafts, ("fr", None, "en"), strict=True)}
+    items = (
+        "SELECT key, url, guid, title, text, author, publisher, publisher_domain, language, "
+        "CAST(published_at AS TEXT), CAST(fetched_at AS TEXT), first_source_id = :s FROM items ORDER BY key"
+    )
+    links = (
+        "SELECT i.key, l.source_id = :s, CAST(l.first_seen_at AS TEXT) "
+        "FROM item_sources l JOIN items i ON i.id = l.item_id ORDER BY i.key"
+    )
+
+    def stored(write) -> tuple[list[object], list[object]]:  # the source's id as a flag: sequences survive rollbacks
+        with sessions() as session:
+            session.begin()
+            sid = _source(session, "e")
+            write(session, sid)
+            got = session.execute(text(items), {"s": sid}).all(), session.execute(text(links), {"s": sid}).all()
+            session.rollback()
+        return got
+
+    def fast(session, sid: int) -> None:
+        result = store_items(session, drafts, source_id=sid, now=now, language_of=lambda d: languages[d.key])
+        assert [s.is_new and s.new_link for s in result] == [True, True, True]
+
+    def orm(session, sid: int) -> None:
+        rows = [
+            {
+                "key": d.key,
+                "url": d.url,
+                "guid": d.guid,
+                "title": d.title,
+                "text": d.text,
+                "author": d.author,
+                "publisher": d.publisher,
+                "publisher_domain": d.publisher_domain,
+                "language": languages[d.key],
+                "published_at": d.published,
+                "fetched_at": now,
+                "first_source_id": sid,
+            }
+            for d in drafts
+        ]
+        ids = insert_ignore(session, Item.__table__, rows, returning=(Item.id,))
+        link_rows = [{"item_id": i, "source_id": sid, "first_seen_at": now} for (i,) in ids]
+        insert_ignore(session, ItemSource.__table__, link_rows)
+
+    fast_rows, orm_rows = stored(fast), stored(orm)
+    assert len(fast_rows[0]) == 3 and len(fast_rows[1]) == 3
+    assert fast_rows == orm_rows
