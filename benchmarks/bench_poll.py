@@ -46,7 +46,8 @@ began (9639ce3) under this benchmark, which now clears the links' memoised keys 
 (rounds 2 and 3 had found this corpus's links known: normalise looked 20-35 µs/entry cheaper than a first poll is),
 ``--no-postgres``, load ~6; H is main after the parse, normalise, language, fold, match and analyse changes and the
 storage ones (load 7-8). Parse stage alone 0.050 → 0.043 (68 → 58 µs/entry); first poll SQLite 0.490 → 0.404 CPU,
-PostgreSQL 0.398 CPU (0.676 wall) in H. CPU µs/entry by stage, G → H (SQLite):
+PostgreSQL 0.398 CPU (0.676 wall) in H; a run after the snippet's last change (load ~7): 0.043, SQLite 0.407 (its
+store stage 157, against 146 in H), PostgreSQL 0.392. CPU µs/entry by stage, G → H (SQLite):
 
 =========  ===  ===  ==================================================================================
 stage      G    H    what changed
