@@ -16,6 +16,8 @@ from pathlib import Path
 
 import feedparser
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from lxml import etree
 
 from erepwatch.errors import FeedParseError
@@ -381,3 +383,10 @@ def test_no_content_type_leaves_bytes_that_are_not_utf8_to_feedparser():
     document = "<rss><channel><item><title>Caf\xe9</title></item></channel></rss>".encode("latin-1")
     assert read_xml_feed(document, {}, None) is None
     assert read_xml_feed(document, HEADERS, None) == parse_with_feedparser(document, dict(HEADERS))
+
+
+@given(st.text(st.sampled_from(["a", "é", "\x80", "\x96", "\x9f", "\xa0", "’", "\u0100", "Ω", " "])))
+def test_c1_controls_are_told_as_the_pattern_tells_them(text: str):
+    from erepwatch.ingest.fastparse import _has_c1
+
+    assert _has_c1(text) == bool(re.search("[\x80-\x9f]", text))
