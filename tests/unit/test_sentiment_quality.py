@@ -43,3 +43,16 @@ def test_evaluation_set_size_and_split(lang: str) -> None:
     assert [line.split("\t", 1)[0] for line in lines[:6]] == ["tune", "test", "test"] * 2
     assert {label for label, _ in tune + test} <= {"positive", "negative", "neutral"}
     assert not {text for _, text in tune} & {text for _, text in test}
+
+
+def test_french_leads_stay_apart_from_held_out_headlines() -> None:
+    """fr_news_leads.tsv (lead sentences labelled for training trials) is tune only and takes nothing from an item
+    whose headline is held out in fr_news.tsv, so training on it could never teach a held-out answer."""
+    leads = [line.split("\t") for line in (DATA / "fr_news_leads.tsv").read_text(encoding="utf-8").splitlines()]
+    headlines = [line.split("\t") for line in (DATA / "fr_news.tsv").read_text(encoding="utf-8").splitlines()]
+    held_out = {(r[3], r[4]) for r in headlines if r[0] == "test"}
+    assert len(leads) >= 500
+    assert {r[0] for r in leads} == {"tune"}
+    assert {r[1] for r in leads} == {"negative", "neutral", "positive"}
+    assert not {(r[3], r[4]) for r in leads} & held_out
+    assert not {r[2] for r in leads} & {r[2] for r in headlines}
