@@ -14,30 +14,23 @@ from functools import lru_cache
 from typing import Any, cast
 
 from sqlalchemy import (
-    Boolean,
     CursorResult,
     Executable,
-    Float,
     FromClause,
-    Integer,
     Result,
     Table,
     TableClause,
-    Text,
     bindparam,
     delete,
     insert,
     select,
-    text,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
-from sqlalchemy.types import TypeEngine
 
 from erepwatch.batching import chunked
-from erepwatch.db.models import Item, ItemSource, Mention, MentionEmbedding, UTCDateTime
+from erepwatch.db.models import Item, ItemSource, Mention, MentionEmbedding
 from erepwatch.db.search import document_text
 from erepwatch.records import ItemDraft
 
@@ -73,35 +66,38 @@ def _insert_ignore(dialect: str, table: TableClause, returning: tuple[Any, ...])
 _ITEMS = cast(Table, Item.__table__)
 #: An item's columns a poll writes, besides fetched_at and first_source_id (the same for a whole batch).
 _ITEM_COLUMNS = ("key", "url", "guid", "title", "text", "author", "publisher", "publisher_domain", "language")
-_TEXTS = ARRAY(Text)
-_UTC_DATES = ARRAY(UTCDateTime())
 
 # PostgreSQL: a batch of items as one array per column, unnested by the server. The statement's text never
 # changes, so the driver converts it once and the server plans it once; the multi-row VALUES it replaces was a
 # new text for every batch size (13 placeholders a row) that psycopg split again each time (~70 µs/entry of CPU,
 # benchmarks/bench_poll.py). The full-text document is the folded text the server only splits into words
-# (migration 0011, :func:`document_text`).
-_PG_INSERT_ITEMS = text(
+# (migration 0011, :func:`document_text`). The arrays go in binary (``%(…)b``, typed by their cast): in text form
+# psycopg escaped every element with a regular expression, the whole article text twice (text and document), ~80 µs
+# of CPU per item; the driver's SQL is run on the connection, its values converted here (:func:`_pg_datetime`).
+_PG_INSERT_ITEMS = (
     f"INSERT INTO items ({', '.join(_ITEM_COLUMNS)}, published_at, fetched_at, first_source_id, fts_document) "
-    f"SELECT {', '.join(f'r.{c}' for c in _ITEM_COLUMNS)}, r.published_at, :fetched_at, :source_id, "
+    f"SELECT {', '.join(f'r.{c}' for c in _ITEM_COLUMNS)}, r.published_at, %(fetched_at)s, %(source_id)s, "
     "to_tsvector('simple'::regconfig, r.document) "
-    f"FROM unnest({', '.join(f':{c}' for c in _ITEM_COLUMNS)}, :published_at, :document) "
+    f"FROM unnest({', '.join(f'%({c})b::text[]' for c in _ITEM_COLUMNS)}, %(published_at)b::timestamptz[], "
+    "%(document)b::text[]) "
     f"AS r({', '.join(_ITEM_COLUMNS)}, published_at, document) "
     "ON CONFLICT DO NOTHING RETURNING key, id"
-).bindparams(
-    *(bindparam(c, type_=_TEXTS) for c in (*_ITEM_COLUMNS, "document")),
-    bindparam("published_at", type_=_UTC_DATES),
-    bindparam("fetched_at", type_=UTCDateTime()),
-    bindparam("source_id", type_=Integer()),
 )
-_PG_LINK_ITEMS = text(
-    "INSERT INTO item_sources (item_id, source_id, first_seen_at) SELECT unnest(:item_ids), :source_id, :now "
+_PG_LINK_ITEMS = (
+    "INSERT INTO item_sources (item_id, source_id, first_seen_at) "
+    "SELECT unnest(%(item_ids)b::integer[]), %(source_id)s, %(now)s "
     "ON CONFLICT DO NOTHING RETURNING item_id"
-).bindparams(
-    bindparam("item_ids", type_=ARRAY(Integer())),
-    bindparam("source_id", type_=Integer()),
-    bindparam("now", type_=UTCDateTime()),
 )
+
+
+def _pg_datetime(value: datetime | None) -> datetime | None:
+    """What :class:`UTCDateTime` gives PostgreSQL for an aware datetime (the same instant, in UTC); a naive one is
+    refused as it refuses it."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r} given to the database; use an aware one")
+    return value.astimezone(UTC)
 
 
 def _insert_items(
@@ -159,10 +155,10 @@ def _insert_items(
         }
         columns["key"] = [d.key for d in drafts]
         columns["language"] = [lang for _d, lang in chunk]
-        columns["published_at"] = [d.published for d in drafts]
+        columns["published_at"] = [_pg_datetime(d.published) for d in drafts]
         columns["document"] = [document_text(d.title, d.text) for d in drafts]
-        params = columns | {"fetched_at": now, "source_id": source_id}
-        created.extend(connection.execute(_PG_INSERT_ITEMS, params).all())
+        params = columns | {"fetched_at": _pg_datetime(now), "source_id": source_id}
+        created.extend(connection.exec_driver_sql(_PG_INSERT_ITEMS, params).all())
     return created
 
 
@@ -219,8 +215,8 @@ def _link_items(session: Session, item_ids: Sequence[int], source_id: int, now: 
         return {i for (i,) in insert_ignore(session, ItemSource.__table__, rows, returning=(ItemSource.item_id,))}
     linked: set[int] = set()
     for chunk in chunked(item_ids):
-        params = {"item_ids": list(chunk), "source_id": source_id, "now": now}
-        linked.update(i for (i,) in connection.execute(_PG_LINK_ITEMS, params))
+        params = {"item_ids": list(chunk), "source_id": source_id, "now": _pg_datetime(now)}
+        linked.update(i for (i,) in connection.exec_driver_sql(_PG_LINK_ITEMS, params))
     return linked
 
 
@@ -330,35 +326,30 @@ class NewMention:
     published_at: datetime
 
 
-#: The columns of a poll's mention rows (``MentionDraft.as_row``): plain values, and JSON ones.
-_MENTION_VALUES: dict[str, TypeEngine[Any]] = {
-    "watch_id": ARRAY(Integer()),
-    "item_id": ARRAY(Integer()),
-    "created_at": _UTC_DATES,
-    "published_at": _UTC_DATES,
-    "snippet": _TEXTS,
-    "sentiment": _TEXTS,
-    "score": ARRAY(Float()),
-    "notify": ARRAY(Boolean()),
+#: The columns of a poll's mention rows (``MentionDraft.as_row``): plain values (with their PostgreSQL type), and
+#: JSON ones.
+_MENTION_VALUES = {
+    "watch_id": "integer",
+    "item_id": "integer",
+    "created_at": "timestamptz",
+    "published_at": "timestamptz",
+    "snippet": "text",
+    "sentiment": "text",
+    "score": "float8",
+    "notify": "boolean",
 }
 _MENTION_JSON = ("spans", "snippet_marks", "keywords", "tags", "why")
 _POLL_MENTION_KEYS = {*_MENTION_VALUES, *_MENTION_JSON}
-# PostgreSQL: a batch of mentions as one array per column, like items (one statement text whatever the batch). The
-# JSON columns get json.dumps' text, which is what SQLAlchemy's JSON type sends through psycopg; ``irrelevant`` and
-# ``starred`` take their server defaults.
+# PostgreSQL: a batch of mentions as one array per column, like items (one statement text whatever the batch, arrays
+# in binary). The JSON columns get json.dumps' text, which is what SQLAlchemy's JSON type sends through psycopg;
+# ``irrelevant`` and ``starred`` take their server defaults.
 _PG_INSERT_MENTIONS = (
-    text(
-        f"INSERT INTO mentions ({', '.join(_MENTION_VALUES)}, {', '.join(_MENTION_JSON)}) "
-        f"SELECT {', '.join(f'r.{c}' for c in _MENTION_VALUES)}, {', '.join(f'r.{c}::json' for c in _MENTION_JSON)} "
-        f"FROM unnest({', '.join(f':{c}' for c in (*_MENTION_VALUES, *_MENTION_JSON))}) "
-        f"AS r({', '.join((*_MENTION_VALUES, *_MENTION_JSON))}) "
-        "ON CONFLICT DO NOTHING RETURNING id, watch_id, item_id, published_at"
-    )
-    .bindparams(
-        *(bindparam(c, type_=t) for c, t in _MENTION_VALUES.items()),
-        *(bindparam(c, type_=_TEXTS) for c in _MENTION_JSON),
-    )
-    .columns(id=Integer(), watch_id=Integer(), item_id=Integer(), published_at=UTCDateTime())
+    f"INSERT INTO mentions ({', '.join(_MENTION_VALUES)}, {', '.join(_MENTION_JSON)}) "
+    f"SELECT {', '.join(f'r.{c}' for c in _MENTION_VALUES)}, {', '.join(f'r.{c}::json' for c in _MENTION_JSON)} "
+    f"FROM unnest({', '.join(f'%({c})b::{t}[]' for c, t in _MENTION_VALUES.items())}, "
+    f"{', '.join(f'%({c})b::text[]' for c in _MENTION_JSON)}) "
+    f"AS r({', '.join((*_MENTION_VALUES, *_MENTION_JSON))}) "
+    "ON CONFLICT DO NOTHING RETURNING id, watch_id, item_id, published_at"
 )
 
 
@@ -372,9 +363,16 @@ def insert_mentions(session: Session, rows: Sequence[dict[str, Any]]) -> list[Ne
     if connection.dialect.name == "postgresql" and all(row.keys() == _POLL_MENTION_KEYS for row in rows):
         inserted: list[Any] = []
         for chunk in chunked(rows):
-            params = {key: [row[key] for row in chunk] for key in _MENTION_VALUES}
+            params = {key: [row[key] for row in chunk] for key in ("watch_id", "item_id", "snippet", "sentiment")}
+            params["notify"] = [None if row["notify"] is None else bool(row["notify"]) for row in chunk]
+            # one element type per array in binary: an int score among floats is the float it stands for
+            params["score"] = [None if row["score"] is None else float(row["score"]) for row in chunk]
+            params |= {key: [_pg_datetime(row[key]) for row in chunk] for key in ("created_at", "published_at")}
             params |= {key: [json.dumps(row[key]) for row in chunk] for key in _MENTION_JSON}
-            inserted.extend(connection.execute(_PG_INSERT_MENTIONS, params))
+            inserted.extend(
+                (id_, watch_id, item_id, published.astimezone(UTC))
+                for id_, watch_id, item_id, published in connection.exec_driver_sql(_PG_INSERT_MENTIONS, params)
+            )
     else:
         inserted = insert_ignore(
             session,
