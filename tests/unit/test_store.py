@@ -330,3 +330,33 @@ def test_poll_items_and_links_are_stored_as_sqlalchemys_insert_stores_them(sessi
     fast_rows, orm_rows = stored(fast), stored(orm)
     assert len(fast_rows[0]) == 3 and len(fast_rows[1]) == 3
     assert fast_rows == orm_rows
+
+
+def test_known_items_read_as_the_orm_reads_them(sessions):
+    """known_items runs the driver's SQL (SQLite: an IN list of plain text; PostgreSQL: one binary array): the same
+    ids and the same aware UTC dates as SQLAlchemy's select of the model gives."""
+    from erepwatch.db.store import known_items
+
+    paris = timezone(timedelta(hours=1))
+    drafts = [draft(n) for n in range(3)] + [
+        ItemDraft(
+            canonical_url=None,
+            guid="g é",
+            url=None,
+            title="t",
+            text="x",
+            published=datetime(2026, 1, 1, 0, 30, 0, 7, tzinfo=paris),
+        )
+    ]
+    with sessions() as session, session.begin():
+        sid = _source(session, "k")
+        store_items(session, drafts, source_id=sid, now=NOW)
+        keys = [d.key for d in drafts] + ["https://news.example/absent"]
+        known = known_items(session, keys)
+        orm = {
+            key: (id_, published)
+            for key, id_, published in session.execute(select(Item.key, Item.id, Item.published_at))
+        }
+    assert known == orm and len(known) == 4
+    assert all(published.tzinfo is UTC for _id, published in known.values())
+    assert known["guid:g é"][1] == datetime(2025, 12, 31, 23, 30, 0, 7, tzinfo=UTC)

@@ -27,10 +27,11 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from erepwatch.batching import chunked
-from erepwatch.db.models import Item, ItemSource, Mention, MentionEmbedding
+from erepwatch.db.models import Item, ItemSource, Mention, MentionEmbedding, UTCDateTime
 from erepwatch.db.search import document_text
 from erepwatch.records import ItemDraft
 
@@ -304,9 +305,36 @@ def _known(session: Session, keys: Iterable[str]) -> dict[str, tuple[int, dateti
     if not keys:
         return found
     connection = session.connection()
+    dialect = connection.dialect
     for chunk in chunked(keys):
-        found.update((key, (id_, published)) for key, id_, published in connection.execute(_KNOWN, {"keys": chunk}))
+        if dialect.name == "postgresql":
+            rows = connection.exec_driver_sql(_PG_KNOWN, {"keys": list(chunk)})
+            found.update((key, (id_, published.astimezone(UTC))) for key, id_, published in rows)
+        elif dialect.name == "sqlite":
+            read = _datetime_reader(dialect)
+            rows = connection.exec_driver_sql(_sqlite_known(len(chunk)), tuple(chunk))
+            found.update((key, (id_, read(published))) for key, id_, published in rows)
+        else:
+            rows = connection.execute(_KNOWN, {"keys": chunk})
+            found.update((key, (id_, published)) for key, id_, published in rows)
     return found
+
+
+# The known-items query as the driver's SQL, its dates read as UTCDateTime reads them: SQLAlchemy rendered the IN list
+# again for every source (an expanding parameter) and processed each row. PostgreSQL: one text, the keys one binary
+# array (the unique index on key answers ``= ANY``).
+_PG_KNOWN = "SELECT key, id, published_at FROM items WHERE key = ANY(%(keys)b::text[])"
+
+
+@lru_cache(maxsize=512)
+def _sqlite_known(keys: int) -> str:
+    return f"SELECT key, id, published_at FROM items WHERE key IN ({', '.join('?' * keys)})"
+
+
+@lru_cache(maxsize=8)
+def _datetime_reader(dialect: Dialect) -> Callable[[Any], datetime]:
+    """UTCDateTime's own reading of a stored date on ``dialect`` (SQLite: its text to an aware UTC datetime)."""
+    return cast(Callable[[Any], datetime], UTCDateTime().dialect_impl(dialect).result_processor(dialect, None))
 
 
 # Built once (its cache key memoised on it), run on the connection: the ORM's execution of a select built again at
