@@ -41,6 +41,18 @@ of the server's time, read in its log (``log_min_duration_statement``, load ~5):
 items from a helper thread while its thread matches them was tried: worse on both databases (GIL hand-offs;
 PostgreSQL wall 0.59 → 0.72).
 
+Later in session 6 the poll's writes became the driver's own SQL: on SQLite one multi-row ``INSERT … VALUES …
+RETURNING`` of prebuilt text and plain values for items, links and mentions, the stories by ``executemany`` of
+tuples, the known-items query an IN list of text; on PostgreSQL the arrays go in binary (psycopg escaped every
+element of a text array with a regular expression, the article text twice). A/B in one sitting, load 1.5-2.6,
+``--no-embedding``, median of 3 rounds each: main with ``db/store.py`` as before (8214d39) → after (two runs). Store
+stage CPU µs/entry: SQLite 142 → 119 / 118, PostgreSQL 140 → 78 / 79. First poll CPU (wall): SQLite 0.395 (0.441) →
+0.379 (0.410) / 0.375 (0.419), PostgreSQL 0.384 (0.652) → 0.348 (0.598) / 0.344 (0.651). What SQLite's store stage
+still spends is mostly SQLite's: the FTS5 index ~50 CPU µs/entry (a store-only loop without its trigger: 84 → 34),
+the other indexes and the commits; its wall above CPU (~45 µs/entry) is WAL writes and checkpoints. Migration
+0011's trigger costs PostgreSQL 1.3-2.4 µs a row when the writer sends the document (EXPLAIN ANALYZE of 4,000 rows;
+3.6 ms a row when it has to compute 0010's expression), so nothing is folded twice.
+
 The CPU of the stages besides storage (issue 17 points 1 and 4), ``--no-embedding``: G is main as the session
 began (9639ce3) under this benchmark, which now clears the links' memoised keys before each round's first poll
 (rounds 2 and 3 had found this corpus's links known: normalise looked 20-35 µs/entry cheaper than a first poll is),
