@@ -360,3 +360,39 @@ def test_known_items_read_as_the_orm_reads_them(sessions):
     assert known == orm and len(known) == 4
     assert all(published.tzinfo is UTC for _id, published in known.values())
     assert known["guid:g é"][1] == datetime(2025, 12, 31, 23, 30, 0, 7, tzinfo=UTC)
+
+
+def test_set_stories_stores_what_sqlalchemys_executemany_stores(sessions):
+    """set_stories runs the driver's SQL (SQLite: executemany of tuples; PostgreSQL: one UPDATE joined to binary
+    arrays): the same columns as SQLAlchemy's executemany of the UPDATE, a mention given twice keeping its last row."""
+    from erepwatch.db.store import _SET_STORY
+
+    with sessions() as session, session.begin():
+        sid = _source(session, "st")
+        items = [s.id for s in store_items(session, [draft(n) for n in range(4)], source_id=sid, now=NOW)]
+        watches = [Watch(name=f"w{n}", query="x", created_at=NOW, updated_at=NOW) for n in range(2)]
+        session.add_all(watches)
+        session.flush()
+        fast, orm = (insert_mentions(session, [_mention(w.id, i) for i in items]) for w in watches)
+
+        def rows(mentions: list[NewMention]) -> list[dict[str, object]]:
+            by_item = [
+                (7, "lexical", 91.5, 3),
+                (7, "semantic", 1, None),  # an int score
+                (None, None, None, None),
+                (12, "lexical", 0.25, 12),
+            ]
+            out = [
+                {"mention_id": m.id, "cluster_id": c, "cluster_reason": r, "cluster_score": s, "cluster_match_id": x}
+                for m, (c, r, s, x) in zip(mentions, by_item, strict=True)
+            ]
+            return [*out, {**out[0], "cluster_id": 8, "cluster_score": 50.0}]  # the first mention again: last wins
+
+        set_stories(session, rows(fast))
+        session.connection().execute(_SET_STORY, rows(orm))
+        read = (
+            "SELECT item_id, cluster_id, cluster_reason, cluster_score, cluster_match_id FROM mentions "
+            "WHERE watch_id = :w ORDER BY item_id"
+        )
+        got_fast, got_orm = (session.execute(text(read), {"w": w.id}).all() for w in watches)
+    assert got_fast == got_orm and got_fast[0][1:3] == (8, "lexical")

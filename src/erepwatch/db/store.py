@@ -482,10 +482,32 @@ def set_stories(session: Session, rows: Sequence[dict[str, Any]]) -> None:
             for r in rows
         ]
         connection.exec_driver_sql(_SQLITE_SET_STORY, params)
+    elif connection.dialect.name == "postgresql":
+        # One UPDATE joined to the batch's arrays (binary): psycopg's executemany sent a statement per row, each
+        # dumped in Python. A mention given twice keeps its last row, as the executemany's last UPDATE left it.
+        last = {r["mention_id"]: r for r in rows}
+        for chunk in chunked(list(last.values())):
+            connection.exec_driver_sql(
+                _PG_SET_STORY,
+                {
+                    "mention_id": [r["mention_id"] for r in chunk],
+                    "cluster_id": [r["cluster_id"] for r in chunk],
+                    "cluster_reason": [r["cluster_reason"] for r in chunk],
+                    "cluster_score": [None if r["cluster_score"] is None else float(r["cluster_score"]) for r in chunk],
+                    "cluster_match_id": [r["cluster_match_id"] for r in chunk],
+                },
+            )
     else:
         connection.execute(_SET_STORY, list(rows))
 
 
+_PG_SET_STORY = (
+    "UPDATE mentions AS m SET cluster_id = r.cluster_id, cluster_reason = r.cluster_reason, "
+    "cluster_score = r.cluster_score, cluster_match_id = r.cluster_match_id "
+    "FROM unnest(%(mention_id)b::integer[], %(cluster_id)b::integer[], %(cluster_reason)b::text[], "
+    "%(cluster_score)b::float8[], %(cluster_match_id)b::integer[]) "
+    "AS r(mention_id, cluster_id, cluster_reason, cluster_score, cluster_match_id) WHERE m.id = r.mention_id"
+)
 _SQLITE_SET_STORY = (
     "UPDATE mentions SET cluster_id = ?, cluster_reason = ?, cluster_score = ?, cluster_match_id = ? WHERE id = ?"
 )
