@@ -51,7 +51,9 @@ stage CPU µs/entry: SQLite 142 → 119 / 118, PostgreSQL 140 → 78 / 79. First
 still spends is mostly SQLite's: the FTS5 index ~50 CPU µs/entry (a store-only loop without its trigger: 84 → 34),
 the other indexes and the commits; its wall above CPU (~45 µs/entry) is WAL writes and checkpoints. Migration
 0011's trigger costs PostgreSQL 1.3-2.4 µs a row when the writer sends the document (EXPLAIN ANALYZE of 4,000 rows;
-3.6 ms a row when it has to compute 0010's expression), so nothing is folded twice.
+3.6 ms a row when it has to compute 0010's expression), so nothing is folded twice. After PostgreSQL's stories
+too became one UPDATE joined to arrays (load ~1): first poll CPU (wall) SQLite 0.376 (0.388), PostgreSQL 0.345
+(0.602); store stage 120 / 79 CPU µs/entry (152 / 434 wall).
 
 The CPU of the stages besides storage (issue 17 points 1 and 4), ``--no-embedding``: G is main as the session
 began (9639ce3) under this benchmark, which now clears the links' memoised keys before each round's first poll
