@@ -81,7 +81,22 @@ def test_items_stored_once_and_linked_to_every_source(sessions):
 
 
 def _mention(watch_id: int, item_id: int) -> dict[str, object]:
-    return {"watch_id": watch_id, "item_id": item_id, "created_at": NOW, "published_at": NOW, "snippet": "s"}
+    """A mention row as a poll makes it (``MentionDraft.as_row``)."""
+    return {
+        "watch_id": watch_id,
+        "item_id": item_id,
+        "created_at": NOW,
+        "published_at": NOW,
+        "snippet": "s",
+        "sentiment": "neutral",
+        "score": 0.0,
+        "notify": True,
+        "spans": [],
+        "snippet_marks": [],
+        "keywords": [],
+        "tags": [],
+        "why": {},
+    }
 
 
 def test_mentions_stored_once_in_one_statement_per_batch(sessions):
@@ -95,7 +110,9 @@ def test_mentions_stored_once_in_one_statement_per_batch(sessions):
         listen = lambda *args: statements.append(args[2])  # noqa: E731 - (conn, cursor, statement, ...)
         event.listen(session.connection(), "before_cursor_execute", listen)
         first = insert_mentions(session, [_mention(watches[0].id, i) for i in items])
-        assert len(statements) == 1, "one INSERT … RETURNING for the batch, not one per row"
+        # SQLite: one multi-row INSERT per slice (300 = 256 + 32 + 12, batching.sized_for_statements); PostgreSQL: one.
+        inserts = 3 if session.connection().dialect.name == "sqlite" else 1
+        assert len(statements) == inserts, "one INSERT … RETURNING a slice of the batch, not one per row"
         again = insert_mentions(session, [_mention(w.id, items[0]) for w in watches])  # one already stored
         set_stories(
             session,
@@ -105,7 +122,7 @@ def test_mentions_stored_once_in_one_statement_per_batch(sessions):
                 for m in first
             ],
         )  # fmt: skip
-        assert len(statements) == 3, "the stories of a batch in one statement (executemany)"
+        assert len(statements) == inserts + 2, "the stories of a batch in one statement (executemany)"
         event.remove(session.connection(), "before_cursor_execute", listen)
     assert [m.item_id for m in first] == items and all(isinstance(m, NewMention) for m in first)
     assert first[0].published_at == NOW  # aware UTC, as read back by the ORM
@@ -396,3 +413,33 @@ def test_set_stories_stores_what_sqlalchemys_executemany_stores(sessions):
         )
         got_fast, got_orm = (session.execute(text(read), {"w": w.id}).all() for w in watches)
     assert got_fast == got_orm and got_fast[0][1:3] == (8, "lexical")
+
+
+def test_sqlite_keeps_few_statement_texts_whatever_the_batch_sizes(sessions):
+    """Every distinct multi-row INSERT text is a compiled statement the SQLite driver keeps per connection (up to
+    128, ~1 kB a row): batches of 1 to 40 items must reuse the texts of 1, 2, 4 … 32 rows, not make 40 of each."""
+    texts: set[str] = set()  # batches of 1 to 40 rows: 1 … 15 rows as they come, 16 and 32 for the rest
+    with sessions() as session, session.begin():
+        sid = _source(session, "sizes")
+        listen = lambda *args: texts.add(args[2])  # noqa: E731 - (conn, cursor, statement, ...)
+        event.listen(session.connection(), "before_cursor_execute", listen)
+        watch = Watch(name="w", query="x", created_at=NOW, updated_at=NOW)
+        session.add(watch)
+        session.flush()
+        n = 0
+        for size in range(1, 41):
+            stored = store_items(session, [draft(n + k) for k in range(size)], source_id=sid, now=NOW)
+            insert_mentions(session, [_mention(watch.id, s.id) for s in stored])
+            n += size
+        event.remove(session.connection(), "before_cursor_execute", listen)
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Item)) == n
+        assert session.scalar(select(func.count()).select_from(Mention)) == n
+    if session.bind.dialect.name == "sqlite":
+        for table in (
+            "INSERT INTO items",
+            "INSERT INTO item_sources",
+            "INSERT INTO mentions",
+            "FROM items WHERE key IN",
+        ):
+            assert len({t for t in texts if table in t}) == 17, table

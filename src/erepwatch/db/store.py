@@ -30,7 +30,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
-from erepwatch.batching import chunked
+from erepwatch.batching import chunked, sized_for_statements
 from erepwatch.db.models import Item, ItemSource, Mention, MentionEmbedding, UTCDateTime
 from erepwatch.db.search import document_text
 from erepwatch.records import ItemDraft
@@ -109,7 +109,7 @@ def _insert_items(
     if connection.dialect.name == "sqlite":
         fetched_at = sqlite_datetime(now)
         created_here: list[Any] = []
-        for chunk in chunked(fresh):
+        for chunk in sized_for_statements(fresh):
             values: list[Any] = []
             for d, lang in chunk:
                 values += (
@@ -166,7 +166,8 @@ def _insert_items(
 # SQLite: the poll's rows as one multi-row ``INSERT … VALUES (?, …), … ON CONFLICT DO NOTHING RETURNING`` of prebuilt
 # text with a flat tuple of plain values, run on the connection (errors still translated). SQLAlchemy's insert of
 # dicts spent ~40 µs of CPU per item building parameters and converting each datetime through two type processors
-# (benchmarks/bench_poll.py); the text is built once per batch size and SQLite's statement cache keeps it compiled.
+# (benchmarks/bench_poll.py); the text is built once per number of rows, one of 20 (batching.sized_for_statements), so
+# SQLite's statement cache keeps a few small texts a table compiled, not one per batch size up to 500 rows.
 _SQLITE_ITEMS = (*_ITEM_COLUMNS, "published_at", "fetched_at", "first_source_id")
 _SQLITE_LINKS = ("item_id", "source_id", "first_seen_at")
 
@@ -190,7 +191,7 @@ def sqlite_datetime(value: datetime | None) -> str | None:
     )
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=64)
 def _sqlite_insert(columns: tuple[str, ...], rows: int, returning: str) -> str:
     table = {_SQLITE_ITEMS: "items", _SQLITE_LINKS: "item_sources", _SQLITE_MENTIONS: "mentions"}[columns]
     row = f"({', '.join('?' * len(columns))})"
@@ -206,7 +207,7 @@ def _link_items(session: Session, item_ids: Sequence[int], source_id: int, now: 
     if connection.dialect.name == "sqlite":
         seen_at = sqlite_datetime(now)
         linked_here: set[int] = set()
-        for chunk in chunked(item_ids):
+        for chunk in sized_for_statements(item_ids):
             values = tuple(value for item_id in chunk for value in (item_id, source_id, seen_at))
             sql = _sqlite_insert(_SQLITE_LINKS, len(chunk), "item_id")
             linked_here.update(i for (i,) in connection.exec_driver_sql(sql, values))
@@ -306,7 +307,8 @@ def _known(session: Session, keys: Iterable[str]) -> dict[str, tuple[int, dateti
         return found
     connection = session.connection()
     dialect = connection.dialect
-    for chunk in chunked(keys):
+    # SQLite: an IN list of as many '?' as keys is a text per count, so counts come from a set of 20.
+    for chunk in sized_for_statements(keys) if dialect.name == "sqlite" else chunked(keys):
         if dialect.name == "postgresql":
             rows = connection.exec_driver_sql(_PG_KNOWN, {"keys": list(chunk)})
             found.update((key, (id_, published.astimezone(UTC))) for key, id_, published in rows)
@@ -326,7 +328,7 @@ def _known(session: Session, keys: Iterable[str]) -> dict[str, tuple[int, dateti
 _PG_KNOWN = "SELECT key, id, published_at FROM items WHERE key = ANY(%(keys)b::text[])"
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=32)
 def _sqlite_known(keys: int) -> str:
     return f"SELECT key, id, published_at FROM items WHERE key IN ({', '.join('?' * keys)})"
 
@@ -426,7 +428,7 @@ def _insert_mentions_sqlite(session: Session, rows: Sequence[dict[str, Any]]) ->
     published = {(row["watch_id"], row["item_id"]): row["published_at"] for row in rows}
     inserted: list[NewMention] = []
     dumps = json.dumps
-    for chunk in chunked(rows):
+    for chunk in sized_for_statements(rows):
         params: list[Any] = []
         for r in chunk:
             params += (
