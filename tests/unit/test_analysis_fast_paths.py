@@ -111,3 +111,22 @@ def test_a_lexicon_extended_after_use_finds_its_new_entries() -> None:
     assert lex.matches(toks) == {0: (Entry("rappel massif", -3.0), 2), 4: (Entry("rappel*", -2.0), 1)}
     merged = lex.merged(Lexicon([("trottinette*", 0.5, "word")]))
     assert merged.matches(toks) == {**lex.matches(toks), 3: (Entry("trottinette*", 0.5), 1)}
+
+
+def test_the_lengths_tried_at_a_token_are_the_plain_rule_s(
+    windows: list[tuple[Window, str]], lexicon: LexiconScorer, tagger: Tagger
+) -> None:
+    # The lengths worth trying at a token, as they were told before the one-set-operation form (A/B): an entry's
+    # length for its first word, and 1 when a prefix of the token, cut at a one-word stem's length, is such a stem.
+    toks = {t for w, _ in windows for t in lexical((w.scan or scan(w.text)).words)}
+    toks |= {t[:n] for t in list(toks) for n in range(1, 4)}  # tokens shorter than the stems' cuts
+    lexicons = (lexicon.lexicon("fr"), lexicon.lexicon("en"), lexicon.lexicon(None), tagger._builtin.lexicon)
+    ones = 0
+    for lex in lexicons:
+        for first in sorted(toks):
+            lengths = set(lex._lengths.get(first, ()))
+            if any(first[:n] in lex._alone for n in lex._cuts_of(()) if n <= len(first)):
+                lengths.add(1)
+                ones += 1
+            assert lex._lengths_for(first) == tuple(sorted(lengths, reverse=True)), first
+    assert ones > 250

@@ -142,12 +142,18 @@ class Lexicon:
 
     def _lengths_for(self, first: str) -> tuple[int, ...]:
         """The entry lengths (in words) worth trying at a token ``first``, longest first."""
-        lengths = set(self._lengths.get(first, ()))
-        if any(first[:n] in self._alone for n in self._cuts_of(()) if n <= len(first)):
-            lengths.add(1)
+        # A one-word stem starts here when a prefix of the token, cut at a stem's length, is such a stem. Cuts
+        # longer than the token are not left out: they give the token itself, which is a stem only if its own
+        # length is a cut (tried anyway), so the answer is the same, told by one set operation in C.
+        one = not self._alone.isdisjoint([first[:n] for n in self._cuts_of(())])
+        lengths = self._lengths.get(first)
+        if lengths is None:
+            found: tuple[int, ...] = (1,) if one else ()
+        else:
+            found = tuple(sorted(lengths | {1} if one else lengths, reverse=True))
         if len(self._starts) > _STARTS_CACHE:
             self._starts.clear()
-        found = self._starts[first] = tuple(sorted(lengths, reverse=True))
+        self._starts[first] = found
         return found
 
     def _cuts_of(self, head: tuple[str, ...]) -> tuple[int, ...]:
