@@ -253,7 +253,7 @@ def test_item_urls_agree_on_every_corpus_link() -> None:
 
 _LABEL = st.from_regex(r"[a-z0-9](?:[a-z0-9-]{0,8}[a-z0-9])?", fullmatch=True)
 PLAINISH = st.builds(
-    lambda scheme, labels, path, fragment: f"{scheme}://{'.'.join(labels)}{path}{fragment}",
+    lambda scheme, labels, path, query, fragment: f"{scheme}://{'.'.join(labels)}{path}{query}{fragment}",
     st.sampled_from(["http", "https"]),
     st.lists(
         st.one_of(_LABEL, st.sampled_from(["www", "amp", "google", "com", "cdn", "ampproject", "org"])),
@@ -264,6 +264,23 @@ PLAINISH = st.builds(
         st.just(""),
         st.from_regex(r"/[A-Za-z0-9._~/-]{0,25}", fullmatch=True),
         st.sampled_from(["/amp", "/x.amp.html", "/amp/s/a.b/c", "/a/./b", "/a/../b", "/url"]),
+    ),
+    st.one_of(
+        st.just(""),
+        st.from_regex(r"\?[A-Za-z0-9._~=&-]{0,20}", fullmatch=True),
+        st.sampled_from(
+            [
+                "?",
+                "?utm_source=rss&b=2&a=1",
+                "?wt_mc=rss.ho.beitrag.rdf",
+                "?q=https",
+                "?url=http&q=x",
+                "?amp=1&outputType=amp",
+                "?a&a=&b==c&&",
+                "?gclid=1&fbclid=2&ref=x",
+                "?si=1&feature=share",
+            ]
+        ),
     ),
     st.one_of(st.just(""), st.from_regex(r"#[!-~]{0,6}", fullmatch=True)),
 )

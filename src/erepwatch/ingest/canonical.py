@@ -213,17 +213,32 @@ _PLAIN = re.compile(
 )
 
 
+# The same with a query of unreserved characters, '=' and '&' only (a tracker's "?wt_mc=rss.ho" or "?utm_source=x",
+# most of the other links): w3lib would only sort its pairs and encode them again, which _clean_query does anyway
+# (it parses, filters and sorts the pairs whatever their order), so it is spared w3lib too.
+_PLAIN_QUERY = re.compile(
+    r"(https?)://([a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*)(/[A-Za-z0-9._~/-]*)?"
+    r"\?([A-Za-z0-9._~=&-]*)(?:#[!-~]*)?\Z"
+)
+
+
 def _canonicalise_once(url: str, *, bare_host: bool = True) -> str | None:
     plain = _PLAIN.match(url)
     if plain is not None:
         scheme, host, path = plain.group(1, 2, 3)
+        query = ""
+    else:
+        plain = _PLAIN_QUERY.match(url)
+        if plain is not None:
+            scheme, host, path, query = plain.group(1, 2, 3, 4)
+    if plain is not None:
         path = path or ""
         # Dot segments are resolved by w3lib, and an IDNA label ("xn--") is checked by it: those go the long way.
         if "/." not in path and "xn--" not in host:
-            target = _unwrap_redirect(host, path, "")
+            target = _unwrap_redirect(host, path, query)
             if target is not None:
                 return target
-            return _assembled(scheme, host, None, path, "", bare_host)
+            return _assembled(scheme, host, None, path, query, bare_host)
     return _canonicalise_slow(url, bare_host=bare_host)
 
 
