@@ -382,8 +382,14 @@ def test_known_items_read_as_the_orm_reads_them(sessions):
 def test_set_stories_stores_what_sqlalchemys_executemany_stores(sessions):
     """set_stories runs the driver's SQL (SQLite: executemany of tuples; PostgreSQL: one UPDATE joined to binary
     arrays): the same columns as SQLAlchemy's executemany of the UPDATE, a mention given twice keeping its last row."""
-    from erepwatch.db.store import _SET_STORY
+    from sqlalchemy import bindparam, update
 
+    table = Mention.__table__
+    reference = (
+        update(table)
+        .where(table.c.id == bindparam("mention_id"))
+        .values({c: bindparam(c) for c in ("cluster_id", "cluster_reason", "cluster_score", "cluster_match_id")})
+    )
     with sessions() as session, session.begin():
         sid = _source(session, "st")
         items = [s.id for s in store_items(session, [draft(n) for n in range(4)], source_id=sid, now=NOW)]
@@ -406,7 +412,7 @@ def test_set_stories_stores_what_sqlalchemys_executemany_stores(sessions):
             return [*out, {**out[0], "cluster_id": 8, "cluster_score": 50.0}]  # the first mention again: last wins
 
         set_stories(session, rows(fast))
-        session.connection().execute(_SET_STORY, rows(orm))
+        session.connection().execute(reference, rows(orm))
         read = (
             "SELECT item_id, cluster_id, cluster_reason, cluster_score, cluster_match_id FROM mentions "
             "WHERE watch_id = :w ORDER BY item_id"

@@ -18,20 +18,17 @@ from sqlalchemy import (
     Executable,
     FromClause,
     Result,
-    Table,
     TableClause,
-    bindparam,
     delete,
     insert,
     select,
-    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from erepwatch.batching import chunked, sized_for_statements
-from erepwatch.db.models import Item, ItemSource, Mention, MentionEmbedding, UTCDateTime
+from erepwatch.db.models import Mention, MentionEmbedding, UTCDateTime
 from erepwatch.db.search import document_text
 from erepwatch.records import ItemDraft
 
@@ -64,7 +61,6 @@ def _insert_ignore(dialect: str, table: TableClause, returning: tuple[Any, ...])
     return statement.returning(*returning) if returning else statement
 
 
-_ITEMS = cast(Table, Item.__table__)
 #: An item's columns a poll writes, besides fetched_at and first_source_id (the same for a whole batch).
 _ITEM_COLUMNS = ("key", "url", "guid", "title", "text", "author", "publisher", "publisher_domain", "language")
 
@@ -129,25 +125,7 @@ def _insert_items(
             sql = _sqlite_insert(_SQLITE_ITEMS, len(chunk), "key, id")
             created_here += connection.exec_driver_sql(sql, tuple(values)).all()
         return created_here
-    if connection.dialect.name != "postgresql":
-        rows = [
-            {
-                "key": d.key,
-                "url": d.url,
-                "guid": d.guid,
-                "title": d.title,
-                "text": d.text,
-                "author": d.author,
-                "publisher": d.publisher,
-                "publisher_domain": d.publisher_domain,
-                "language": lang,
-                "published_at": d.published,
-                "fetched_at": now,
-                "first_source_id": source_id,
-            }
-            for d, lang in fresh
-        ]
-        return insert_ignore(session, _ITEMS, rows, returning=(Item.key, Item.id))
+    # PostgreSQL (settings accept no other database)
     created: list[Any] = []
     for chunk in chunked(fresh):
         drafts = [d for d, _lang in chunk]
@@ -212,9 +190,6 @@ def _link_items(session: Session, item_ids: Sequence[int], source_id: int, now: 
             sql = _sqlite_insert(_SQLITE_LINKS, len(chunk), "item_id")
             linked_here.update(i for (i,) in connection.exec_driver_sql(sql, values))
         return linked_here
-    if connection.dialect.name != "postgresql":
-        rows = [{"item_id": i, "source_id": source_id, "first_seen_at": now} for i in item_ids]
-        return {i for (i,) in insert_ignore(session, ItemSource.__table__, rows, returning=(ItemSource.item_id,))}
     linked: set[int] = set()
     for chunk in chunked(item_ids):
         params = {"item_ids": list(chunk), "source_id": source_id, "now": _pg_datetime(now)}
@@ -312,13 +287,10 @@ def _known(session: Session, keys: Iterable[str]) -> dict[str, tuple[int, dateti
         if dialect.name == "postgresql":
             rows = connection.exec_driver_sql(_PG_KNOWN, {"keys": list(chunk)})
             found.update((key, (id_, published.astimezone(UTC))) for key, id_, published in rows)
-        elif dialect.name == "sqlite":
+        else:
             read = _datetime_reader(dialect)
             rows = connection.exec_driver_sql(_sqlite_known(len(chunk)), tuple(chunk))
             found.update((key, (id_, read(published))) for key, id_, published in rows)
-        else:
-            rows = connection.execute(_KNOWN, {"keys": chunk})
-            found.update((key, (id_, published)) for key, id_, published in rows)
     return found
 
 
@@ -337,13 +309,6 @@ def _sqlite_known(keys: int) -> str:
 def _datetime_reader(dialect: Dialect) -> Callable[[Any], datetime]:
     """UTCDateTime's own reading of a stored date on ``dialect`` (SQLite: its text to an aware UTC datetime)."""
     return cast(Callable[[Any], datetime], UTCDateTime().dialect_impl(dialect).result_processor(dialect, None))
-
-
-# Built once (its cache key memoised on it), run on the connection: the ORM's execution of a select built again at
-# every source was most of this query's cost.
-_KNOWN = select(_ITEMS.c.key, _ITEMS.c.id, _ITEMS.c.published_at).where(
-    _ITEMS.c.key.in_(bindparam("keys", expanding=True))
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -457,23 +422,10 @@ def _insert_mentions_sqlite(session: Session, rows: Sequence[dict[str, Any]]) ->
     return inserted
 
 
-_MENTIONS = cast(Table, Mention.__table__)
-_SET_STORY = (
-    update(_MENTIONS)
-    .where(_MENTIONS.c.id == bindparam("mention_id"))
-    .values(
-        cluster_id=bindparam("cluster_id"),
-        cluster_reason=bindparam("cluster_reason"),
-        cluster_score=bindparam("cluster_score"),
-        cluster_match_id=bindparam("cluster_match_id"),
-    )
-)
-
-
 def set_stories(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Give mentions their story (keys ``mention_id``, ``cluster_id``, ``cluster_reason``, ``cluster_score``,
-    ``cluster_match_id``): one UPDATE statement executed for all the rows (``executemany``; psycopg sends a batch in
-    one pipeline)."""
+    ``cluster_match_id``): SQLite, the driver's executemany of one UPDATE; PostgreSQL, one UPDATE joined to the
+    batch's arrays."""
     if not rows:
         return
     connection = session.connection()
@@ -484,7 +436,7 @@ def set_stories(session: Session, rows: Sequence[dict[str, Any]]) -> None:
             for r in rows
         ]
         connection.exec_driver_sql(_SQLITE_SET_STORY, params)
-    elif connection.dialect.name == "postgresql":
+    else:
         # One UPDATE joined to the batch's arrays (binary): psycopg's executemany sent a statement per row, each
         # dumped in Python. A mention given twice keeps its last row, as the executemany's last UPDATE left it.
         last = {r["mention_id"]: r for r in rows}
@@ -499,8 +451,6 @@ def set_stories(session: Session, rows: Sequence[dict[str, Any]]) -> None:
                     "cluster_match_id": [r["cluster_match_id"] for r in chunk],
                 },
             )
-    else:
-        connection.execute(_SET_STORY, list(rows))
 
 
 _PG_SET_STORY = (
