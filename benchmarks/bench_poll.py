@@ -112,6 +112,7 @@ sys.path.insert(0, str(REPO / "src"))
 from _postgres import postgres_ok, private_schema  # noqa: E402
 
 from erepwatch import pipeline  # noqa: E402
+from erepwatch.analyze.language import warm as warm_language  # noqa: E402
 from erepwatch.analyze.matcher import IndexedMatcher  # noqa: E402
 from erepwatch.db.engine import make_engine, session_factory  # noqa: E402
 from erepwatch.db.migrate import upgrade  # noqa: E402
@@ -290,7 +291,8 @@ def one_round(files: list[Path], port: int, watches: int, kind: str, embedding: 
                     SourceInput(url=f"http://127.0.0.1:{port}/{path.name}", name=path.name),
                     default_interval=settings.poll_interval,
                 )
-        analysis = Analysis.from_settings(settings)  # lexicons load once, as in the daemon
+        warm_language()  # the language model and the lexicons load once, at start, as in the daemon
+        analysis = Analysis.from_settings(settings)
         # The links' keys are memoised per process: a round after the first would find this same corpus's links
         # known, which no first poll of new items does.
         _canonical_text.cache_clear()

@@ -39,6 +39,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from erepwatch.analyze import embedding
+from erepwatch.analyze.language import warm as warm_language
 from erepwatch.clock import Clock, utcnow
 from erepwatch.db.engine import session_factory
 from erepwatch.db.migrate import ensure_schema, upgrade
@@ -206,6 +207,7 @@ class Daemon:
             self._notify_guarded()
             self._caught_up = True
         if self._analysis is None:
+            warm_language()  # loaded at start with the lexicons, not inside the first poll (~0.1 s)
             self._analysis = Analysis.from_settings(self.settings)
         budget = self.settings.poll_tick.total_seconds()
         started = time.monotonic()

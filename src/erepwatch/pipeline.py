@@ -26,7 +26,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from erepwatch.analyze.crisis import CRISIS, CrisisJudge, load_crisis
 from erepwatch.analyze.dedup import DEFAULT_WINDOW, ClusterCandidate, ClusterIndex, PreparedText, prepare
 from erepwatch.analyze.language import detect_language
-from erepwatch.analyze.language import warm as warm_language
 from erepwatch.analyze.matcher import Matcher, MatchItem, WatchSpec, compile_matcher
 from erepwatch.analyze.mention_drafts import BACKFILL_GRACE, MentionDraft, build_mentions
 from erepwatch.analyze.sentiment import SentimentScorer, load_scorer
@@ -192,7 +191,6 @@ class Analysis:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Analysis:
-        warm_language()  # the language model loads with the lexicons, not inside the first poll
         return cls(
             load_scorer(settings.analysis_scorer, settings.analysis_extra_lexicons),
             load_tagger(settings.analysis_extra_tags, settings.analysis_builtin_tags),
