@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 from urllib.parse import urlsplit
 
-from sqlalchemy import Integer, Select, Table, Update, bindparam, func, or_, select, update
+from sqlalchemy import BindParameter, Integer, Select, Table, Update, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from erepwatch.analyze.crisis import CRISIS, CrisisJudge, load_crisis
@@ -834,7 +834,8 @@ def record_not_modified(
 _SOURCES = cast(Table, Source.__table__)
 
 
-def _success_values(now: datetime) -> dict[str, Any]:
+def _success_values(now: datetime | BindParameter[datetime]) -> dict[str, Any]:
+    """What a success resets on its source; ``now`` a time, or the parameter of a statement built once."""
     return {
         "last_checked_at": now,
         "last_success_at": now,
@@ -1000,15 +1001,7 @@ def _success_statement(next_check: bool, validators: bool, title: bool, history:
     """The UPDATE of :func:`_apply_success` for one shape of outcome, built once: Core, not the ORM's bulk UPDATE
     (no session state to synchronise), and its cache key memoised on it instead of a new statement walked at
     every source."""
-    values: dict[str, Any] = {
-        "last_checked_at": bindparam("now", type_=UTCDateTime()),
-        "last_success_at": bindparam("now", type_=UTCDateTime()),
-        "consecutive_failures": 0,
-        "claimed_by": None,
-        # the source works again: `source list` shows no old error as current
-        "last_error_kind": None,
-        "last_error_message": None,
-    }
+    values = _success_values(bindparam("now", type_=UTCDateTime()))
     if next_check:
         values["next_check_at"] = bindparam("next_check", type_=UTCDateTime())
     if validators:
