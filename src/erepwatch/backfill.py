@@ -74,7 +74,7 @@ def match_stored_items(
             stored = {(watch_id, item_id) for watch_id, item_id in session.execute(pairs)}
             rows = [d.as_row(now) for d in drafts if (d.watch_id, d.item_id) not in stored]
             analysis.load_watches(session, {r["watch_id"] for r in rows}, now)
-            mentions = insert_mentions(session, rows)
+            mentions = insert_mentions(session, rows, items=matched)
             plan = analysis.assign(mentions, matched)
             set_stories(session, story_rows(plan))
             created += len(mentions)

@@ -756,7 +756,7 @@ def process_source(
         seen: dict[int, MatchItem] = {}
         rows = [m.as_row(now) for m in _mentions(new, matcher, watches, analysis, task, seen)]
         analysis.load_watches(session, {r["watch_id"] for r in rows}, now)
-        mentions = insert_mentions(session, rows)
+        mentions = insert_mentions(session, rows, items=seen)
         plan = analysis.assign(mentions, seen)
         set_stories(session, story_rows(plan))
         outcome.new_mentions = len(mentions)

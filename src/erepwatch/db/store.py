@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from sqlalchemy import (
     CursorResult,
@@ -67,17 +67,15 @@ _ITEM_COLUMNS = ("key", "url", "guid", "title", "text", "author", "publisher", "
 # PostgreSQL: a batch of items as one array per column, unnested by the server. The statement's text never
 # changes, so the driver converts it once and the server plans it once; the multi-row VALUES it replaces was a
 # new text for every batch size (13 placeholders a row) that psycopg split again each time (~70 µs/entry of CPU,
-# benchmarks/bench_poll.py). The full-text document is the folded text the server only splits into words
-# (migration 0011, :func:`document_text`). The arrays go in binary (``%(…)b``, typed by their cast): in text form
-# psycopg escaped every element with a regular expression, the whole article text twice (text and document), ~80 µs
-# of CPU per item; the driver's SQL is run on the connection, its values converted here (:func:`_pg_datetime`).
+# benchmarks/bench_poll.py). No full-text document: an item gets one with its first mention (migration 0012,
+# :func:`index_for_search`). The arrays go in binary (``%(…)b``, typed by their cast): in text form psycopg escaped
+# every element with a regular expression (~80 µs of CPU an item when the article text went twice, as text and as
+# document); the driver's SQL is run on the connection, its values converted here (:func:`_pg_datetime`).
 _PG_INSERT_ITEMS = (
-    f"INSERT INTO items ({', '.join(_ITEM_COLUMNS)}, published_at, fetched_at, first_source_id, fts_document) "
-    f"SELECT {', '.join(f'r.{c}' for c in _ITEM_COLUMNS)}, r.published_at, %(fetched_at)s, %(source_id)s, "
-    "to_tsvector('simple'::regconfig, r.document) "
-    f"FROM unnest({', '.join(f'%({c})b::text[]' for c in _ITEM_COLUMNS)}, %(published_at)b::timestamptz[], "
-    "%(document)b::text[]) "
-    f"AS r({', '.join(_ITEM_COLUMNS)}, published_at, document) "
+    f"INSERT INTO items ({', '.join(_ITEM_COLUMNS)}, published_at, fetched_at, first_source_id) "
+    f"SELECT {', '.join(f'r.{c}' for c in _ITEM_COLUMNS)}, r.published_at, %(fetched_at)s, %(source_id)s "
+    f"FROM unnest({', '.join(f'%({c})b::text[]' for c in _ITEM_COLUMNS)}, %(published_at)b::timestamptz[]) "
+    f"AS r({', '.join(_ITEM_COLUMNS)}, published_at) "
     "ON CONFLICT DO NOTHING RETURNING key, id"
 )
 _PG_LINK_ITEMS = (
@@ -135,7 +133,6 @@ def _insert_items(
         columns["key"] = [d.key for d in drafts]
         columns["language"] = [lang for _d, lang in chunk]
         columns["published_at"] = [_pg_datetime(d.published) for d in drafts]
-        columns["document"] = [document_text(d.title, d.text) for d in drafts]
         params = columns | {"fetched_at": _pg_datetime(now), "source_id": source_id}
         created.extend(connection.exec_driver_sql(_PG_INSERT_ITEMS, params).all())
     return created
@@ -348,11 +345,28 @@ _PG_INSERT_MENTIONS = (
 )
 
 
-def insert_mentions(session: Session, rows: Sequence[dict[str, Any]]) -> list[NewMention]:
+class Searchable(Protocol):
+    """What the full-text index reads of an item (``MatchItem`` is one)."""
+
+    @property
+    def title(self) -> str | None: ...
+    @property
+    def text(self) -> str | None: ...
+
+
+def insert_mentions(
+    session: Session, rows: Sequence[dict[str, Any]], *, items: Mapping[int, Searchable] | None = None
+) -> list[NewMention]:
     """Insert mentions (one per watch and item, whoever comes first) and return those this transaction stored, in
     id order: one ``INSERT … ON CONFLICT DO NOTHING RETURNING`` per batch of rows (a mention a concurrent poll
-    stored first is that poll's to assign a story to)."""
+    stored first is that poll's to assign a story to).
+
+    An item is indexed for full-text search when it gets its first mention (migration 0012), by a trigger on
+    ``mentions``. ``items``: the title and text of the rows' items, by id, when the caller has them: PostgreSQL's
+    documents are then folded here (:func:`index_for_search`) rather than by the trigger's ``translate()``."""
     connection = session.connection()
+    if items and connection.dialect.name == "postgresql":
+        index_for_search(session, items)
     if connection.dialect.name == "sqlite" and all(row.keys() == _POLL_MENTION_KEYS for row in rows):
         return _insert_mentions_sqlite(session, rows)
     if connection.dialect.name == "postgresql" and all(row.keys() == _POLL_MENTION_KEYS for row in rows):
@@ -379,6 +393,27 @@ def insert_mentions(session: Session, rows: Sequence[dict[str, Any]]) -> list[Ne
         (NewMention(id_, watch_id, item_id, published) for id_, watch_id, item_id, published in inserted),
         key=lambda m: m.id,
     )
+
+
+# PostgreSQL: the documents of items about to get a mention, folded in Python (:func:`document_text`) and split by
+# the server, for the items that have none yet; in id order, so two writers that index the same items wait for each
+# other instead of deadlocking.
+_PG_INDEX_ITEMS = (
+    "UPDATE items SET fts_document = to_tsvector('simple'::regconfig, r.document) "
+    "FROM unnest(%(ids)b::integer[], %(document)b::text[]) AS r(id, document) "
+    "WHERE items.id = r.id AND items.fts_document IS NULL"
+)
+
+
+def index_for_search(session: Session, items: Mapping[int, Searchable]) -> None:
+    """PostgreSQL: give these items their full-text document if they have none (an item has one from its first
+    mention, migration 0012). SQLite's trigger reads the item's row itself: nothing to do there."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        return
+    for chunk in chunked(sorted(items)):
+        documents = [document_text(items[i].title, items[i].text) for i in chunk]
+        connection.exec_driver_sql(_PG_INDEX_ITEMS, {"ids": list(chunk), "document": documents})
 
 
 #: SQLite: a poll's mention row as the SQL text's values (``irrelevant`` and ``starred`` given as SQLAlchemy's insert
