@@ -19,7 +19,7 @@ from erepwatch.analyze.mention_drafts import MentionDraft, build_mentions
 from erepwatch.clock import utcnow
 from erepwatch.db.models import Item, Mention, Watch
 from erepwatch.db.store import insert_mentions, set_stories
-from erepwatch.pipeline import Analysis, story_rows
+from erepwatch.pipeline import Analysis, story_rows, text_language
 from erepwatch.settings import Settings
 
 #: Stored items read per transaction.
@@ -59,10 +59,19 @@ def match_stored_items(
             drafts: list[MentionDraft] = []
             matched: dict[int, MatchItem] = {}
             for item in items:
-                seen = MatchItem.scanned(item.title, item.text, item.url, item.language)
+                language = item.language
+                if language is None:
+                    # The poll detects only the language of items some watch of its day could match: this
+                    # watch's candidates get theirs now (the matcher's language filter, sentiment and tags read it).
+                    if not matcher.could_match(item.title, item.text, item.url):
+                        continue
+                    language = text_language(item.title, item.text, item.id)
+                seen = MatchItem.scanned(item.title, item.text, item.url, language)
                 matches = matcher.match(seen)
                 if not matches:
                     continue
+                if language is not None and item.language is None:
+                    item.language = language  # stored with the mention: the web's language filter reads it
                 drafts += build_mentions(
                     item.id, seen, matches, published=item.published_at, watches=watches, source_created_at=None,
                     scorer=analysis.scorer, tagger=analysis.tagger, backfill_grace=analysis.backfill_grace,

@@ -744,17 +744,18 @@ def process_source(
     outcome.entries = len(feed.entries)
     outcome.warning = feed.warning
     window = [e.published for e in feed.entries if e.published is not None]
+    screen = Screen(matcher)
 
     def store(session: Session, one_by_one: bool) -> LexicalPlan:
         lookups_by_index(session)
         # Items already stored are known by their links and ids alone: their text is not reduced again.
         known = known_items(session, [i.key for i in identities if i.key is not None])
         drafts = items_from_feed(feed, fetched_at=now, identities=identities, stored=known.keys())
-        stored = _store_drafts(session, drafts, task.id, now, one_by_one=one_by_one, known=known)
+        stored = _store_drafts(session, drafts, task.id, now, one_by_one=one_by_one, known=known, screen=screen)
         new = [s for s in stored if s.is_new]
         outcome.new_items = len(new)
         seen: dict[int, MatchItem] = {}
-        rows = [m.as_row(now) for m in _mentions(new, matcher, watches, analysis, task, seen)]
+        rows = [m.as_row(now) for m in _mentions(new, matcher, watches, analysis, task, seen, screen)]
         analysis.load_watches(session, {r["watch_id"] for r in rows}, now)
         mentions = insert_mentions(session, rows, items=seen)
         plan = analysis.assign(mentions, seen)
@@ -862,15 +863,17 @@ def _store_drafts(
     *,
     one_by_one: bool,
     known: Mapping[str, tuple[int, datetime]] | None = None,
+    screen: Screen | None = None,
 ) -> list[StoredItem]:
+    language_of = screen.language if screen is not None else item_language
     if not one_by_one:
-        return store_items(session, drafts, source_id=source_id, now=now, language_of=item_language, known=known)
+        return store_items(session, drafts, source_id=source_id, now=now, language_of=language_of, known=known)
     stored: list[StoredItem] = []
     last: BaseException | None = None
     for draft in drafts:
         try:
             with session.begin_nested():
-                stored.extend(store_items(session, [draft], source_id=source_id, now=now, language_of=item_language))
+                stored.extend(store_items(session, [draft], source_id=source_id, now=now, language_of=language_of))
         except (StorageError, ValueError) as exc:
             if not _row_problem(exc):
                 raise
@@ -914,11 +917,45 @@ def item_language(draft: ItemDraft) -> str | None:
 
     The feed's declared language is not trusted: feeds often declare the platform's default.
     """
+    return text_language(draft.title, draft.text, draft.key)
+
+
+def text_language(title: str, text: str, key: object = None) -> str | None:
+    """:func:`item_language` of a title and text (a stored item's, whose language the poll did not detect)."""
     try:
-        return detect_language(f"{draft.title}. {draft.text[:LANGUAGE_PREFIX]}")
+        return detect_language(f"{title}. {text[:LANGUAGE_PREFIX]}")
     except Exception:  # a detector's failure on odd text means "unknown language", not a lost item
-        log.warning("language detection failed for item key=%.200r", draft.key, exc_info=True)
+        log.warning("language detection failed for item key=%.200r", key, exc_info=True)
         return None
+
+
+class Screen:
+    """Which of a source's new items some watch could match (:meth:`Matcher.could_match` on their folds), told
+    once per item: only those are scanned, and only those get their language detected at ingest. Nothing reads
+    the language of an item no watch matches (issue 17: ~70 % of a first poll's items, 60 µs each); a watch added
+    or edited later detects it on the items it could match (:func:`erepwatch.backfill.match_stored_items`, the
+    preview), so a stored item's NULL language means "not detected yet" as much as "too short to tell"."""
+
+    __slots__ = ("_folds", "_matcher")
+
+    def __init__(self, matcher: Matcher) -> None:
+        self._matcher = matcher
+        self._folds: dict[str, tuple[Folded, Folded] | None] = {}
+
+    def folds(self, draft: ItemDraft) -> tuple[Folded, Folded] | None:
+        """The draft's title and text folded, or None when no watch could match it."""
+        try:
+            return self._folds[draft.key]
+        except KeyError:
+            pass
+        folds: tuple[Folded, Folded] | None = item_folds(draft)
+        if not self._matcher.could_match(draft.title, draft.text, draft.url, folds=folds):
+            folds = None  # no watch can match it: its words are not even read
+        self._folds[draft.key] = folds
+        return folds
+
+    def language(self, draft: ItemDraft) -> str | None:
+        return item_language(draft) if self.folds(draft) is not None else None
 
 
 def _mentions(
@@ -928,15 +965,17 @@ def _mentions(
     analysis: Analysis,
     task: SourceTask,
     seen: dict[int, MatchItem],
+    screen: Screen | None = None,
 ) -> list[MentionDraft]:
     """The mentions of new items; ``seen`` receives each matched item as the matcher saw it (scanned once: the
     windows, tags, sentiment and clustering read that scan)."""
+    screen = screen or Screen(matcher)
     drafts: list[MentionDraft] = []
     for stored in items:
         draft = stored.draft
-        folds = item_folds(draft)
-        if not matcher.could_match(draft.title, draft.text, draft.url, folds=folds):
-            continue  # no watch can match it: its words are not even read
+        folds = screen.folds(draft)
+        if folds is None:
+            continue
         item = item_tokens(draft, stored.language, folds)
         matches = matcher.match(item)
         if matches:

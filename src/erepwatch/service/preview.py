@@ -20,6 +20,7 @@ from erepwatch.analyze.snippet import make_snippet
 from erepwatch.batching import chunked
 from erepwatch.clock import utcnow
 from erepwatch.db.models import Item, ItemSource, Source
+from erepwatch.pipeline import text_language
 from erepwatch.service.watches import get_watch
 
 #: Items are read from the database in batches of this size, so a large store is never all in memory.
@@ -95,28 +96,36 @@ def preview_spec(
     if item_ids is not None:
         stmt = stmt.where(Item.id.in_(list(item_ids)))
     scanned = 0
-    kept: list[tuple[Item, Any]] = []
+    kept: list[tuple[Item, Any, str | None]] = []
     matched_ids: list[int] = []
     for item in session.scalars(stmt.execution_options(yield_per=BATCH)):
         scanned += 1
-        found = matcher.match(MatchItem(item.title or "", item.text or "", item.url, item.language))
+        title, text, language = item.title or "", item.text or "", item.language
+        if language is None and spec.languages:
+            # A poll detects only the language of items a watch of its day could match (pipeline.Screen).
+            if not matcher.could_match(title, text, item.url):
+                continue
+            language = text_language(title, text, item.id)
+        found = matcher.match(MatchItem(title, text, item.url, language))
         if not found:
             continue
         matched_ids.append(item.id)
         if len(kept) < limit:
-            kept.append((item, found[0]))
+            kept.append((item, found[0], language))
     sources = _sources_of(session, matched_ids)
     per_source = Counter(name for item_id in matched_ids for name in sources.get(item_id, ("?",)))
     hits = []
-    for item, match in kept:
-        snip = make_snippet(MatchItem(item.title or "", item.text or "", item.url, item.language), match.spans)
+    for item, match, language in kept:
+        if language is None:
+            language = text_language(item.title or "", item.text or "", item.id)
+        snip = make_snippet(MatchItem(item.title or "", item.text or "", item.url, language), match.spans)
         hits.append(
             PreviewHit(
                 item_id=item.id,
                 title=item.title,
                 url=item.url,
                 published=item.published_at,
-                language=item.language,
+                language=language,
                 sources=tuple(sources.get(item.id, ())),
                 snippet=snip.text,
                 snippet_marks=snip.marks,
