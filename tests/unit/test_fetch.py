@@ -74,6 +74,18 @@ def test_redirect_chain_followed_and_capped(server):
     assert failure(chain, max_redirects=2).kind is SourceErrorKind.HTTP_4XX
 
 
+def test_a_cookie_set_on_a_redirect_is_sent_to_the_next_hop(server):
+    # Sites that check cookies set one and redirect; the client keeps it (and reads no response that sets none).
+    body = (FEEDS / FEED).read_bytes()
+    server.routes["/cookie-check"] = (302, {"Location": "/cookie-feed", "Set-Cookie": "seen=1; Path=/"}, b"")
+    server.routes["/cookie-feed"] = (200, {"Content-Type": "application/rss+xml"}, body)
+    server.request_headers.clear()
+    result = fetch(server.url("/cookie-check"))
+    assert result.status == 200 and result.content == body
+    cookies = [{k.lower(): v for k, v in h.items()}.get("cookie") for h in server.request_headers]
+    assert cookies == [None, "seen=1"]
+
+
 def test_redirect_to_file_scheme_refused(server):
     error = failure(server.url("/redirect?to=file:///etc/passwd"))
     assert error.kind is SourceErrorKind.FORBIDDEN_ADDRESS
