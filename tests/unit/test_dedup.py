@@ -111,6 +111,12 @@ DECISIONS = [
         True,
     ),
     (
+        "capitals-label-dash",
+        "LES ÉCLAIREURS - Sommet de l'IA : 109 milliards d'euros vont être investis en France",
+        "Sommet de l'IA : 109 milliards d'euros vont être investis en France",
+        True,
+    ),
+    (
         "thousands-as-k",
         "MtGox faced 150k DDoS attacks per second says report",
         "MtGox faced 150000 attacks per second, says report",

@@ -9,6 +9,7 @@ import pytest
 
 from erepwatch.analyze.stories import (
     LEAD_CUT,
+    LEAD_TITLE_FLOOR,
     JoinReason,
     StoryProbe,
     assign_semantic,
@@ -73,7 +74,7 @@ def test_the_lead_decides_when_the_headlines_are_apart() -> None:
 def test_a_shared_boilerplate_lead_is_no_evidence() -> None:
     """Two different headlines under the feed's one tagline: their headline + lead embeddings are close because
     of the tagline only; the lead cosine is ignored and each stays its own story."""
-    a, b = _unit(1), _at(0.80, _unit(1), 1)
+    a, b = _unit(1), _at(0.90, _unit(1), 1)  # headlines below the cut, above LEAD_TITLE_FLOOR
     same = _unit(0, 0, 1)
     tagline = lead_key("La société Acme, café crème et naïveté, en parle.")
     founders = [_probe(1, TITLES[0], a, lead_vector=same, lead_key=tagline)]
@@ -154,6 +155,9 @@ def test_names_do_not_veto_across_languages() -> None:
         ("AS Saint-Etienne. Deux matches à huis clos", "Fumigènes : Saint-Etienne s'en sort avec un match", ""),
         ("Le maire de Fréjus, David Racheline, sera jugé", "Le maire de Fréjus, David Rachline, convoqué", ""),
         ("Météo à Angers pour vendredi matin", "Météo à Nancy pour vendredi matin", "names"),
+        # One name spelt two ways: "MtGox" / "Mt. Gox", "US" / "U.S." (a one-letter piece is no name).
+        ("Hackers claim MtGox still has stolen bitcoins", "Hackers call Mt. Gox CEO a liar over bitcoins", ""),
+        ("Iran says a deal was agreed with US at talks", "Iran calls talks with U.S. useful, Trump waits", ""),
         ("Acme boss acquitted of fraud charges", "Acme boss faces fraud charges in court", "follow_up"),
         ("Horoscope du samedi 14 mars 2026", "Météo Nancy : Prévisions du samedi 14 mars 2026", "series"),
         ("The 10 best phones of the year", "The 10 worst phones of the year", "opposites"),
@@ -168,6 +172,13 @@ def test_lead_text_skips_a_lead_that_repeats_the_headline() -> None:
     assert lead_text("Acme recalls kettles", "") == ""
     text = lead_text("VIDÉO. Acme recalls kettles", "The company said on Monday that " + "x" * 300)
     assert text.startswith("Acme recalls kettles. The company said") and len(text) < 200
+
+
+def test_a_lead_does_not_overrule_distant_headlines() -> None:
+    """Two leads about one case read alike whatever the event: below LEAD_TITLE_FLOOR the headlines decide."""
+    a, b = "Meurtre de Louise, 11 ans", "Meurtre de Louise : la famille et les proches sous le choc"
+    assert semantic_score(a, b, LEAD_TITLE_FLOOR - 0.01, 0.95) is None
+    assert semantic_score(a, b, LEAD_TITLE_FLOOR, 0.95) == 0.95
 
 
 def test_semantic_score_uses_the_lower_cut_across_languages() -> None:

@@ -146,7 +146,7 @@ _WIRE_SLUG_RE = re.compile(
     r" ?-(?=[^\d\s-])"
 )
 # A label of two or more all-capital words before ":" or "." ("MARKET ANALYSIS:", "INFO OUEST-FRANCE.").
-_CAPS_KICKER_RE = re.compile(r"^\s*[A-ZÀ-Þ][A-ZÀ-Þ'’-]+(?: [A-ZÀ-Þ][A-ZÀ-Þ'’-]+)+\s*[.:]\s+")
+_CAPS_KICKER_RE = re.compile(r"^\s*[A-ZÀ-Þ][A-ZÀ-Þ'’-]+(?: [A-ZÀ-Þ][A-ZÀ-Þ'’-]+)+\s*(?:[.:]|\s[-–—])\s+")
 _TRAILING_TAG_RE = re.compile(
     r"\s*[\[(](?:vid[ée]o|photos?|live|direct|update[d]?|interactive)[\])]\s*$", re.IGNORECASE
 )
