@@ -359,8 +359,8 @@ def semantic_score(
     a_language: str | None = None,
     b_language: str | None = None,
 ) -> float | None:
-    """The cosine that makes two founders close enough to be one story (headline, else headline + lead), or None;
-    the guards of :func:`semantic_split` still apply."""
+    """The cosine that makes two founders close enough to be one story (headline, else headline + lead when the
+    headlines reach :data:`LEAD_TITLE_FLOOR`), or None; the guards of :func:`semantic_split` still apply."""
     if title_cosine >= cut_for(a_title, b_title, a_language, b_language):
         return title_cosine
     discount = _discount(a_language, b_language)
