@@ -155,9 +155,10 @@ def test_names_do_not_veto_across_languages() -> None:
         ("AS Saint-Etienne. Deux matches à huis clos", "Fumigènes : Saint-Etienne s'en sort avec un match", ""),
         ("Le maire de Fréjus, David Racheline, sera jugé", "Le maire de Fréjus, David Rachline, convoqué", ""),
         ("Météo à Angers pour vendredi matin", "Météo à Nancy pour vendredi matin", "names"),
-        # One name spelt two ways: "MtGox" / "Mt. Gox", "US" / "U.S." (a one-letter piece is no name).
+        # One name spelt two ways: "MtGox" / "Mt. Gox", "US" / "U.S."; a one-letter name is still one.
         ("Hackers claim MtGox still has stolen bitcoins", "Hackers call Mt. Gox CEO a liar over bitcoins", ""),
         ("Iran says a deal was agreed with US at talks", "Iran calls talks with U.S. useful, Trump waits", ""),
+        ("Acme launches the phone A", "Acme launches the phone B", "names"),
         ("Acme boss acquitted of fraud charges", "Acme boss faces fraud charges in court", "follow_up"),
         ("Horoscope du samedi 14 mars 2026", "Météo Nancy : Prévisions du samedi 14 mars 2026", "series"),
         ("The 10 best phones of the year", "The 10 worst phones of the year", "opposites"),

@@ -252,15 +252,11 @@ def _joined_words(title: str) -> tuple[list[str], set[str]]:
 
 
 def _unnamed(a: PreparedText, b_words: set[str], a_order: list[str]) -> list[str]:
-    """The names of ``a`` that the other headline (its words, glued pairs included) does not mention. A one-letter
-    piece ("U" of "U.S.") is no name; a piece whose next word glued to it is a word of the other headline is
-    named there ("Mt. Gox" / "MtGox")."""
+    """The names of ``a`` that the other headline (its words, glued pairs included) does not mention. A piece whose
+    next word glued to it is a word of the other headline is named there ("Mt. Gox" / "MtGox", the "U" of "U.S." /
+    "US"); a one-letter name otherwise stays one ("Acme A" / "Acme B" are two products)."""
     follows = dict(pairwise(a_order))
-    return [
-        n
-        for n in a.names
-        if len(n) > 1 and not _named_in(n, b_words) and (n not in follows or n + follows[n] not in b_words)
-    ]
+    return [n for n in a.names if not _named_in(n, b_words) and (n not in follows or n + follows[n] not in b_words)]
 
 
 def _names_conflict(a: PreparedText, b: PreparedText) -> bool:
