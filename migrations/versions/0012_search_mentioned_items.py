@@ -20,6 +20,11 @@ mentions anyway, and a later mention of the item finds it indexed).
   only for a writer that did not. The trigger on ``items`` no longer runs on INSERT; it recomputes the document of
   an indexed item whose title or text an UPDATE changes.
 
+The upgrade empties the document of every item without a mention, which on PostgreSQL writes a new version of each
+of those rows (most of ``items`` on a long history; not timed at a million items yet), then builds the partial index
+over the rest; on SQLite it drops the old index and indexes the mentioned items again. ``items`` is locked
+meanwhile: stop the daemon first, as for the earlier full-text migrations.
+
 Revision ID: 0012_search_mentioned_items
 Revises: 0011_fts_document_written
 """

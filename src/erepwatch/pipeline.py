@@ -42,7 +42,7 @@ from erepwatch.db.store import (
     StoredItem,
     insert_mentions,
     known_items,
-    lookups_by_index,
+    poll_settings,
     set_stories,
     store_items,
 )
@@ -747,7 +747,7 @@ def process_source(
     screen = Screen(matcher)
 
     def store(session: Session, one_by_one: bool) -> LexicalPlan:
-        lookups_by_index(session)
+        poll_settings(session)
         # Items already stored are known by their links and ids alone: their text is not reduced again.
         known = known_items(session, [i.key for i in identities if i.key is not None])
         drafts = items_from_feed(feed, fetched_at=now, identities=identities, stored=known.keys())

@@ -12,7 +12,7 @@ from sqlalchemy import event, func, select, text
 from erepwatch.db.engine import make_engine
 from erepwatch.db.migrate import current_revision, ensure_schema, head_revision, upgrade
 from erepwatch.db.models import Base, Item, ItemSource, Mention, Source, Watch
-from erepwatch.db.store import NewMention, insert_mentions, lookups_by_index, set_stories, store_items
+from erepwatch.db.store import NewMention, insert_mentions, poll_settings, set_stories, store_items
 from erepwatch.errors import StorageError
 from erepwatch.records import ItemDraft
 
@@ -188,14 +188,20 @@ def test_head_revision_read_from_the_files_is_alembics():
 def test_a_poll_transaction_reads_a_new_database_by_its_indexes(sessions):
     """A new database's tables were analysed empty (migration 0010): a plan made while a poll's first items go in
     reads the whole table for each foreign-key check or story UPDATE, and its connection keeps it. A poll's
-    transaction asks for its indexes (``lookups_by_index``)."""
+    transaction asks for its indexes (``poll_settings``), and commits without waiting for the WAL flush; the
+    next transaction on the same connection has the server's settings again."""
     lookup = "EXPLAIN SELECT 1 FROM items WHERE id = 1 FOR KEY SHARE"
-    with sessions() as session, session.begin():
-        sid = _source(session, "a")
-        store_items(session, [draft(n) for n in range(3)], source_id=sid, now=NOW)
-        before = "\n".join(line for (line,) in session.execute(text(lookup)))
-        lookups_by_index(session)
-        plan = "\n".join(line for (line,) in session.execute(text(lookup)))
+    with sessions() as session:
+        with session.begin():
+            sid = _source(session, "a")
+            store_items(session, [draft(n) for n in range(3)], source_id=sid, now=NOW)
+            before = "\n".join(line for (line,) in session.execute(text(lookup)))
+            poll_settings(session)
+            plan = "\n".join(line for (line,) in session.execute(text(lookup)))
+            assert session.scalar(text("SHOW synchronous_commit")) == "off"
+        with session.begin():
+            assert session.scalar(text("SHOW synchronous_commit")) == "on"
+            assert "Seq Scan on items" in "\n".join(line for (line,) in session.execute(text(lookup)))
     assert "Seq Scan on items" in before, before  # what the plans of a new database were
     assert "Index Scan" in plan and "Seq Scan" not in plan, plan
 

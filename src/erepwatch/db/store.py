@@ -248,18 +248,29 @@ def store_items(
     ]
 
 
-def lookups_by_index(session: Session) -> None:
-    """PostgreSQL: let this transaction's plans read tables by their indexes rather than scan them whole.
+def poll_settings(session: Session) -> None:
+    """PostgreSQL: a poll's source transaction reads tables by their indexes and commits without waiting for the
+    WAL flush. SQLite plans each statement by its indexes anyway, and commits in WAL mode without a sync
+    (``synchronous=NORMAL``, db/engine.py).
 
-    On a new database the tables are tiny when a poll's first statements are planned, and the plans a connection
-    keeps (the foreign-key checks of every inserted link and mention, the story UPDATE by id) then scan the whole
-    table: the first poll of the corpus read 9.3 M item rows and 0.7 M mention rows that way, one scan per row
-    inserted (item_sources' inserts 0.98 s of the server's time instead of 0.07), growing with the square of the
+    Indexes: on a new database the tables are tiny when a poll's first statements are planned, and the plans a
+    connection keeps (the foreign-key checks of every inserted link and mention, the story UPDATE by id) then scan
+    the whole table: the first poll of the corpus read 9.3 M item rows and 0.7 M mention rows that way, one scan per
+    row inserted (item_sources' inserts 0.98 s of the server's time instead of 0.07), growing with the square of the
     poll. Every lookup of a poll's transaction has an index (keys, ids, a watch's recent mentions), so none loses
-    by it. SQLite plans each statement by its indexes anyway."""
+    by it.
+
+    Commit: ``synchronous_commit = off`` for this transaction only. A crash of the server (not of erepwatch) in the
+    ~0.6 s after the commit (three ``wal_writer_delay``) can lose the transaction, whole, never corrupt anything:
+    the source then reads as not polled (its validators and next check with its items and mentions), and the next
+    poll brings the same entries again; any transaction committed after it (a delivery sent, an act) flushes it
+    too. The poll stops waiting for one WAL flush per source (148 in a first poll of the corpus, ~0.7 s of its
+    wall time; benchmarks/bench_poll.py)."""
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        connection.exec_driver_sql(
+            "SELECT set_config('enable_seqscan', 'off', true), set_config('synchronous_commit', 'off', true)"
+        )
 
 
 def known_items(session: Session, keys: Iterable[str]) -> dict[str, tuple[int, datetime]]:
