@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from erepwatch.analyze.crisis import CrisisJudge, load_crisis, term_of
+from erepwatch.analyze.crisis import CrisisJudge, alarm_of, load_crisis, term_of
 from erepwatch.analyze.embedding import MODEL_VERSION, QUERY_VERSION, embed
 from erepwatch.analyze.matcher import MatchItem, WatchSpec, compile_matcher
 from erepwatch.analyze.sentiment import LexiconScorer, Tuning, load_scorer
@@ -183,15 +183,16 @@ class EmbeddingCache:
         return np.stack([self.vectors[self.key(t)] for t in texts])
 
 
-def term_vectors(windows: Sequence[Window]) -> dict[str, np.ndarray]:
-    """The watched terms' embeddings (query side, cached) of ``windows``, by term (``crisis.term_of``)."""
-    terms = sorted({term_of(w) for w in windows} - {""})
-    out = dict(zip(terms, EmbeddingCache(query=True).embed(terms), strict=True))
+def term_vectors(windows: Sequence[tuple[Window, str | None]]) -> dict[str, np.ndarray]:
+    """The query-side embeddings (cached) the crisis classifier reads for ``windows`` (window, language): each
+    watched term's (``crisis.term_of``) and its crisis query's (``crisis.alarm_of``), by text."""
+    texts = sorted({t for w, lang in windows for t in (term_of(w), alarm_of(term_of(w), lang))} - {""})
+    out = dict(zip(texts, EmbeddingCache(query=True).embed(texts), strict=True))
     out[""] = np.zeros(384, np.float32)
     return out
 
 
-def crisis_judge(tagger: Tagger, lexicon: LexiconScorer, windows: Sequence[Window]) -> CrisisJudge:
+def crisis_judge(tagger: Tagger, lexicon: LexiconScorer, windows: Sequence[tuple[Window, str | None]]) -> CrisisJudge:
     """The shipped crisis classifier as the sentiment stage applies it, its watched terms embedded beforehand."""
     judge = CrisisJudge(load_crisis(), tagger, lexicon, load_head())
     judge.terms.update(term_vectors(windows))
@@ -302,7 +303,7 @@ def evaluate_tags(
         lexicon = load_scorer()
         assert isinstance(lexicon, LexiconScorer)
         vectors = EmbeddingCache().embed([w.text for _, w, _, _ in mentions])
-        judge = crisis_judge(tagger, lexicon, [w for _, w, _, _ in mentions])
+        judge = crisis_judge(tagger, lexicon, [(w, lang) for _, w, lang, _ in mentions])
         crisis_words = [judge(w, lang, v) for (_, w, lang, _), v in zip(mentions, vectors, strict=True)]
     counts = {tag: [0, 0, 0] for tag in TAGS}
     for i, (gold, window, lang, _) in enumerate(mentions):
@@ -337,7 +338,7 @@ def cost(with_embedding: bool = True, rounds: int = 20) -> dict[str, float]:
         assert e5.head is not None
         # The watched terms' embeddings are made once per term (a watch list's few hundred), not per mention: kept
         # out of the timing as the window's embedding is.
-        judge = crisis_judge(tagger, lexicon, [w for w, _ in windows])
+        judge = crisis_judge(tagger, lexicon, windows)
         vectors = EmbeddingCache().embed([w.text for w, _ in windows])
     for name, scorer in scorers.items():
         start = time.process_time()

@@ -170,8 +170,9 @@ class Analysis:
         #: scores with the same model's cheap sibling, so no embedding runs in its hot path
         refiner = scorer if isinstance(scorer, ModelScorer) and scorer.needs_embedding else None
         self.refiner = refiner
-        #: with the embedding model, the crisis tag is the crisis classifier's (it reads where the crisis words sit,
-        #: the window's and the watched term's embeddings), decided by the sentiment stage once the window is embedded
+        #: with the embedding model, the crisis tag is the crisis classifier's (it reads where the crisis words sit and
+        #: whom they are said of, the window's closeness to the watched term and to its crisis query), decided by the
+        #: sentiment stage once the window is embedded
         self.crisis: CrisisJudge | None = None
         if refiner is not None and refiner.head is not None and CRISIS in tagger.applied:
             self.crisis = CrisisJudge(load_crisis(), tagger, refiner.lexicon, refiner.head)

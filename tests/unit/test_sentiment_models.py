@@ -52,7 +52,7 @@ def test_shipped_models_have_the_expected_shapes() -> None:
         assert np.isfinite(w).all()
     assert head.model_version == embedding.MODEL_VERSION, "retrain the head after a model change"
     crisis = load_crisis()
-    assert crisis.w.shape == (len(FEATURES) + 2 * embedding.DIM,) and 0 < crisis.threshold < 1, "window + term"
+    assert crisis.w.shape == (len(FEATURES),) and 0 < crisis.threshold < 1, "features only, no embedding"
     assert crisis.model_version == embedding.MODEL_VERSION, "retrain the crisis model after a model change"
     assert crisis.head == head_digest(head), "retrain the crisis model after a new sentiment head (--crisis-only)"
     bow = load_bow()
@@ -108,15 +108,16 @@ def test_crisis_classifier_on_labelled_mentions() -> None:
     assert tp / (tp + fn) >= CLASSIFIER_RECALL_FLOOR
 
 
-# Measured when set (session 6, read once: the test sides of mentions.tsv and mentions_more.tsv, 50 crises in 484
+# Measured when set (read once each time: the test sides of mentions.tsv and mentions_more.tsv, 50 crises in 484
 # windows), far under the issue's 0.90 / 0.80: the word list (reach 5, attribution rules) precision 8/15 = 0.53,
-# recall 8/50 = 0.16; the classifier (words of trouble, the watched term's embedding) 9/18 = 0.50, 9/50 = 0.18.
-# On mentions.tsv's 22 crises alone: word list 8/14, 8/22 (as in session 5); classifier 6/9 = 0.67, 6/22 = 0.27
-# (session 5's classifier: 11/19 = 0.58, 11/22 = 0.50). benchmarks/eval_sentiment.py prints both.
+# recall 8/50 = 0.16 (session 6); the classifier of session 7 (where the term sits and who the words are said of, the
+# window's closeness to the term and to its crisis query; no embedding as input) 11/17 = 0.65, 11/50 = 0.22
+# (session 6's: 9/18 = 0.50, 9/50 = 0.18). On mentions.tsv's 22 crises alone: word list 8/14, 8/22; classifier
+# 8/12 = 0.67, 8/22 = 0.36. benchmarks/eval_sentiment.py prints both.
 WORD_LIST_PRECISION_FLOOR = 0.45
 WORD_LIST_RECALL_FLOOR = 0.12
-CLASSIFIER_PRECISION_FLOOR = 0.45
-CLASSIFIER_RECALL_FLOOR = 0.15
+CLASSIFIER_PRECISION_FLOOR = 0.55
+CLASSIFIER_RECALL_FLOOR = 0.18
 
 
 def test_bow_logits_read_the_features_of_bigrams() -> None:

@@ -3,32 +3,42 @@
 The crisis word list alone cannot tell "Acme recalls 12,000 scooters" from "Acme's podcast, chapter 3: the AWS
 outage" or "OpenAI accuses DeepSeek of malpractice" (a crisis of DeepSeek, not of OpenAI): where the word sits
 relative to the watched term, what the rest of the window says and how negative it reads all matter. The classifier
-weighs, for each window:
+weighs, for each window (:data:`FEATURES`):
 
 * evidence from the word lists (``config/tags/crisis.tsv``, ``legal.tsv``): a crisis term within 3, 6, 10 or 20
   words of the watched term in its clause, in a sentence naming the term, anywhere in the window; a legal term near;
 * the window's tone: the lexicon's score about the term, and the trained sentiment head's negative and positive
   probabilities;
-* the window's sentence embedding (the one the sentiment stage computed; nothing is embedded again);
 * words of trouble the tag's list leaves out (``config/crisis/trouble.tsv``: killed, arrested, racist, fired,
   vulnerability…), where they sit the same way: too broad to tag a crisis alone, they are what 42 of the 100
   crises of the tune windows hold instead of a crisis term;
 * where the watched term sits (after a place preposition, "à Toulouse", "in Sydney"; first in the window; how often
-  named), and the watched term's own embedding (``query:`` side, one per term, kept): the window's embedding is the
-  same for every name it holds, and "Toulouse", "Ukrainian" or "Tuesday" rarely have a crisis of their own where
-  "Shein" or "Louise" do.
+  named) and who the words of the lists are said of (:func:`roles`): the term as their subject ("Acme recalls"),
+  object ("investigation into Meta") or actor ("Spain orders…"), other names in its clause, and whether it is a name
+  at all (written in lower case, a demonym);
+* how close the window's embedding (the one the sentiment stage computed) is to the watched term's own and to the
+  term's crisis query, "Acme crisis: scandal, fraud, accident, recall…" (:func:`alarm_of`; e5 ``query:`` side, each
+  embedded once per term and kept): the window's embedding is the same for every name it holds, these are not.
+
+The embeddings themselves are no longer inputs (session 7): with them the model learnt the answer of the terms the
+tune windows name many times ("louise", "meta", "trump"), which a user's watch never shares, and its
+cross-validation, which let a term's windows teach the folds that scored its other windows, promised precision 0.67 /
+recall 0.48 for a held-out 0.50 / 0.18; scored with each fold's terms left out of its training rows, that model
+gives 0.45 / 0.21 at its threshold.
 
 A logistic regression over these, trained by ``scripts/train_sentiment_head.py`` on labelled corpus mention windows
 (``tests/data/sentiment/mentions*.tsv``, ``tune`` split only), with a threshold chosen for precision by
-cross-validation on those (folds by story: one story told by several outlets stays in one fold). A crisis is only
-ever tagged on a window that holds a crisis term or a word of trouble, and those words are the tag's "why".
+cross-validation on those (folds by story: one story told by several outlets stays in one fold; a fold's watched
+terms left out of the rows trained on for it). A crisis is only ever tagged on a window that holds a crisis term or a
+word of trouble, and those words are the tag's "why".
 
 Applied with the e5 scorer (the default): the sentiment stage, once it has embedded a mention's window, replaces the
-word list's ``crisis`` tag with this decision (:class:`CrisisJudge`), before alerts are planned. Chosen by
-cross-validation on the 1,120 tune windows (F0.5 0.62: precision 0.67, recall 0.48, against 0.51 for the session-5
-design on the same windows). Read once on the held-out mentions (50 crises in 484 windows): precision 0.50 (9/18),
-recall 0.18 (9/50), against 0.53 / 0.16 for the word list with its reach and attribution rules — about as good, and
-far under the issue's 0.90 / 0.80 (tests/data/sentiment/README.md).
+word list's ``crisis`` tag with this decision (:class:`CrisisJudge`), before alerts are planned. Cross-validation on
+the 1,120 tune windows: F0.5 0.56 (precision 0.66, recall 0.35) against 0.47 for the session-6 design scored the same
+way; no threshold reaches precision 0.9 with a recall above 0.02. Read once on the held-out mentions (50 crises in
+484 windows): precision 0.65 (11/17), recall 0.22 (11/50), against 0.50 / 0.18 for session 6's classifier and
+0.53 / 0.16 for the word list — better, and still far under the issue's 0.90 / 0.80
+(tests/data/sentiment/README.md).
 """
 
 from __future__ import annotations
@@ -42,10 +52,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from erepwatch.analyze import embedding
-from erepwatch.analyze.lexicon import config_dir
+from erepwatch.analyze.lexicon import config_dir, lexical
 from erepwatch.analyze.sentiment import LexiconScorer
 from erepwatch.analyze.sentiment_models import HeadModel
 from erepwatch.analyze.tags import Hit, Tagger, read_tag_file, tag_options
+from erepwatch.analyze.textnorm import part as _part
+from erepwatch.analyze.textnorm import scan
 from erepwatch.analyze.textnorm import words as _words
 from erepwatch.analyze.window import Window
 from erepwatch.errors import ConfigError
@@ -81,7 +93,46 @@ REACHES = (3, 6, 10, 20)
 _RECALL = ("rappel", "recall", "retir", "retrait", "product recall")
 #: Words before a watched term that make it the setting of what happens, not its subject ("à Toulouse").
 _SETTING = frozenset(_words("à a en au aux dans in at near outside inside près sur from of de du"))
-#: The evidence features, in the order of the model's first coefficients (the embedding's follow).
+#: Who a word of the lists is said of (:func:`roles`; "crisis word": any built-in tag term or word of trouble).
+ROLES = (
+    "term after an object preposition after a crisis word",
+    "crisis word within 4 words after the term",
+    "term followed by a verb of an actor",
+    "share of the term's occurrences in lower case",
+    "term is a demonym",
+    "other names in the term's clause (log)",
+    "crisis word in the title near the term",
+    "crisis word right after the term",
+    "crisis word within 2 words before the term",
+)
+#: How close the window's embedding is to the watched term's and to the term's crisis query (:func:`alarm_of`).
+SIMILARITIES = ("window · term", "window · term's crisis query", "crisis query minus term")
+#: What the watched term is the object of: "investigation into X", "enquête sur X", "accusations against X".
+_OBJECT = frozenset(_words("into of against on over about contre sur visant envers chez at concerning targeting"))
+#: Verbs that make the watched term the actor of a crisis word, not its subject ("Spain orders an investigation").
+_ACTOR = frozenset(
+    _words(
+        "announces announced orders ordered calls called launches launched opens opened says said asks asked "
+        "wants urges urged demands warns warned target targets targeted accuses accused sues sued "
+        "annonce ordonne lance ouvre demande appelle reclame denonce veut exige saisit vise visent condamne"
+    )
+)
+#: Endings of demonyms ("Spanish", "Russian", "français"): a people or a country's adjective, rarely the one in crisis.
+_DEMONYM = ("ian", "ish", "ese", "ais", "aise", "ien", "ienne", "ois", "oise", "ans", "iens", "aises")
+#: The crisis query a watched term is compared with (e5 ``query:`` side), by the item's language (English for any
+#: language but French): the window of a crisis *of that name* sits closer to it than to the bare name.
+ALARMS = {
+    "fr": "crise de {term} : scandale, fraude, accident, rappel, grève, fuite de données, panne, polémique",
+    "en": "{term} crisis: scandal, fraud, accident, recall, strike, data breach, outage, backlash",
+}
+
+
+def alarm_of(term: str, language: str | None) -> str:
+    """The crisis query of a watched term (:data:`ALARMS`), embedded once per term and language."""
+    return ALARMS["fr" if language == "fr" else "en"].format(term=term) if term else ""
+
+
+#: The features, in the order of the model's coefficients.
 FEATURES = (
     *(f"crisis term within {r} words" for r in REACHES),
     "crisis term in a sentence naming the term",
@@ -99,11 +150,13 @@ FEATURES = (
     "word before the term is a place preposition",
     "window starts with the term",
     "times the term is named (log)",
+    *ROLES,
+    *SIMILARITIES,
 )
 
 
 def term_of(window: Window) -> str:
-    """The watched term as the window first names it, case folded: what the term's embedding is read from."""
+    """The watched term as the window first names it, case folded: what the term's embeddings are read from."""
     if not window.focus:
         return ""
     start, end = window.focus[0]
@@ -166,6 +219,81 @@ def evidence(
     return features, tuple(dict.fromkeys(words))
 
 
+def roles(
+    window: Window,
+    tagger: Tagger,
+    hits: Sequence[tuple[int, Hit]],
+    trouble: Sequence[tuple[int, Hit]] = (),
+    trouble_tagger: Tagger | None = None,
+) -> list[float]:
+    """The :data:`ROLES` features: whether the watched term is the subject of a word of the lists ("Acme recalls",
+    "Shein faces EU investigation"), its object ("investigation into Meta"), or their actor ("Spain orders…"), and
+    whether it is a name at all (common words, demonyms). ``hits``, ``trouble``: the tagger's and the words of
+    trouble's hits in the window (:meth:`Tagger.hits`), read where they sit; ``trouble_tagger``: the tagger that
+    found ``trouble`` (it has worked out where the term sits in those parts already)."""
+    trouble_tagger = trouble_tagger or tagger
+    text, focus = window.text, window.focus
+    out = [0.0] * len(ROLES)
+    if focus:
+        shown = [text[a:b] for a, b in focus]
+        out[3] = sum(o[:1].islower() for o in shown) / len(shown)
+        first = shown[0].casefold().split()
+        out[4] = float(len(first) == 1 and first[0].endswith(_DEMONYM))
+    found: dict[int, list[tuple[int, int]]] = {}
+    # Where the term sits in a part was worked out by the tagger that found a word there (each keeps its own).
+    placed: dict[int, Tagger] = {}
+    for source, segment, hit in [*((trouble_tagger, s, h) for s, h in trouble), *((tagger, s, h) for s, h in hits)]:
+        if segment >= 0:
+            found.setdefault(segment, []).append((hit.first, hit.length))
+            placed[segment] = source
+    others = 0
+    for segment, (start, end) in enumerate(sorted(window.segments)):
+        if segment not in found:
+            continue  # no word of the lists in this part: nothing said of the term here
+        part = text[start:end]
+        sc = scan(part) if window.scan is None else _part(text, window.scan, start, end)
+        near, clauses, names = placed.get(segment, tagger).place(part, sc, start, focus)
+        if not near:
+            continue
+        clause = clauses[near[0]]
+        others = max(others, sum(1 for k, n in enumerate(names) if n and clauses[k] == clause and k not in near))
+        spans = found[segment]
+        toks = lexical(sc.words)
+        runs: list[list[int]] = []
+        for p in near:
+            if runs and p == runs[-1][1] + 1:
+                runs[-1][1] = p
+            else:
+                runs.append([p, p])
+        for a, b in runs:
+            if b + 1 < len(toks) and toks[b + 1] in _ACTOR:
+                out[2] = 1.0
+            for i, n in spans:
+                last = i + n - 1
+                if clauses[i] != clauses[a]:
+                    continue
+                if last < a and a - last <= 3 and toks[a - 1] in _OBJECT:
+                    out[0] = 1.0
+                if last < a and a - last <= 2:
+                    out[8] = 1.0
+                if i > b and i - b <= 4 and not any(toks[k] in _ACTOR for k in range(b + 1, i)):
+                    out[1] = 1.0
+                if i == b + 1:
+                    out[7] = 1.0
+                if start < window.title_end and abs(i - b) <= 5:
+                    out[6] = 1.0
+    out[5] = math.log1p(others)
+    return out
+
+
+def similarities(
+    vector: npt.NDArray[np.float32], term: npt.NDArray[np.float32], alarm: npt.NDArray[np.float32]
+) -> list[float]:
+    """The :data:`SIMILARITIES` features (the embeddings are unit vectors: dot products are cosines)."""
+    near_term, near_alarm = float(vector @ term), float(vector @ alarm)
+    return [near_term, near_alarm, near_alarm - near_term]
+
+
 def head_digest(head: HeadModel) -> str:
     """What identifies the sentiment head whose probabilities the classifier was trained on: a new head moves those
     features, and the classifier must be trained again (``train_sentiment_head.py --crisis-only``)."""
@@ -180,7 +308,7 @@ def head_digest(head: HeadModel) -> str:
 
 @dataclass(frozen=True)
 class CrisisModel:
-    """Logistic regression over the evidence features, the window's embedding and the watched term's."""
+    """Logistic regression over :data:`FEATURES` (the inputs' standardisation folded into its coefficients)."""
 
     w: npt.NDArray[np.float32]
     b: float
@@ -189,12 +317,8 @@ class CrisisModel:
     #: :func:`head_digest` of the sentiment head it was trained with
     head: str
 
-    def probability(
-        self, features: list[float], vector: npt.NDArray[np.float32], term: npt.NDArray[np.float32]
-    ) -> float:
-        n, d = len(features), len(vector)
-        z = float(sum(f * c for f, c in zip(features, self.w[:n].tolist(), strict=True)))
-        z += float(vector @ self.w[n : n + d]) + float(term @ self.w[n + d :])
+    def probability(self, features: list[float]) -> float:
+        z = float(sum(f * c for f, c in zip(features, self.w.tolist(), strict=True)))
         return 1.0 / (1.0 + math.exp(-(z + self.b)))
 
     def decide(
@@ -210,14 +334,14 @@ class CrisisModel:
         term: Callable[[str], npt.NDArray[np.float32]],
     ) -> tuple[str, ...]:
         """The words behind a crisis tag for this mention, or () when it reports no crisis of the term. ``term``:
-        the embedding of a watched term (:func:`term_of`)."""
+        the query-side embedding of a text (the watched term, :func:`term_of`, and its :func:`alarm_of`)."""
         hits = tagger.hits(window.text, window.segments, window.focus, window.scan)
         bad = trouble.hits(window.text, window.segments, window.focus, window.scan)
         if not bad and not any(CRISIS in hit.groups for _, hit in hits):
             return ()  # most windows: no crisis term nor word of trouble, no tag, nothing more to read
-        lexical = lexicon.features(window.text, language, window.focus, scanned=window.scan)
-        negative, _, positive = head.probabilities(vector, lexical, language)
-        features, words = evidence(window, tagger, (lexical[0], negative, positive), hits, bad)
+        lexical_features = lexicon.features(window.text, language, window.focus, scanned=window.scan)
+        negative, _, positive = head.probabilities(vector, lexical_features, language)
+        features, words = evidence(window, tagger, (lexical_features[0], negative, positive), hits, bad)
         if not words:
             return ()
         reach = tagger.reach.get(CRISIS, REACHES[-1])
@@ -226,9 +350,12 @@ class CrisisModel:
             for segment, hit in hits
             if hit.words.startswith(_RECALL)
         )
-        if not recall and self.probability(features, vector, term(term_of(window))) < self.threshold:
-            return ()
-        return words
+        if recall:
+            return words
+        name = term_of(window)
+        features += roles(window, tagger, hits, bad, trouble)
+        features += similarities(vector, term(name), term(alarm_of(name, language)))
+        return words if self.probability(features) >= self.threshold else ()
 
 
 @lru_cache(maxsize=1)
@@ -239,11 +366,11 @@ def load_trouble(path: Path | None = None) -> Tagger:
     return Tagger({TROUBLE: terms})
 
 
-#: Watched terms whose embedding a judge keeps: a watch list names a few hundred.
+#: Query embeddings a judge keeps (a watched term's, its crisis query's): a watch list names a few hundred terms.
 TERMS_KEPT = 4096
 
 
-def _embed_term(text: str) -> npt.NDArray[np.float32]:
+def _embed_query(text: str) -> npt.NDArray[np.float32]:
     import numpy as np
 
     if not text:
@@ -263,7 +390,7 @@ class CrisisJudge:
     lexicon: LexiconScorer
     head: HeadModel
     trouble: Tagger = field(default_factory=load_trouble)
-    embed_term: Callable[[str], npt.NDArray[np.float32]] = _embed_term
+    embed_term: Callable[[str], npt.NDArray[np.float32]] = _embed_query
     terms: dict[str, npt.NDArray[np.float32]] = field(default_factory=dict, compare=False)
 
     def term(self, text: str) -> npt.NDArray[np.float32]:

@@ -27,7 +27,7 @@ from erepwatch.analyze.textnorm import Scan, scan, words
 from erepwatch.analyze.textnorm import part as _part
 from erepwatch.errors import ConfigError
 
-__all__ = ["Hit", "Tagger", "load_tagger", "read_tag_file"]
+__all__ = ["Hit", "Place", "Tagger", "load_tagger", "read_tag_file"]
 
 
 #: Punctuation that ends a clause (a sentence's end too: a title of two sentences): a crisis word past it is
@@ -258,7 +258,7 @@ class _Groups:
             if distance is not None and _someone_elses(toks, where, i, end, same):
                 distance = None
             surface = " ".join(shown[i : i + length])
-            out.append(Hit(frozenset(groups), surface, distance))
+            out.append(Hit(frozenset(groups), surface, distance, i, length))
         return out
 
     def _terms(self, toks: Sequence[str]) -> Iterator[tuple[int, int, set[str]]]:
@@ -285,6 +285,9 @@ class Hit:
     #: words between it and the nearest watched term of the same clause; None when the clause names none, or
     #: when the term is said of another entity ("OpenAI accuses DeepSeek of malpractice")
     distance: int | None
+    #: its first word's index in its text part's words, and its length in words (who it is said of: crisis.roles)
+    first: int = -1
+    length: int = 0
 
 
 @lru_cache(maxsize=256)
@@ -318,6 +321,11 @@ class Tagger:
                 self._places.clear()
             found = self._places[key] = _place(part, sc, start, focus)
         return found
+
+    def place(self, part: str, sc: Scan, start: int, focus: Sequence[tuple[int, int]]) -> Place:
+        """Where the watched term (``focus``, offsets in the whole text) sits in ``part`` (its scan ``sc``, starting
+        at ``start``): its word positions, each word's clause, which words are names (:data:`Place`)."""
+        return self._place(part, sc, start, focus)
 
     @property
     def groups(self) -> tuple[str, ...]:
