@@ -83,15 +83,20 @@ own streams (148 conditional GETs 0.30 → 0.22 s CPU) and 304s recorded in batc
 260 µs/entry to 209 (C), as only items some watch could match are scanned (``could_match``), once, from the fold
 ``could_match`` read.
 
-Full-text search indexes only the items that have a mention (migration 0012): search only ever filters mentions,
-and 1,185 mentions name fewer than a third of the 4,324 items stored (a real watch list matches a smaller share).
-SQLite's FTS5 row is written by a trigger on ``mentions`` at an item's first mention, PostgreSQL's document by the
-poll just before its mentions (folded in Python, for the matched items only), and its GIN index is partial. A/B in
-one sitting, main (ceca849) → after, ``--no-embedding``, load 4.5-7.6: SQLite first poll CPU 0.403 → 0.374 (store
-stage 422 → 364 CPU µs/entry), PostgreSQL CPU 0.336 → 0.330 and wall 0.588 → 0.426 (store stage wall 2,361 →
-1,810 µs/entry). The same change in a store-only loop (the corpus's items and mentions stored source by source as
-the poll does, nothing else timed, medians of 5 and 3 rounds, load 4-6): SQLite 306 → 239 CPU µs/entry (wall 782 →
-479), PostgreSQL 199 → 177 and 170 → 146 CPU, wall 1,428 → 898 and 1,301 → 790.
+Full-text search indexes only the items that have a mention (migration 0012): search only ever filters mentions.
+On the corpus 903 of the 4,324 items stored get a mention, but they hold half of the text (6.4 M characters in all,
+3.2 M in matched items: the articles a watch matches are the long ones), so the index's cost halves rather than
+falls by four. SQLite's FTS5 row is written by a trigger on ``mentions`` at an item's first mention, PostgreSQL's
+document by the poll just before its mentions (folded in Python, for the matched items only) and its GIN index is
+partial. PostgreSQL's source transactions also commit without waiting for the WAL flush (``synchronous_commit =
+off`` for them only, ``db.store.poll_settings``). Main as session 7 began (ceca849) against the same with these two
+changes, in one sitting, ``--no-embedding``, median of 3 rounds each: load 0.5-1.5 (feedparser 2,290 µs/entry),
+SQLite first poll CPU 0.368 → 0.334 (wall 0.380 → 0.351), store stage 225 → 173 CPU µs/entry (291 → 232 wall);
+PostgreSQL CPU 0.323 → 0.309, wall 0.522 → 0.440, store stage 134 → 121 CPU µs/entry (625 → 448 wall). Again at load
+1-4: SQLite 0.471 → 0.402 CPU, PostgreSQL 0.458 → 0.364 CPU (wall 0.868 → 0.511). Per statement, the server's time
+for a first poll's writes on PostgreSQL (store-only loop, load ~6): items' INSERT with every document 5.7 s →
+without 0.9 s plus the matched items' document UPDATE 1.7-2.5 s (``to_tsvector`` of their 3.2 M characters ~0.7 s,
+GIN ~0.5 s, the rows' new versions the rest); ``synchronous_commit = off`` took 0.2 ms an entry of wall.
 
 The stages besides storage, session 7: language detected only for the items some watch could match
 (``pipeline.Screen``: ``could_match`` told once per item before it is stored, its folds kept for the scan; a watch
