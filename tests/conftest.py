@@ -31,6 +31,30 @@ FEEDS = CORPUS / "feeds"
 POSTGRES_URL = os.environ.get("EREPWATCH_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
+def load_migration(name: str) -> Any:
+    """A migration's module (``migrations/versions/<name>.py``), for the constants it froze."""
+    import importlib.util
+
+    path = REPO / "migrations" / "versions" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def downgrade_to(engine: Any, revision: str) -> None:
+    """Alembic's downgrade of the database behind ``engine`` to ``revision``."""
+    from alembic import command
+
+    from erepwatch.db.migrate import _config
+
+    config = _config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+
 def corpus_feeds() -> list[Path]:
     return sorted(p for p in FEEDS.iterdir() if p.suffix not in {".tsv", ".md"})
 

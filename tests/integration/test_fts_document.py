@@ -6,9 +6,7 @@ An item no watch mentions has none."""
 from __future__ import annotations
 
 import gzip
-import importlib.util
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text, update
@@ -22,38 +20,18 @@ from erepwatch.errors import ErepwatchError
 from erepwatch.ingest.items import items_from_feed
 from erepwatch.ingest.parse import parse_feed
 from erepwatch.records import ItemDraft
-from tests.conftest import corpus_feeds
+from tests.conftest import corpus_feeds, downgrade_to, load_migration
 
 NOW = datetime(2026, 12, 7, tzinfo=UTC)
 ON_POSTGRES = pytest.mark.parametrize("db_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
 
 
-def _migration(name: str):
-    path = Path(__file__).resolve().parents[2] / "migrations" / "versions" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 #: Items that have a document differing from migration 0010's expression on the same row.
 DIFFERENT = text(
     "SELECT key FROM items WHERE fts_document IS NOT NULL "
-    f"AND fts_document IS DISTINCT FROM ({_migration('0011_fts_document_written').GENERATED})"
+    f"AND fts_document IS DISTINCT FROM ({load_migration('0011_fts_document_written').GENERATED})"
 )
 INDEXED = text("SELECT key FROM items WHERE fts_document IS NOT NULL ORDER BY key")
-
-
-def _downgrade(engine, revision: str) -> None:
-    from alembic import command
-
-    from erepwatch.db.migrate import _config
-
-    config = _config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, revision)
 
 
 def _source(session) -> int:
@@ -155,7 +133,7 @@ def test_every_corpus_item_gets_0010s_document_and_keeps_it_across_a_downgrade(d
         assert session.execute(DIFFERENT).all() == []
         before = session.execute(text("SELECT key, fts_document::text FROM items ORDER BY key")).all()
         assert all(document is not None for _key, document in before)
-    _downgrade(engine, "0010_watch_groups")  # the generated column again, computed by the server
+    downgrade_to(engine, "0010_watch_groups")  # the generated column again, computed by the server
     with sessions.begin() as session:
         assert session.execute(text("SELECT key, fts_document::text FROM items ORDER BY key")).all() == before
     upgrade(engine)

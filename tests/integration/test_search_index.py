@@ -4,9 +4,7 @@ searchable, deletes keep the index whole (FTS5's integrity-check), and the migra
 
 from __future__ import annotations
 
-import importlib.util
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import select, text, update
 
@@ -20,6 +18,7 @@ from erepwatch.db.store import insert_mentions, store_items
 from erepwatch.records import ItemDraft
 from erepwatch.retention import purge
 from erepwatch.settings import load_settings
+from tests.conftest import downgrade_to, load_migration
 
 NOW = datetime(2026, 12, 7, tzinfo=UTC)
 TEXTS = [
@@ -31,26 +30,6 @@ TEXTS = [
     ("Acme lance un produit", "Un café connecté."),
 ]
 SEARCHES = ["greve", "grève", "cafe", "acme", "acme greve", "gre*", "paris", "cac", "zzz"]
-
-
-def _migration(name: str):
-    path = Path(__file__).resolve().parents[2] / "migrations" / "versions" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _downgrade(engine, revision: str) -> None:
-    from alembic import command
-
-    from erepwatch.db.migrate import _config
-
-    config = _config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, revision)
 
 
 def _draft(n: int, title: str, body: str, *, age: timedelta = timedelta()) -> ItemDraft:
@@ -227,14 +206,14 @@ def test_the_migration_indexes_mentioned_items_only_and_goes_back(db_url):
         _integrity(session)
         assert _indexed(session) == {ids[0], ids[1], ids[3]}
         assert {query: _found(session, query) for query in SEARCHES} == before
-    _downgrade(engine, "0011_fts_document_written")
+    downgrade_to(engine, "0011_fts_document_written")
     with sessions.begin() as session:
         assert _indexed_before(session) == set(ids)
         _integrity(session)
         assert {query: _found(session, query) for query in SEARCHES} == before
         if engine.dialect.name == "postgresql":
             # every document is 0010's expression again
-            generated = _migration("0011_fts_document_written").GENERATED
+            generated = load_migration("0011_fts_document_written").GENERATED
             assert (
                 session.execute(text(f"SELECT id FROM items WHERE fts_document IS DISTINCT FROM ({generated})")).all()
                 == []

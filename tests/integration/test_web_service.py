@@ -104,16 +104,10 @@ def test_search_folds_accents_like_french_readers_type(sessions, query, found):
 
 
 def test_the_fold_table_is_the_one_the_migration_stored():
-    import importlib.util
-    from pathlib import Path
-
     from erepwatch.db.search import FOLD_FROM, FOLD_TO
+    from tests.conftest import load_migration
 
-    path = Path(__file__).resolve().parents[2] / "migrations" / "versions" / "0010_watch_groups.py"
-    spec = importlib.util.spec_from_file_location("m0010", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_migration("0010_watch_groups")
     assert (module.FOLD_FROM, module.FOLD_TO) == (FOLD_FROM, FOLD_TO)
     assert "é".translate(str.maketrans(FOLD_FROM, FOLD_TO)) == "e"
 
