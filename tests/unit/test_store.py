@@ -99,13 +99,19 @@ def _mention(watch_id: int, item_id: int) -> dict[str, object]:
     }
 
 
+def _items_and_two_watches(session, source_name: str, count: int) -> tuple[list[int], list[Watch]]:
+    """``count`` new items of one source and two watches, flushed: what a mention needs to point at."""
+    sid = _source(session, source_name)
+    items = [s.id for s in store_items(session, [draft(n) for n in range(count)], source_id=sid, now=NOW)]
+    watches = [Watch(name=f"w{n}", query="x", created_at=NOW, updated_at=NOW) for n in range(2)]
+    session.add_all(watches)
+    session.flush()
+    return items, watches
+
+
 def test_mentions_stored_once_in_one_statement_per_batch(sessions):
     with sessions() as session, session.begin():
-        sid = _source(session, "m")
-        items = [s.id for s in store_items(session, [draft(n) for n in range(300)], source_id=sid, now=NOW)]
-        watches = [Watch(name=f"w{n}", query="x", created_at=NOW, updated_at=NOW) for n in range(2)]
-        session.add_all(watches)
-        session.flush()
+        items, watches = _items_and_two_watches(session, "m", 300)
         statements: list[str] = []
         listen = lambda *args: statements.append(args[2])  # noqa: E731 - (conn, cursor, statement, ...)
         event.listen(session.connection(), "before_cursor_execute", listen)
@@ -212,11 +218,7 @@ def test_poll_mentions_are_stored_as_the_orm_would_store_them(sessions):
     from erepwatch.db.store import insert_ignore
 
     with sessions() as session, session.begin():
-        sid = _source(session, "j")
-        items = [s.id for s in store_items(session, [draft(n) for n in range(3)], source_id=sid, now=NOW)]
-        watches = [Watch(name=f"w{n}", query="x", created_at=NOW, updated_at=NOW) for n in range(2)]
-        session.add_all(watches)
-        session.flush()
+        items, watches = _items_and_two_watches(session, "j", 3)
 
         def row(watch_id: int, item_id: int, n: int) -> dict[str, object]:
             return {
@@ -397,11 +399,7 @@ def test_set_stories_stores_what_sqlalchemys_executemany_stores(sessions):
         .values({c: bindparam(c) for c in ("cluster_id", "cluster_reason", "cluster_score", "cluster_match_id")})
     )
     with sessions() as session, session.begin():
-        sid = _source(session, "st")
-        items = [s.id for s in store_items(session, [draft(n) for n in range(4)], source_id=sid, now=NOW)]
-        watches = [Watch(name=f"w{n}", query="x", created_at=NOW, updated_at=NOW) for n in range(2)]
-        session.add_all(watches)
-        session.flush()
+        items, watches = _items_and_two_watches(session, "st", 4)
         fast, orm = (insert_mentions(session, [_mention(w.id, i) for i in items]) for w in watches)
 
         def rows(mentions: list[NewMention]) -> list[dict[str, object]]:
