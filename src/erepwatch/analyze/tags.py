@@ -311,9 +311,10 @@ class Tagger:
         #: the last few texts' places of the watched term (their lists are only read)
         self._places: dict[tuple[str, int, tuple[tuple[int, int], ...]], Place] = {}
 
-    def _place(self, part: str, sc: Scan, start: int, focus: Sequence[tuple[int, int]]) -> Place:
-        """:func:`_place`, kept for the next call: the sentiment stage reads a window's tags (:meth:`explain`) and
-        its crisis evidence (:meth:`hits`) one after the other."""
+    def place(self, part: str, sc: Scan, start: int, focus: Sequence[tuple[int, int]]) -> Place:
+        """Where the watched term (``focus``, offsets in the whole text) sits in ``part`` (its scan ``sc``, starting
+        at ``start``): its word positions, each word's clause, which words are names (:func:`_place`, kept for the
+        next call: the sentiment stage reads a window's tags, its crisis evidence and its crisis roles in turn)."""
         key = (part, start, tuple(focus))
         found = self._places.get(key)
         if found is None:
@@ -321,11 +322,6 @@ class Tagger:
                 self._places.clear()
             found = self._places[key] = _place(part, sc, start, focus)
         return found
-
-    def place(self, part: str, sc: Scan, start: int, focus: Sequence[tuple[int, int]]) -> Place:
-        """Where the watched term (``focus``, offsets in the whole text) sits in ``part`` (its scan ``sc``, starting
-        at ``start``): its word positions, each word's clause, which words are names (:data:`Place`)."""
-        return self._place(part, sc, start, focus)
 
     @property
     def groups(self) -> tuple[str, ...]:
@@ -370,7 +366,7 @@ class Tagger:
             part = text[start:end]
             sc = scan(part) if scanned is None else _part(text, scanned, start, end)
             index = inside.index((start, end)) if (start, end) in inside else -1
-            found = self._builtin.hits(lexical(sc.words), sc.words, partial(self._place, part, sc, start, focus))
+            found = self._builtin.hits(lexical(sc.words), sc.words, partial(self.place, part, sc, start, focus))
             out += [(index, hit) for hit in found]
         return out
 
@@ -402,7 +398,7 @@ class Tagger:
             shown = sc.words
             toks = lexical(shown)
 
-            place = partial(self._place, part, sc, start, focus)
+            place = partial(self.place, part, sc, start, focus)
             self._builtin.found(toks, why, shown, place if focus else None, self.reach)
             if extra is not None:
                 extra_why: dict[str, list[str]] = {}
