@@ -256,7 +256,15 @@ def _unnamed(a: PreparedText, b_words: set[str], a_order: list[str]) -> list[str
     next word glued to it is a word of the other headline is named there ("Mt. Gox" / "MtGox", the "U" of "U.S." /
     "US"); a one-letter name otherwise stays one ("Acme A" / "Acme B" are two products)."""
     follows = dict(pairwise(a_order))
-    return [n for n in a.names if not _named_in(n, b_words) and (n not in follows or n + follows[n] not in b_words)]
+    left = [n for n in a.names if not _named_in(n, b_words) and (n not in follows or n + follows[n] not in b_words)]
+    if not left:
+        return left
+    # A piece of a longer name whose neighbouring name the other headline mentions is that name given in full: a
+    # first name ("Emmanuel Macron" / "Macron"), a city before its company or line ("New York Metro-North" /
+    # "Metro-North"). One or two letters stay a name of their own ("Acme A" / "Acme B").
+    named = set(a.names) - set(left)
+    beside = {w for x, y in pairwise(a_order) for w, other in ((x, y), (y, x)) if other in named}
+    return [n for n in left if len(n) < 3 or n not in beside]
 
 
 def _names_conflict(a: PreparedText, b: PreparedText) -> bool:
@@ -294,7 +302,24 @@ def _unmentioned(label: str, other: PreparedText) -> bool:
     national headline ("Narbonne. Les conséquences de la réforme sur leur retraite" / "Réforme des retraites, par
     où la sortie ?"). A headline that names the place elsewhere ("Fumigènes: Saint-Etienne s'en sort…" against
     "AS Saint-Etienne. …") is not split."""
-    return bool(label) and not _named_in(label, _pieces(other.title))
+    return bool(label) and not _label_named(label, _pieces(other.title))
+
+
+# Words of a place name that name no place by themselves ("La Salvetat-Peyralès", "Saint-Alban").
+_PLACE_FILLERS = frozenset({"saint", "sainte", "sur", "sous", "les", "la", "le", "de", "des", "du", "en", "et", "l"})
+
+
+def _label_named(label: str, words: set[str]) -> bool:
+    """A place label is named in a headline when one of its own words (four letters or more, not "Saint") is a word
+    there or that word misspelt. Stricter than :func:`_named_in`: the article of "La Salvetat-Peyralès" is in any
+    French headline, and "Villers-Bocage" starts like "Villemolaque" (both seen as false merges on the tune half)."""
+    pieces = [p for p in _PIECES_RE.findall(label) if len(p) >= 4 and p not in _PLACE_FILLERS]
+    if not pieces:
+        return _named_in(label, words)
+    return any(
+        p in words or (len(p) >= 5 and any(len(w) >= 5 and fuzz.ratio(p, w) >= _MISSPELT for w in words))
+        for p in pieces
+    )
 
 
 def semantic_split(a_title: str, b_title: str, a: PreparedText | None = None, b: PreparedText | None = None) -> str:
