@@ -38,6 +38,8 @@ from erepwatch.analyze.stories import (
     semantic_score,
     semantic_split,
     story_text,
+    title_cosine,
+    topic_rest,
 )
 
 # Embeds ~1,600 texts: 20-40 s on a quiet machine, over 300 s (the default timeout) on a loaded one.
@@ -118,9 +120,9 @@ def _stream() -> dict[Node, tuple[str, str, datetime | None]]:
 
 def texts_to_embed() -> list[str]:
     nodes = _stream()
-    return sorted(
-        {story_text(n[2]) for n in nodes} | {lead_text(n[2], lead) for n, (lead, _, _) in nodes.items()} - {""}
-    )
+    rests = {topic[1] for n in nodes if (topic := topic_rest(n[2])) is not None}
+    leads = {lead_text(n[2], lead) for n, (lead, _, _) in nodes.items()}
+    return sorted(({story_text(n[2]) for n in nodes} | leads | rests) - {""})
 
 
 @pytest.fixture(scope="module")
@@ -148,17 +150,25 @@ def decide_pairs(vectors: Vectors) -> list[Decided]:
     for r in rows:
         a, b = r["title_a"], r["title_b"]
         lexical = prepared_near_duplicate(prepare(a, r["lead_a"]), prepare(b, r["lead_b"]))
-        title_cosine = float(vectors[story_text(a)] @ vectors[story_text(b)])
+        cosine = title_cosine(
+            a, b, float(vectors[story_text(a)] @ vectors[story_text(b)]), _rest(vectors, a), _rest(vectors, b)
+        )
         lead_a, lead_b = lead_text(a, r["lead_a"]), lead_text(b, r["lead_b"])
         # As assign_semantic: a lead both share word for word is boilerplate, not evidence (lead_key).
         shared = lead_key(r["lead_a"]) is not None and lead_key(r["lead_a"]) == lead_key(r["lead_b"])
         lead_cosine = float(vectors[lead_a] @ vectors[lead_b]) if lead_a and lead_b and not shared else None
         languages = r["lang"].split("-") if "-" in r["lang"] else [r["lang"]] * 2
-        score = semantic_score(a, b, title_cosine, lead_cosine, *languages)
+        score = semantic_score(a, b, cosine, lead_cosine, *languages)
         semantic = score is not None and not semantic_split(a, b)
         split = "tune" if zlib.crc32(f"{a}\t{b}".encode()) % 2 == 0 else "held-out"
         out.append((r["lang"], split, r["label"] in ("duplicate", "same_story"), lexical, lexical or semantic))
     return out
+
+
+def _rest(vectors: Vectors, title: str) -> Any:
+    """The embedding of what follows a headline's long topic label, as the stage makes it (None without one)."""
+    topic = topic_rest(title)
+    return vectors[topic[1]] if topic is not None else None
 
 
 def decide_stories(vectors: Vectors) -> list[Decided]:
@@ -187,6 +197,7 @@ def decide_stories(vectors: Vectors) -> list[Decided]:
                 language,
                 vectors[with_lead] if with_lead else None,
                 lead_key=lead_key(lead),
+                rest_vector=_rest(vectors, n[2]),
             )
         )
     moved = {a.mention_id: a.cluster_id for a in assign_semantic(probes, probes) if a.reason is JoinReason.SEMANTIC}

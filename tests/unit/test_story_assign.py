@@ -160,12 +160,24 @@ def test_names_do_not_veto_across_languages() -> None:
         ("Iran says a deal was agreed with US at talks", "Iran calls talks with U.S. useful, Trump waits", ""),
         ("Acme launches the phone A", "Acme launches the phone B", "names"),
         # A first name, or a city before its rail line, with a name the other mentions is that name given in full.
-        ("Le président Emmanuel Macron annonce un fonds pour l'IA", "Le président Macron annonce un fonds en France", ""),
+        (
+            "Le président Emmanuel Macron annonce un fonds pour l'IA",
+            "Le président Macron annonce un fonds en France",
+            "",
+        ),
         ("New York Metro-North worker struck by train", "Metro-North worker struck by train to Poughkeepsie", ""),
-        ("Les orages frappent Angers et Nancy dans la nuit", "Les orages frappent Nancy et Tours dans la nuit", "names"),
+        (
+            "Les orages frappent Angers et Nancy dans la nuit",
+            "Les orages frappent Nancy et Tours dans la nuit",
+            "names",
+        ),
         # A place label is named by one of its own words, not by its article nor by a word that starts like it.
         ("La Salvetat-Peyralès. Les pompiers bien formés", "Les pompiers connaissent la musique", "places"),
-        ("Villers-Bocage. Le personnel communal distingué", "Cérémonie pour le personnel communal de Villemolaque", "places"),
+        (
+            "Villers-Bocage. Le personnel communal distingué",
+            "Cérémonie pour le personnel communal de Villemolaque",
+            "places",
+        ),
         ("Acme boss acquitted of fraud charges", "Acme boss faces fraud charges in court", "follow_up"),
         ("Horoscope du samedi 14 mars 2026", "Météo Nancy : Prévisions du samedi 14 mars 2026", "series"),
         ("The 10 best phones of the year", "The 10 worst phones of the year", "opposites"),

@@ -58,6 +58,7 @@ __all__ = [
     "LEAD_TITLE_FLOOR",
     "SEMANTIC_CUT",
     "SHORT_CUT",
+    "TOPIC_WORDS",
     "Assignment",
     "JoinReason",
     "LexicalPlan",
@@ -66,9 +67,12 @@ __all__ = [
     "assign_semantic",
     "cut_for",
     "lead_text",
+    "same_topic",
     "semantic_score",
     "semantic_split",
     "story_text",
+    "title_cosine",
+    "topic_rest",
 ]
 
 #: Cosine of two title embeddings (e5-small's query side, see :data:`erepwatch.story_stage.VERSION`) from which two
@@ -205,6 +209,54 @@ def lead_key(lead: str) -> str | None:
     of such a pair; a wire story copied by two outlets keeps its headline and is folded by the headline."""
     folded = fold_words(_SPACES_RE.sub(" ", lead or "").strip())[:60]
     return folded or None
+
+
+# A topic label of five to ten words before a colon ("Crash du Boeing en Iran : …"): a desk's running head over
+# every angle of one subject. Shorter labels are already left out of what is embedded (story_text).
+_TOPIC_RE = re.compile(r"^\s*([^.:!?]{2,80}?)\s?:\s+(?=\S)")
+TOPIC_WORDS = (5, 10)
+
+
+def topic_rest(title: str) -> tuple[str, str] | None:
+    """A headline's long topic label (folded) and what follows it, or None without one. Two headlines under one
+    label are two angles of a subject as often as two reports of one event ("Crash du Boeing en Iran : les
+    Etats-Unis vont prendre part à l'enquête" / "Crash du Boeing 737 en Iran : pourquoi la piste d'un tir de
+    missile…", headlines 0.92, what follows 0.80): the label's words make their embeddings close, whatever follows.
+    The stage embeds what follows too (for these headlines only) and compares it when both share the label."""
+    core = story_text(title)
+    m = _TOPIC_RE.match(core)
+    if not m or not TOPIC_WORDS[0] <= len(m.group(1).split()) <= TOPIC_WORDS[1]:
+        return None
+    rest = core[m.end() :]
+    return (fold_words(m.group(1)), rest) if len(rest.split()) >= 3 else None
+
+
+def same_topic(a: str | None, b: str | None) -> bool:
+    """Two topic labels are one when the words of one (figures aside) are all words of the other ("crash du boeing en
+    iran" / "crash du boeing 737 en iran")."""
+    if not a or not b:
+        return False
+    words_a = {w for w in a.split() if not w.isdigit()}
+    words_b = {w for w in b.split() if not w.isdigit()}
+    return bool(words_a and words_b) and (words_a <= words_b or words_b <= words_a)
+
+
+def title_cosine(
+    a_title: str,
+    b_title: str,
+    cosine: float,
+    a_rest: npt.NDArray[np.float32] | None = None,
+    b_rest: npt.NDArray[np.float32] | None = None,
+) -> float:
+    """The headlines' cosine as the stage reads it: the lower of the headlines' and what follows their topic label,
+    when both carry one label (:func:`topic_rest`; ``a_rest``, ``b_rest``: the embeddings of what follows). A shared
+    label can keep two angles apart, never make two headlines one story."""
+    if a_rest is None or b_rest is None:
+        return cosine
+    a, b = topic_rest(a_title), topic_rest(b_title)
+    if a is None or b is None or not same_topic(a[0], b[0]):
+        return cosine
+    return min(cosine, float(a_rest @ b_rest))
 
 
 # Words that make a headline a follow-up of an earlier event rather than another report of it. Compared on
@@ -359,6 +411,8 @@ class StoryProbe:
     story_id: int | None = None
     #: :func:`lead_key` of its lead: two founders with the same one share boilerplate, not an event
     lead_key: str | None = None
+    #: the embedding of what follows its topic label (:func:`topic_rest`; None without one)
+    rest_vector: npt.NDArray[np.float32] | None = field(default=None, repr=False, compare=False)
 
 
 def cut_for(a_title: str, b_title: str, a_language: str | None = None, b_language: str | None = None) -> float:
@@ -489,9 +543,8 @@ def assign_semantic(
                 and (probe.lead_key is None or probe.lead_key != other.lead_key)
                 else None
             )
-            score = semantic_score(
-                probe.title, other.title, float(sims[i]), lead_cosine, probe.language, other.language
-            )
+            cosine = title_cosine(probe.title, other.title, float(sims[i]), probe.rest_vector, other.rest_vector)
+            score = semantic_score(probe.title, other.title, cosine, lead_cosine, probe.language, other.language)
             if score is None:
                 continue
             split = semantic_split(probe.title, other.title, prep(probe), prep(other))
