@@ -344,15 +344,17 @@ def cost(with_embedding: bool = True, rounds: int = 20) -> dict[str, float]:
         start = time.process_time()
         for _ in range(rounds):
             for i, (w, lang) in enumerate(windows):
+                tone = None
                 if isinstance(scorer, ModelScorer):
-                    scorer.score_with(
+                    # The tone the e5 scorer read is handed to the crisis classifier, as the sentiment stage does.
+                    _, tone = scorer.assess(
                         w.text, lang, w.focus, vectors[i] if vectors is not None else None, scanned=w.scan
                     )
                 else:
                     scorer.score(w.text, lang, w.focus, scanned=w.scan)
                 tagger.explain(w.text, lang, segments=w.segments, focus=w.focus, scanned=w.scan)
                 if name == "e5 head" and judge is not None and vectors is not None:
-                    judge(w, lang, vectors[i])
+                    judge(w, lang, vectors[i], tone)
         out[name] = rounds * len(windows) / (time.process_time() - start)
     if with_embedding:
         sample = [w.text for w, _ in windows[:64]]

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import and_, exists, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from erepwatch.analyze import embedding
 from erepwatch.analyze.crisis import CRISIS
 from erepwatch.analyze.matcher import Span
-from erepwatch.analyze.sentiment_models import ModelScorer
+from erepwatch.analyze.sentiment_models import ModelScorer, Tone
 from erepwatch.analyze.window import Window, mention_window
 from erepwatch.db.models import Item, Mention, MentionEmbedding, Watch
 from erepwatch.db.store import save_embeddings
@@ -45,8 +45,15 @@ KIND = "window"
 BATCH = 64
 
 Embedder = Callable[[Sequence[str]], "npt.NDArray[np.float32]"]
-#: Whether a mention reports a crisis of its watched name: the terms behind the tag, or () (``CrisisJudge``).
-CrisisDecider = Callable[[Window, "str | None", "npt.NDArray[np.float32]"], tuple[str, ...]]
+
+
+class CrisisDecider(Protocol):
+    """Whether a mention reports a crisis of its watched name: the terms behind the tag, or () (``CrisisJudge``).
+    ``tone``: what the stage's scorer read of the window (``ModelScorer.assess``), so it is not read twice."""
+
+    def __call__(
+        self, window: Window, language: str | None, vector: npt.NDArray[np.float32], tone: Tone | None = None
+    ) -> tuple[str, ...]: ...
 
 
 @dataclass(slots=True)
@@ -144,12 +151,12 @@ def refine_sentiment(
         changes: list[dict[str, Any]] = []
         for row, window, vector in zip(batch, windows, vectors, strict=True):
             mention_id, _, _, _, language, why, tags, own_groups, sentiment = row
-            got = scorer.score_with(window.text, language, window.focus, vector, scanned=window.scan)
+            got, tone = scorer.assess(window.text, language, window.focus, vector, scanned=window.scan)
             new_why = dict(why or {})
             new_why["sentiment"] = list(got.keywords)
             # A watch with its own "crisis" group keeps the tag its words gave at poll time.
             if crisis is not None and CRISIS not in (own_groups or {}):
-                tags = _crisis_tag(list(tags or ()), new_why, crisis(window, language, vector))
+                tags = _crisis_tag(list(tags or ()), new_why, crisis(window, language, vector, tone))
             stats.changed += got.label != sentiment
             changes.append(
                 {

@@ -150,3 +150,28 @@ def test_roles_say_who_the_crisis_word_is_said_of() -> None:
     assert people["term is a demonym"] == 1.0
     common = _roles(_window("What to Know about the outage", "Here is what you need to know.", query="know"))
     assert common["share of the term's occurrences in lower case"] == 0.5, "the title's Know, the text's know"
+
+
+def test_the_tone_the_scorer_read_is_the_one_the_judge_reads() -> None:
+    """The sentiment stage hands the judge the tone its e5 scorer read (``ModelScorer.assess``) instead of letting it
+    read the window again: the same three numbers, so the same decision."""
+    from erepwatch.analyze.embedding import embed
+    from erepwatch.analyze.sentiment import LexiconScorer
+    from erepwatch.analyze.sentiment_models import ModelScorer
+
+    scorer = ModelScorer("e5", LexiconScorer.from_files())
+    assert scorer.head is not None
+    judge = CrisisJudge(load_crisis(), load_tagger(), scorer.lexicon, scorer.head)
+    windows = [
+        (_window("Acme hit by massive data breach", "Millions of Acme customers had their data stolen."), "en"),
+        (_window("Acme wins a record contract", "Acme shares rose after the deal."), "en"),
+        (_window("Grève chez Acme : les usines à l'arrêt", "Les salariés d'Acme dénoncent un scandale."), "fr"),
+    ]
+    vectors = embed([w.text for w, _ in windows])
+    for (window, language), vector in zip(windows, vectors, strict=True):
+        sentiment, tone = scorer.assess(window.text, language, window.focus, vector, scanned=window.scan)
+        assert sentiment == scorer.score_with(window.text, language, window.focus, vector, scanned=window.scan)
+        lexical = scorer.lexicon.features(window.text, language, window.focus, scanned=window.scan)
+        negative, _, positive = scorer.head.probabilities(vector, lexical, language)
+        assert tone == (lexical[0], negative, positive)
+        assert judge(window, language, vector, tone) == judge(window, language, vector)

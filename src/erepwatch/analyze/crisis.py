@@ -54,7 +54,7 @@ from typing import TYPE_CHECKING
 from erepwatch.analyze import embedding
 from erepwatch.analyze.lexicon import config_dir, lexical
 from erepwatch.analyze.sentiment import LexiconScorer
-from erepwatch.analyze.sentiment_models import HeadModel
+from erepwatch.analyze.sentiment_models import HeadModel, Tone
 from erepwatch.analyze.tags import Hit, Tagger, read_tag_file, tag_options
 from erepwatch.analyze.textnorm import part as _part
 from erepwatch.analyze.textnorm import scan
@@ -332,16 +332,21 @@ class CrisisModel:
         head: HeadModel,
         trouble: Tagger,
         term: Callable[[str], npt.NDArray[np.float32]],
+        tone: Tone | None = None,
     ) -> tuple[str, ...]:
         """The words behind a crisis tag for this mention, or () when it reports no crisis of the term. ``term``:
-        the query-side embedding of a text (the watched term, :func:`term_of`, and its :func:`alarm_of`)."""
+        the query-side embedding of a text (the watched term, :func:`term_of`, and its :func:`alarm_of`); ``tone``:
+        the window's tone when the e5 scorer has read it with this ``lexicon`` and ``head``
+        (:meth:`~erepwatch.analyze.sentiment_models.ModelScorer.assess`), else read here."""
         hits = tagger.hits(window.text, window.segments, window.focus, window.scan)
         bad = trouble.hits(window.text, window.segments, window.focus, window.scan)
         if not bad and not any(CRISIS in hit.groups for _, hit in hits):
             return ()  # most windows: no crisis term nor word of trouble, no tag, nothing more to read
-        lexical_features = lexicon.features(window.text, language, window.focus, scanned=window.scan)
-        negative, _, positive = head.probabilities(vector, lexical_features, language)
-        features, words = evidence(window, tagger, (lexical_features[0], negative, positive), hits, bad)
+        if tone is None:
+            lexical_features = lexicon.features(window.text, language, window.focus, scanned=window.scan)
+            negative, _, positive = head.probabilities(vector, lexical_features, language)
+            tone = (lexical_features[0], negative, positive)
+        features, words = evidence(window, tagger, tone, hits, bad)
         if not words:
             return ()
         reach = tagger.reach.get(CRISIS, REACHES[-1])
@@ -401,8 +406,11 @@ class CrisisJudge:
             found = self.terms[text] = self.embed_term(text)
         return found
 
-    def __call__(self, window: Window, language: str | None, vector: npt.NDArray[np.float32]) -> tuple[str, ...]:
-        """The words behind a crisis tag for this mention, or () when it reports no crisis of the term."""
+    def __call__(
+        self, window: Window, language: str | None, vector: npt.NDArray[np.float32], tone: Tone | None = None
+    ) -> tuple[str, ...]:
+        """The words behind a crisis tag for this mention, or () when it reports no crisis of the term. ``tone``:
+        what the e5 scorer built on this judge's lexicon and head read of the window (``ModelScorer.assess``)."""
         return self.model.decide(
             window,
             language,
@@ -412,6 +420,7 @@ class CrisisJudge:
             head=self.head,
             trouble=self.trouble,
             term=self.term,
+            tone=tone,
         )
 
 
