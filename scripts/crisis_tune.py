@@ -2,7 +2,9 @@
 cross-validation on the ``tune`` windows (folds by story, a fold's terms left out of its training rows), and the
 windows it gets wrong. Never reads a ``test`` line: use it while choosing; ``eval_sentiment.py`` reads held-out.
 
-    .venv/bin/python scripts/crisis_tune.py [--errors] [--l2 0.1]
+    .venv/bin/python scripts/crisis_tune.py [--errors] [--l2 0.1] [--fresh]
+
+``--fresh``: train and tune on ``mentions_fresh.tsv`` too (session 8's trial, left out: README.md).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import train_sentiment_head as T  # noqa: E402
-from eval_sentiment import EmbeddingCache, labelled_mentions, term_vectors  # noqa: E402
+from eval_sentiment import FRESH, MENTION_FILES, EmbeddingCache, labelled_mentions, term_vectors  # noqa: E402
 
 from erepwatch.analyze.crisis import CRISIS, alarm_of, evidence, load_trouble, roles, similarities, term_of  # noqa: E402
 from erepwatch.analyze.sentiment import LexiconScorer  # noqa: E402
@@ -51,8 +53,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--l2", type=float, nargs="*", default=list(T.CRISIS_L2))
     parser.add_argument("--errors", action="store_true", help="print the tune windows it gets wrong")
+    parser.add_argument("--fresh", action="store_true", help=f"with {FRESH} as more tune windows")
     args = parser.parse_args()
-    rows = labelled_mentions("tune")
+    rows = labelled_mentions("tune", (*MENTION_FILES, FRESH) if args.fresh else None)
     raw, gate, _ = features(rows)
     y = np.array([CRISIS in gold for gold, _, _, _ in rows], dtype=np.float64)
     mean, std = raw[gate].mean(0), raw[gate].std(0)
