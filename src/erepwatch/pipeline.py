@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from erepwatch.analyze.crisis import CRISIS, CrisisJudge, load_crisis
 from erepwatch.analyze.dedup import DEFAULT_WINDOW, ClusterCandidate, ClusterIndex, PreparedText, prepare
 from erepwatch.analyze.language import detect_language
-from erepwatch.analyze.matcher import Matcher, MatchItem, WatchSpec, compile_matcher
+from erepwatch.analyze.matcher import Match, Matcher, MatchItem, WatchSpec, compile_matcher
 from erepwatch.analyze.mention_drafts import BACKFILL_GRACE, MentionDraft, build_mentions
 from erepwatch.analyze.sentiment import SentimentScorer, load_scorer
 from erepwatch.analyze.sentiment_models import ModelScorer
@@ -40,6 +40,7 @@ from erepwatch.db.models import Item, Mention, Source, UTCDateTime, Watch
 from erepwatch.db.store import (
     NewMention,
     StoredItem,
+    indexing_for_search,
     insert_mentions,
     known_items,
     poll_settings,
@@ -756,9 +757,13 @@ def process_source(
         new = [s for s in stored if s.is_new]
         outcome.new_items = len(new)
         seen: dict[int, MatchItem] = {}
-        rows = [m.as_row(now) for m in _mentions(new, matcher, watches, analysis, task, seen, screen)]
+        matched = _matched(new, matcher, seen, screen)
+        # The matched items' full-text documents go to PostgreSQL now, and the server splits them into words while
+        # the mentions are analysed here (db.store.indexing_for_search).
+        with indexing_for_search(session, seen):
+            rows = [m.as_row(now) for m in _mention_drafts(matched, watches, analysis, task)]
         analysis.load_watches(session, {r["watch_id"] for r in rows}, now)
-        mentions = insert_mentions(session, rows, items=seen)
+        mentions = insert_mentions(session, rows)
         plan = analysis.assign(mentions, seen)
         set_stories(session, story_rows(plan))
         outcome.new_mentions = len(mentions)
@@ -959,19 +964,13 @@ class Screen:
         return item_language(draft) if self.folds(draft) is not None else None
 
 
-def _mentions(
-    items: Sequence[StoredItem],
-    matcher: Matcher,
-    watches: dict[int, Watch],
-    analysis: Analysis,
-    task: SourceTask,
-    seen: dict[int, MatchItem],
-    screen: Screen | None = None,
-) -> list[MentionDraft]:
-    """The mentions of new items; ``seen`` receives each matched item as the matcher saw it (scanned once: the
-    windows, tags, sentiment and clustering read that scan)."""
+def _matched(
+    items: Sequence[StoredItem], matcher: Matcher, seen: dict[int, MatchItem], screen: Screen | None = None
+) -> list[tuple[StoredItem, MatchItem, list[Match]]]:
+    """The new items some watch matches, with their matches; ``seen`` receives each matched item as the matcher saw it
+    (scanned once: the windows, tags, sentiment and clustering read that scan)."""
     screen = screen or Screen(matcher)
-    drafts: list[MentionDraft] = []
+    matched = []
     for stored in items:
         draft = stored.draft
         folds = screen.folds(draft)
@@ -981,19 +980,32 @@ def _mentions(
         matches = matcher.match(item)
         if matches:
             seen[stored.id] = item
-            drafts.extend(
-                build_mentions(
-                    stored.id,
-                    item,
-                    matches,
-                    published=stored.draft.published,
-                    watches=watches,
-                    source_created_at=task.created_at,
-                    scorer=analysis.scorer,
-                    tagger=analysis.tagger,
-                    backfill_grace=analysis.backfill_grace,
-                )
+            matched.append((stored, item, matches))
+    return matched
+
+
+def _mention_drafts(
+    matched: Iterable[tuple[StoredItem, MatchItem, Sequence[Match]]],
+    watches: dict[int, Watch],
+    analysis: Analysis,
+    task: SourceTask,
+) -> list[MentionDraft]:
+    """The mentions of :func:`_matched` items: one per matching watch, analysed."""
+    drafts: list[MentionDraft] = []
+    for stored, item, matches in matched:
+        drafts.extend(
+            build_mentions(
+                stored.id,
+                item,
+                matches,
+                published=stored.draft.published,
+                watches=watches,
+                source_created_at=task.created_at,
+                scorer=analysis.scorer,
+                tagger=analysis.tagger,
+                backfill_grace=analysis.backfill_grace,
             )
+        )
     return drafts
 
 

@@ -15,8 +15,8 @@ from erepwatch.db.engine import make_engine, session_factory
 from erepwatch.db.migrate import upgrade
 from erepwatch.db.models import Item, Mention, Source, Watch
 from erepwatch.db.search import FOLD_FROM, FOLD_TO, document_text
-from erepwatch.db.store import insert_mentions, store_items
-from erepwatch.errors import ErepwatchError
+from erepwatch.db.store import indexing_for_search, insert_mentions, store_items
+from erepwatch.errors import ErepwatchError, StorageError
 from erepwatch.ingest.items import items_from_feed
 from erepwatch.ingest.parse import parse_feed
 from erepwatch.records import ItemDraft
@@ -107,6 +107,32 @@ def test_the_written_document_is_0010s_for_edge_cases_and_writers_that_give_none
         assert session.execute(DIFFERENT).all() == []
         assert [k for (k,) in session.execute(text(found), {"q": "greve"})] == ["https://news.example/0"]
         assert "https://news.example/99" not in {k for (k,) in session.execute(INDEXED)}
+
+
+@ON_POSTGRES
+def test_documents_sent_in_the_drivers_pipeline_are_0010s_and_their_failure_is_a_storage_error(sessions):
+    """The poll's way (db.store.indexing_for_search): the statements go while the block runs, leaving it waits; the
+    server's refusal, seen only then, is a StorageError."""
+    with sessions.begin() as session:
+        source_id, watch_id = _source(session), _watch(session)
+        drafts = [_draft(n, t, b) for n, (t, b) in enumerate(EDGES)]
+        stored = store_items(session, [*drafts, _draft(99, "Grève", "jamais mentionné")], source_id=source_id, now=NOW)
+        items = {s.id: s.draft for s in stored[: len(EDGES)]}
+        ran = False
+        with indexing_for_search(session, items):
+            ran = True
+        assert ran
+        assert [k for (k,) in session.execute(INDEXED)] == sorted(d.key for d in drafts)  # the same transaction
+        insert_mentions(session, [_mention(watch_id, i) for i in items])  # the trigger finds them indexed
+    with sessions.begin() as session:
+        assert session.execute(DIFFERENT).all() == []
+        assert [k for (k,) in session.execute(INDEXED)] == sorted(d.key for d in drafts)
+    with pytest.raises(StorageError, match="0x00"), sessions.begin() as session:
+        (item,) = store_items(session, [_draft(50, "nul", "ok")], source_id=source_id, now=NOW)
+        with indexing_for_search(session, {item.id: _draft(50, "nul \x00", "ok")}):
+            pass
+    with sessions.begin() as session:  # nothing of the failed transaction stayed
+        assert session.execute(text("SELECT count(*) FROM items WHERE key = 'https://news.example/50'")).scalar() == 0
 
 
 @pytest.mark.slow

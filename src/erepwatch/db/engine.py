@@ -83,6 +83,16 @@ def _as_storage_error(context: ExceptionContext) -> BaseException | None:
     return StorageError(f"database error: {detail}")
 
 
+def driver_error(exc: BaseException, *, unavailable: bool) -> StorageError:
+    """What :func:`translate_errors` makes of a driver's exception raised outside SQLAlchemy (the driver used
+    directly, e.g. PostgreSQL's pipeline mode; ``unavailable``: the driver's OperationalError or InterfaceError): the
+    caller raises it ``from exc``."""
+    detail = _first_line(exc)
+    if unavailable:
+        return DatabaseUnavailableError(f"database unavailable: {detail}")
+    return StorageError(f"database error: {detail}")
+
+
 def translate_errors(engine: Engine) -> Engine:
     """Make ``engine`` raise :class:`StorageError` (or :class:`DatabaseUnavailableError`) instead of the driver's
     exceptions, so no layer above ``db/`` handles SQLAlchemy exceptions. Idempotent."""

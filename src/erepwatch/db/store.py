@@ -7,7 +7,8 @@ Inserts use the backend's "insert or ignore" (``ON CONFLICT DO NOTHING``) so tha
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -28,6 +29,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from erepwatch.batching import chunked, sized_for_statements
+from erepwatch.db.engine import driver_error
 from erepwatch.db.models import Mention, MentionEmbedding, UTCDateTime
 from erepwatch.db.search import document_text
 from erepwatch.records import ItemDraft
@@ -423,8 +425,39 @@ def index_for_search(session: Session, items: Mapping[int, Searchable]) -> None:
     if connection.dialect.name != "postgresql":
         return
     for chunk in chunked(sorted(items)):
-        documents = [document_text(items[i].title, items[i].text) for i in chunk]
-        connection.exec_driver_sql(_PG_INDEX_ITEMS, {"ids": list(chunk), "document": documents})
+        connection.exec_driver_sql(_PG_INDEX_ITEMS, _index_params(chunk, items))
+
+
+def _index_params(ids: Sequence[int], items: Mapping[int, Searchable]) -> dict[str, Any]:
+    return {"ids": list(ids), "document": [document_text(items[i].title, items[i].text) for i in ids]}
+
+
+@contextmanager
+def indexing_for_search(session: Session, items: Mapping[int, Searchable]) -> Iterator[None]:
+    """:func:`index_for_search` done by PostgreSQL while the body runs: the statements go in the driver's pipeline
+    mode, sent whole and not waited for, and leaving the block waits for them (their errors are raised there, as a
+    :class:`StorageError`). The body must not use the session. SQLite: nothing to do, the body just runs.
+
+    Splitting the documents into words (``to_tsvector``, ~0.2 µs a character) is most of the server's time in a first
+    poll (~0.8 s of ~1.7 s on the corpus); the poll analyses the mentions meanwhile (benchmarks/bench_poll.py)."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql" or not items:
+        yield
+        return
+    from psycopg import Connection, Error, InterfaceError, OperationalError
+    from psycopg.generators import send
+
+    driver = cast(Connection[Any], connection.connection.driver_connection)
+    try:
+        with driver.pipeline():
+            for chunk in chunked(sorted(items)):
+                driver.execute(_PG_INDEX_ITEMS, _index_params(chunk, items))
+            # The pipeline sends what the socket takes at once: push the rest (the documents run to megabytes), so
+            # the server has whole statements to work on while the body runs.
+            driver.wait(send(driver.pgconn))
+            yield
+    except Error as exc:
+        raise driver_error(exc, unavailable=isinstance(exc, OperationalError | InterfaceError)) from exc
 
 
 #: SQLite: a poll's mention row as the SQL text's values (``irrelevant`` and ``starred`` given as SQLAlchemy's insert
