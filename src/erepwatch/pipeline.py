@@ -40,10 +40,9 @@ from erepwatch.db.models import Item, Mention, Source, UTCDateTime, Watch
 from erepwatch.db.store import (
     NewMention,
     StoredItem,
+    begin_source,
     indexing_for_search,
     insert_mentions,
-    known_items,
-    poll_settings,
     set_stories,
     store_items,
 )
@@ -749,9 +748,8 @@ def process_source(
     screen = Screen(matcher)
 
     def store(session: Session, one_by_one: bool) -> LexicalPlan:
-        poll_settings(session)
         # Items already stored are known by their links and ids alone: their text is not reduced again.
-        known = known_items(session, [i.key for i in identities if i.key is not None])
+        known = begin_source(session, [i.key for i in identities if i.key is not None])
         drafts = items_from_feed(feed, fetched_at=now, identities=identities, stored=known.keys())
         stored = _store_drafts(session, drafts, task.id, now, one_by_one=one_by_one, known=known, screen=screen)
         new = [s for s in stored if s.is_new]

@@ -194,8 +194,10 @@ def test_head_revision_read_from_the_files_is_alembics():
 def test_a_poll_transaction_reads_a_new_database_by_its_indexes(sessions):
     """A new database's tables were analysed empty (migration 0010): a plan made while a poll's first items go in
     reads the whole table for each foreign-key check or story UPDATE, and its connection keeps it. A poll's
-    transaction asks for its indexes (``poll_settings``), and commits without waiting for the WAL flush; the
-    next transaction on the same connection has the server's settings again."""
+    transaction asks for its indexes (``poll_settings``, or ``begin_source`` with the known items), and commits
+    without waiting for the WAL flush; the next transaction on the same connection has the server's settings again."""
+    from erepwatch.db.store import begin_source
+
     lookup = "EXPLAIN SELECT 1 FROM items WHERE id = 1 FOR KEY SHARE"
     with sessions() as session:
         with session.begin():
@@ -208,6 +210,10 @@ def test_a_poll_transaction_reads_a_new_database_by_its_indexes(sessions):
         with session.begin():
             assert session.scalar(text("SHOW synchronous_commit")) == "on"
             assert "Seq Scan on items" in "\n".join(line for (line,) in session.execute(text(lookup)))
+        with session.begin():
+            assert set(begin_source(session, [draft(1).key, "absent"])) == {draft(1).key}
+            assert session.scalar(text("SHOW synchronous_commit")) == "off"
+            assert "Seq Scan" not in "\n".join(line for (line,) in session.execute(text(lookup)))
     assert "Seq Scan on items" in before, before  # what the plans of a new database were
     assert "Index Scan" in plan and "Seq Scan" not in plan, plan
 
@@ -360,7 +366,7 @@ def test_poll_items_and_links_are_stored_as_sqlalchemys_insert_stores_them(sessi
 def test_known_items_read_as_the_orm_reads_them(sessions):
     """known_items runs the driver's SQL (SQLite: an IN list of plain text; PostgreSQL: one binary array): the same
     ids and the same aware UTC dates as SQLAlchemy's select of the model gives."""
-    from erepwatch.db.store import known_items
+    from erepwatch.db.store import begin_source, known_items
 
     paris = timezone(timedelta(hours=1))
     drafts = [draft(n) for n in range(3)] + [
@@ -382,6 +388,7 @@ def test_known_items_read_as_the_orm_reads_them(sessions):
             key: (id_, published)
             for key, id_, published in session.execute(select(Item.key, Item.id, Item.published_at))
         }
+        assert begin_source(session, keys) == known  # the poll's way (PostgreSQL: with its settings, one round trip)
     assert known == orm and len(known) == 4
     assert all(published.tzinfo is UTC for _id, published in known.values())
     assert known["guid:g é"][1] == datetime(2025, 12, 31, 23, 30, 0, 7, tzinfo=UTC)

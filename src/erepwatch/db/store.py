@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from sqlalchemy import (
     CursorResult,
@@ -25,7 +25,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import Session
 
 from erepwatch.batching import chunked, sized_for_statements
@@ -33,6 +33,9 @@ from erepwatch.db.engine import driver_error
 from erepwatch.db.models import Mention, MentionEmbedding, UTCDateTime
 from erepwatch.db.search import document_text
 from erepwatch.records import ItemDraft
+
+if TYPE_CHECKING:
+    import psycopg
 
 # Rows go in chunks (batching.chunked, 500 rows): SQLite allows at most 32,766 bound parameters per
 # statement, and items have ~14 columns.
@@ -270,14 +273,29 @@ def poll_settings(session: Session) -> None:
     wall time; benchmarks/bench_poll.py)."""
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql(
-            "SELECT set_config('enable_seqscan', 'off', true), set_config('synchronous_commit', 'off', true)"
-        )
+        connection.exec_driver_sql(_PG_POLL_SETTINGS)
+
+
+_PG_POLL_SETTINGS = "SELECT set_config('enable_seqscan', 'off', true), set_config('synchronous_commit', 'off', true)"
 
 
 def known_items(session: Session, keys: Iterable[str]) -> dict[str, tuple[int, datetime]]:
     """Items already stored, by key: their id and publication date (one query per batch of keys)."""
     return _known(session, keys)
+
+
+def begin_source(session: Session, keys: Iterable[str]) -> dict[str, tuple[int, datetime]]:
+    """A poll's source transaction begins: :func:`poll_settings`, then :func:`known_items` of its entries' keys. On
+    PostgreSQL in one round trip (the driver's pipeline mode), where they were two of the ~10 a source's transaction
+    waits for."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        return _known(session, keys)
+    keys = list(dict.fromkeys(keys))
+    with _pipeline(connection) as driver:
+        driver.execute(_PG_POLL_SETTINGS)
+        cursors = [driver.execute(_PG_KNOWN, {"keys": list(chunk)}) for chunk in chunked(keys)]
+    return {key: (id_, published.astimezone(UTC)) for cursor in cursors for key, id_, published in cursor.fetchall()}
 
 
 def _ids_by_key(session: Session, keys: Iterable[str]) -> dict[str, int]:
@@ -444,18 +462,28 @@ def indexing_for_search(session: Session, items: Mapping[int, Searchable]) -> It
     if connection.dialect.name != "postgresql" or not items:
         yield
         return
-    from psycopg import Connection, Error, InterfaceError, OperationalError
     from psycopg.generators import send
 
-    driver = cast(Connection[Any], connection.connection.driver_connection)
+    with _pipeline(connection) as driver:
+        for chunk in chunked(sorted(items)):
+            driver.execute(_PG_INDEX_ITEMS, _index_params(chunk, items))
+        # The pipeline sends what the socket takes at once: push the rest (the documents run to megabytes), so the
+        # server has whole statements to work on while the body runs.
+        driver.wait(send(driver.pgconn))
+        yield
+
+
+@contextmanager
+def _pipeline(connection: Connection) -> Iterator[psycopg.Connection[Any]]:
+    """PostgreSQL: the session's driver connection in pipeline mode (statements sent without waiting for their
+    results; leaving waits for them all), its errors raised as SQLAlchemy's would have been (db.engine)."""
+    from psycopg import Connection as Driver
+    from psycopg import Error, InterfaceError, OperationalError
+
+    driver = cast(Driver[Any], connection.connection.driver_connection)
     try:
         with driver.pipeline():
-            for chunk in chunked(sorted(items)):
-                driver.execute(_PG_INDEX_ITEMS, _index_params(chunk, items))
-            # The pipeline sends what the socket takes at once: push the rest (the documents run to megabytes), so
-            # the server has whole statements to work on while the body runs.
-            driver.wait(send(driver.pgconn))
-            yield
+            yield driver
     except Error as exc:
         raise driver_error(exc, unavailable=isinstance(exc, OperationalError | InterfaceError)) from exc
 
