@@ -111,6 +111,22 @@ sums, bitwise; 94 → 44 µs a window). A/B in one sitting, ``--no-embedding --n
 command after it (5894d85), load ~1.3: parse alone 0.040, first poll SQLite 0.327 CPU (0.336 wall), PostgreSQL
 0.310 CPU (0.442 wall), re-poll 0.018 / 0.019; CPU µs/entry by stage on SQLite: fetch 86, parse 103, normalise 89,
 language 19, store 179, tokens 56, match 71, analyse 85, cluster 49 (baseline 2,268 µs/entry).
+
+Session 8, the store stage. SQLite's is SQLite's own work, measured on a replay of a first poll's writes (143 source
+transactions, CPU µs/entry, min of 5): items' INSERT ~40-50, the FTS5 row of each matched item ~42-45 of the mentions'
+~60 (tokenising and indexing: FTS5's merge settings and a contentless table changed nothing), commits ~35-40 (the WAL
+takes 53 MB for a 17.7 MB database, hot pages written again by each transaction), the rest under 10 each;
+``wal_autocheckpoint`` off with one checkpoint after the poll, larger pages (8 and 16 KiB) and a 32 MB page cache were
+within the noise (±15 % at load 4-6). PostgreSQL's wall is the server's: of ~1.7 s of statements a first poll, the
+matched items' document UPDATE ~0.8-1.1 s (``to_tsvector`` alone 0.7 s, ~0.2 µs a character; writing the document
+with the item's INSERT instead cost more, 2.2 s, as did a side table, 1.2 s), items' INSERT 0.33 s, links 0.10 s,
+mentions 0.09 s, stories 0.08 s; and ~11 round trips a source. The documents now go in the driver's pipeline mode
+while the poll analyses the mentions (``db.store.indexing_for_search``), and a source's settings and known-items
+query share one round trip (``db.store.begin_source``). Interleaved runs of one first poll (this file's round),
+PostgreSQL, median of 6, main (9d178a5) → the documents in pipeline mode: at load 4-5 the store stage's wall 998 → 911
+µs/entry, its wait (wall − CPU) 795 → 696, the poll 8.97 → 8.90 s; with three test suites on the same server 3,395 →
+2,445 µs/entry (the poll 24.1 → 19.6 s), and 2,687 (21.0 s) with ``begin_source`` too, whose own gain (the replay's
+settings and known items: 295 → 257 µs/entry of wall, median of 3) is within that noise.
 """
 
 from __future__ import annotations
