@@ -104,3 +104,25 @@ def test_claims_of_a_live_poller_are_left_alone_and_leftovers_taken_back(session
         assert reclaim_orphans(session, now, take_back_own=True) == 1
     with sessions() as session:
         assert session.scalar(select(Source.claimed_by).where(Source.name == "mine")) is None
+
+
+def test_a_poll_collects_its_young_objects_less_often_and_gives_the_thresholds_back():
+    import gc
+
+    from erepwatch.pipeline import POLL_GC_THRESHOLD, _active_poll
+
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        with _active_poll():
+            assert gc.get_threshold() == (POLL_GC_THRESHOLD, 10, 10)
+            with _active_poll():  # a second poll of the process (the daemon's and a CLI's)
+                assert gc.get_threshold() == (POLL_GC_THRESHOLD, 10, 10)
+            assert gc.get_threshold() == (POLL_GC_THRESHOLD, 10, 10), "the first poll still runs"
+        assert gc.get_threshold() == (700, 10, 10)
+        gc.set_threshold(50_000, 10, 10)  # a process that chose a higher one keeps it
+        with _active_poll():
+            assert gc.get_threshold() == (50_000, 10, 10)
+        assert gc.get_threshold() == (50_000, 10, 10)
+    finally:
+        gc.set_threshold(*before)
