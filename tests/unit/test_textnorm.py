@@ -201,3 +201,34 @@ def test_the_byte_wise_word_table_is_the_word_table(text: str) -> None:
         assert kept == folded.translate(textnorm._WORD_TABLE)
     assert textnorm._kept_by_byte("prix 5 € à 20 °c") == "prix 5   à 20  c"
     assert textnorm._kept_by_byte("москва") is None
+
+
+_KEPT = st.lists(
+    st.one_of(st.just(" "), st.just("'"), st.sampled_from(list("aé1ßΩж")), st.text("ab ", max_size=8)), max_size=80
+).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_KEPT)
+def test_the_long_text_s_word_offsets_are_the_short_text_s(kept: str) -> None:
+    # A long text's words and offsets are found by numpy, a short one's by lists: both read the same.
+    from erepwatch.analyze import textnorm
+
+    assert textnorm._spaced_words_long(kept) == textnorm._spaced_words(kept)
+
+
+def test_long_and_short_word_offsets_agree_on_every_corpus_text() -> None:
+    from erepwatch.analyze import textnorm
+
+    kept_texts = []
+    for path in corpus_feeds():
+        try:
+            feed = parse_feed(path.read_bytes(), {"content-type": "application/xml"})
+        except FeedParseError:
+            continue
+        for entry in feed.entries:
+            for text in (entry.title, entry.summary, entry.content):
+                kept_texts.append(textnorm.fold(text).translate(textnorm._WORD_TABLE))
+    assert sum(len(k) >= textnorm._LONG_TEXT for k in kept_texts) > 1000
+    for kept in kept_texts:
+        assert textnorm._spaced_words_long(kept) == textnorm._spaced_words(kept), kept[:200]

@@ -385,13 +385,7 @@ def scan(text: str, folding: Folded | None = None) -> Scan:
         kept = folded.encode("ascii").translate(_ASCII_WORD_BYTES).decode("ascii")
     else:
         kept = _kept_by_byte(folded) or folded.translate(_WORD_TABLE)
-    pieces = kept.split(" ")
-    lengths = list(map(len, pieces))
-    # Each piece starts one character (the space) after the previous one ends.
-    offsets = accumulate(map(_ONE.__add__, lengths), initial=0)
-    found = list(compress(pieces, lengths))
-    starts = list(compress(offsets, lengths))
-    ends = list(map(add, starts, filter(None, lengths)))
+    found, starts, ends = _spaced_words(kept) if len(kept) < _LONG_TEXT else _spaced_words_long(kept)
     if "'" in kept:
         # From the end, so that splicing does not move the indices still to fix.
         fixes: list[int] = []
@@ -421,6 +415,42 @@ def scan(text: str, folding: Folded | None = None) -> Scan:
 
 
 _ONE = 1
+#: From this length on, a text's word offsets are found by numpy (:func:`_spaced_words_long`): its fixed cost, a
+#: few microseconds, is then below what it saves (half the cost of the lists' way on a 1,500-character article).
+_LONG_TEXT = 600
+
+
+def _spaced_words(kept: str) -> tuple[list[str], list[int], list[int]]:
+    """The words of ``kept`` (words and spaces only, as :func:`scan` makes it) and their start and end offsets."""
+    pieces = kept.split(" ")
+    lengths = list(map(len, pieces))
+    # Each piece starts one character (the space) after the previous one ends.
+    offsets = accumulate(map(_ONE.__add__, lengths), initial=0)
+    found = list(compress(pieces, lengths))
+    starts = list(compress(offsets, lengths))
+    ends = list(map(add, starts, filter(None, lengths)))
+    return found, starts, ends
+
+
+def _spaced_words_long(kept: str) -> tuple[list[str], list[int], list[int]]:
+    """:func:`_spaced_words` for a long text: the words start where a space is followed by another character, found
+    by numpy over the text's code points, instead of an offset made for every piece ``split(" ")`` cuts (the empty
+    ones between two signs included)."""
+    import numpy as np
+
+    found = kept.split()  # only spaces separate: the same words, without the empty pieces
+    try:
+        points = np.frombuffer(kept.encode("latin-1"), np.uint8)
+    except UnicodeEncodeError:
+        points = np.frombuffer(kept.encode("utf-32-le"), np.uint32)
+    space = points == _SPACE
+    starts: list[int] = (np.flatnonzero(space[:-1] > space[1:]) + 1).tolist()
+    if len(space) and not space[0]:
+        starts.insert(0, 0)
+    return found, starts, list(map(add, starts, map(len, found)))
+
+
+_SPACE = ord(" ")
 
 
 class _WordTable(dict[int, str]):
