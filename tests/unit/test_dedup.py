@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from erepwatch.analyze.dedup import (
     ClusterCandidate,
@@ -339,3 +341,32 @@ def test_compacted_index_decides_as_the_uncompacted_one() -> None:
     assert len(compacted) == len(plain) > 0
     for i in range(len(titles)):
         assert compacted.cluster_of(i + 1) == plain.cluster_of(i + 1)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["Macron", "annonce", "réforme", "Sénat", "2027", "a", "Zoé", "x", "l’Oréal"]), max_size=9
+    ),
+    st.sampled_from([0, 1, 3, 2**31, 2**62, 2**63 + 5, 2**64 - 1, 10**20]),
+)
+def test_band_keys_are_the_written_mix_of_the_bands_minima(title_words: list[str], watch_id: int) -> None:
+    # Each band's key: its three minima, its number and the watch, each times its odd multiplier, XORed, wrapping at
+    # 64 bits; the first key is the exact title's. Computed here with Python's integers, one word hash at a time.
+    from erepwatch.analyze.dedup import _BANDS, _MIX, _ROWS, _word_hashes, band_keys, prepare
+
+    mask = 2**64 - 1
+    prepared = prepare(" ".join(title_words), "")
+    words = set(prepared.title.split())
+    expected = [hash((watch_id, -1, prepared.title)) & mask]
+    if words:
+        hashes = [
+            [int.from_bytes(_word_hashes(w)[4 * j : 4 * j + 4], "little") for w in words] for j in range(_BANDS * _ROWS)
+        ]
+        mins = [min(column) for column in hashes]
+        assert len(mins) == _BANDS * _ROWS
+        for band in range(_BANDS):
+            m0, m1, m2 = mins[3 * band : 3 * band + 3]
+            mixed = (m0 * _MIX[0]) ^ (m1 * _MIX[1]) ^ (m2 * _MIX[2]) ^ (band * _MIX[3]) ^ ((watch_id & mask) * _MIX[4])
+            expected.append(mixed & mask)
+    assert band_keys(watch_id, prepared) == expected

@@ -426,18 +426,31 @@ def band_keys(watch_id: int, prepared: PreparedText) -> list[int]:
     """
     import numpy as np
 
-    exact = hash((watch_id, -1, prepared.title)) & 0xFFFFFFFFFFFFFFFF
+    exact = hash((watch_id, -1, prepared.title)) & _MASK
     words = set(prepared.title.split())
     if not words:
         return [exact]
     hashes = np.frombuffer(b"".join(map(_word_hashes, words)), dtype=np.uint32).reshape(len(words), _BANDS * _ROWS)
-    mins = hashes.min(axis=0).astype(np.uint64).reshape(_BANDS, _ROWS)
-    k0, k1, k2, k3, k4 = (np.uint64(k) for k in _MIX)
-    with np.errstate(over="ignore"):
-        keys = (mins[:, 0] * k0) ^ (mins[:, 1] * k1) ^ (mins[:, 2] * k2)
-        keys ^= np.arange(_BANDS, dtype=np.uint64) * k3
-        keys ^= np.uint64(watch_id & 0xFFFFFFFFFFFFFFFF) * k4
+    rows, bands = _mixers()
+    # (m0 * k0) ^ (m1 * k1) ^ (m2 * k2) ^ (band * k3) ^ (watch * k4), wrapping at 64 bits: the rows' products by
+    # array operations (which wrap without a warning), the watch's in Python. The mixers are made once: building
+    # five numpy scalars and entering np.errstate at every call cost more than the keys themselves.
+    mixed = np.minimum.reduce(hashes, axis=0).astype(np.uint64).reshape(_BANDS, _ROWS) * rows
+    keys = np.bitwise_xor.reduce(mixed, axis=1)
+    keys ^= bands
+    keys ^= np.uint64((watch_id & _MASK) * _MIX[4] & _MASK)
     return [exact, *keys.tolist()]
+
+
+_MASK = 0xFFFFFFFFFFFFFFFF
+
+
+@lru_cache(maxsize=1)
+def _mixers() -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
+    """The rows' multipliers, and each band's number times its own (what :func:`band_keys` mixes in)."""
+    import numpy as np
+
+    return np.array(_MIX[:3], dtype=np.uint64), np.array([b * _MIX[3] & _MASK for b in range(_BANDS)], dtype=np.uint64)
 
 
 class _Entry:
