@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 import pytest
@@ -232,3 +233,29 @@ def test_long_and_short_word_offsets_agree_on_every_corpus_text() -> None:
     assert sum(len(k) >= textnorm._LONG_TEXT for k in kept_texts) > 1000
     for kept in kept_texts:
         assert textnorm._spaced_words_long(kept) == textnorm._spaced_words(kept), kept[:200]
+
+
+@settings(max_examples=500, deadline=None)
+@given(_LATIN_PRONE)
+def test_the_fold_by_marks_is_the_fold_and_says_what_is_odd(text: str) -> None:
+    # A text of Latin-1 characters with runs beyond it (an emoji, "€", "œ") is folded by the byte table, its runs
+    # beyond Latin-1 apart: wherever that answers, it answers what the run-by-run fold gives, and tells an odd
+    # character the same way.
+    from erepwatch.analyze import textnorm
+
+    odd = False
+
+    def fold_run(m: re.Match[str]) -> str:
+        nonlocal odd
+        run = m.group()
+        folded = run.translate(textnorm._TABLE)
+        odd = odd or len(folded) != len(run) or not textnorm._TABLE.vanishing.isdisjoint(run)
+        return folded
+
+    by_marks = textnorm._fold_by_marks(text)
+    if by_marks is not None:
+        assert by_marks == (textnorm._NON_ASCII.sub(fold_run, text).lower(), odd)
+    assert textnorm._fold_by_marks("prix 5 € → cœur 🙂 élevé") == ("prix 5 € → coeur 🙂 eleve", True)
+    assert textnorm._fold_by_marks("prix 5 € → élevé") == ("prix 5 € → eleve", False)
+    assert textnorm._fold_by_marks("Straße €") is None  # ß is Latin-1 but folds to two letters
+    assert textnorm._fold_by_marks("Москва: ЁЛКА, 5 €") == ("москва: елка, 5 €", False)  # all runs
