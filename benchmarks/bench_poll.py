@@ -279,7 +279,7 @@ def timed_stages() -> Iterator[Timers]:
         timers.wrap(pipeline, "parse_feed", "parse"),
         timers.wrap(pipeline, "entry_identities", "normalise"),
         timers.wrap(pipeline, "items_from_feed", "normalise"),
-        timers.wrap(pipeline, "item_language", "language"),
+        timers.wrap(pipeline, "text_language", "language"),
         timers.wrap(pipeline, "item_tokens", "tokens"),
         timers.wrap(IndexedMatcher, "match", "match"),
         timers.wrap(IndexedMatcher, "could_match", "match"),

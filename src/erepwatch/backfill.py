@@ -19,7 +19,7 @@ from erepwatch.analyze.mention_drafts import MentionDraft, build_mentions
 from erepwatch.clock import utcnow
 from erepwatch.db.models import Item, Mention, Watch
 from erepwatch.db.store import insert_mentions, set_stories
-from erepwatch.pipeline import Analysis, story_rows, text_language
+from erepwatch.pipeline import Analysis, matchable_language, story_rows
 from erepwatch.settings import Settings
 
 #: Stored items read per transaction.
@@ -63,9 +63,9 @@ def match_stored_items(
                 if language is None:
                     # The poll detects only the language of items some watch of its day could match: this
                     # watch's candidates get theirs now (the matcher's language filter, sentiment and tags read it).
-                    if not matcher.could_match(item.title, item.text, item.url):
+                    could, language = matchable_language(matcher, item.title, item.text, item.url, item.id)
+                    if not could:
                         continue
-                    language = text_language(item.title, item.text, item.id)
                 seen = MatchItem.scanned(item.title, item.text, item.url, language)
                 matches = matcher.match(seen)
                 if not matches:

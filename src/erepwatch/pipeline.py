@@ -948,9 +948,23 @@ def text_language(title: str, text: str, key: object = None) -> str | None:
         return None
 
 
+def matchable_language(
+    matcher: Matcher, title: str, text: str, url: str | None, key: object = None, *, could: bool | None = None
+) -> tuple[bool, str | None]:
+    """The one rule of when an item's language is detected: only when some watch of ``matcher`` could match it
+    (:meth:`Matcher.could_match`). A poll's new items (:class:`Screen`), and the stored items a new watch or a
+    preview reads whose language no poll detected, all go through it. Returns whether some watch could match the
+    item, and then its language (None when too short to tell). ``could``: the matcher's answer, when the caller
+    has it already."""
+    if could is None:
+        could = matcher.could_match(title, text, url)
+    return could, text_language(title, text, key) if could else None
+
+
 class Screen:
     """Which of a source's new items some watch could match (:meth:`Matcher.could_match` on their folds), told
-    once per item: only those are scanned, and only those get their language detected at ingest. Nothing reads
+    once per item: only those are scanned, and only those get their language detected at ingest
+    (:func:`matchable_language`). Nothing reads
     the language of an item no watch matches (issue 17: ~70 % of a first poll's items, 60 µs each); a watch added
     or edited later detects it on the items it could match (:func:`erepwatch.backfill.match_stored_items`, the
     preview), so a stored item's NULL language means "not detected yet" as much as "too short to tell"."""
@@ -974,7 +988,8 @@ class Screen:
         return folds
 
     def language(self, draft: ItemDraft) -> str | None:
-        return item_language(draft) if self.folds(draft) is not None else None
+        could = self.folds(draft) is not None
+        return matchable_language(self._matcher, draft.title, draft.text, draft.url, draft.key, could=could)[1]
 
 
 def _matched(

@@ -20,7 +20,7 @@ from erepwatch.analyze.snippet import make_snippet
 from erepwatch.batching import chunked
 from erepwatch.clock import utcnow
 from erepwatch.db.models import Item, ItemSource, Source
-from erepwatch.pipeline import text_language
+from erepwatch.pipeline import matchable_language, text_language
 from erepwatch.service.watches import get_watch
 
 #: Items are read from the database in batches of this size, so a large store is never all in memory.
@@ -103,9 +103,9 @@ def preview_spec(
         title, text, language = item.title or "", item.text or "", item.language
         if language is None and spec.languages:
             # A poll detects only the language of items a watch of its day could match (pipeline.Screen).
-            if not matcher.could_match(title, text, item.url):
+            could, language = matchable_language(matcher, title, text, item.url, item.id)
+            if not could:
                 continue
-            language = text_language(title, text, item.id)
         found = matcher.match(MatchItem(title, text, item.url, language))
         if not found:
             continue
