@@ -43,3 +43,21 @@ def test_trimming_keeps_the_newest_entries_wherever_they_are():
     assert trim_document(doc, 50) is doc
     broken = doc[: len(doc) // 2]
     assert trim_document(broken, 5) is broken  # unreadable for the streaming pass: the parser decides
+
+
+def test_a_document_is_told_to_hold_few_entries_only_when_it_does():
+    # The bytes' counts bound the entry tags from above: when they say "not more than n", the pattern agrees, on
+    # every document of the corpus and a cap of any size.
+    from erepwatch.ingest.limit import _fewer_tags_than
+    from tests.conftest import corpus_feeds
+
+    told = 0
+    for path in corpus_feeds():
+        doc = path.read_bytes()
+        for cap in (1, 10, 50, 200, 1000):
+            if _fewer_tags_than(doc, cap):
+                told += 1
+                assert count_entry_tags(doc) <= cap, (path.name, cap)
+    assert told > 100
+    doc = rss("".join(item(n) for n in range(50)))
+    assert not _fewer_tags_than(doc, 49) and _fewer_tags_than(rss(item(1) + item(2)), 49)

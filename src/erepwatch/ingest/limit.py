@@ -36,6 +36,13 @@ def count_entry_tags(content: bytes) -> int:
     return len(_ENTRY_TAG.findall(content))
 
 
+def _fewer_tags_than(content: bytes, max_entries: int) -> bool:
+    """True when ``content`` cannot hold more than ``max_entries`` entry tags, told by counting bytes in C: each tag
+    starts with its own "<" and holds its own "item" or "entry". Most feeds are told so, where the pattern's search
+    cost ~6 us an entry of the corpus."""
+    return content.count(b"<") <= max_entries or content.count(b"item") + content.count(b"entry") <= max_entries
+
+
 def _date(text: str | None) -> datetime | None:
     if not text:
         return None
@@ -65,7 +72,7 @@ def trim_document(content: bytes, max_entries: int) -> bytes:
     A document the streaming pass cannot read is returned as it is: the loose parser gets its chance, and
     :func:`newest_entries` bounds what it finds.
     """
-    if count_entry_tags(content) <= max_entries:
+    if _fewer_tags_than(content, max_entries) or count_entry_tags(content) <= max_entries:
         return content
     # No entity expansion, no network, no huge-tree mode: the same refusals as the parser's own.
     events = etree.iterparse(
