@@ -20,33 +20,15 @@ sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import train_sentiment_head as T  # noqa: E402
-from eval_sentiment import FRESH, MENTION_FILES, EmbeddingCache, labelled_mentions, term_vectors  # noqa: E402
+from eval_sentiment import FRESH, MENTION_FILES, EmbeddingCache, labelled_mentions  # noqa: E402
 
-from erepwatch.analyze.crisis import CRISIS, alarm_of, evidence, load_trouble, roles, similarities, term_of  # noqa: E402
-from erepwatch.analyze.sentiment import LexiconScorer  # noqa: E402
+from erepwatch.analyze.crisis import CRISIS, term_of  # noqa: E402
 from erepwatch.analyze.sentiment_models import load_head  # noqa: E402
-from erepwatch.analyze.tags import load_tagger  # noqa: E402
 
 
 def features(rows):  # type: ignore[no-untyped-def]
-    """(raw features, gate) of ``rows`` as ``train_crisis`` builds them."""
-    tagger, trouble, lexicon, head = load_tagger(), load_trouble(), LexiconScorer.from_files(), load_head()
-    windows = [w for _, w, _, _ in rows]
-    vectors = EmbeddingCache().embed([w.text for w in windows])
-    queries = term_vectors([(w, lang) for _, w, lang, _ in rows])
-    feats, gated = [], []
-    for (_, window, lang, _), vector in zip(rows, vectors, strict=True):
-        lexical = lexicon.features(window.text, lang, window.focus)
-        negative, _, positive = head.probabilities(vector, lexical, lang)
-        hits = tagger.hits(window.text, window.segments, window.focus, window.scan)
-        bad = trouble.hits(window.text, window.segments, window.focus, window.scan)
-        f, words = evidence(window, tagger, (lexical[0], negative, positive), hits, bad)
-        name = term_of(window)
-        f += roles(window, tagger, hits, bad, trouble)
-        f += similarities(vector, queries[name], queries[alarm_of(name, lang)])
-        feats.append(f)
-        gated.append(bool(words))
-    return np.array(feats, dtype=np.float64), np.array(gated), vectors
+    """(raw features, gate, vectors) of ``rows`` as ``train_crisis`` builds them."""
+    return T.crisis_features(rows, EmbeddingCache(), load_head())
 
 
 def main() -> None:

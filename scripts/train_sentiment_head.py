@@ -639,16 +639,12 @@ def crisis_oof(x: np.ndarray, y: np.ndarray, gate: np.ndarray, fold: np.ndarray,
     return p * gate
 
 
-def train_crisis(cache: EmbeddingCache, head: HeadModel, out: Path) -> None:
-    """The crisis classifier over labelled mention windows (tune split only), after the sentiment head it reads.
-    It is trained on, and decides, the windows holding a crisis term or a word of trouble (the others are never
-    tagged); the cross-validation scores every window."""
-    tagger = load_tagger()
-    trouble = load_trouble()
-    lexicon = LexiconScorer.from_files()
-    rows = labelled_mentions("tune")
-    windows = [w for _, w, _, _ in rows]
-    vectors = cache.embed([w.text for w in windows])
+def crisis_features(rows, cache: EmbeddingCache, head: HeadModel):  # type: ignore[no-untyped-def]
+    """(raw inputs, gate, window vectors) of the crisis classifier for labelled mention windows, as
+    ``analyze.crisis.CrisisJudge`` computes them: the gate is whether the window holds a crisis term or a word of
+    trouble (the others are never tagged)."""
+    tagger, trouble, lexicon = load_tagger(), load_trouble(), LexiconScorer.from_files()
+    vectors = cache.embed([w.text for _, w, _, _ in rows])
     queries = term_vectors([(w, lang) for _, w, lang, _ in rows])
     feats, gated = [], []
     for (_, window, lang, _), vector in zip(rows, vectors, strict=True):
@@ -662,15 +658,22 @@ def train_crisis(cache: EmbeddingCache, head: HeadModel, out: Path) -> None:
         f += similarities(vector, queries[name], queries[alarm_of(name, lang)])
         feats.append(f)
         gated.append(bool(words))
-    raw = np.array(feats, dtype=np.float64)
+    return np.array(feats, dtype=np.float64), np.array(gated), vectors
+
+
+def train_crisis(cache: EmbeddingCache, head: HeadModel, out: Path) -> None:
+    """The crisis classifier over labelled mention windows (tune split only), after the sentiment head it reads.
+    It is trained on, and decides, the windows holding a crisis term or a word of trouble (the others are never
+    tagged); the cross-validation scores every window."""
+    rows = labelled_mentions("tune")
+    raw, gate, _ = crisis_features(rows, cache, head)
     y = np.array([CRISIS in gold for gold, _, _, _ in rows], dtype=np.float64)
-    gate = np.array(gated)
     # Standardised on the windows trained on, so that one penalty suits cosines (spread ~0.02) and counts alike.
     mean, std = raw[gate].mean(0), raw[gate].std(0)
     std[std == 0] = 1.0
     x = (raw - mean) / std
     fold = story_folds([window.text[: window.title_end] or window.text[:80] for _, window, _, _ in rows], rows)
-    terms = [term_of(w) for w in windows]
+    terms = [term_of(w) for _, w, _, _ in rows]
     print(f"crisis: {len(rows)} labelled windows, {int(y.sum())} crises, {int(gate.sum())} with a word of the lists")
     best: tuple[float, tuple[float, float, float, float]] | None = None
     for l2 in CRISIS_L2:
