@@ -405,6 +405,13 @@ _WORDY = st.lists(
 ).map("".join)
 
 
+def test_a_lone_surrogate_beside_a_word_neither_fails_nor_hides_it() -> None:
+    # Stored text never holds a lone surrogate (ingest.items), but could_match's automaton reads UTF-8, which has none:
+    # a caller's "0\ud800" had raised UnicodeEncodeError (found by the property test below).
+    _every_word_is_found("0\ud800")
+    _every_word_is_found("Acme\udce9 rappelle")
+
+
 @settings(max_examples=300, deadline=None)
 @given(_WORDY)
 def test_a_scanned_word_is_always_found_where_could_match_looks(text: str) -> None:

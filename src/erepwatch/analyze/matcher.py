@@ -23,6 +23,7 @@ What keeps it so at 10,000 watches (issue #3, item 8; ``benchmarks/bench_matcher
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -170,6 +171,9 @@ class Matcher(Protocol):
     ) -> bool: ...
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _found_as_word(finder: AhoCorasick, whole: Sequence[bool], folded: str) -> bool:
     """Whether one of the folded words ``finder`` looks for is somewhere in ``folded`` with no letter or digit just
     before it (a scan's words start after a space, a sign or an apostrophe) and, when ``whole[i]``, none just after it
@@ -177,7 +181,14 @@ def _found_as_word(finder: AhoCorasick, whole: Sequence[bool], folded: str) -> b
     asked to be whole). True whenever :func:`scan` would give one of them as a word (or the start of one, not
     ``whole``); it may also be True where it would not ("hui" after "aujourd'"), never the reverse."""
     n = len(folded)
-    for i, start, end in finder.find_matches_as_indexes(folded, overlapping=True):
+    try:
+        found = finder.find_matches_as_indexes(folded, overlapping=True)
+    except UnicodeEncodeError:
+        # The automaton reads UTF-8, which has no lone surrogate. Stored text never holds one (ingest.items makes
+        # every field valid), but a caller's text may: each becomes U+FFFD, one character for one, so the offsets
+        # are the text's own, and neither is a letter or a digit.
+        found = finder.find_matches_as_indexes(_SURROGATE.sub("\ufffd", folded), overlapping=True)
+    for i, start, end in found:
         if (start == 0 or not folded[start - 1].isalnum()) and (not whole[i] or end == n or not folded[end].isalnum()):
             return True
     return False
