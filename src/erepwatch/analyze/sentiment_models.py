@@ -96,25 +96,25 @@ class HeadModel:
         dim = len(vector)
         return vector @ w[:dim] + b + sum(f * w[dim + i] for i, f in enumerate(lexical))
 
+    def predict_with_probabilities(
+        self, vector: npt.NDArray[np.float32], lexical: Sequence[float], language: str | None
+    ) -> tuple[Label, float, tuple[float, float, float]]:
+        """The window's label and score, and its (negative, neutral, positive) probabilities, from one evaluation of
+        the head (the sentiment stage needs both: ``ModelScorer.assess``)."""
+        label, score, p = _softmax_label(self.logits(vector, lexical, language))
+        return label, score, (float(p[0]), float(p[1]), float(p[2]))
+
     def predict(
         self, vector: npt.NDArray[np.float32], lexical: Sequence[float], language: str | None
     ) -> tuple[Label, float]:
-        label, score, _ = _softmax_label(self.logits(vector, lexical, language))
+        label, score, _ = self.predict_with_probabilities(vector, lexical, language)
         return label, score
 
     def probabilities(
         self, vector: npt.NDArray[np.float32], lexical: Sequence[float], language: str | None
     ) -> tuple[float, float, float]:
         """(negative, neutral, positive) probabilities for one window."""
-        _, _, p = _softmax_label(self.logits(vector, lexical, language))
-        return float(p[0]), float(p[1]), float(p[2])
-
-    def predict_with_probabilities(
-        self, vector: npt.NDArray[np.float32], lexical: Sequence[float], language: str | None
-    ) -> tuple[Label, float, tuple[float, float, float]]:
-        """:meth:`predict` and :meth:`probabilities` from one evaluation of the head."""
-        label, score, p = _softmax_label(self.logits(vector, lexical, language))
-        return label, score, (float(p[0]), float(p[1]), float(p[2]))
+        return self.predict_with_probabilities(vector, lexical, language)[2]
 
 
 @dataclass(frozen=True)
