@@ -357,8 +357,9 @@ def _unmentioned(label: str, other: PreparedText) -> bool:
     return bool(label) and not _label_named(label, _pieces(other.title))
 
 
-# Words of a place name that name no place by themselves ("La Salvetat-Peyralès", "Saint-Alban").
-_PLACE_FILLERS = frozenset({"saint", "sainte", "sur", "sous", "les", "la", "le", "de", "des", "du", "en", "et", "l"})
+# Words of four letters or more in a place name that name no place by themselves ("Saint-Alban", "Sous-Parsat"); the
+# shorter ones ("La Salvetat-Peyralès", "Villeneuve-sur-Lot") never count.
+_PLACE_FILLERS = frozenset({"saint", "sainte", "sous"})
 
 
 def _label_named(label: str, words: set[str]) -> bool:
