@@ -130,3 +130,22 @@ def test_the_lengths_tried_at_a_token_are_the_plain_rule_s(
                 ones += 1
             assert lex._lengths_for(first) == tuple(sorted(lengths, reverse=True)), first
     assert ones > 250
+
+
+def test_a_window_the_crisis_gate_calls_quiet_holds_no_word_to_decide_on(
+    windows: list[tuple[Window, str]], tagger: Tagger
+) -> None:
+    # The crisis judge skips the tagger's and the words of trouble's hits for a window `_quiet` says holds neither a
+    # crisis term nor a word of trouble (one pass over the whole window's words): the hits, read part by part, must
+    # then find none, or a crisis would go untagged.
+    from erepwatch.analyze.crisis import CRISIS, _quiet, load_trouble
+
+    trouble = load_trouble()
+    quiet = 0
+    for w, _ in windows:
+        found = [hit for _, hit in tagger.hits(w.text, w.segments, w.focus, w.scan) if CRISIS in hit.groups]
+        found += [hit for _, hit in trouble.hits(w.text, w.segments, w.focus, w.scan)]
+        if _quiet(w, tagger, trouble):
+            quiet += 1
+            assert not found, w.text
+    assert quiet > 600  # most windows: the shortcut is taken

@@ -56,8 +56,8 @@ from erepwatch.analyze.lexicon import config_dir, lexical
 from erepwatch.analyze.sentiment import LexiconScorer
 from erepwatch.analyze.sentiment_models import HeadModel, Tone
 from erepwatch.analyze.tags import Hit, Tagger, read_tag_file, tag_options
+from erepwatch.analyze.textnorm import clean_cut, scan
 from erepwatch.analyze.textnorm import part as _part
-from erepwatch.analyze.textnorm import scan
 from erepwatch.analyze.textnorm import words as _words
 from erepwatch.analyze.window import Window
 from erepwatch.errors import ConfigError
@@ -338,6 +338,8 @@ class CrisisModel:
         the query-side embedding of a text (the watched term, :func:`term_of`, and its :func:`alarm_of`); ``tone``:
         the window's tone when the e5 scorer has read it with this ``lexicon`` and ``head``
         (:meth:`~erepwatch.analyze.sentiment_models.ModelScorer.assess`), else read here."""
+        if _quiet(window, tagger, trouble):
+            return ()  # most windows: no crisis term nor word of trouble, found in one pass over their words
         hits = tagger.hits(window.text, window.segments, window.focus, window.scan)
         bad = trouble.hits(window.text, window.segments, window.focus, window.scan)
         if not bad and not any(CRISIS in hit.groups for _, hit in hits):
@@ -361,6 +363,19 @@ class CrisisModel:
         features += roles(window, tagger, hits, bad, trouble)
         features += similarities(vector, term(name), term(alarm_of(name, language)))
         return words if self.probability(features) >= self.threshold else ()
+
+
+def _quiet(window: Window, tagger: Tagger, trouble: Tagger) -> bool:
+    """Whether the window holds no crisis term and no word of trouble, so that :meth:`CrisisModel.decide` would find
+    no hit to decide on (read on the window's words whole; False, "read the hits", when a part is cut inside a word,
+    where the parts scan differently)."""
+    if window.scan is None:
+        return False
+    text = window.text
+    if not all(clean_cut(text, a) and clean_cut(text, b) for a, b in window.segments):
+        return False
+    toks = lexical(window.scan.words)
+    return not tagger.may_hold(CRISIS, toks) and not trouble.may_hold(TROUBLE, toks)
 
 
 @lru_cache(maxsize=1)

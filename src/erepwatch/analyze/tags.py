@@ -89,6 +89,10 @@ _SOURCE = (("according", "to"), ("selon",), ("d", "apres"))
 _JOINERS = frozenset(words("and et or ou"))
 
 
+#: Characters before a word that make it start a sentence (or a quote, or what follows a colon).
+_SENTENCE_STARTERS = frozenset('.!?…:"“«')
+
+
 def _names(text: str, sc: Scan) -> list[bool]:
     """Which words of ``text`` are written as names: capitalised and not starting a sentence; none in Title Case."""
     long = [text[a].isupper() for a, b in zip(sc.starts, sc.ends, strict=True) if b - a >= 4]
@@ -97,8 +101,8 @@ def _names(text: str, sc: Scan) -> list[bool]:
     out: list[bool] = []
     previous_end = 0
     for a, b in zip(sc.starts, sc.ends, strict=True):
-        gap = text[previous_end:a]
-        starts_sentence = not out or any(c in gap for c in '.!?…:"“«')
+        # Most gaps are one space: a set's isdisjoint reads it without a generator per word.
+        starts_sentence = not out or not _SENTENCE_STARTERS.isdisjoint(text[previous_end:a])
         out.append(text[a].isupper() and not starts_sentence)
         previous_end = b
     return out
@@ -151,8 +155,10 @@ def _someone_elses(toks: Sequence[str], place: Place, i: int, end: int, same: Se
     return False
 
 
-#: Places kept by a tagger: a window's are asked twice in a row, never again later.
+#: Places kept (by every tagger): a window's are asked a few times in a row, never again later.
 _PLACES = 64
+#: The last few texts' places of the watched term, whichever tagger asked (their lists are only read).
+_PLACE_CACHE: dict[tuple[str, int, tuple[tuple[int, int], ...]], Place] = {}
 
 #: The internal group of exclusion terms (``!term``).
 _EXCLUDED = "!"
@@ -189,6 +195,7 @@ class _Groups:
         self.names = tuple(groups)
         self.lexicon = Lexicon()
         self._groups_of: dict[str, set[str]] = {}
+        self._by_group: dict[str, Lexicon] = {}
         for name, terms in groups.items():
             for term in terms:
                 term, group = term.strip(), name
@@ -261,6 +268,18 @@ class _Groups:
             out.append(Hit(frozenset(groups), surface, distance, i, length))
         return out
 
+    def of_group(self, group: str) -> Lexicon:
+        """The terms of ``group`` alone, exclusions left out (kept once built): a text in which this finds none holds
+        no term of the group for :meth:`hits` either (an exclusion or a longer term of another group only ever takes
+        a hit away)."""
+        found = self._by_group.get(group)
+        if found is None:
+            found = self._by_group[group] = Lexicon()
+            for key, groups in self._groups_of.items():
+                if group in groups:
+                    found.add(key, 1.0)
+        return found
+
     def _terms(self, toks: Sequence[str]) -> Iterator[tuple[int, int, set[str]]]:
         """Each term found in ``toks``, as (first word, length in words, its groups), exclusions applied."""
         blocked_until = 0
@@ -308,24 +327,31 @@ class Tagger:
         self.reach = dict(reach or {})
         #: the groups applied (all when None): a group not precise enough is kept out by default
         self.enabled = frozenset(enabled) if enabled is not None else None
-        #: the last few texts' places of the watched term (their lists are only read)
-        self._places: dict[tuple[str, int, tuple[tuple[int, int], ...]], Place] = {}
 
     def place(self, part: str, sc: Scan, start: int, focus: Sequence[tuple[int, int]]) -> Place:
         """Where the watched term (``focus``, offsets in the whole text) sits in ``part`` (its scan ``sc``, starting
         at ``start``): its word positions, each word's clause, which words are names (:func:`_place`, kept for the
-        next call: the sentiment stage reads a window's tags, its crisis evidence and its crisis roles in turn)."""
+        next call: the sentiment stage reads a window's tags, its crisis evidence and its crisis roles in turn).
+        Kept for every tagger (:data:`_PLACE_CACHE`): a place depends on the text and the term only, and the crisis
+        classifier reads a window with two taggers (the tags' and the words of trouble's)."""
         key = (part, start, tuple(focus))
-        found = self._places.get(key)
+        found = _PLACE_CACHE.get(key)
         if found is None:
-            if len(self._places) >= _PLACES:
-                self._places.clear()
-            found = self._places[key] = _place(part, sc, start, focus)
+            if len(_PLACE_CACHE) >= _PLACES:
+                _PLACE_CACHE.clear()
+            found = _PLACE_CACHE[key] = _place(part, sc, start, focus)
         return found
 
     @property
     def groups(self) -> tuple[str, ...]:
         return self._builtin.names
+
+    def may_hold(self, group: str, toks: Sequence[str]) -> bool:
+        """False only when :meth:`hits` can find no term of the built-in ``group`` in a text whose :func:`lexical`
+        words are ``toks``, read whole, and whose parts are cut where no word is (``textnorm.clean_cut``: each part
+        then reads a slice of those words): one pass with that group's terms alone, instead of every group's terms
+        part by part and where the watched term sits."""
+        return bool(self._builtin.of_group(group).matches(toks))
 
     def tags(
         self, text: str, language: str | None = None, custom: Mapping[str, Sequence[str]] | None = None

@@ -35,6 +35,7 @@ __all__ = [
     "Folded",
     "Scan",
     "Token",
+    "clean_cut",
     "fold",
     "fold_with_offsets",
     "fold_words",
@@ -586,7 +587,7 @@ def joined(found: Sequence[str]) -> str:
     return "".join(out).rstrip()
 
 
-def _clean_at(text: str, i: int) -> bool:
+def clean_cut(text: str, i: int) -> bool:
     """Whether cutting ``text`` at ``i`` leaves every word and entity on one side of the cut."""
     if i <= 0 or i >= len(text):
         return True
@@ -613,12 +614,12 @@ def part(text: str, sc: Scan, start: int, end: int) -> Scan:
     if start >= end:
         return Scan([], [], [])
     lo = start
-    while not _clean_at(text, lo):
+    while not clean_cut(text, lo):
         lo += 1
         if lo >= end or lo - start > _REACH:
             return scan(text[start:end])
     hi = end
-    while not _clean_at(text, hi):
+    while not clean_cut(text, hi):
         hi -= 1
         if hi <= lo or end - hi > _REACH:
             return scan(text[start:end])
