@@ -10,6 +10,10 @@ CLI's digest). Each run:
    change makes them pending again), within a time budget — what is left waits for the next run;
 3. decides with the pure :func:`erepwatch.analyze.stories.assign_semantic` against the embedded founders of the
    same watches, and re-points the members of each folded story to the older story (an older story never moves).
+   Two stories that a new founder shows to be one are merged the same way: the younger one's members move to the
+   older story, and its founder records ``merged`` (the score, and the founder that linked them), so the younger
+   id still resolves to the story (:func:`erepwatch.service.stories.explain_story` reads a story through any
+   member's id).
 """
 
 from __future__ import annotations
@@ -67,6 +71,8 @@ class StoryStageStats:
     pending: int = 0
     embedded: int = 0
     folded: int = 0
+    #: stories merged into an older one (both existed; a new founder joined both)
+    merged: int = 0
     follow_ups: int = 0
     #: founders left for the next run (the time budget ran out)
     backlog: int = 0
@@ -75,7 +81,7 @@ class StoryStageStats:
     moves: list[tuple[int, int, int]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, int]:
-        return {k: getattr(self, k) for k in ("pending", "embedded", "folded", "follow_ups", "backlog", "ms")}
+        return {k: getattr(self, k) for k in ("pending", "embedded", "folded", "merged", "follow_ups", "backlog", "ms")}
 
 
 Embedder = Callable[[Sequence[str]], "npt.NDArray[np.float32]"]
@@ -184,12 +190,17 @@ def fold_stories(
         founders = _founders(session, watch_ids, since)
         assignments = assign_semantic(probes, founders, window=window)
         watch_of = {p.mention_id: p.watch_id for p in probes}
+        watch_of.update((f.mention_id, f.watch_id) for f in founders)
         for a in assignments:
-            if a.reason is JoinReason.SEMANTIC:
+            if a.reason in (JoinReason.SEMANTIC, JoinReason.MERGED):
+                # Every assignment names its final story, so the order of these updates does not matter.
                 session.execute(
                     update(Mention).where(Mention.cluster_id == a.mention_id).values(cluster_id=a.cluster_id)
                 )
-                stats.folded += 1
+                if a.reason is JoinReason.MERGED:
+                    stats.merged += 1
+                else:
+                    stats.folded += 1
                 stats.moves.append((watch_of[a.mention_id], a.mention_id, a.cluster_id))
             else:
                 stats.follow_ups += 1
@@ -200,8 +211,8 @@ def fold_stories(
             )
     stats.ms = int((monotonic() - started) * 1000)
     log.info(
-        "stories pending=%s embedded=%s folded=%s follow_ups=%s backlog=%s ms=%s",
-        stats.pending, stats.embedded, stats.folded, stats.follow_ups, stats.backlog, stats.ms,
+        "stories pending=%s embedded=%s folded=%s merged=%s follow_ups=%s backlog=%s ms=%s",
+        stats.pending, stats.embedded, stats.folded, stats.merged, stats.follow_ups, stats.backlog, stats.ms,
     )  # fmt: skip
     return stats
 

@@ -140,3 +140,40 @@ def test_angles_under_one_topic_label_are_compared_by_what_follows(sessions):
         assert rows[ids[2]].cluster_id == ids[2], "another angle of the subject"
         rests = s.scalar(select(func.count()).select_from(MentionEmbedding).where(MentionEmbedding.kind == REST_KIND))
         assert rests == 3, "only headlines with a topic label embed what follows it"
+
+
+def test_two_stories_a_report_links_are_merged_and_the_younger_id_still_resolves(sessions):
+    """Real headlines of one accident (UCI News Aggregator stream, tests/data/stories/uci_stream.tsv): two wordings
+    too far apart to fold (0.88) form two stories in one run; a later report close to both (0.93 each) merges them
+    in the next. The older story keeps its id; the younger one's members (a lexical member too) move to it; its
+    founder records how and through whom; its id still leads to the story; a later run changes nothing."""
+    from erepwatch.service.stories import explain_story
+
+    older = ("MTA Worker Killed by Hudson Line Train", "patch.com", 6)
+    younger = ("Death of Metro-North worker on tracks renews safety concerns", "pix11.com", 5)
+    linking = ("Metro-North worker killed by train", "nbcnewyork.com", 4)
+    with sessions() as s, s.begin():
+        watch = _watch(s)
+        a, b = (_mention(s, watch, n, t, p, h) for n, (t, p, h) in enumerate([older, younger]))
+        member = _mention(s, watch, 2, younger[0] + " - NY1", "ny1.com", 5)
+        s.get(Mention, member).cluster_id = b  # folded by the lexical stage
+        s.get(Mention, member).cluster_reason = "lexical"
+    first = fold_stories(sessions, now=NOW, window=WINDOW, budget=timedelta(seconds=60))
+    assert first.embedded == 2 and first.folded == first.merged == 0, "two stories at first"
+    with sessions() as s, s.begin():
+        c = _mention(s, watch, 3, *linking)
+    second = fold_stories(sessions, now=NOW, window=WINDOW, budget=timedelta(seconds=60))
+    assert (second.embedded, second.folded, second.merged) == (1, 1, 1)
+    assert sorted(second.moves) == [(watch, b, a), (watch, c, a)]
+    with sessions() as s:
+        rows = {m.id: m for m in s.scalars(select(Mention))}
+        assert {rows[i].cluster_id for i in (a, b, member, c)} == {a}, "one story, the older id"
+        assert rows[a].cluster_reason == "founder"
+        assert (rows[b].cluster_reason, rows[b].cluster_match_id) == ("merged", c)
+        assert rows[b].cluster_score is not None and rows[b].cluster_score >= 0.92
+        story = explain_story(s, b)
+        assert story.id == a and {m.id for m in story.members} == {a, b, member, c}
+    third = fold_stories(sessions, now=NOW, window=WINDOW, budget=timedelta(seconds=60))
+    assert third.pending == 0 and third.merged == third.folded == 0
+    with sessions() as s:
+        assert {m.cluster_id for m in s.scalars(select(Mention))} == {a}, "stable across runs"

@@ -201,7 +201,11 @@ def decide_stories(vectors: Vectors) -> list[Decided]:
                 rest_vector=_rest(vectors, n[2]),
             )
         )
-    moved = {a.mention_id: a.cluster_id for a in assign_semantic(probes, probes) if a.reason is JoinReason.SEMANTIC}
+    moved = {
+        a.mention_id: a.cluster_id
+        for a in assign_semantic(probes, probes)
+        if a.reason in (JoinReason.SEMANTIC, JoinReason.MERGED)
+    }
 
     def story(node: Node) -> int:
         cluster = lexical[ids[node]]

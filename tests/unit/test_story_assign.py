@@ -205,3 +205,71 @@ def test_semantic_score_uses_the_lower_cut_across_languages() -> None:
     a, b = "Nucléaire : accord entre l'Iran et les États-Unis à Genève", "Iran and US agree in Geneva nuclear talks"
     assert semantic_score(a, b, 0.915) is None
     assert semantic_score(a, b, 0.915, None, "fr", "en") == 0.915
+
+
+def _bridge() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Two wordings of one story far apart (0.88: two stories formed) and a third close to both (0.97)."""
+    a = _unit(1)
+    b = _at(0.88, a, 1)
+    c = (a + b) / np.linalg.norm(a + b)
+    assert float(a @ b) < 0.92 < min(float(a @ c), float(b @ c))
+    return a, b, c.astype(np.float32)
+
+
+MERGE_TITLES = (
+    "MTA Worker Killed by Hudson Line Train",
+    "Death of Metro-North worker on tracks renews safety concerns",
+    "Metro-North worker killed by train",
+)
+
+
+def test_a_report_of_two_stories_merges_the_younger_into_the_older() -> None:
+    """Two stories of one event formed apart (two wordings, no report linking them); a third report joins both: the
+    younger story is merged into the older, which keeps its id, and records the report that linked them."""
+    a, b, c = _bridge()
+    founders = [_probe(1, MERGE_TITLES[0], a), _probe(2, MERGE_TITLES[1], b)]
+    assert assign_semantic(founders[1:], founders) == [], "apart at first: two stories"
+    out = assign_semantic([_probe(3, MERGE_TITLES[2], c)], founders)
+    by_id = {x.mention_id: x for x in out}
+    assert by_id[3].reason is JoinReason.SEMANTIC and by_id[3].cluster_id == 1
+    assert (by_id[2].reason, by_id[2].cluster_id, by_id[2].matched_id) == (JoinReason.MERGED, 1, 3)
+    assert by_id[2].score is not None and by_id[2].score > 0.92
+
+
+def test_a_founder_that_joined_the_younger_story_follows_it_into_the_older() -> None:
+    """The report is closest to the younger story: it joins it, then that story merges into the older one, and
+    every assignment of the run names the older story (the stage applies them in any order)."""
+    a, b, c = _bridge()
+    d = _at(0.99, b, 3)  # a fourth wording, next to the younger story's founder, folded into it earlier
+    founders = [_probe(1, MERGE_TITLES[0], a), _probe(2, MERGE_TITLES[1], b), _probe(4, MERGE_TITLES[1], d)]
+    out = assign_semantic([founders[2], _probe(5, MERGE_TITLES[2], c)], [*founders, _probe(5, MERGE_TITLES[2], c)])
+    assert {x.mention_id: (x.cluster_id, x.reason) for x in out} == {
+        4: (1, JoinReason.SEMANTIC),
+        5: (1, JoinReason.SEMANTIC),
+        2: (1, JoinReason.MERGED),
+    }
+
+
+def test_stories_kept_apart_by_any_pair_of_members_are_not_merged() -> None:
+    """A merge joins every member of two stories at once: one pair of them that a guard splits keeps them apart
+    (here a figure each, which the report linking them does not give)."""
+    a, b, c = _bridge()
+    founders = [
+        _probe(1, "MTA worker, 58, killed by Hudson line train", a),
+        _probe(2, "Death of Metro-North worker, 61, renews safety concerns", b),
+    ]
+    [joined] = assign_semantic([_probe(3, MERGE_TITLES[2], c)], founders)
+    assert (joined.mention_id, joined.cluster_id, joined.reason) == (3, 1, JoinReason.SEMANTIC)
+
+
+def test_angles_under_one_topic_label_are_not_merged() -> None:
+    """Two stories whose members share a topic label and differ after it (two angles of one subject) stay apart
+    even when one report is close to both."""
+    a, b, c = _bridge()
+    rest_a, rest_b = _unit(0, 0, 0, 0, 1), _at(0.80, _unit(0, 0, 0, 0, 1), 5)
+    founders = [
+        _probe(1, "Crash du Boeing en Iran : les Etats-Unis vont prendre part à l'enquête", a, rest_vector=rest_a),
+        _probe(2, "Crash du Boeing en Iran : pourquoi la piste du missile est privilégiée", b, rest_vector=rest_b),
+    ]
+    [joined] = assign_semantic([_probe(3, "Crash d'un Boeing en Iran, les questions qui demeurent", c)], founders)
+    assert (joined.mention_id, joined.cluster_id) == (3, 1)

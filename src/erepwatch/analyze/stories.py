@@ -16,6 +16,10 @@ Two stages, each a function of (new mentions, recent candidates):
   joins an *older* one, so a story's id (its founder's mention id) never changes once given. A founder close to
   one member of a story joins it only if fewer than half of that story's other embedded members split from it by
   the same guards (the member veto: a chain of close pairs must not drift from one event to the next).
+  Two stories of one event that formed apart (two wordings before any report linked them) are merged when a new
+  founder joins both and no pair of their members is kept apart (:func:`_stories_apart`): the older story keeps its
+  id, the younger one's founder is recorded as merged into it (:attr:`JoinReason.MERGED`), so the younger id still
+  leads to the story.
 
 The cut and the guards were chosen on the tune half of ``tests/data/stories`` (see its README); the held-out
 half is measured by ``tests/unit/test_stories_quality.py``.
@@ -109,6 +113,7 @@ class JoinReason(StrEnum):
     LEXICAL = "lexical"  # near-identical headline to a member
     SEMANTIC = "semantic"  # same event in other words, by embedding
     FOLLOW_UP = "follow_up"  # started a new story that follows up an older one (linked, not merged)
+    MERGED = "merged"  # founded a story that a later report showed to be an older story's: merged into it
 
 
 @dataclass(frozen=True, slots=True)
@@ -505,6 +510,13 @@ def assign_semantic(
         leads = np.vstack([p.lead_vector if p.lead_vector is not None else np.zeros_like(p.vector) for p in probes])
         matrices[watch_id] = titles, leads.astype(np.float32, copy=False)
     merged: dict[int, int] = {}  # founder id -> story it joined in this run
+    into: dict[int, int] = {}  # story -> the older story it was merged into in this run
+
+    def root(story: int) -> int:
+        while story in into:
+            story = into[story]
+        return story
+
     # The embedded founders of each story: the members that may veto a newcomer.
     members: dict[int, list[StoryProbe]] = {}
     for probes in by_watch.values():
@@ -517,7 +529,7 @@ def assign_semantic(
             prepared[p.mention_id] = prepare(p.title)
         return prepared[p.mention_id]
 
-    out: list[Assignment] = []
+    out: dict[int, Assignment] = {}
     for probe in sorted(pending, key=lambda p: p.mention_id):
         probes = by_watch[probe.watch_id]
         titles, leads = matrices[probe.watch_id]
@@ -528,14 +540,15 @@ def assign_semantic(
         if lead_sims is not None:
             margin = np.maximum(margin, lead_sims - (LEAD_CUT - CROSS_LANGUAGE_DISCOUNT))
         follow: Assignment | None = None
+        joined: int | None = None  # the story it joined, which the rest of the scan may merge others into
         for i in np.argsort(-margin, kind="stable"):
             if margin[i] < 0:
                 break
             other = probes[int(i)]
             if other.mention_id >= probe.mention_id or abs(other.published - probe.published) > window:
                 continue
-            story = merged.get(other.mention_id, other.story_id or other.mention_id)
-            if story == probe.mention_id:
+            story = root(merged.get(other.mention_id, other.story_id or other.mention_id))
+            if story in (probe.mention_id, joined):
                 continue
             lead_cosine = (
                 float(lead_sims[i])
@@ -551,16 +564,66 @@ def assign_semantic(
             split = semantic_split(probe.title, other.title, prep(probe), prep(other))
             if not split:
                 split = _member_veto(probe, other, members.get(story, ()), prep, window)
-            if not split:
-                merged[probe.mention_id] = story
+            if not split and joined is None:
+                merged[probe.mention_id] = joined = story
                 members.setdefault(story, []).append(probe)
-                out.append(Assignment(probe.mention_id, story, JoinReason.SEMANTIC, round(score, 4), other.mention_id))
+                out[probe.mention_id] = Assignment(
+                    probe.mention_id, story, JoinReason.SEMANTIC, round(score, 4), other.mention_id
+                )
                 follow = None
-                break
-            if split == "follow_up" and follow is None:
+            elif not split and joined is not None:
+                # It is a report of two stories that formed apart (both before a report linked them): one story,
+                # unless their own members keep them apart. The older keeps its id; the younger is recorded as
+                # merged into it through this report, so its id still resolves (its founder's story).
+                if _stories_apart(members.get(joined, ()), members.get(story, ()), probe, prep, window):
+                    continue
+                older, younger = min(joined, story), max(joined, story)
+                into[younger] = joined = older
+                members.setdefault(older, []).extend(members.pop(younger, ()))
+                out[younger] = Assignment(younger, older, JoinReason.MERGED, round(score, 4), probe.mention_id)
+            elif joined is None and split == "follow_up" and follow is None:
                 follow = Assignment(
                     probe.mention_id, probe.mention_id, JoinReason.FOLLOW_UP, round(score, 4), other.mention_id
                 )
         if follow is not None:
-            out.append(follow)
-    return out
+            out[probe.mention_id] = follow
+    # A story merged later in the run takes the founders that joined it earlier along.
+    return [
+        a
+        if a.reason is JoinReason.FOLLOW_UP
+        else Assignment(a.mention_id, root(a.cluster_id), a.reason, a.score, a.matched_id)
+        for a in out.values()
+    ]
+
+
+def _stories_apart(
+    a: Sequence[StoryProbe],
+    b: Sequence[StoryProbe],
+    bridge: StoryProbe,
+    prep: Callable[[StoryProbe], PreparedText],
+    window: timedelta,
+) -> str:
+    """Why two stories that one report (``bridge``) joins both of are still two ("" when nothing keeps them apart):
+    a pair of their embedded members (the bridge aside, within the window) that the guards of :func:`semantic_split`
+    split, or two members under one topic label whose rests are far apart (:func:`title_cosine`: two angles of one
+    subject, "Crash du Boeing en Iran : les Etats-Unis vont prendre part à l'enquête" / "… : pourquoi la piste d'un
+    tir de missile…"). Any one such pair is enough: a merge joins every member of both stories at once, so it asks
+    more than a join does (half of the members). Names are not compared across languages, as in the member veto."""
+    for x in a:
+        if x is bridge:
+            continue
+        for y in b:
+            if y is bridge or abs(x.published - y.published) > window:
+                continue
+            veto = semantic_split(x.title, y.title, prep(x), prep(y))
+            if veto == "names" and x.language and y.language and x.language != y.language:
+                veto = ""
+            if veto:
+                return veto
+            if (
+                x.rest_vector is not None
+                and y.rest_vector is not None
+                and title_cosine(x.title, y.title, 1.0, x.rest_vector, y.rest_vector) < SEMANTIC_CUT
+            ):
+                return "topic"
+    return ""

@@ -12,6 +12,7 @@ _HOW = {
     "lexical": "near-identical headline to #{matched} (title similarity {score:.0f}/100)",
     "semantic": "same event in other words as #{matched} (meaning similarity {score:.3f})",
     "follow_up": "a new story following up #{matched} (similarity {score:.3f}), kept apart",
+    "merged": "started a story of its own, merged into this one when #{matched} reported both (similarity {score:.3f})",
 }
 
 

@@ -41,7 +41,7 @@ class Duplicate:
     url: str | None
     source: str | None
     title: str
-    #: how it joined the story: {"how": founder|lexical|semantic|follow_up, "score": …, "matched": mention id}
+    #: how it joined the story: {"how": founder|lexical|semantic|follow_up|merged, "score": …, "matched": mention id}
     joined: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -85,7 +85,7 @@ class MentionView:
     duplicates: tuple[Duplicate, ...] = field(default=())
     #: the words that decided the sentiment and each tag: {"sentiment": [...], "tags": {"crisis": [...]}}
     why: dict[str, Any] = field(default_factory=dict)
-    #: how it joined its story: {"how": founder|lexical|semantic|follow_up, "score": …, "matched": mention id}
+    #: how it joined its story: {"how": founder|lexical|semantic|follow_up|merged, "score": …, "matched": mention id}
     joined: dict[str, Any] = field(default_factory=dict)
     #: the publisher's domain (what a person mutes)
     domain: str | None = None

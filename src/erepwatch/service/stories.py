@@ -22,7 +22,7 @@ class StoryMember:
     source: str | None
     url: str | None
     published: datetime
-    #: founder | lexical | semantic | follow_up (None for mentions stored before reasons were recorded)
+    #: founder | lexical | semantic | follow_up | merged (None for mentions stored before reasons were recorded)
     how: str | None
     #: 0-100 title similarity (lexical) or cosine (semantic, follow_up)
     score: float | None
