@@ -8,6 +8,7 @@ import numpy as np
 
 from erepwatch.analyze.crisis import (
     FEATURES,
+    GATES,
     REACHES,
     ROLES,
     CrisisJudge,
@@ -175,3 +176,24 @@ def test_the_tone_the_scorer_read_is_the_one_the_judge_reads() -> None:
         negative, _, positive = scorer.head.probabilities(vector, lexical, language)
         assert tone == (lexical[0], negative, positive)
         assert judge(window, language, vector, tone) == judge(window, language, vector)
+
+
+def test_the_gate_asks_the_crisis_word_be_said_of_a_named_term() -> None:
+    """The second stage (session 9): whatever the classifier's probability, a window is tagged only when a word of
+    the lists is said of the watched term in its clause (its subject or its object) and the term is a name."""
+
+    def passes(window) -> bool:
+        tagger, trouble = load_tagger(), load_trouble()
+        hits = tagger.hits(window.text, window.segments, window.focus, window.scan)
+        bad = trouble.hits(window.text, window.segments, window.focus, window.scan)
+        values, _ = evidence(window, tagger, (-0.5, 0.7, 0.1), hits, bad)
+        return GATES["attributed, a name"](values + roles(window, tagger, hits, bad, trouble))
+
+    assert passes(_window("Acme recalls 12,000 scooters after battery fires", ""))
+    assert passes(_window("Spain orders an investigation into Acme over leaked data", ""))
+    assert passes(_window("Grève chez Acme : les usines à l'arrêt", "", query="acme"))
+    # Someone else's crisis in the term's sentence, far from it; a people named by its demonym; a common word.
+    assert not passes(_window("Acme reports results as the market awaits the verdict in the Globex fraud trial", ""))
+    assert not passes(_window("Spanish police arrest three over the fraud", "", query="spanish"))
+    assert not passes(_window("What to Know about the outage", "Here is what you need to know.", query="know"))
+    assert load_crisis().gate in GATES

@@ -39,6 +39,10 @@ way; no threshold reaches precision 0.9 with a recall above 0.02. Read once on t
 484 windows): precision 0.65 (11/17), recall 0.22 (11/50), against 0.50 / 0.18 for session 6's classifier and
 0.53 / 0.16 for the word list — better, and still far under the issue's 0.90 / 0.80
 (tests/data/sentiment/README.md).
+
+A model file may name a second stage (:data:`GATES`: the crisis word said of the watched term, its subject or object,
+and the term a name). Session 9 chose one on tune, precision first (cross-validation precision 0.81-0.88, recall
+0.22); read once on held-out it gave 0.67 (4/6) / 0.08 (4/50), and the shipped file names none.
 """
 
 from __future__ import annotations
@@ -153,6 +157,52 @@ FEATURES = (
     *ROLES,
     *SIMILARITIES,
 )
+
+
+_AT = {name: i for i, name in enumerate(FEATURES)}
+#: The roles by which a word of the lists is said *of the watched term* in its clause: the term as its subject
+#: ("Acme recalls", "Acme, accused of"), right after it, or its object ("investigation into Acme", "fraude chez Acme").
+_ATTRIBUTED = tuple(
+    _AT[name]
+    for name in (
+        "term after an object preposition after a crisis word",
+        "crisis word within 4 words after the term",
+        "crisis word right after the term",
+        "crisis word within 2 words before the term",
+    )
+)
+
+
+def _attributed(features: Sequence[float]) -> bool:
+    return any(features[i] > 0 for i in _ATTRIBUTED)
+
+
+def _a_name(features: Sequence[float]) -> bool:
+    """The term is written as a name (never in lower case) and is no demonym ("Spanish", "français")."""
+    lower, demonym = features[_AT["share of the term's occurrences in lower case"]], features[_AT["term is a demonym"]]
+    return lower == 0 and not demonym
+
+
+def _not_a_setting(features: Sequence[float]) -> bool:
+    return not features[_AT["word before the term is a place preposition"]]
+
+
+def _not_an_actor(features: Sequence[float]) -> bool:
+    return not features[_AT["term followed by a verb of an actor"]]
+
+
+#: Second stages a window must pass besides the classifier's probability (session 9): precision first, a crisis word
+#: must be said of the watched term in its clause (subject or object, :func:`roles`), and the term be a name.
+#: ``scripts/train_sentiment_head.py`` chooses one by cross-validation and the model file names it.
+GATES: dict[str, Callable[[Sequence[float]], bool]] = {
+    "none": lambda f: True,
+    "attributed": _attributed,
+    "attributed, a name": lambda f: _attributed(f) and _a_name(f),
+    "attributed, a name, not a setting": lambda f: _attributed(f) and _a_name(f) and _not_a_setting(f),
+    "attributed, a name, not a setting, not an actor": lambda f: (
+        _attributed(f) and _a_name(f) and _not_a_setting(f) and _not_an_actor(f)
+    ),
+}
 
 
 def term_of(window: Window) -> str:
@@ -316,6 +366,8 @@ class CrisisModel:
     model_version: str
     #: :func:`head_digest` of the sentiment head it was trained with
     head: str
+    #: the :data:`GATES` condition a window must also meet ("none" for a model file written before them)
+    gate: str = "none"
 
     def probability(self, features: list[float]) -> float:
         z = float(sum(f * c for f, c in zip(features, self.w.tolist(), strict=True)))
@@ -361,6 +413,8 @@ class CrisisModel:
             return words
         name = term_of(window)
         features += roles(window, tagger, hits, bad, trouble)
+        if not GATES[self.gate](features):
+            return ()
         features += similarities(vector, term(name), term(alarm_of(name, language)))
         return words if self.probability(features) >= self.threshold else ()
 
@@ -447,6 +501,9 @@ def load_crisis(path: Path = CRISIS_PATH) -> CrisisModel:
         with np.load(path, allow_pickle=False) as data:
             w, b, threshold, version = data["W"], data["b"], data["threshold"], data["model_version"]
             head = str(data["head"])
+            gate = str(data["gate"]) if "gate" in data.files else "none"
     except (OSError, ValueError, KeyError) as exc:
         raise ConfigError("analysis.builtin_tags", f"cannot read the crisis model {path}: {exc}") from exc
-    return CrisisModel(np.asarray(w, dtype=np.float32), float(b), float(threshold), str(version), head)
+    if gate not in GATES:
+        raise ConfigError("analysis.builtin_tags", f"the crisis model {path} names an unknown gate {gate!r}")
+    return CrisisModel(np.asarray(w, dtype=np.float32), float(b), float(threshold), str(version), head, gate)
