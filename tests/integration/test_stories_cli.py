@@ -58,3 +58,48 @@ def test_reworded_reports_are_one_story_with_sources_and_explained(cli, server):
 
     missing = cli("stories", "explain", "999999", ok=False)
     assert "no mention or story with id 999999" in missing.err and "Traceback" not in missing.err
+
+
+def test_two_stories_a_later_report_links_become_one_line_and_the_younger_id_explains_it(cli, server):
+    """Real headlines of one accident (UCI News Aggregator stream): two wordings too far apart to fold are two lines
+    after the first poll; a report close to both, in the next poll, merges them. One line with +2 sources; the
+    younger story's id still explains the story, and says it was merged and through which report."""
+    now = datetime.now(UTC)
+    reports = [
+        ("patch", "MTA Worker Killed by Hudson Line Train", 6),
+        ("pix11", "Death of Metro-North worker on tracks renews safety concerns", 5),
+        ("nbc", "Metro-North worker killed by train", 4),
+    ]
+    for name, title, hours in reports:
+        item = {
+            "title": title,
+            "link": f"https://{name}.example/{hours}",
+            "text": "",
+            "date": format_datetime(now - timedelta(hours=hours)),
+            "source": name.capitalize(),
+            "source_url": f"https://{name}.example",
+        }
+        server.routes[f"/{name}.xml"] = (200, {"Content-Type": "application/rss+xml"}, _rss([item]))
+    cli("watch", "add", "worker", "--query", "worker")
+    for name, *_ in reports[:2]:
+        cli("source", "add", server.url(f"/{name}.xml"), "--name", name, "--no-check")
+    first = cli("poll", "--json").json()
+    assert first["stories"]["folded"] == first["stories"]["merged"] == 0
+    before = cli("mentions", "--json").json()
+    assert len(before) == 2, "two wordings, two stories"
+    older, younger = sorted(line["story"]["id"] for line in before)
+
+    cli("source", "add", server.url("/nbc.xml"), "--name", "nbc", "--no-check")
+    second = cli("poll", "--json").json()
+    assert second["stories"]["folded"] == 1 and second["stories"]["merged"] == 1
+    [line] = cli("mentions", "--json").json()
+    assert line["story"]["id"] == older and line["story"]["sources"] == 3
+    assert "(+2 sources)" in cli("mentions").out
+    explained = cli("stories", "explain", str(younger), "--json").json()
+    assert explained["id"] == older
+    merged = next(m for m in explained["members"] if m["id"] == younger)
+    linking = next(m for m in explained["members"] if m["how"] == "semantic")
+    assert merged["how"] == "merged" and merged["matched"] == linking["id"]
+    text = cli("stories", "explain", str(younger)).out
+    assert f"story {older} [worker]: 3 mentions from 3 sources" in text
+    assert f"merged into this one when #{linking['id']} reported both" in text
