@@ -259,3 +259,43 @@ def test_the_fold_by_marks_is_the_fold_and_says_what_is_odd(text: str) -> None:
     assert textnorm._fold_by_marks("prix 5 € → élevé") == ("prix 5 € → eleve", False)
     assert textnorm._fold_by_marks("Straße €") is None  # ß is Latin-1 but folds to two letters
     assert textnorm._fold_by_marks("Москва: ЁЛКА, 5 €") == ("москва: елка, 5 €", False)  # all runs
+
+
+_ELIDED = st.lists(
+    st.one_of(
+        st.sampled_from([" ", "'", "''", "l'", "qu'", "'s", "jusqu'", "s'", "-", ", "]),
+        st.text("abcs'", min_size=1, max_size=6),
+        st.sampled_from(["Acme", "aujourd'hui", "rock'n'roll's", "L'Oréal", "d'Apple's"]),
+    ),
+    max_size=60,
+).map("".join)
+
+
+def _scan_by_pattern(text: str) -> list[tuple[str, int, int]]:
+    """The words of a text without entities or odd characters, one pattern match at a time: each word's pieces (its
+    elisions, its possessive dropped) with their offsets; what :func:`scan` reads in C and cuts in Python."""
+    from erepwatch.analyze import textnorm
+
+    kept = textnorm.fold(text).translate(textnorm._WORD_TABLE)
+    return [
+        (piece, m.start() + ps, m.start() + pe)
+        for m in textnorm._WORD.finditer(kept)
+        for piece, ps, pe in textnorm._split_word(m.group())
+    ]
+
+
+@settings(max_examples=600, deadline=None)
+@given(_ELIDED)
+def test_the_words_with_apostrophes_are_cut_in_place(text: str) -> None:
+    # scan() puts the pieces of every word with an apostrophe in place once (a long French text has hundreds of
+    # elisions): each piece is where the word's own pattern match puts it, the words around them untouched.
+    sc = scan(text)
+    assert list(zip(sc.words, sc.starts, sc.ends, strict=True)) == _scan_by_pattern(text)
+
+
+def test_words_with_apostrophes_are_cut_in_place_in_a_long_text() -> None:
+    text = " ".join(["L'Oréal et d'Acme, qu'il s'agisse d'aujourd'hui ou de rock'n'roll's: c'est l'été"] * 40)
+    sc = scan(text)
+    assert len(text) >= 1000  # the long text's way (numpy offsets)
+    assert list(zip(sc.words, sc.starts, sc.ends, strict=True)) == _scan_by_pattern(text)
+    assert sc.words[:6] == ["l'", "oreal", "et", "d'", "acme", "qu'"]

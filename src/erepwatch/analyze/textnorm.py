@@ -26,6 +26,7 @@ import unicodedata
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import accumulate, compress
 from operator import add
 from typing import NamedTuple
@@ -437,31 +438,59 @@ def scan(text: str, folding: Folded | None = None) -> Scan:
         kept = _kept_by_byte(folded) or folded.translate(_WORD_TABLE)
     found, starts, ends = _spaced_words(kept) if len(kept) < _LONG_TEXT else _spaced_words_long(kept)
     if "'" in kept:
-        # From the end, so that splicing does not move the indices still to fix.
         fixes: list[int] = []
         at = kept.find("'")
         while at >= 0:
             i = bisect_right(starts, at) - 1  # the word holding it, if any: spaces hold none
-            if i >= 0 and at < ends[i] and (not fixes or fixes[-1] != i):
+            if i >= 0 and at < ends[i]:
                 fixes.append(i)
-            at = kept.find("'", at + 1)
-        for i in reversed(fixes):
-            s, word = starts[i], found[i]
-            words_: list[str] = []
-            starts_: list[int] = []
-            ends_: list[int] = []
-            for m in _WORD.finditer(word):  # apostrophes join letters only: "'quote'", "a''b"
-                w, ws = m.group(), s + m.start()
-                for piece, ps, pe in _split_word(w) if "'" in w else ((w, 0, len(w)),):
-                    words_.append(piece)
-                    starts_.append(ws + ps)
-                    ends_.append(ws + pe)
-            found[i : i + 1] = words_
-            starts[i : i + 1] = starts_
-            ends[i : i + 1] = ends_
+                at = kept.find("'", ends[i])  # the word's other apostrophes are its own business
+            else:
+                at = kept.find("'", at + 1)
+        if fixes:
+            found, starts, ends = _apostrophes_split(found, starts, ends, fixes)
     if omap is not None:
         starts, ends = omap.map_starts(starts), omap.map_ends(ends)
     return Scan(found, starts, ends)
+
+
+def _apostrophes_split(
+    found: list[str], starts: list[int], ends: list[int], fixes: list[int]
+) -> tuple[list[str], list[int], list[int]]:
+    """The words at the indices ``fixes`` (ascending) replaced by their pieces (:func:`_word_pieces`): the lists are
+    made again once, in runs between the fixed words, where splicing each fixed word in moved the rest of a long
+    French text (hundreds of elisions) every time."""
+    words_: list[str] = []
+    starts_: list[int] = []
+    ends_: list[int] = []
+    prev = 0
+    for i in fixes:
+        words_ += found[prev:i]
+        starts_ += starts[prev:i]
+        ends_ += ends[prev:i]
+        s = starts[i]
+        for piece, ps, pe in _word_pieces(found[i]):
+            words_.append(piece)
+            starts_.append(s + ps)
+            ends_.append(s + pe)
+        prev = i + 1
+    words_ += found[prev:]
+    starts_ += starts[prev:]
+    ends_ += ends[prev:]
+    return words_, starts_, ends_
+
+
+@lru_cache(maxsize=8192)
+def _word_pieces(word: str) -> tuple[tuple[str, int, int], ...]:
+    """A run of word characters and apostrophes as :func:`scan` cuts it: its words (apostrophes join letters only:
+    "'quote'", "a''b"), elisions split off and possessives dropped (:func:`_split_word`), with their offsets in the
+    run. The same few runs come back all the time (l'…, d'…, qu'il, c'est, it's): each is cut once."""
+    pieces: list[tuple[str, int, int]] = []
+    for m in _WORD.finditer(word):
+        w, ws = m.group(), m.start()
+        for piece, ps, pe in _split_word(w) if "'" in w else ((w, 0, len(w)),):
+            pieces.append((piece, ws + ps, ws + pe))
+    return tuple(pieces)
 
 
 _ONE = 1
