@@ -8,6 +8,7 @@ document URL, GUID, date, text) must be the same. The few differences allowed ar
 
 from __future__ import annotations
 
+import contextlib
 import html
 import io
 import re
@@ -389,4 +390,24 @@ def test_no_content_type_leaves_bytes_that_are_not_utf8_to_feedparser():
 def test_c1_controls_are_told_as_the_pattern_tells_them(text: str):
     from erepwatch.ingest.fastparse import _has_c1
 
-    assert _has_c1(text) == bool(re.search("[\x80-\x9f]", text))
+    assert _has_c1(text.encode("iso-8859-1", "ignore")) == bool(re.search("[\x80-\x9f]", text))
+
+
+@given(
+    st.text(st.sampled_from(["a", "é", "Ã", "©", "\xa9", "\x80", "\x96", "\x9f", "\xa0", "’", "\u0100", "Ω", " "])),
+    st.sampled_from(["utf-8", "windows-1252", "iso-8859-1"]),
+)
+def test_a_text_is_fixed_as_feedparser_fixes_it(text: str, encoding: str):
+    # UTF-8 read as Latin-1 repaired, then C1 controls mapped to windows-1252's characters, written plainly: the
+    # reader encodes the text once for both questions.
+    from erepwatch.ingest.fastparse import _CP1252, _Reader
+
+    expected = text
+    if encoding == "utf-8":
+        with contextlib.suppress(UnicodeError):
+            expected = expected.encode("iso-8859-1").decode("utf-8")
+    if re.search("[\x80-\x9f]", expected):
+        expected = expected.translate(_CP1252)
+    assert _Reader(encoding, None)._fix(text) == expected
+    assert _Reader("utf-8", None)._fix("CafÃ©") == "Café"
+    assert _Reader("utf-8", None)._fix("Caf\xe9 \x96") == "Café –"

@@ -26,7 +26,6 @@ GUID (or an Atom id) is the link when no link element gives one.
 from __future__ import annotations
 
 import codecs
-import contextlib
 import re
 import threading
 from collections.abc import Mapping
@@ -430,11 +429,10 @@ _RFC822_DATE = re.compile(
 _CP1252: dict[int, str] = {c: bytes([c]).decode("cp1252", errors="ignore") or chr(c) for c in range(0x80, 0xA0)}
 
 
-def _has_c1(text: str) -> bool:
-    """Whether ``text`` holds a C1 control, told in C (its Latin-1 characters encoded, the C1 bytes deleted) at a
-    third of a pattern's search."""
-    raw = text.encode("iso-8859-1", "ignore")
-    return len(raw.translate(None, _C1_BYTES)) != len(raw)
+def _has_c1(latin1: bytes) -> bool:
+    """Whether a text holds a C1 control, told in C from its Latin-1 characters (``latin1``: the text encoded to
+    ISO-8859-1, the others ignored) by deleting the C1 bytes, at a third of a pattern's search."""
+    return len(latin1.translate(None, _C1_BYTES)) != len(latin1)
 
 
 class _Reader:
@@ -450,12 +448,18 @@ class _Reader:
         # feedparser repairs UTF-8 read as Latin-1, and maps C1 controls to their windows-1252 characters.
         if text.isascii():
             return text
-        if self.encoding == "utf-8":
-            # Only a text of Latin-1 characters can be UTF-8 read as Latin-1; encoding tells so in C, where a
-            # search for a character beyond Latin-1 would read all of a French text.
-            with contextlib.suppress(UnicodeError):
-                text = text.encode("iso-8859-1").decode("utf-8")
-        if _has_c1(text):
+        # The text's Latin-1 characters, encoded once in C: all of them (the same length) is a text that can be UTF-8
+        # read as Latin-1, where a search for a character beyond Latin-1 would read all of a French text; and the
+        # same bytes tell whether a C1 control is there, unless the text was repaired (it was encoded twice).
+        latin1 = text.encode("iso-8859-1", "ignore")
+        if self.encoding == "utf-8" and len(latin1) == len(text):
+            try:
+                text = latin1.decode("utf-8")
+            except UnicodeDecodeError:
+                pass
+            else:
+                latin1 = text.encode("iso-8859-1", "ignore")
+        if _has_c1(latin1):
             text = text.translate(_CP1252)
         return text
 
@@ -607,7 +611,9 @@ class _Reader:
                 else:
                     value = self._text(child)
                     value = _join(self._base(child, base), value) if value else value
-                    link = _LINK_AMP.sub(r"&\1", value.replace("&amp;", "&"))
+                    link = value.replace("&amp;", "&")
+                    if "&" in link and ";" in link:  # what the pattern needs: most links are spared its call
+                        link = _LINK_AMP.sub(r"&\1", link)
             elif key in ("guid", "id"):
                 guid_is_link = _attr(child, "ispermalink", "true") == "true"
                 value = self._text(child)

@@ -77,6 +77,8 @@ def _cut(match: re.Match[bytes]) -> bytes:
 
 def prepare_document(content: bytes, max_entries: int | None) -> bytes:
     content = cap_text_runs(strip_entity_declarations(content))
-    if b"&#" in content:
+    # Searched first (the pattern's literal start is found in C, faster than a separate test for "&#"), replaced
+    # only where found: hardly any feed has one.
+    if _BAD_CHAR_REF.search(content):
         content = _BAD_CHAR_REF.sub(b"&#xFFFD;", content)
     return content if max_entries is None else trim_document(content, max_entries)
