@@ -174,18 +174,7 @@ def fold_stories(
         save_embeddings(session, list(lead_vectors), LEAD_KIND, VERSION, list(lead_vectors.values()))
         save_embeddings(session, list(rest_vectors), REST_KIND, VERSION, list(rest_vectors.values()))
         probes = [
-            StoryProbe(
-                r.id,
-                r.watch_id,
-                r.published_at,
-                r.title,
-                v,
-                r.language,
-                lead_vectors.get(r.id),
-                lead_key=lead_key(r.lead or ""),
-                rest_vector=rest_vectors.get(r.id),
-            )
-            for r, v in zip(done, vectors, strict=True)
+            _probe(r, v, lead_vectors.get(r.id), rest_vectors.get(r.id)) for r, v in zip(done, vectors, strict=True)
         ]
         founders = _founders(session, watch_ids, since)
         assignments = assign_semantic(probes, founders, window=window)
@@ -221,7 +210,7 @@ def _embed_query(texts: Sequence[str]) -> npt.NDArray[np.float32]:
     return embedding.embed(texts, query=True)
 
 
-def _story_rows(lead_chars: int) -> Select[Any]:
+def _story_rows(lead_chars: int) -> Select[*tuple[Any, ...]]:
     """What the stage reads of a mention and its item: who, when, the story it is in, the headline and the start of
     the text (``lead_chars``: what the lead, or only its key, needs)."""
     return select(
@@ -229,10 +218,35 @@ def _story_rows(lead_chars: int) -> Select[Any]:
         Mention.watch_id,
         Mention.published_at,
         Mention.cluster_id,
+        Mention.cluster_reason,
+        Mention.cluster_score,
+        Mention.cluster_match_id,
+        Mention.irrelevant,
         Item.title,
         Item.language,
         func.substr(Item.text, 1, lead_chars).label("lead"),
     ).join(Item, Item.id == Mention.item_id)
+
+
+def _probe(r: Any, vector: Any, lead_vector: Any, rest_vector: Any) -> StoryProbe:
+    """A row of :func:`_story_rows` as the pure decisions see it: a founder (of its own story, or folded into an
+    older one), with the follow-up link its story carries and a person's mark."""
+    follow_up = r.cluster_reason == str(JoinReason.FOLLOW_UP) and r.cluster_match_id is not None
+    return StoryProbe(
+        r.id,
+        r.watch_id,
+        r.published_at,
+        r.title,
+        vector,
+        r.language,
+        lead_vector,
+        r.cluster_id if r.cluster_id not in (None, r.id) else None,
+        lead_key(r.lead or ""),
+        rest_vector,
+        follows=r.cluster_match_id if follow_up else None,
+        follow_score=r.cluster_score if follow_up else None,
+        irrelevant=bool(r.irrelevant),
+    )
 
 
 def _founders(session: Session, watch_ids: Sequence[int], since: datetime) -> list[StoryProbe]:
@@ -251,19 +265,4 @@ def _founders(session: Session, watch_ids: Sequence[int], since: datetime) -> li
     vectors = load_embeddings(session, ids, KIND, VERSION)
     lead_vectors = load_embeddings(session, ids, LEAD_KIND, VERSION)
     rest_vectors = load_embeddings(session, ids, REST_KIND, VERSION)
-    return [
-        StoryProbe(
-            r.id,
-            r.watch_id,
-            r.published_at,
-            r.title,
-            vectors[r.id],
-            r.language,
-            lead_vectors.get(r.id),
-            r.cluster_id if r.cluster_id not in (None, r.id) else None,
-            lead_key(r.lead or ""),
-            rest_vectors.get(r.id),
-        )
-        for r in rows
-        if r.id in vectors
-    ]
+    return [_probe(r, vectors[r.id], lead_vectors.get(r.id), rest_vectors.get(r.id)) for r in rows if r.id in vectors]

@@ -177,3 +177,59 @@ def test_two_stories_a_report_links_are_merged_and_the_younger_id_still_resolves
     assert third.pending == 0 and third.merged == third.folded == 0
     with sessions() as s:
         assert {m.cluster_id for m in s.scalars(select(Mention))} == {a}, "stable across runs"
+
+
+def test_a_merged_follow_up_story_keeps_its_link_on_the_surviving_story(sessions):
+    """The younger of two stories a report links had been recorded (by an earlier run) as the follow-up of a story
+    three days older, out of the window now. The merge records how the younger founder was merged, and carries the
+    link to the surviving story's founder: the story still leads to the one it follows up."""
+    from erepwatch.service.stories import explain_story
+
+    older = ("MTA Worker Killed by Hudson Line Train", "patch.com", 6)
+    younger = ("Death of Metro-North worker on tracks renews safety concerns", "pix11.com", 5)
+    linking = ("Metro-North worker killed by train", "nbcnewyork.com", 4)
+    with sessions() as s, s.begin():
+        watch = _watch(s)
+        first = _mention(s, watch, 9, "Metro-North track worker hurt in the Bronx", "ny1.com", 76)
+        a, b = (_mention(s, watch, n, t, p, h) for n, (t, p, h) in enumerate([older, younger]))
+        s.get(Mention, b).cluster_reason = "follow_up"
+        s.get(Mention, b).cluster_score = 0.9312
+        s.get(Mention, b).cluster_match_id = first
+    assert fold_stories(sessions, now=NOW, window=WINDOW, budget=timedelta(seconds=60)).merged == 0
+    with sessions() as s, s.begin():
+        c = _mention(s, watch, 3, *linking)
+    stats = fold_stories(sessions, now=NOW, window=WINDOW, budget=timedelta(seconds=60))
+    assert (stats.folded, stats.merged) == (1, 1)
+    with sessions() as s:
+        rows = {m.id: m for m in s.scalars(select(Mention))}
+        assert {rows[i].cluster_id for i in (a, b, c)} == {a}
+        assert (rows[b].cluster_reason, rows[b].cluster_match_id) == ("merged", c)
+        assert (rows[a].cluster_reason, rows[a].cluster_match_id, rows[a].cluster_score) == ("follow_up", first, 0.9312)
+        assert rows[first].cluster_id == first, "the story it follows stays its own"
+        founder = next(m for m in explain_story(s, b).members if m.id == a)
+        assert (founder.how, founder.matched) == ("follow_up", first)
+
+
+def test_a_story_marked_irrelevant_is_not_merged_with_one_that_is_not(sessions):
+    """A person marked the older story irrelevant (the whole story, as the list's button does); a report close to
+    both stories joins one and merges nothing: every mention keeps its mark, no story holds both."""
+    from erepwatch.service.acts import mark_irrelevant
+
+    older = ("MTA Worker Killed by Hudson Line Train", "patch.com", 6)
+    younger = ("Death of Metro-North worker on tracks renews safety concerns", "pix11.com", 5)
+    linking = ("Metro-North worker killed by train", "nbcnewyork.com", 4)
+    with sessions() as s, s.begin():
+        watch = _watch(s)
+        a, b = (_mention(s, watch, n, t, p, h) for n, (t, p, h) in enumerate([older, younger]))
+    fold_stories(sessions, now=NOW, window=WINDOW, budget=timedelta(seconds=60))
+    with sessions() as s, s.begin():
+        mark_irrelevant(s, a, actor="test")
+        c = _mention(s, watch, 3, *linking)
+    stats = fold_stories(sessions, now=NOW, window=WINDOW, budget=timedelta(seconds=60))
+    assert (stats.folded, stats.merged) == (1, 0)
+    with sessions() as s:
+        rows = {m.id: m for m in s.scalars(select(Mention))}
+        assert rows[a].cluster_id == a and rows[b].cluster_id == b, "two stories still"
+        assert rows[c].cluster_id in (a, b)
+        marks = {story: {rows[i].irrelevant for i in rows if rows[i].cluster_id == story} for story in (a, b)}
+        assert marks[a] >= {True} and marks[b] == {False}

@@ -10,6 +10,7 @@ import pytest
 from erepwatch.analyze.stories import (
     LEAD_CUT,
     LEAD_TITLE_FLOOR,
+    Assignment,
     JoinReason,
     StoryProbe,
     assign_semantic,
@@ -273,3 +274,91 @@ def test_angles_under_one_topic_label_are_not_merged() -> None:
     ]
     [joined] = assign_semantic([_probe(3, "Crash d'un Boeing en Iran, les questions qui demeurent", c)], founders)
     assert (joined.mention_id, joined.cluster_id) == (3, 1)
+
+
+VERDICT = (
+    "Acme boss faces fraud charges in Paris court",  # the trial: the story the verdict follows up
+    "Acme boss acquitted of fraud charges by Paris court",
+    "Acme boss acquitted, the fraud case ends",
+    "Acme boss acquitted of fraud",
+)
+
+
+def test_a_merged_follow_up_story_carries_its_link_to_the_older_story() -> None:
+    """Two wordings of a verdict formed two stories; the younger had been linked to the trial as its follow-up. A
+    report of both merges them: the younger founder's record says how it was merged, and the link moves to the
+    surviving story's founder, so the verdict's story still leads to the trial's."""
+    a, b, c = _bridge()
+    trial = _probe(1, VERDICT[0], _unit(0, 0, 0, 0, 0, 1))
+    founders = [trial, _probe(2, VERDICT[1], a), _probe(3, VERDICT[2], b, follows=1, follow_score=0.9312)]
+    out = {x.mention_id: x for x in assign_semantic([_probe(4, VERDICT[3], c)], founders)}
+    assert (out[4].reason, out[4].cluster_id) == (JoinReason.SEMANTIC, 2)
+    assert (out[3].reason, out[3].cluster_id, out[3].matched_id) == (JoinReason.MERGED, 2, 4)
+    assert out[2] == Assignment(2, 2, JoinReason.FOLLOW_UP, 0.9312, 1), "the link, carried to the survivor"
+
+
+def test_a_story_that_has_its_own_link_to_the_same_story_keeps_it() -> None:
+    a, b, c = _bridge()
+    trial = _probe(1, VERDICT[0], _unit(0, 0, 0, 0, 0, 1))
+    founders = [
+        trial,
+        _probe(2, VERDICT[1], a, follows=1, follow_score=0.95),
+        _probe(3, VERDICT[2], b, follows=1, follow_score=0.93),
+    ]
+    out = {x.mention_id: x for x in assign_semantic([_probe(4, VERDICT[3], c)], founders)}
+    assert out[3].reason is JoinReason.MERGED and 2 not in out, "its own link stays as it was"
+
+
+def test_stories_that_follow_up_two_different_stories_are_not_merged() -> None:
+    """Each link is kept: two stories linked to two different earlier stories stay two."""
+    a, b, c = _bridge()
+    founders = [
+        _probe(1, VERDICT[0], _unit(0, 0, 0, 0, 0, 1)),
+        _probe(2, "Acme boss faces a second fraud case in Paris court", _unit(0, 0, 0, 0, 0, 0, 1)),
+        _probe(3, VERDICT[1], a, follows=1, follow_score=0.93),
+        _probe(4, VERDICT[2], b, follows=2, follow_score=0.93),
+    ]
+    [joined] = assign_semantic([_probe(5, VERDICT[3], c)], founders)
+    assert (joined.mention_id, joined.cluster_id, joined.reason) == (5, 3, JoinReason.SEMANTIC)
+
+
+def test_a_follow_up_is_never_merged_with_the_story_it_follows() -> None:
+    """A story linked as the follow-up of another stays apart from it, even when a report (here without the words
+    that make a follow-up) seems to link the two: the link is the stage's own earlier decision."""
+    a, b, c = _bridge()
+    founders = [_probe(1, MERGE_TITLES[0], a), _probe(2, MERGE_TITLES[1], b, follows=1, follow_score=0.93)]
+    [joined] = assign_semantic([_probe(3, MERGE_TITLES[2], c)], founders)
+    assert (joined.mention_id, joined.cluster_id, joined.reason) == (3, 1, JoinReason.SEMANTIC)
+
+
+def test_a_follow_up_decided_in_the_same_run_keeps_its_link_when_merged() -> None:
+    """The link of a follow-up decided earlier in the same run moves to the survivor too."""
+    a, b, c = _bridge()
+    trial_vector = _at(0.94, b / np.linalg.norm(b), 6)  # the younger wording is close to the trial (0.94)
+    assert float(trial_vector @ a) < 0.92 and float(trial_vector @ c) < 0.92
+    founders = [_probe(1, VERDICT[0], trial_vector), _probe(2, VERDICT[1], a)]
+    pending = [_probe(3, VERDICT[2], b), _probe(4, VERDICT[3], c)]
+    out = {x.mention_id: x for x in assign_semantic(pending, [*founders, *pending])}
+    assert (out[3].reason, out[3].cluster_id, out[3].matched_id) == (JoinReason.MERGED, 2, 4)
+    assert (out[2].reason, out[2].cluster_id, out[2].matched_id) == (JoinReason.FOLLOW_UP, 2, 1)
+    assert out[2].score is not None and out[2].score >= 0.94 - 1e-4
+
+
+@pytest.mark.parametrize("marked", [(True, False), (False, True)])
+def test_a_story_marked_irrelevant_is_not_merged_with_one_that_is_not(marked: tuple[bool, bool]) -> None:
+    """A person's mark says a story is off the watch's subject: the report joins the closer story and the two stay
+    apart, each with its own mark, whichever of them was marked."""
+    a, b, c = _bridge()
+    founders = [
+        _probe(1, MERGE_TITLES[0], a, irrelevant=marked[0]),
+        _probe(2, MERGE_TITLES[1], b, irrelevant=marked[1]),
+    ]
+    [joined] = assign_semantic([_probe(3, MERGE_TITLES[2], c)], founders)
+    assert (joined.mention_id, joined.reason) == (3, JoinReason.SEMANTIC)
+
+
+def test_two_stories_both_marked_irrelevant_are_merged() -> None:
+    a, b, c = _bridge()
+    founders = [_probe(1, MERGE_TITLES[0], a, irrelevant=True), _probe(2, MERGE_TITLES[1], b, irrelevant=True)]
+    out = {x.mention_id: x for x in assign_semantic([_probe(3, MERGE_TITLES[2], c)], founders)}
+    assert (out[2].reason, out[2].cluster_id) == (JoinReason.MERGED, 1)

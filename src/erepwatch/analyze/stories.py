@@ -419,6 +419,12 @@ class StoryProbe:
     lead_key: str | None = None
     #: the embedding of what follows its topic label (:func:`topic_rest`; None without one)
     rest_vector: npt.NDArray[np.float32] | None = field(default=None, repr=False, compare=False)
+    #: the mention its story follows up, when it founded a follow-up story (:attr:`JoinReason.FOLLOW_UP`), and the
+    #: score of that decision: a merge keeps the link
+    follows: int | None = None
+    follow_score: float | None = None
+    #: marked irrelevant by a person (with its whole story, :func:`erepwatch.service.acts.mark_irrelevant`)
+    irrelevant: bool = False
 
 
 def cut_for(a_title: str, b_title: str, a_language: str | None = None, b_language: str | None = None) -> float:
@@ -519,9 +525,20 @@ def assign_semantic(
 
     # The embedded founders of each story: the members that may veto a newcomer.
     members: dict[int, list[StoryProbe]] = {}
+    known: dict[int, StoryProbe] = {}
     for probes in by_watch.values():
         for p in probes:
             members.setdefault(p.story_id or p.mention_id, []).append(p)
+            known[p.mention_id] = p
+    # The story each story follows up (the mention it was linked to, the score), as far as its founder is known.
+    links: dict[int, tuple[int, float | None]] = {
+        p.mention_id: (p.follows, p.follow_score) for p in known.values() if p.story_id is None and p.follows
+    }
+
+    def story_of(mention_id: int) -> int:
+        p = known.get(mention_id)
+        return root(merged.get(mention_id, (p.story_id if p else None) or mention_id))
+
     prepared: dict[int, PreparedText] = {}
 
     def prep(p: StoryProbe) -> PreparedText:
@@ -575,18 +592,28 @@ def assign_semantic(
                 # It is a report of two stories that formed apart (both before a report linked them): one story,
                 # unless their own members keep them apart. The older keeps its id; the younger is recorded as
                 # merged into it through this report, so its id still resolves (its founder's story).
+                older, younger = min(joined, story), max(joined, story)
+                carried = _carried_link(links.get(older), links.get(younger), older, younger, known, story_of)
+                if carried is None:
+                    continue
                 if _stories_apart(members.get(joined, ()), members.get(story, ()), probe, prep, window):
                     continue
-                older, younger = min(joined, story), max(joined, story)
                 into[younger] = joined = older
                 members.setdefault(older, []).extend(members.pop(younger, ()))
                 out[younger] = Assignment(younger, older, JoinReason.MERGED, round(score, 4), probe.mention_id)
+                if carried:
+                    # The younger story followed up an older event: the merged story does (its founder's record
+                    # now says how the younger one was merged, so the link moves to the survivor's founder).
+                    links[older] = carried[0]
+                    target, link_score = carried[0]
+                    out[older] = Assignment(older, older, JoinReason.FOLLOW_UP, link_score, target)
             elif joined is None and split == "follow_up" and follow is None:
                 follow = Assignment(
                     probe.mention_id, probe.mention_id, JoinReason.FOLLOW_UP, round(score, 4), other.mention_id
                 )
         if follow is not None:
             out[probe.mention_id] = follow
+            links[probe.mention_id] = (follow.matched_id or 0, follow.score)
     # A story merged later in the run takes the founders that joined it earlier along.
     return [
         a
@@ -594,6 +621,32 @@ def assign_semantic(
         else Assignment(a.mention_id, root(a.cluster_id), a.reason, a.score, a.matched_id)
         for a in out.values()
     ]
+
+
+def _carried_link(
+    older_link: tuple[int, float | None] | None,
+    younger_link: tuple[int, float | None] | None,
+    older: int,
+    younger: int,
+    known: Mapping[int, StoryProbe],
+    story_of: Callable[[int], int],
+) -> tuple[tuple[int, float | None], ...] | None:
+    """What a merge of ``younger`` into ``older`` does with their follow-up links (:attr:`JoinReason.FOLLOW_UP`: a
+    new story linked to the one it follows up). None: no merge — one of them follows up the other (a verdict is not
+    its trial, whatever the report that seems to link them), or they follow up two different stories, or the younger
+    one has a link and the older's founder is not known here (its own link could not be kept). Else the link to
+    carry to the older story's founder: empty when there is nothing to carry (no link, or the older one's own, to
+    the same story, stays)."""
+    for link, other in ((older_link, younger), (younger_link, older)):
+        if link is not None and story_of(link[0]) == other:
+            return None
+    if younger_link is None:
+        return ()
+    if older_link is not None:
+        return () if story_of(older_link[0]) == story_of(younger_link[0]) else None
+    if older not in known:
+        return None
+    return (younger_link,)
 
 
 def _stories_apart(
@@ -608,7 +661,12 @@ def _stories_apart(
     split, or two members under one topic label whose rests are far apart (:func:`title_cosine`: two angles of one
     subject, "Crash du Boeing en Iran : les Etats-Unis vont prendre part à l'enquête" / "… : pourquoi la piste d'un
     tir de missile…"). Any one such pair is enough: a merge joins every member of both stories at once, so it asks
-    more than a join does (half of the members). Names are not compared across languages, as in the member veto."""
+    more than a join does (half of the members). Names are not compared across languages, as in the member veto.
+    Nor are two stories merged when a person marked one irrelevant and not the other (their members' marks differ):
+    the mark says the reports are off the watch's subject (often a namesake), stronger evidence than one report's
+    closeness; carrying it would hide reports nobody judged, clearing it would overrule the person."""
+    if len({m.irrelevant for m in (*a, *b) if m is not bridge}) > 1:
+        return "marked"
     for x in a:
         if x is bridge:
             continue
