@@ -343,6 +343,51 @@ def test_compacted_index_decides_as_the_uncompacted_one() -> None:
         assert compacted.cluster_of(i + 1) == plain.cluster_of(i + 1)
 
 
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.lists(
+            st.tuples(
+                st.integers(1, 4),  # the step from the last mention id (some come back below it: preloaded ones)
+                st.booleans(),  # step back instead
+                st.integers(0, 2),  # the watch
+                st.lists(
+                    st.sampled_from(["acme", "globex", "rachat", "12", "usine", "l'", "x"]), min_size=1, max_size=4
+                ),
+            ),
+            max_size=12,
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_a_compaction_that_only_appends_gives_the_arrays_of_the_general_one(batches) -> None:
+    # After each committed source the new mentions are appended to the arrays and their keys merged in: the same
+    # arrays, to the dtype, as gathering and sorting every row again (the way that also drops dead rows).
+    from erepwatch.analyze.dedup import _Cold
+
+    index = ClusterIndex(window=timedelta(hours=72))
+    mention_id = 10
+    for batch in batches:
+        for step, back, watch, words in batch:
+            mention_id = max(1, mention_id - step) if back else mention_id + step
+            if mention_id not in index:
+                index.insert(cand(mention_id, " ".join(words), watch=watch), mention_id)
+        cold, hot = index._cold, list(index._entries.values())
+        appended = _Cold._appended(cold, hot)
+        cold.n_alive -= 1  # seen as holding a dead row: the general way, which keeps every alive one here
+        try:
+            general = _Cold.build(cold, hot)
+        finally:
+            cold.n_alive += 1
+        for name in ("mention", "watch", "published", "cluster", "alive", "keys", "key_rows", "ids", "rows_by_id"):
+            a, b = getattr(appended, name), getattr(general, name)
+            assert a.dtype == b.dtype and a.tolist() == b.tolist(), name
+        assert appended.prepared == general.prepared
+        assert (appended.min_id, appended.max_id) == (general.min_id, general.max_id)
+        index.compact()
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     st.lists(

@@ -586,9 +586,11 @@ class _Cold:
         """The alive rows of ``old`` followed by ``hot`` (in their order), compacted."""
         import numpy as np
 
+        hot = list(hot)
+        if old.n_alive == len(old.alive):
+            return cls._appended(old, hot)
         new = cls()
         keep = np.flatnonzero(old.alive)
-        hot = list(hot)
         remap = np.full(len(old.alive), -1, dtype=np.int64)
         remap[keep] = np.arange(len(keep))
         new.mention = np.concatenate([old.mention[keep], np.array([e.mention_id for e in hot], dtype=np.int64)])
@@ -616,6 +618,44 @@ class _Cold:
         by_id = np.argsort(new.mention, kind="stable")
         new.ids = new.mention[by_id]
         new.rows_by_id = by_id.astype(np.int32)
+        if n:
+            new.min_id, new.max_id = int(new.ids[0]), int(new.ids[-1])
+        return new
+
+    @classmethod
+    def _appended(cls, old: _Cold, hot: list[_Entry]) -> _Cold:
+        """:meth:`build` when every row of ``old`` is alive (a poll's compaction after each source): the arrays are
+        ``old``'s with ``hot`` appended, the new keys merged into the sorted ones (each after the keys equal to it,
+        as a stable sort of the two runs leaves them), and the ids appended when they come after ``old``'s in order,
+        as a poll's new mentions do. The same arrays as the general way, without gathering and sorting every row
+        again (~25 numpy calls on all the keys per committed source)."""
+        import numpy as np
+
+        new = cls()
+        base = len(old.alive)
+        hot_ids = np.array([e.mention_id for e in hot], dtype=np.int64)
+        new.mention = np.concatenate([old.mention, hot_ids])
+        new.watch = np.concatenate([old.watch, np.array([e.watch_id for e in hot], dtype=np.int64)])
+        new.published = np.concatenate([old.published, np.array([e.published for e in hot], dtype=np.int64)])
+        new.cluster = np.concatenate([old.cluster, np.array([e.cluster_id for e in hot], dtype=np.int64)])
+        new.prepared = old.prepared + [e.prepared for e in hot]
+        n = len(new.mention)
+        new.alive = np.ones(n, dtype=bool)
+        new.n_alive = n
+        hot_keys = np.array([k for e in hot for k in e.keys], dtype=np.uint64)
+        hot_rows = np.repeat(np.arange(base, n, dtype=np.int32), np.array([len(e.keys) for e in hot], dtype=np.int64))
+        by_key = np.lexsort((hot_rows, hot_keys))
+        hot_keys, hot_rows = hot_keys[by_key], hot_rows[by_key]
+        at = old.keys.searchsorted(hot_keys, side="right")
+        new.keys = np.insert(old.keys, at, hot_keys)
+        new.key_rows = np.insert(old.key_rows, at, hot_rows)
+        if len(hot_ids) and (not base or hot_ids[0] > old.max_id) and bool((hot_ids[1:] > hot_ids[:-1]).all()):
+            new.ids = np.concatenate([old.ids, hot_ids])
+            new.rows_by_id = np.concatenate([old.rows_by_id, np.arange(base, n, dtype=np.int32)])
+        else:
+            by_id = np.argsort(new.mention, kind="stable")
+            new.ids = new.mention[by_id]
+            new.rows_by_id = by_id.astype(np.int32)
         if n:
             new.min_id, new.max_id = int(new.ids[0]), int(new.ids[-1])
         return new
