@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from erepwatch.analyze.textnorm import fold, fold_words, scan, tokens, words
+from erepwatch.analyze.textnorm import fold, fold_words, joined, scan, tokens, words
 from erepwatch.errors import FeedParseError
 from erepwatch.ingest.parse import parse_feed
 from tests.conftest import corpus_feeds
@@ -299,3 +299,20 @@ def test_words_with_apostrophes_are_cut_in_place_in_a_long_text() -> None:
     assert len(text) >= 1000  # the long text's way (numpy offsets)
     assert list(zip(sc.words, sc.starts, sc.ends, strict=True)) == _scan_by_pattern(text)
     assert sc.words[:6] == ["l'", "oreal", "et", "d'", "acme", "qu'"]
+
+
+def _joined_word_by_word(found: list[str]) -> str:
+    out: list[str] = []
+    for w in found:
+        out.append(w)
+        if not w.endswith("'"):
+            out.append(" ")
+    return "".join(out).rstrip()
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.text("ab'1é", max_size=5), max_size=12))
+def test_words_are_joined_as_one_space_after_each_but_an_elision(found: list[str]) -> None:
+    # joined() in C: a space after every word but one ending with an apostrophe, as written word by word.
+    assert joined(found) == _joined_word_by_word(found)
+    assert joined(["l'", "oreal", "qu'", "l'", "a", "dit"]) == "l'oreal qu'l'a dit"

@@ -607,13 +607,10 @@ def fold_words(text: str) -> str:
 
 
 def joined(found: Sequence[str]) -> str:
-    """Folded words as :func:`fold_words` joins them (``fold_words(t) == joined(scan(t).words)``)."""
-    out: list[str] = []
-    for w in found:
-        out.append(w)
-        if not w.endswith("'"):
-            out.append(" ")
-    return "".join(out).rstrip()
+    """Folded words as :func:`fold_words` joins them (``fold_words(t) == joined(scan(t).words)``): by single spaces,
+    but none after an elision ("l'oreal"). Joined in C, then the space after each word ending with an apostrophe
+    taken out (words hold no space, so "' " is only ever such a word and the space after it)."""
+    return " ".join(found).replace("' ", "'").rstrip()
 
 
 def clean_cut(text: str, i: int) -> bool:
