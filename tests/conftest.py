@@ -12,6 +12,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import formatdate
@@ -21,7 +22,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 REPO = Path(__file__).resolve().parents[1]
@@ -231,6 +232,36 @@ def sessions(db_url: str) -> Iterator[sessionmaker[Session]]:
     upgrade(engine)
     yield session_factory(engine)
     engine.dispose()
+
+
+@contextmanager
+def statements_run(target: Any) -> Iterator[list[str]]:
+    """The SQL texts run on ``target`` (an engine or a connection) while the block runs: what SQLAlchemy executes
+    (its ``before_cursor_execute`` event) and what ``db.store`` runs on SQLite's driver itself, past SQLAlchemy
+    (``_sqlite_rows``, ``_sqlite_run_many``: a poll's prebuilt statements, run anywhere while the block runs)."""
+    from erepwatch.db import store
+
+    statements: list[str] = []
+    rows, run_many = store._sqlite_rows, store._sqlite_run_many
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    def recorded_rows(connection: Any, sql: str, params: Any) -> Any:
+        statements.append(sql)
+        return rows(connection, sql, params)
+
+    def recorded_many(connection: Any, sql: str, params: Any) -> None:
+        statements.append(sql)
+        run_many(connection, sql, params)
+
+    event.listen(target, "before_cursor_execute", record)
+    store._sqlite_rows, store._sqlite_run_many = recorded_rows, recorded_many  # type: ignore[assignment]
+    try:
+        yield statements
+    finally:
+        store._sqlite_rows, store._sqlite_run_many = rows, run_many  # type: ignore[assignment]
+        event.remove(target, "before_cursor_execute", record)
 
 
 def run_sql(db_url: str, statement: str) -> None:

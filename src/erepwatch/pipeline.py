@@ -44,6 +44,7 @@ from erepwatch.db.store import (
     begin_source,
     indexing_for_search,
     insert_mentions,
+    record_success_sqlite,
     set_stories,
     store_items,
 )
@@ -1059,8 +1060,20 @@ def _apply_success(
     new_links: int = 0,
 ) -> None:
     """Record a success in one UPDATE (a source removed while we were fetching matches no row)."""
-    params: dict[str, Any] = {"source_id": task.id, "now": now, "next_check": next_check}
     validators = result.status != 304
+    if session.connection().dialect.name == "sqlite":
+        record_success_sqlite(
+            session,
+            task.id,
+            now,
+            next_check=next_check,
+            validators=(result.validators.etag, result.validators.last_modified) if validators else None,
+            title=valid_text(title[:500]) if title else None,
+            history=None if history is None else [d.isoformat() for d in history],
+            new_links=new_links,
+        )
+        return
+    params: dict[str, Any] = {"source_id": task.id, "now": now, "next_check": next_check}
     if validators:
         params["new_etag"] = result.validators.etag
         params["new_last_modified"] = result.validators.last_modified

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from erepwatch import pipeline
 from erepwatch.db.engine import make_engine, session_factory
@@ -25,7 +25,7 @@ from erepwatch.retention import purge
 from erepwatch.schedule import HISTORY
 from erepwatch.service.sources import SourceInput, add_source, list_sources
 from erepwatch.settings import load_settings
-from tests.conftest import corpus_feeds
+from tests.conftest import corpus_feeds, statements_run
 
 FEEDS = ["fr-news-lefigaro-consommation-01.xml", "en-news-bbc-world-01.xml", "en-news-dw-rss10-01.xml"]
 
@@ -96,20 +96,12 @@ def test_a_304_is_one_statement(sessions, db_url, tmp_path):
     now = datetime.now(UTC)
     (task,) = claim_sources(sessions, now=now, all_sources=True)
     result = FetchResult(task.url, task.url, 304, None, {}, Validators('"e"', None), 3)
-    engine = sessions.kw["bind"]
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")):
-            statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with statements_run(sessions.kw["bind"]) as run:
         outcome = process_source(
             sessions, task, result, matcher=None, watches={}, analysis=Analysis.from_settings(settings), now=now
         )
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+    transaction = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
+    statements = [s for s in run if not s.lstrip().upper().startswith(transaction)]
     assert outcome.status == "not_modified"
     assert len(statements) == 1 and statements[0].lstrip().upper().startswith("UPDATE"), statements
     with sessions() as session:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import event, func, select, text
+from sqlalchemy import func, select, text
 
 from erepwatch.db.engine import make_engine
 from erepwatch.db.migrate import current_revision, ensure_schema, head_revision, upgrade
@@ -15,6 +15,7 @@ from erepwatch.db.models import Base, Item, ItemSource, Mention, Source, Watch
 from erepwatch.db.store import NewMention, insert_mentions, poll_settings, set_stories, store_items
 from erepwatch.errors import StorageError
 from erepwatch.records import ItemDraft
+from tests.conftest import statements_run
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -112,24 +113,22 @@ def _items_and_two_watches(session, source_name: str, count: int) -> tuple[list[
 def test_mentions_stored_once_in_one_statement_per_batch(sessions):
     with sessions() as session, session.begin():
         items, watches = _items_and_two_watches(session, "m", 300)
-        statements: list[str] = []
-        listen = lambda *args: statements.append(args[2])  # noqa: E731 - (conn, cursor, statement, ...)
-        event.listen(session.connection(), "before_cursor_execute", listen)
-        first = insert_mentions(session, [_mention(watches[0].id, i) for i in items])
-        # SQLite: one multi-row INSERT per slice (300 = 256 + 32 + 12, batching.sized_for_statements); PostgreSQL: one.
-        inserts = 3 if session.connection().dialect.name == "sqlite" else 1
-        assert len(statements) == inserts, "one INSERT … RETURNING a slice of the batch, not one per row"
-        again = insert_mentions(session, [_mention(w.id, items[0]) for w in watches])  # one already stored
-        set_stories(
-            session,
-            [
-                {"mention_id": m.id, "cluster_id": first[0].id, "cluster_reason": "lexical", "cluster_score": 90.0,
-                 "cluster_match_id": first[0].id}
-                for m in first
-            ],
-        )  # fmt: skip
-        assert len(statements) == inserts + 2, "the stories of a batch in one statement (executemany)"
-        event.remove(session.connection(), "before_cursor_execute", listen)
+        with statements_run(session.connection()) as statements:
+            first = insert_mentions(session, [_mention(watches[0].id, i) for i in items])
+            # SQLite: one multi-row INSERT per slice (300 = 256 + 32 + 12, batching.sized_for_statements);
+            # PostgreSQL: one.
+            inserts = 3 if session.connection().dialect.name == "sqlite" else 1
+            assert len(statements) == inserts, "one INSERT … RETURNING a slice of the batch, not one per row"
+            again = insert_mentions(session, [_mention(w.id, items[0]) for w in watches])  # one already stored
+            set_stories(
+                session,
+                [
+                    {"mention_id": m.id, "cluster_id": first[0].id, "cluster_reason": "lexical", "cluster_score": 90.0,
+                     "cluster_match_id": first[0].id}
+                    for m in first
+                ],
+            )  # fmt: skip
+            assert len(statements) == inserts + 2, "the stories of a batch in one statement (executemany)"
     assert [m.item_id for m in first] == items and all(isinstance(m, NewMention) for m in first)
     assert first[0].published_at == NOW  # aware UTC, as read back by the ORM
     assert [(m.watch_id, m.item_id) for m in again] == [(watches[1].id, items[0])]
@@ -435,20 +434,19 @@ def test_set_stories_stores_what_sqlalchemys_executemany_stores(sessions):
 def test_sqlite_keeps_few_statement_texts_whatever_the_batch_sizes(sessions):
     """Every distinct multi-row INSERT text is a compiled statement the SQLite driver keeps per connection (up to
     128, ~1 kB a row): batches of 1 to 40 items must reuse the texts of 1, 2, 4 … 32 rows, not make 40 of each."""
-    texts: set[str] = set()  # batches of 1 to 40 rows: 1 … 15 rows as they come, 16 and 32 for the rest
+    # batches of 1 to 40 rows: 1 … 15 rows as they come, 16 and 32 for the rest
     with sessions() as session, session.begin():
         sid = _source(session, "sizes")
-        listen = lambda *args: texts.add(args[2])  # noqa: E731 - (conn, cursor, statement, ...)
-        event.listen(session.connection(), "before_cursor_execute", listen)
         watch = Watch(name="w", query="x", created_at=NOW, updated_at=NOW)
         session.add(watch)
         session.flush()
         n = 0
-        for size in range(1, 41):
-            stored = store_items(session, [draft(n + k) for k in range(size)], source_id=sid, now=NOW)
-            insert_mentions(session, [_mention(watch.id, s.id) for s in stored])
-            n += size
-        event.remove(session.connection(), "before_cursor_execute", listen)
+        with statements_run(session.connection()) as run:
+            for size in range(1, 41):
+                stored = store_items(session, [draft(n + k) for k in range(size)], source_id=sid, now=NOW)
+                insert_mentions(session, [_mention(watch.id, s.id) for s in stored])
+                n += size
+        texts = set(run)
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(Item)) == n
         assert session.scalar(select(func.count()).select_from(Mention)) == n
@@ -460,3 +458,77 @@ def test_sqlite_keeps_few_statement_texts_whatever_the_batch_sizes(sessions):
             "FROM items WHERE key IN",
         ):
             assert len({t for t in texts if table in t}) == 17, table
+
+
+def test_a_success_on_sqlite_is_stored_as_the_core_statement_stores_it(sessions):
+    """SQLite records a source's success with prebuilt text on the driver: every shape of outcome writes the row the
+    pipeline's Core statement writes (dates, the history's JSON text, the title kept, the counts added)."""
+    from itertools import product
+
+    from erepwatch.db.store import record_success_sqlite
+    from erepwatch.pipeline import _success_statement
+
+    if sessions.kw["bind"].dialect.name != "sqlite":
+        pytest.skip("SQLite's own path")
+    later = NOW + timedelta(hours=1, microseconds=7)
+    history = [NOW - timedelta(hours=n, seconds=n) for n in range(3)]
+    paris = timezone(timedelta(hours=1))
+    read = (
+        "SELECT next_check_at, etag, last_modified, last_checked_at, last_success_at, consecutive_failures, "
+        "claimed_by, last_error_kind, last_error_message, title, recent_published, item_count, last_item_at "
+        "FROM sources WHERE id = :id"
+    )
+    shapes = list(product([False, True], repeat=5))
+    with sessions() as session, session.begin():
+        for n, (next_check, validators, title, with_history, new_links) in enumerate(shapes):
+            ids = []
+            for side in ("driver", "core"):
+                sid = _source(session, f"{side}{n}")
+                session.execute(
+                    text(
+                        "UPDATE sources SET consecutive_failures = 3, claimed_by = 'p', last_error_kind = 'fetch', "
+                        "last_error_message = 'e', item_count = 2, title = CASE WHEN :keep THEN 'kept' END "
+                        "WHERE id = :id"
+                    ),
+                    {"id": sid, "keep": n % 3 == 0},
+                )
+                ids.append(sid)
+            record_success_sqlite(
+                session,
+                ids[0],
+                NOW.astimezone(paris),
+                next_check=later if next_check else None,
+                validators=('"e1"', None) if validators else None,
+                title="Feed — é" if title else None,
+                history=[d.isoformat() for d in history] if with_history else None,
+                new_links=4 if new_links else 0,
+            )
+            params = {"source_id": ids[1], "now": NOW.astimezone(paris), "next_check": later if next_check else None}
+            params |= {"new_etag": '"e1"', "new_last_modified": None, "new_title": "Feed — é", "new_links": 4}
+            params["history"] = [d.isoformat() for d in history]
+            statement = _success_statement(next_check, validators, title, with_history, new_links)
+            session.connection().execute(statement, params)
+            driver, core = (session.execute(text(read), {"id": i}).one() for i in ids)
+            assert driver == core, (n, driver, core)
+
+
+def test_the_driver_path_raises_what_sqlalchemy_raises(sessions):
+    """SQLite's prebuilt statements run on the driver: its errors come out as through SQLAlchemy (db.engine): a value
+    the database refuses is a StorageError (a row problem: the source is stored entry by entry), what the driver
+    calls an OperationalError (a locked or broken database) a DatabaseUnavailableError."""
+    from erepwatch.db.store import _sqlite_rows
+    from erepwatch.errors import DatabaseUnavailableError
+
+    if sessions.kw["bind"].dialect.name != "sqlite":
+        pytest.skip("SQLite's own path")
+    refused = "INSERT INTO items (key) VALUES (?)"  # NOT NULL columns left out
+    failing = "SELECT * FROM no_such_table WHERE 1 = ?"
+    for sql, kind in ((refused, StorageError), (failing, DatabaseUnavailableError)):
+        with sessions() as session, session.begin():
+            connection = session.connection()
+            with pytest.raises(StorageError) as by_driver:
+                _sqlite_rows(connection, sql, [1])
+            with pytest.raises(StorageError) as by_sqlalchemy:
+                connection.exec_driver_sql(sql, (1,))
+        assert type(by_driver.value) is type(by_sqlalchemy.value) is kind
+        assert str(by_driver.value) == str(by_sqlalchemy.value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -91,6 +92,16 @@ def driver_error(exc: BaseException, *, unavailable: bool) -> StorageError:
     if unavailable:
         return DatabaseUnavailableError(f"database unavailable: {detail}")
     return StorageError(f"database error: {detail}")
+
+
+def sqlite_driver_error(exc: BaseException) -> StorageError:
+    """:func:`driver_error` of an exception of SQLite's driver (``sqlite3``) raised outside SQLAlchemy: unavailable
+    for what SQLAlchemy calls an OperationalError, an InterfaceError or a disconnect (a closed connection), as
+    :func:`translate_errors` says of it."""
+    unavailable = isinstance(exc, sqlite3.OperationalError | sqlite3.InterfaceError) or (
+        isinstance(exc, sqlite3.ProgrammingError) and "Cannot operate on a closed database." in str(exc)
+    )
+    return driver_error(exc, unavailable=unavailable)
 
 
 def translate_errors(engine: Engine) -> Engine:

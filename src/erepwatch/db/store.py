@@ -7,6 +7,7 @@ Inserts use the backend's "insert or ignore" (``ON CONFLICT DO NOTHING``) so tha
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import Session
 
 from erepwatch.batching import chunked, sized_for_statements
-from erepwatch.db.engine import driver_error
+from erepwatch.db.engine import driver_error, sqlite_driver_error
 from erepwatch.db.models import Mention, MentionEmbedding, UTCDateTime
 from erepwatch.db.search import document_text
 from erepwatch.records import ItemDraft
@@ -126,7 +127,7 @@ def _insert_items(
                     source_id,
                 )
             sql = _sqlite_insert(_SQLITE_ITEMS, len(chunk), "key, id")
-            created_here += connection.exec_driver_sql(sql, tuple(values)).all()
+            created_here += _sqlite_rows(connection, sql, values)
         return created_here
     # PostgreSQL (settings accept no other database)
     created: list[Any] = []
@@ -144,7 +145,8 @@ def _insert_items(
 
 
 # SQLite: the poll's rows as one multi-row ``INSERT … VALUES (?, …), … ON CONFLICT DO NOTHING RETURNING`` of prebuilt
-# text with a flat tuple of plain values, run on the connection (errors still translated). SQLAlchemy's insert of
+# text with a flat list of plain values, run on the driver's connection (:func:`_sqlite_rows`, errors still translated
+# as db.engine translates them). SQLAlchemy's insert of
 # dicts spent ~40 µs of CPU per item building parameters and converting each datetime through two type processors
 # (benchmarks/bench_poll.py); the text is built once per number of rows, one of 20 (batching.sized_for_statements), so
 # SQLite's statement cache keeps a few small texts a table compiled, not one per batch size up to 500 rows.
@@ -181,6 +183,29 @@ def _sqlite_insert(columns: tuple[str, ...], rows: int, returning: str) -> str:
     )
 
 
+def _sqlite_rows(connection: Connection, sql: str, params: Sequence[Any]) -> list[Any]:
+    """SQLite: ``sql`` run on the session's driver connection, in its open transaction, and its rows; the driver's
+    errors raised as SQLAlchemy's would have been (db.engine). The poll's statements are prebuilt text with plain
+    values: SQLAlchemy's execution of them (an execution context, a result with its metadata, the events) cost ~15 µs
+    of CPU a statement, ~1,400 statements a first poll of the corpus (benchmarks/bench_poll.py)."""
+    try:
+        return _sqlite_driver(connection).execute(sql, params).fetchall()
+    except sqlite3.Error as exc:
+        raise sqlite_driver_error(exc) from exc
+
+
+def _sqlite_run_many(connection: Connection, sql: str, params: Sequence[Sequence[Any]]) -> None:
+    """:func:`_sqlite_rows` of the driver's executemany (a statement without rows)."""
+    try:
+        _sqlite_driver(connection).executemany(sql, params)
+    except sqlite3.Error as exc:
+        raise sqlite_driver_error(exc) from exc
+
+
+def _sqlite_driver(connection: Connection) -> sqlite3.Connection:
+    return cast(sqlite3.Connection, connection.connection.driver_connection)
+
+
 def _link_items(session: Session, item_ids: Sequence[int], source_id: int, now: datetime) -> set[int]:
     """Link items to the source (once): the ids of the links this statement made."""
     connection = session.connection()
@@ -190,7 +215,7 @@ def _link_items(session: Session, item_ids: Sequence[int], source_id: int, now: 
         for chunk in sized_for_statements(item_ids):
             values = tuple(value for item_id in chunk for value in (item_id, source_id, seen_at))
             sql = _sqlite_insert(_SQLITE_LINKS, len(chunk), "item_id")
-            linked_here.update(i for (i,) in connection.exec_driver_sql(sql, values))
+            linked_here.update(i for (i,) in _sqlite_rows(connection, sql, values))
         return linked_here
     linked: set[int] = set()
     for chunk in chunked(item_ids):
@@ -251,6 +276,63 @@ def store_items(
         )
         for d in drafts
     ]
+
+
+def record_success_sqlite(
+    session: Session,
+    source_id: int,
+    now: datetime,
+    *,
+    next_check: datetime | None,
+    validators: tuple[str | None, str | None] | None,
+    title: str | None,
+    history: Sequence[str] | None,
+    new_links: int,
+) -> None:
+    """SQLite: a source's success in one UPDATE of prebuilt text on the driver (the pipeline's Core statement, as
+    SQLite stores its values: dates as :func:`sqlite_datetime` writes them, the history as the JSON type's
+    ``json.dumps``). ``validators``: the response's (etag, last modified), None to keep the stored ones; ``title``
+    fills only an empty one; ``new_links`` > 0 adds to the source's item count and dates its last new item."""
+    at = sqlite_datetime(now)
+    params: list[Any] = [at, at]
+    if next_check is not None:
+        params.append(sqlite_datetime(next_check))
+    if validators is not None:
+        params += validators
+    if title is not None:
+        params.append(title)
+    if history is not None:
+        params.append(json.dumps(list(history)))
+    if new_links:
+        params += (new_links, at)
+    params.append(source_id)
+    sql = _sqlite_success(
+        next_check is not None, validators is not None, title is not None, history is not None, bool(new_links)
+    )
+    _sqlite_rows(session.connection(), sql, params)
+
+
+@lru_cache(maxsize=32)
+def _sqlite_success(next_check: bool, validators: bool, title: bool, history: bool, new_links: bool) -> str:
+    sets = [
+        "last_checked_at = ?",
+        "last_success_at = ?",
+        "consecutive_failures = 0",
+        "claimed_by = NULL",
+        "last_error_kind = NULL",
+        "last_error_message = NULL",
+    ]
+    if next_check:
+        sets.append("next_check_at = ?")
+    if validators:
+        sets += ("etag = ?", "last_modified = ?")
+    if title:
+        sets.append("title = coalesce(title, ?)")
+    if history:
+        sets.append("recent_published = ?")
+    if new_links:
+        sets += ("item_count = item_count + ?", "last_item_at = ?")
+    return f"UPDATE sources SET {', '.join(sets)} WHERE id = ?"
 
 
 def poll_settings(session: Session) -> None:
@@ -317,8 +399,8 @@ def _known(session: Session, keys: Iterable[str]) -> dict[str, tuple[int, dateti
             found.update((key, (id_, published.astimezone(UTC))) for key, id_, published in rows)
         else:
             read = _datetime_reader(dialect)
-            rows = connection.exec_driver_sql(_sqlite_known(len(chunk)), tuple(chunk))
-            found.update((key, (id_, read(published))) for key, id_, published in rows)
+            stored = _sqlite_rows(connection, _sqlite_known(len(chunk)), chunk)
+            found.update((key, (id_, read(published))) for key, id_, published in stored)
     return found
 
 
@@ -408,7 +490,7 @@ def insert_mentions(
             # one element type per array in binary: an int score among floats is the float it stands for
             params["score"] = [None if row["score"] is None else float(row["score"]) for row in chunk]
             params |= {key: [_pg_datetime(row[key]) for row in chunk] for key in ("created_at", "published_at")}
-            params |= {key: [json.dumps(row[key]) for row in chunk] for key in _MENTION_JSON}
+            params |= {key: [_dumps(row[key]) for row in chunk] for key in _MENTION_JSON}
             inserted.extend(
                 (id_, watch_id, item_id, published.astimezone(UTC))
                 for id_, watch_id, item_id, published in connection.exec_driver_sql(_PG_INSERT_MENTIONS, params)
@@ -488,6 +570,40 @@ def _pipeline(connection: Connection) -> Iterator[psycopg.Connection[Any]]:
         raise driver_error(exc, unavailable=isinstance(exc, OperationalError | InterfaceError)) from exc
 
 
+def _json_encoder() -> Callable[[Any], str]:
+    """``json.dumps`` with its defaults (what SQLAlchemy's JSON type writes for these columns), the same text, from
+    one C encoder made once: ``dumps`` makes one at every call, through three Python calls (a poll encodes five
+    values a mention: ~14 µs of CPU a mention, ~5 this way). No check for circular references: a mention's row is
+    lists and dicts made for it (``MentionDraft.as_row``)."""
+    from json.encoder import JSONEncoder, encode_basestring_ascii
+
+    c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
+    if c_make_encoder is None:  # a Python without the C accelerator
+        return json.dumps
+    defaults = JSONEncoder()
+    encode = c_make_encoder(
+        None,
+        defaults.default,
+        encode_basestring_ascii,
+        defaults.indent,
+        defaults.key_separator,
+        defaults.item_separator,
+        defaults.sort_keys,
+        defaults.skipkeys,
+        defaults.allow_nan,
+    )
+
+    def dumps(value: Any) -> str:
+        if isinstance(value, str):
+            return encode_basestring_ascii(value)
+        return "".join(encode(value, 0))
+
+    return dumps
+
+
+_dumps = _json_encoder()
+
+
 #: SQLite: a poll's mention row as the SQL text's values (``irrelevant`` and ``starred`` given as SQLAlchemy's insert
 #: gave them, the model's defaults).
 _SQLITE_MENTIONS = (*_MENTION_VALUES, *_MENTION_JSON, "irrelevant", "starred")
@@ -499,7 +615,7 @@ def _insert_mentions_sqlite(session: Session, rows: Sequence[dict[str, Any]]) ->
     connection = session.connection()
     published = {(row["watch_id"], row["item_id"]): row["published_at"] for row in rows}
     inserted: list[NewMention] = []
-    dumps = json.dumps
+    dumps = _dumps
     for chunk in sized_for_statements(rows):
         params: list[Any] = []
         for r in chunk:
@@ -523,7 +639,7 @@ def _insert_mentions_sqlite(session: Session, rows: Sequence[dict[str, Any]]) ->
         sql = _sqlite_insert(_SQLITE_MENTIONS, len(chunk), "id, watch_id, item_id")
         inserted += (
             NewMention(id_, watch_id, item_id, published[watch_id, item_id].astimezone(UTC))
-            for id_, watch_id, item_id in connection.exec_driver_sql(sql, tuple(params))
+            for id_, watch_id, item_id in _sqlite_rows(connection, sql, params)
         )
     inserted.sort(key=lambda m: m.id)
     return inserted
@@ -542,7 +658,7 @@ def set_stories(session: Session, rows: Sequence[dict[str, Any]]) -> None:
             (r["cluster_id"], r["cluster_reason"], r["cluster_score"], r["cluster_match_id"], r["mention_id"])
             for r in rows
         ]
-        connection.exec_driver_sql(_SQLITE_SET_STORY, params)
+        _sqlite_run_many(connection, _SQLITE_SET_STORY, params)
     else:
         # One UPDATE joined to the batch's arrays (binary): psycopg's executemany sent a statement per row, each
         # dumped in Python. A mention given twice keeps its last row, as the executemany's last UPDATE left it.
