@@ -166,6 +166,7 @@ class Analysis:
         cluster_cache: int | None = None,
         semantic: bool = False,
         semantic_budget: timedelta = DEFAULTS.analysis_semantic_budget,
+        merge_stories: bool = DEFAULTS.analysis_merge_stories,
         sentiment_budget: timedelta = DEFAULTS.analysis_sentiment_budget,
     ) -> None:
         #: a model reading embeddings refines the sentiment after storage (sentiment_stage); the poll itself
@@ -188,6 +189,8 @@ class Analysis:
         self.backfill_grace = backfill_grace
         self.semantic = semantic
         self.semantic_budget = semantic_budget
+        #: the semantic stage also merges two stories a new founder joins both of
+        self.merge_stories = merge_stories
         #: the last semantic stage ran out of time: run it again even if a poll brings nothing new
         self.semantic_backlog = False
         self._seen_mention_id: int | None = None
@@ -202,6 +205,7 @@ class Analysis:
             cluster_cache=settings.analysis_cluster_cache or None,
             semantic=settings.analysis_semantic,
             semantic_budget=settings.analysis_semantic_budget,
+            merge_stories=settings.analysis_merge_stories,
             sentiment_budget=settings.analysis_sentiment_budget,
         )
 
@@ -623,7 +627,12 @@ async def _run_poll(
     if analysis.semantic and (stats.new_mentions or analysis.semantic_backlog):
         # Off the event loop: embedding is CPU-bound and the daemon's loop answers /healthz.
         stats.stories = await asyncio.to_thread(
-            fold_stories, factory, now=now, window=analysis.clusters.window, budget=analysis.semantic_budget
+            fold_stories,
+            factory,
+            now=now,
+            window=analysis.clusters.window,
+            budget=analysis.semantic_budget,
+            merge=analysis.merge_stories,
         )
         analysis.semantic_backlog = stats.stories.backlog > 0
         for watch_id, folded, story in stats.stories.moves:

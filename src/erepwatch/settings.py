@@ -446,6 +446,12 @@ class Settings:
         True,
         "fold reworded headlines of one story with the shipped sentence-embedding model",
     )
+    analysis_merge_stories: bool = _setting(
+        "analysis.merge_stories",
+        parse_bool,
+        True,
+        "merge two stories a new report shows to be one (on by default: see tests/data/stories/README.md)",
+    )
     analysis_semantic_budget: timedelta = _setting(
         "analysis.semantic_budget",
         parse_duration,

@@ -41,6 +41,7 @@ from erepwatch.analyze.stories import (
 from erepwatch.batching import chunked
 from erepwatch.db.models import Item, Mention, MentionEmbedding
 from erepwatch.db.store import load_embeddings, save_embeddings
+from erepwatch.settings import DEFAULTS
 
 if TYPE_CHECKING:
     import numpy as np
@@ -115,8 +116,10 @@ def fold_stories(
     budget: timedelta,
     embed: Embedder | None = None,
     monotonic: Callable[[], float] = time.monotonic,
+    merge: bool = DEFAULTS.analysis_merge_stories,
 ) -> StoryStageStats:
-    """One run of the stage (see the module docstring)."""
+    """One run of the stage (see the module docstring); ``merge``: two stories a new founder joins both of are
+    merged (the setting ``analysis.merge_stories``)."""
     started = monotonic()
     embed = embed or _embed_query
     stats = StoryStageStats()
@@ -177,7 +180,7 @@ def fold_stories(
             _probe(r, v, lead_vectors.get(r.id), rest_vectors.get(r.id)) for r, v in zip(done, vectors, strict=True)
         ]
         founders = _founders(session, watch_ids, since)
-        assignments = assign_semantic(probes, founders, window=window)
+        assignments = assign_semantic(probes, founders, window=window, merge=merge)
         watch_of = {p.mention_id: p.watch_id for p in probes}
         watch_of.update((f.mention_id, f.watch_id) for f in founders)
         for a in assignments:

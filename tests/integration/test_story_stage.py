@@ -233,3 +233,22 @@ def test_a_story_marked_irrelevant_is_not_merged_with_one_that_is_not(sessions):
         assert rows[c].cluster_id in (a, b)
         marks = {story: {rows[i].irrelevant for i in rows if rows[i].cluster_id == story} for story in (a, b)}
         assert marks[a] >= {True} and marks[b] == {False}
+
+
+def test_with_merges_off_two_stories_a_report_links_stay_two(sessions):
+    """The setting analysis.merge_stories off: the report that links two stories joins one of them, nothing else
+    moves."""
+    older = ("MTA Worker Killed by Hudson Line Train", "patch.com", 6)
+    younger = ("Death of Metro-North worker on tracks renews safety concerns", "pix11.com", 5)
+    linking = ("Metro-North worker killed by train", "nbcnewyork.com", 4)
+    with sessions() as s, s.begin():
+        watch = _watch(s)
+        a, b = (_mention(s, watch, n, t, p, h) for n, (t, p, h) in enumerate([older, younger]))
+    fold_stories(sessions, now=NOW, window=WINDOW, budget=timedelta(seconds=60), merge=False)
+    with sessions() as s, s.begin():
+        c = _mention(s, watch, 3, *linking)
+    stats = fold_stories(sessions, now=NOW, window=WINDOW, budget=timedelta(seconds=60), merge=False)
+    assert (stats.folded, stats.merged) == (1, 0)
+    with sessions() as s:
+        rows = {m.id: m for m in s.scalars(select(Mention))}
+        assert (rows[a].cluster_id, rows[b].cluster_id) == (a, b) and rows[c].cluster_id in (a, b)

@@ -10,6 +10,7 @@ import pytest
 from erepwatch.analyze.stories import (
     LEAD_CUT,
     LEAD_TITLE_FLOOR,
+    MERGE_GAP,
     Assignment,
     JoinReason,
     StoryProbe,
@@ -362,3 +363,22 @@ def test_two_stories_both_marked_irrelevant_are_merged() -> None:
     founders = [_probe(1, MERGE_TITLES[0], a, irrelevant=True), _probe(2, MERGE_TITLES[1], b, irrelevant=True)]
     out = {x.mention_id: x for x in assign_semantic([_probe(3, MERGE_TITLES[2], c)], founders)}
     assert (out[2].reason, out[2].cluster_id) == (JoinReason.MERGED, 1)
+
+
+@pytest.mark.parametrize(("beyond", "merged"), [(-30, True), (30, False)])
+def test_stories_are_merged_only_when_close_in_time(beyond: int, merged: bool) -> None:
+    """A merge is for the fragments of one burst of reports: two stories with no members within MERGE_GAP of each
+    other (each grew apart for hours) stay two, the report joining the closer one."""
+    a, b, c = _bridge()
+    at = T0 + timedelta(minutes=1) + MERGE_GAP + timedelta(minutes=beyond)
+    founders = [_probe(1, MERGE_TITLES[0], a), StoryProbe(2, 1, at, MERGE_TITLES[1], b)]
+    out = {x.mention_id: x.reason for x in assign_semantic([StoryProbe(3, 1, at, MERGE_TITLES[2], c)], founders)}
+    assert out == ({3: JoinReason.SEMANTIC, 2: JoinReason.MERGED} if merged else {3: JoinReason.SEMANTIC})
+
+
+def test_merges_can_be_turned_off() -> None:
+    """``merge=False`` (the setting analysis.merge_stories): the report joins one story, the other stays."""
+    a, b, c = _bridge()
+    founders = [_probe(1, MERGE_TITLES[0], a), _probe(2, MERGE_TITLES[1], b)]
+    [joined] = assign_semantic([_probe(3, MERGE_TITLES[2], c)], founders, merge=False)
+    assert (joined.mention_id, joined.cluster_id, joined.reason) == (3, 1, JoinReason.SEMANTIC)
