@@ -316,3 +316,71 @@ def test_words_are_joined_as_one_space_after_each_but_an_elision(found: list[str
     # joined() in C: a space after every word but one ending with an apostrophe, as written word by word.
     assert joined(found) == _joined_word_by_word(found)
     assert joined(["l'", "oreal", "qu'", "l'", "a", "dit"]) == "l'oreal qu'l'a dit"
+
+
+def _fold_mapped_piece_by_piece(text: str) -> tuple[str, list[list[object]] | None]:
+    """The fold with offsets as first written: every stretch between special characters (entities, characters whose
+    fold is not one character) folded on its own; the offset map as plain lists."""
+    import html as html_module
+
+    from erepwatch.analyze import textnorm
+
+    if text.isascii() and "&" not in text:
+        return text.lower(), None
+    folded, odd = textnorm._fold_plain_noting(text)
+    special = textnorm._special()
+    first = special.search(text)
+    if (not odd and "&" not in text) or first is None:
+        return folded, None
+    pieces: list[str] = []
+    spans: list[list[object]] = []
+    pos = fpos = 0
+    for m in special.finditer(text, first.start()):
+        if m.start() > pos:
+            seg = textnorm._fold_plain(text[pos : m.start()])
+            spans.append([fpos, fpos + len(seg), pos, m.start(), False])
+            pieces.append(seg)
+            fpos += len(seg)
+        raw = m.group()
+        rep = textnorm._fold_plain(html_module.unescape(raw)) if raw.startswith("&") else textnorm._TABLE[ord(raw)]
+        spans.append([fpos, fpos + len(rep), m.start(), m.end(), True])
+        pieces.append(rep)
+        fpos += len(rep)
+        pos = m.end()
+    if pos < len(text):
+        seg = textnorm._fold_plain(text[pos:])
+        spans.append([fpos, fpos + len(seg), pos, len(text), False])
+        pieces.append(seg)
+    return "".join(pieces), spans
+
+
+_MAPPED = st.lists(
+    st.one_of(
+        st.characters(codec="utf-8"),
+        st.sampled_from(list("’'-–&;#éÉœßﬁ\u0301\u00ad\u200bİΣς€🙂… ")),
+        st.sampled_from(["&amp;", "&eacute;", "&#8217;", "&#x41;", "&nbsp;", "AT&T", "&bogus;", "Acme", "Œuvre"]),
+    ),
+    max_size=40,
+).map("".join)
+
+
+@settings(max_examples=800, deadline=None)
+@given(_MAPPED)
+def test_the_fold_with_offsets_slices_the_stretches_between_special_characters(text: str) -> None:
+    # Between two special characters every character folds to one, on its own: the stretch is sliced from the
+    # text's whole fold instead of being folded again, with the same result and the same offset map.
+    from erepwatch.analyze import textnorm
+
+    folded, omap = textnorm._fold_mapped(text)
+    expected, spans = _fold_mapped_piece_by_piece(text)
+    assert folded == expected
+    if spans is None:
+        assert omap is None
+    else:
+        assert omap is not None
+        assert [
+            list(s)
+            for s in zip(
+                omap._fold_starts, omap._fold_ends, omap._orig_starts, omap._orig_ends, omap._atomic, strict=True
+            )
+        ] == spans

@@ -351,32 +351,56 @@ def _fold_mapped(text: str) -> tuple[str, _OffsetMap | None]:
     if text.isascii() and "&" not in text:
         return text.lower(), None
     folded, odd = _fold_plain_noting(text)  # also teaches _TABLE which characters are odd
-    if not odd and "&" not in text:
-        return folded, None  # no entity, no odd character: nothing to map
-    special = _special()
-    first = special.search(text)
-    if first is None:
-        return folded, None
+    if not odd:
+        if "&" not in text:
+            return folded, None  # no entity, no odd character: nothing to map
+        # Only an entity can be special: the entity pattern's literal "&" is found in C, where the pattern with the
+        # odd characters' class tries every character of the text (a long article with one "AT&T").
+        first = _ENTITY.search(text)
+        if first is None:
+            return folded, None
+        specials = _ENTITY.finditer(text, first.start())
+    else:
+        special = _special()
+        first = special.search(text)
+        if first is None:
+            return folded, None
+        specials = special.finditer(text, first.start())
+    # ``folded`` is the text folded character by character (an entity left as its lowered self, an odd character as
+    # its fold): a stretch between two special characters, each of whose characters folds to one, is the same
+    # stretch of ``folded`` (at ``at``), sliced rather than folded again.
     pieces: list[str] = []
     omap = _OffsetMap()
-    pos = fpos = 0
-    for m in special.finditer(text, first.start()):
-        if m.start() > pos:
-            seg = _fold_plain(text[pos : m.start()])
-            omap.add(fpos, fpos + len(seg), pos, m.start(), False)
+    pos = fpos = at = 0
+    for m in specials:
+        start, raw = m.start(), m.group()
+        if start > pos:
+            seg = folded[at : at + start - pos]
+            omap.add(fpos, fpos + len(seg), pos, start, False)
             pieces.append(seg)
             fpos += len(seg)
-        raw = m.group()
-        rep = _fold_plain(html.unescape(raw)) if raw.startswith("&") else _TABLE[ord(raw)]
-        omap.add(fpos, fpos + len(rep), m.start(), m.end(), True)
+            at += len(seg)
+        if raw[0] == "&":
+            rep = _entity_fold(raw)
+            at += len(raw)  # an entity is ASCII: lowered, it keeps its length
+        else:
+            rep = _TABLE[ord(raw)]
+            at += len(rep)
+        omap.add(fpos, fpos + len(rep), start, m.end(), True)
         pieces.append(rep)
         fpos += len(rep)
         pos = m.end()
     if pos < len(text):
-        seg = _fold_plain(text[pos:])
+        seg = folded[at:]
         omap.add(fpos, fpos + len(seg), pos, len(text), False)
         pieces.append(seg)
     return "".join(pieces), omap
+
+
+@lru_cache(maxsize=4096)
+def _entity_fold(raw: str) -> str:
+    """An entity's fold (the same few come back in every text: &amp;, &nbsp;, &#8217;)."""
+    return _fold_plain(html.unescape(raw))
 
 
 # A word: letters and digits, with apostrophes allowed inside (aujourd'hui, l'oreal, apple's).
