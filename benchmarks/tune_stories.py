@@ -1,6 +1,6 @@
 """Tune-split evaluation of semantic story folding (issue 16 point 2): figures and errors of the **tune** half only.
 
-    .venv/bin/python benchmarks/tune_stories.py [--errors] [--cache /tmp/stories_vectors.npz] [--folds 5]
+    .venv/bin/python benchmarks/tune_stories.py [--errors] [--cache /tmp/stories_vectors.npz] [--folds 5] [--merge]
 
 Runs the decisions of ``tests/unit/test_stories_quality.py`` (pairs decided alone, and the stories the stage makes of
 every labelled headline) with the code as it is, and prints precision / recall per language and level on the tune
@@ -82,10 +82,17 @@ def main() -> None:
     parser.add_argument("--errors", action="store_true", help="list the tune half's errors")
     parser.add_argument("--cache", type=Path, default=Path("/tmp/stories_vectors.npz"))
     parser.add_argument("--folds", type=int, default=0)
+    parser.add_argument(
+        "--merge", action=argparse.BooleanOptionalAction, default=None,
+        help="merge two stories a founder joins both of (default: the shipped setting, analysis.merge_stories)",
+    )  # fmt: skip
     args = parser.parse_args()
     vectors = load_vectors(args.cache)
     rows = q._pairs()
-    levels = {"pairs": tune(rows, q.decide_pairs(vectors)), "stories": tune(rows, q.decide_stories(vectors))}
+    levels = {
+        "pairs": tune(rows, q.decide_pairs(vectors)),
+        "stories": tune(rows, q.decide_stories(vectors, merge=args.merge)),
+    }
     print("tune half only (precision / recall)")
     for level, pairs in levels.items():
         for lang in ("en", "fr"):

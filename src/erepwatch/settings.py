@@ -449,8 +449,9 @@ class Settings:
     analysis_merge_stories: bool = _setting(
         "analysis.merge_stories",
         parse_bool,
-        True,
-        "merge two stories a new report shows to be one (on by default: see tests/data/stories/README.md)",
+        False,
+        "merge two stories a new report shows to be one (off by default: its held-out precision, "
+        "tests/data/stories/README.md)",
     )
     analysis_semantic_budget: timedelta = _setting(
         "analysis.semantic_budget",

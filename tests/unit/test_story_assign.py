@@ -230,8 +230,8 @@ def test_a_report_of_two_stories_merges_the_younger_into_the_older() -> None:
     younger story is merged into the older, which keeps its id, and records the report that linked them."""
     a, b, c = _bridge()
     founders = [_probe(1, MERGE_TITLES[0], a), _probe(2, MERGE_TITLES[1], b)]
-    assert assign_semantic(founders[1:], founders) == [], "apart at first: two stories"
-    out = assign_semantic([_probe(3, MERGE_TITLES[2], c)], founders)
+    assert assign_semantic(founders[1:], founders, merge=True) == [], "apart at first: two stories"
+    out = assign_semantic([_probe(3, MERGE_TITLES[2], c)], founders, merge=True)
     by_id = {x.mention_id: x for x in out}
     assert by_id[3].reason is JoinReason.SEMANTIC and by_id[3].cluster_id == 1
     assert (by_id[2].reason, by_id[2].cluster_id, by_id[2].matched_id) == (JoinReason.MERGED, 1, 3)
@@ -244,7 +244,9 @@ def test_a_founder_that_joined_the_younger_story_follows_it_into_the_older() -> 
     a, b, c = _bridge()
     d = _at(0.99, b, 3)  # a fourth wording, next to the younger story's founder, folded into it earlier
     founders = [_probe(1, MERGE_TITLES[0], a), _probe(2, MERGE_TITLES[1], b), _probe(4, MERGE_TITLES[1], d)]
-    out = assign_semantic([founders[2], _probe(5, MERGE_TITLES[2], c)], [*founders, _probe(5, MERGE_TITLES[2], c)])
+    out = assign_semantic(
+        [founders[2], _probe(5, MERGE_TITLES[2], c)], [*founders, _probe(5, MERGE_TITLES[2], c)], merge=True
+    )
     assert {x.mention_id: (x.cluster_id, x.reason) for x in out} == {
         4: (1, JoinReason.SEMANTIC),
         5: (1, JoinReason.SEMANTIC),
@@ -260,7 +262,7 @@ def test_stories_kept_apart_by_any_pair_of_members_are_not_merged() -> None:
         _probe(1, "MTA worker, 58, killed by Hudson line train", a),
         _probe(2, "Death of Metro-North worker, 61, renews safety concerns", b),
     ]
-    [joined] = assign_semantic([_probe(3, MERGE_TITLES[2], c)], founders)
+    [joined] = assign_semantic([_probe(3, MERGE_TITLES[2], c)], founders, merge=True)
     assert (joined.mention_id, joined.cluster_id, joined.reason) == (3, 1, JoinReason.SEMANTIC)
 
 
@@ -273,7 +275,9 @@ def test_angles_under_one_topic_label_are_not_merged() -> None:
         _probe(1, "Crash du Boeing en Iran : les Etats-Unis vont prendre part à l'enquête", a, rest_vector=rest_a),
         _probe(2, "Crash du Boeing en Iran : pourquoi la piste du missile est privilégiée", b, rest_vector=rest_b),
     ]
-    [joined] = assign_semantic([_probe(3, "Crash d'un Boeing en Iran, les questions qui demeurent", c)], founders)
+    [joined] = assign_semantic(
+        [_probe(3, "Crash d'un Boeing en Iran, les questions qui demeurent", c)], founders, merge=True
+    )
     assert (joined.mention_id, joined.cluster_id) == (3, 1)
 
 
@@ -292,7 +296,7 @@ def test_a_merged_follow_up_story_carries_its_link_to_the_older_story() -> None:
     a, b, c = _bridge()
     trial = _probe(1, VERDICT[0], _unit(0, 0, 0, 0, 0, 1))
     founders = [trial, _probe(2, VERDICT[1], a), _probe(3, VERDICT[2], b, follows=1, follow_score=0.9312)]
-    out = {x.mention_id: x for x in assign_semantic([_probe(4, VERDICT[3], c)], founders)}
+    out = {x.mention_id: x for x in assign_semantic([_probe(4, VERDICT[3], c)], founders, merge=True)}
     assert (out[4].reason, out[4].cluster_id) == (JoinReason.SEMANTIC, 2)
     assert (out[3].reason, out[3].cluster_id, out[3].matched_id) == (JoinReason.MERGED, 2, 4)
     assert out[2] == Assignment(2, 2, JoinReason.FOLLOW_UP, 0.9312, 1), "the link, carried to the survivor"
@@ -306,7 +310,7 @@ def test_a_story_that_has_its_own_link_to_the_same_story_keeps_it() -> None:
         _probe(2, VERDICT[1], a, follows=1, follow_score=0.95),
         _probe(3, VERDICT[2], b, follows=1, follow_score=0.93),
     ]
-    out = {x.mention_id: x for x in assign_semantic([_probe(4, VERDICT[3], c)], founders)}
+    out = {x.mention_id: x for x in assign_semantic([_probe(4, VERDICT[3], c)], founders, merge=True)}
     assert out[3].reason is JoinReason.MERGED and 2 not in out, "its own link stays as it was"
 
 
@@ -319,7 +323,7 @@ def test_stories_that_follow_up_two_different_stories_are_not_merged() -> None:
         _probe(3, VERDICT[1], a, follows=1, follow_score=0.93),
         _probe(4, VERDICT[2], b, follows=2, follow_score=0.93),
     ]
-    [joined] = assign_semantic([_probe(5, VERDICT[3], c)], founders)
+    [joined] = assign_semantic([_probe(5, VERDICT[3], c)], founders, merge=True)
     assert (joined.mention_id, joined.cluster_id, joined.reason) == (5, 3, JoinReason.SEMANTIC)
 
 
@@ -328,7 +332,7 @@ def test_a_follow_up_is_never_merged_with_the_story_it_follows() -> None:
     that make a follow-up) seems to link the two: the link is the stage's own earlier decision."""
     a, b, c = _bridge()
     founders = [_probe(1, MERGE_TITLES[0], a), _probe(2, MERGE_TITLES[1], b, follows=1, follow_score=0.93)]
-    [joined] = assign_semantic([_probe(3, MERGE_TITLES[2], c)], founders)
+    [joined] = assign_semantic([_probe(3, MERGE_TITLES[2], c)], founders, merge=True)
     assert (joined.mention_id, joined.cluster_id, joined.reason) == (3, 1, JoinReason.SEMANTIC)
 
 
@@ -339,7 +343,7 @@ def test_a_follow_up_decided_in_the_same_run_keeps_its_link_when_merged() -> Non
     assert float(trial_vector @ a) < 0.92 and float(trial_vector @ c) < 0.92
     founders = [_probe(1, VERDICT[0], trial_vector), _probe(2, VERDICT[1], a)]
     pending = [_probe(3, VERDICT[2], b), _probe(4, VERDICT[3], c)]
-    out = {x.mention_id: x for x in assign_semantic(pending, [*founders, *pending])}
+    out = {x.mention_id: x for x in assign_semantic(pending, [*founders, *pending], merge=True)}
     assert (out[3].reason, out[3].cluster_id, out[3].matched_id) == (JoinReason.MERGED, 2, 4)
     assert (out[2].reason, out[2].cluster_id, out[2].matched_id) == (JoinReason.FOLLOW_UP, 2, 1)
     assert out[2].score is not None and out[2].score >= 0.94 - 1e-4
@@ -354,14 +358,14 @@ def test_a_story_marked_irrelevant_is_not_merged_with_one_that_is_not(marked: tu
         _probe(1, MERGE_TITLES[0], a, irrelevant=marked[0]),
         _probe(2, MERGE_TITLES[1], b, irrelevant=marked[1]),
     ]
-    [joined] = assign_semantic([_probe(3, MERGE_TITLES[2], c)], founders)
+    [joined] = assign_semantic([_probe(3, MERGE_TITLES[2], c)], founders, merge=True)
     assert (joined.mention_id, joined.reason) == (3, JoinReason.SEMANTIC)
 
 
 def test_two_stories_both_marked_irrelevant_are_merged() -> None:
     a, b, c = _bridge()
     founders = [_probe(1, MERGE_TITLES[0], a, irrelevant=True), _probe(2, MERGE_TITLES[1], b, irrelevant=True)]
-    out = {x.mention_id: x for x in assign_semantic([_probe(3, MERGE_TITLES[2], c)], founders)}
+    out = {x.mention_id: x for x in assign_semantic([_probe(3, MERGE_TITLES[2], c)], founders, merge=True)}
     assert (out[2].reason, out[2].cluster_id) == (JoinReason.MERGED, 1)
 
 
@@ -372,13 +376,17 @@ def test_stories_are_merged_only_when_close_in_time(beyond: int, merged: bool) -
     a, b, c = _bridge()
     at = T0 + timedelta(minutes=1) + MERGE_GAP + timedelta(minutes=beyond)
     founders = [_probe(1, MERGE_TITLES[0], a), StoryProbe(2, 1, at, MERGE_TITLES[1], b)]
-    out = {x.mention_id: x.reason for x in assign_semantic([StoryProbe(3, 1, at, MERGE_TITLES[2], c)], founders)}
+    out = {
+        x.mention_id: x.reason
+        for x in assign_semantic([StoryProbe(3, 1, at, MERGE_TITLES[2], c)], founders, merge=True)
+    }
     assert out == ({3: JoinReason.SEMANTIC, 2: JoinReason.MERGED} if merged else {3: JoinReason.SEMANTIC})
 
 
-def test_merges_can_be_turned_off() -> None:
-    """``merge=False`` (the setting analysis.merge_stories): the report joins one story, the other stays."""
+def test_merges_are_off_by_default() -> None:
+    """Without ``merge`` (the setting analysis.merge_stories, off by default): the report joins one story, the other
+    stays."""
     a, b, c = _bridge()
     founders = [_probe(1, MERGE_TITLES[0], a), _probe(2, MERGE_TITLES[1], b)]
-    [joined] = assign_semantic([_probe(3, MERGE_TITLES[2], c)], founders, merge=False)
+    [joined] = assign_semantic([_probe(3, MERGE_TITLES[2], c)], founders)
     assert (joined.mention_id, joined.cluster_id, joined.reason) == (3, 1, JoinReason.SEMANTIC)
