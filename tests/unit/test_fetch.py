@@ -312,3 +312,13 @@ def test_untrusted_certificate_is_a_tls_error(tls_server):
     url, _ca, _body = tls_server
     error = failure(url, retries=0)
     assert error.kind == SourceErrorKind.TLS, error
+
+
+def test_a_blank_body_is_told_as_strip_tells_it():
+    """The empty-body check reads the body without copying it: blank exactly when ``strip()`` leaves nothing."""
+    from erepwatch.ingest.fetch import _blank
+
+    singles = [bytes([b]) for b in range(256)]
+    pairs = [a + b for a in singles[:40] for b in singles[:40]]
+    bodies = [b"", *singles, *pairs, b" \t\r\n\x0b\x0c" * 3, b"  <rss/>\n"]
+    assert [_blank(body) for body in bodies] == [not body.strip() for body in bodies]
