@@ -150,10 +150,11 @@ scans with apostrophes put in place once 29.0 → 24.6; the parse stage (one Lat
 call for links without an entity, no separate ``&#`` pass) 84 → 78; folds of texts with entities or odd
 characters sliced from one fold 18.8 → 12.3; clustering's joins 1.8 → 0.6; the cluster cache's compaction appending
 (per committed source: 0.30 → 0.23 ms at 1,200 cached mentions, 4.75 → 0.98 ms at 20,000, 23.9 → 6.1 ms at
-100,000). The whole command, main as the session began (5dbe706) against the same with these five commits, three
-interleaved runs each, load 3-8: first poll CPU 0.354 / 0.370 / 0.390 against 0.371 / 0.387 / 0.396 (the noise
-between runs at this load is larger than the ~10-20 µs/entry saved); stages, medians of the runs: parse 90 → 87,
-normalise 81 → 80, language 21 → 21, tokens 43 → 43, match 49 → 42, analyse 65 → 68, cluster 44 → 42.
+100,000). The whole command, main as the session began (5dbe706) against the same with these five commits, five
+interleaved runs each, load 3-8: first poll CPU 0.354 / 0.370 / 0.390 / 0.399 / 0.376 against 0.371 / 0.387 /
+0.396 / 0.412 / 0.373 (the noise between runs at this load is larger than the ~10 µs/entry saved); stages, medians of
+the runs: parse 90 → 87, normalise 81 → 80, language 21 → 21, tokens 44 → 44, match 48 → 42, analyse 66 → 68,
+cluster 44 → 42 (their sum 394 → 384).
 """
 
 from __future__ import annotations
