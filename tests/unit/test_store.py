@@ -460,7 +460,17 @@ def test_sqlite_keeps_few_statement_texts_whatever_the_batch_sizes(sessions):
             assert len({t for t in texts if table in t}) == 17, table
 
 
-def test_a_success_on_sqlite_is_stored_as_the_core_statement_stores_it(sessions):
+@pytest.fixture
+def sqlite_sessions(tmp_path):
+    """Sessions on a fresh SQLite database: the driver's own path (db.store's prebuilt statements) is SQLite's."""
+    from erepwatch.db.engine import session_factory
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'erepwatch.db'}")
+    upgrade(engine)
+    yield session_factory(engine)
+    engine.dispose()
+
+def test_a_success_on_sqlite_is_stored_as_the_core_statement_stores_it(sqlite_sessions):
     """SQLite records a source's success with prebuilt text on the driver: every shape of outcome writes the row the
     pipeline's Core statement writes (dates, the history's JSON text, the title kept, the counts added)."""
     from itertools import product
@@ -468,8 +478,6 @@ def test_a_success_on_sqlite_is_stored_as_the_core_statement_stores_it(sessions)
     from erepwatch.db.store import record_success_sqlite
     from erepwatch.pipeline import _success_statement
 
-    if sessions.kw["bind"].dialect.name != "sqlite":
-        pytest.skip("SQLite's own path")
     later = NOW + timedelta(hours=1, microseconds=7)
     history = [NOW - timedelta(hours=n, seconds=n) for n in range(3)]
     paris = timezone(timedelta(hours=1))
@@ -479,7 +487,7 @@ def test_a_success_on_sqlite_is_stored_as_the_core_statement_stores_it(sessions)
         "FROM sources WHERE id = :id"
     )
     shapes = list(product([False, True], repeat=5))
-    with sessions() as session, session.begin():
+    with sqlite_sessions() as session, session.begin():
         for n, (next_check, validators, title, with_history, new_links) in enumerate(shapes):
             ids = []
             for side in ("driver", "core"):
@@ -512,19 +520,17 @@ def test_a_success_on_sqlite_is_stored_as_the_core_statement_stores_it(sessions)
             assert driver == core, (n, driver, core)
 
 
-def test_the_driver_path_raises_what_sqlalchemy_raises(sessions):
+def test_the_driver_path_raises_what_sqlalchemy_raises(sqlite_sessions):
     """SQLite's prebuilt statements run on the driver: its errors come out as through SQLAlchemy (db.engine): a value
     the database refuses is a StorageError (a row problem: the source is stored entry by entry), what the driver
     calls an OperationalError (a locked or broken database) a DatabaseUnavailableError."""
     from erepwatch.db.store import _sqlite_rows
     from erepwatch.errors import DatabaseUnavailableError
 
-    if sessions.kw["bind"].dialect.name != "sqlite":
-        pytest.skip("SQLite's own path")
     refused = "INSERT INTO items (key) VALUES (?)"  # NOT NULL columns left out
     failing = "SELECT * FROM no_such_table WHERE 1 = ?"
     for sql, kind in ((refused, StorageError), (failing, DatabaseUnavailableError)):
-        with sessions() as session, session.begin():
+        with sqlite_sessions() as session, session.begin():
             connection = session.connection()
             with pytest.raises(StorageError) as by_driver:
                 _sqlite_rows(connection, sql, [1])
