@@ -470,6 +470,7 @@ def sqlite_sessions(tmp_path):
     yield session_factory(engine)
     engine.dispose()
 
+
 def test_a_success_on_sqlite_is_stored_as_the_core_statement_stores_it(sqlite_sessions):
     """SQLite records a source's success with prebuilt text on the driver: every shape of outcome writes the row the
     pipeline's Core statement writes (dates, the history's JSON text, the title kept, the counts added)."""
