@@ -19,18 +19,23 @@ REPORTS = [
 OTHER = ("bbc", "Iran's football team qualifies for the World Cup after beating Uzbekistan", 2)
 
 
+def _publish(server, name: str, title: str, hours: int, now: datetime) -> None:
+    """``name``'s feed at /name.xml: one report with this headline, published ``hours`` before ``now``."""
+    item = {
+        "title": title,
+        "link": f"https://{name}.example/{hours}",
+        "text": "",
+        "date": format_datetime(now - timedelta(hours=hours)),
+        "source": name.capitalize(),
+        "source_url": f"https://{name}.example",
+    }
+    server.routes[f"/{name}.xml"] = (200, {"Content-Type": "application/rss+xml"}, _rss([item]))
+
+
 def test_reworded_reports_are_one_story_with_sources_and_explained(cli, server):
     now = datetime.now(UTC)
     for name, title, hours in [*REPORTS, OTHER]:
-        item = {
-            "title": title,
-            "link": f"https://{name}.example/{hours}",
-            "text": "",
-            "date": format_datetime(now - timedelta(hours=hours)),
-            "source": name.capitalize(),
-            "source_url": f"https://{name}.example",
-        }
-        server.routes[f"/{name}.xml"] = (200, {"Content-Type": "application/rss+xml"}, _rss([item]))
+        _publish(server, name, title, hours, now)
     cli("watch", "add", "iran", "--query", "iran")
     for name, *_ in [*REPORTS, OTHER]:
         cli("source", "add", server.url(f"/{name}.xml"), "--name", name, "--no-check")
@@ -79,15 +84,7 @@ def test_two_stories_a_later_report_links_become_one_line_and_the_younger_id_exp
         ("nbc", "Metro-North worker killed by train", 4),
     ]
     for name, title, hours in reports:
-        item = {
-            "title": title,
-            "link": f"https://{name}.example/{hours}",
-            "text": "",
-            "date": format_datetime(now - timedelta(hours=hours)),
-            "source": name.capitalize(),
-            "source_url": f"https://{name}.example",
-        }
-        server.routes[f"/{name}.xml"] = (200, {"Content-Type": "application/rss+xml"}, _rss([item]))
+        _publish(server, name, title, hours, now)
     cli("watch", "add", "worker", "--query", "worker")
     for name, *_ in reports[:2]:
         cli("source", "add", server.url(f"/{name}.xml"), "--name", name, "--no-check")

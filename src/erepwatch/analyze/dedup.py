@@ -615,11 +615,7 @@ class _Cold:
         order = np.argsort(keys, kind="stable")
         new.keys = keys[order]
         new.key_rows = rows[order].astype(np.int32)
-        by_id = np.argsort(new.mention, kind="stable")
-        new.ids = new.mention[by_id]
-        new.rows_by_id = by_id.astype(np.int32)
-        if n:
-            new.min_id, new.max_id = int(new.ids[0]), int(new.ids[-1])
+        new._index_ids()
         return new
 
     @classmethod
@@ -650,15 +646,25 @@ class _Cold:
         new.keys = np.insert(old.keys, at, hot_keys)
         new.key_rows = np.insert(old.key_rows, at, hot_rows)
         if len(hot_ids) and (not base or hot_ids[0] > old.max_id) and bool((hot_ids[1:] > hot_ids[:-1]).all()):
-            new.ids = np.concatenate([old.ids, hot_ids])
-            new.rows_by_id = np.concatenate([old.rows_by_id, np.arange(base, n, dtype=np.int32)])
+            new._index_ids(
+                np.concatenate([old.ids, hot_ids]),
+                np.concatenate([old.rows_by_id, np.arange(base, n, dtype=np.int32)]),
+            )
         else:
-            by_id = np.argsort(new.mention, kind="stable")
-            new.ids = new.mention[by_id]
-            new.rows_by_id = by_id.astype(np.int32)
-        if n:
-            new.min_id, new.max_id = int(new.ids[0]), int(new.ids[-1])
+            new._index_ids()
         return new
+
+    def _index_ids(self, ids: npt.NDArray[np.int64] | None = None, rows: npt.NDArray[np.int32] | None = None) -> None:
+        """Set the sorted ids, each one's row and their bounds: ``ids`` and ``rows`` when the caller has them in
+        order already, else sorted from the rows' mentions."""
+        import numpy as np
+
+        if ids is None or rows is None:
+            by_id = np.argsort(self.mention, kind="stable")
+            ids, rows = self.mention[by_id], by_id.astype(np.int32)
+        self.ids, self.rows_by_id = ids, rows
+        if len(ids):
+            self.min_id, self.max_id = int(ids[0]), int(ids[-1])
 
 
 class ClusterIndex:
