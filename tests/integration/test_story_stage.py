@@ -142,6 +142,15 @@ def test_angles_under_one_topic_label_are_compared_by_what_follows(sessions):
         assert rests == 3, "only headlines with a topic label embed what follows it"
 
 
+#: One accident in three wordings (title, publisher, hours before NOW; UCI News Aggregator stream,
+#: tests/data/stories/uci_stream.tsv): the first two too far apart to fold (0.88), the third close to both (0.93).
+ACCIDENT = (
+    ("MTA Worker Killed by Hudson Line Train", "patch.com", 6),
+    ("Death of Metro-North worker on tracks renews safety concerns", "pix11.com", 5),
+    ("Metro-North worker killed by train", "nbcnewyork.com", 4),
+)
+
+
 def test_two_stories_a_report_links_are_merged_and_the_younger_id_still_resolves(sessions):
     """Real headlines of one accident (UCI News Aggregator stream, tests/data/stories/uci_stream.tsv): two wordings
     too far apart to fold (0.88) form two stories in one run; a later report close to both (0.93 each) merges them
@@ -149,9 +158,7 @@ def test_two_stories_a_report_links_are_merged_and_the_younger_id_still_resolves
     founder records how and through whom; its id still leads to the story; a later run changes nothing."""
     from erepwatch.service.stories import explain_story
 
-    older = ("MTA Worker Killed by Hudson Line Train", "patch.com", 6)
-    younger = ("Death of Metro-North worker on tracks renews safety concerns", "pix11.com", 5)
-    linking = ("Metro-North worker killed by train", "nbcnewyork.com", 4)
+    older, younger, linking = ACCIDENT
     with sessions() as s, s.begin():
         watch = _watch(s)
         a, b = (_mention(s, watch, n, t, p, h) for n, (t, p, h) in enumerate([older, younger]))
@@ -185,9 +192,7 @@ def test_a_merged_follow_up_story_keeps_its_link_on_the_surviving_story(sessions
     link to the surviving story's founder: the story still leads to the one it follows up."""
     from erepwatch.service.stories import explain_story
 
-    older = ("MTA Worker Killed by Hudson Line Train", "patch.com", 6)
-    younger = ("Death of Metro-North worker on tracks renews safety concerns", "pix11.com", 5)
-    linking = ("Metro-North worker killed by train", "nbcnewyork.com", 4)
+    older, younger, linking = ACCIDENT
     with sessions() as s, s.begin():
         watch = _watch(s)
         first = _mention(s, watch, 9, "Metro-North track worker hurt in the Bronx", "ny1.com", 76)
@@ -215,9 +220,7 @@ def test_a_story_marked_irrelevant_is_not_merged_with_one_that_is_not(sessions):
     both stories joins one and merges nothing: every mention keeps its mark, no story holds both."""
     from erepwatch.service.acts import mark_irrelevant
 
-    older = ("MTA Worker Killed by Hudson Line Train", "patch.com", 6)
-    younger = ("Death of Metro-North worker on tracks renews safety concerns", "pix11.com", 5)
-    linking = ("Metro-North worker killed by train", "nbcnewyork.com", 4)
+    older, younger, linking = ACCIDENT
     with sessions() as s, s.begin():
         watch = _watch(s)
         a, b = (_mention(s, watch, n, t, p, h) for n, (t, p, h) in enumerate([older, younger]))
@@ -238,9 +241,7 @@ def test_a_story_marked_irrelevant_is_not_merged_with_one_that_is_not(sessions):
 def test_by_default_two_stories_a_report_links_stay_two(sessions):
     """The setting analysis.merge_stories is off by default: the report that links two stories joins one of them,
     nothing else moves."""
-    older = ("MTA Worker Killed by Hudson Line Train", "patch.com", 6)
-    younger = ("Death of Metro-North worker on tracks renews safety concerns", "pix11.com", 5)
-    linking = ("Metro-North worker killed by train", "nbcnewyork.com", 4)
+    older, younger, linking = ACCIDENT
     with sessions() as s, s.begin():
         watch = _watch(s)
         a, b = (_mention(s, watch, n, t, p, h) for n, (t, p, h) in enumerate([older, younger]))
