@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import json
@@ -18,12 +19,15 @@ from datetime import UTC, datetime
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    from erepwatch.records import ParsedFeed
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("EREPWATCH_TEST_SHARED", REPO.parent / "shared"))
@@ -58,6 +62,24 @@ def downgrade_to(engine: Any, revision: str) -> None:
 
 def corpus_feeds() -> list[Path]:
     return sorted(p for p in FEEDS.iterdir() if p.suffix not in {".tsv", ".md"})
+
+
+@functools.cache
+def parsed_corpus() -> tuple[ParsedFeed, ...]:
+    """Every corpus feed the parse stage reads, as the poll reads it from a local server (relative links resolved
+    against the file's URL); the pages that are no feed left out. Parsed once a test run and shared: read only."""
+    from erepwatch.errors import FeedParseError
+    from erepwatch.ingest.parse import parse_feed
+
+    feeds = []
+    for path in corpus_feeds():
+        try:
+            feeds.append(
+                parse_feed(path.read_bytes(), {"content-type": "application/xml"}, f"http://127.0.0.1/{path.name}")
+            )
+        except FeedParseError:
+            continue
+    return tuple(feeds)
 
 
 # --- a real HTTP server on 127.0.0.1 ------------------------------------------------------------------

@@ -19,11 +19,9 @@ from erepwatch.analyze.sentiment_models import ModelScorer
 from erepwatch.analyze.tags import load_tagger
 from erepwatch.analyze.textnorm import fold_with_offsets, part, scan
 from erepwatch.analyze.window import mention_window
-from erepwatch.errors import FeedParseError
 from erepwatch.ingest.items import items_from_feed
-from erepwatch.ingest.parse import parse_feed
 from erepwatch.pipeline import LEAD_CHARS, _prepared
-from tests.conftest import PlainWatch, corpus_feeds
+from tests.conftest import PlainWatch, parsed_corpus
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 #: The watches of benchmarks/bench_poll.py: words, phrases, exclusions, an elision.
@@ -51,11 +49,7 @@ QUERIES = [
 @pytest.fixture(scope="module")
 def corpus_items() -> list[MatchItem]:
     items = []
-    for path in corpus_feeds():
-        try:
-            feed = parse_feed(path.read_bytes(), {"content-type": "application/xml"}, url=f"http://x/{path.name}")
-        except FeedParseError:
-            continue
+    for feed in parsed_corpus():
         items += [MatchItem(d.title, d.text, d.url, "en") for d in items_from_feed(feed, fetched_at=NOW)]
     assert len(items) > 4000
     return items
