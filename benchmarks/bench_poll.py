@@ -192,7 +192,7 @@ from erepwatch.db.migrate import upgrade  # noqa: E402
 from erepwatch.ingest.canonical import _canonical_text  # noqa: E402
 from erepwatch.ingest.fetch import Fetcher  # noqa: E402
 from erepwatch.ingest.parse import parse_feed, parse_with_feedparser  # noqa: E402
-from erepwatch.pipeline import Analysis, run_poll  # noqa: E402
+from erepwatch.pipeline import Analysis, PollStats, run_poll  # noqa: E402
 from erepwatch.service.sources import SourceInput, add_source  # noqa: E402
 from erepwatch.service.watches import WatchInput, add_watch  # noqa: E402
 from erepwatch.settings import load_settings  # noqa: E402
@@ -223,6 +223,8 @@ WATCHES = [
     "samsung",
 ]
 HEADERS = {"content-type": "application/xml"}
+#: one poll of every source of a prepared database (``polling``)
+Poll = Callable[[], PollStats]
 STAGES = ("fetch", "parse", "normalise", "language", "store", "tokens", "match", "analyse", "cluster")
 
 
@@ -356,9 +358,10 @@ def database(kind: str) -> Iterator[str]:
         yield url
 
 
-def one_round(
-    files: list[Path], port: int, watches: int, kind: str, embedding: bool = True, timed: bool = True
-) -> dict[str, Any]:
+@contextmanager
+def polling(files: list[Path], port: int, watches: int, kind: str, embedding: bool = True) -> Iterator[Poll]:
+    """A fresh database with ``watches`` watches and the corpus's feeds as sources: yields the poll of them all
+    (first call: every feed new; second: all 304), as the daemon runs it."""
     with database(kind) as url, tempfile.TemporaryDirectory() as tmp:
         environ = {"EREPWATCH_DATA_DIR": tmp, "EREPWATCH_DATABASE_URL": url, "EREPWATCH_ALLOW_PRIVATE": "1"}
         if not embedding:
@@ -381,15 +384,24 @@ def one_round(
         # The links' keys are memoised per process: a round after the first would find this same corpus's links
         # known, which no first poll of new items does.
         _canonical_text.cache_clear()
+        try:
+            yield lambda: asyncio.run(run_poll(sessions, settings, all_sources=True, analysis=analysis))
+        finally:
+            engine.dispose()
+
+
+def one_round(
+    files: list[Path], port: int, watches: int, kind: str, embedding: bool = True, timed: bool = True
+) -> dict[str, Any]:
+    with polling(files, port, watches, kind, embedding) as poll:
         with timed_stages(timed) as timers:
             wall, cpu = time.perf_counter(), time.process_time()
-            stats = asyncio.run(run_poll(sessions, settings, all_sources=True, analysis=analysis))
+            stats = poll()
             first = (time.perf_counter() - wall, time.process_time() - cpu)
         with timed_stages(timed) as again:
             wall, cpu = time.perf_counter(), time.process_time()
-            asyncio.run(run_poll(sessions, settings, all_sources=True, analysis=analysis))
+            poll()
             second = (time.perf_counter() - wall, time.process_time() - cpu)
-        engine.dispose()
     out: dict[str, Any] = {"stats": stats.as_dict()}
     for i, (clock, stages) in enumerate((("wall", timers.seconds), ("cpu", timers.cpu))):
         # The embedding stages (story folding, sentiment model) are reported apart, as issue 17 asks.
