@@ -415,3 +415,20 @@ def test_band_keys_are_the_written_mix_of_the_bands_minima(title_words: list[str
             mixed = (m0 * _MIX[0]) ^ (m1 * _MIX[1]) ^ (m2 * _MIX[2]) ^ (band * _MIX[3]) ^ ((watch_id & mask) * _MIX[4])
             expected.append(mixed & mask)
     assert band_keys(watch_id, prepared) == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=2**64 - 1), min_size=2, max_size=5))
+def test_band_keys_of_one_title_in_several_watches_are_each_watchs_own(watch_ids: list[int]) -> None:
+    # The bands' part is cached per title (an item several watches match): each watch's keys are still the ones a
+    # title never seen before gets in that watch.
+    from erepwatch.analyze.dedup import _title_bands, band_keys, prepare
+
+    prepared = prepare("Macron annonce une réforme au Sénat", "")
+    in_a_row = [band_keys(w, prepared) for w in watch_ids]
+    fresh = []
+    for w in watch_ids:
+        _title_bands.cache_clear()
+        fresh.append(band_keys(w, prepared))
+    assert in_a_row == fresh
+    assert len({tuple(keys[1:]) for keys in fresh}) == len(set(watch_ids))

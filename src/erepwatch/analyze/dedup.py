@@ -421,25 +421,38 @@ def band_keys(watch_id: int, prepared: PreparedText) -> list[int]:
     """The bucket keys of a prepared title in its watch: one per band, and one for the exact title.
 
     Keys are plain ints below 2**64 (a hash of the watch, the band and its minima): a collision only adds a candidate,
-    which the pairwise decision then rejects. The minima are taken with numpy: this runs for every mention
-    indexed or evicted, and a Python loop over 60 hashes per word cost ~100 µs a title.
+    which the pairwise decision then rejects. The watch enters each band's key by one XOR, so the bands' part of the
+    keys is the title's alone (:func:`_title_bands`): an item several watches match has it computed once.
     """
+    exact = hash((watch_id, -1, prepared.title)) & _MASK
+    bands = _title_bands(prepared.title)
+    if not bands:
+        return [exact]
+    watch = (watch_id & _MASK) * _MIX[4] & _MASK
+    return [exact, *map(watch.__xor__, bands)]
+
+
+@lru_cache(maxsize=256)
+def _title_bands(title: str) -> tuple[int, ...]:
+    """Each band's key of ``title`` before the watch is mixed in: ``(m0 * k0) ^ (m1 * k1) ^ (m2 * k2) ^ (band * k3)``
+    over the band's three minima, wrapping at 64 bits (empty for a title without words).
+
+    The minima are taken with numpy: this runs for every title indexed or evicted, and a Python loop over 60 hashes
+    per word cost ~100 µs a title. The cache holds the few titles just seen: the mentions of one item, which its
+    watches' mentions are assigned one after the other (and a title's keys are asked again when it is evicted)."""
     import numpy as np
 
-    exact = hash((watch_id, -1, prepared.title)) & _MASK
-    words = set(prepared.title.split())
+    words = set(title.split())
     if not words:
-        return [exact]
+        return ()
     hashes = np.frombuffer(b"".join(map(_word_hashes, words)), dtype=np.uint32).reshape(len(words), _BANDS * _ROWS)
     rows, bands = _mixers()
-    # (m0 * k0) ^ (m1 * k1) ^ (m2 * k2) ^ (band * k3) ^ (watch * k4), wrapping at 64 bits: the rows' products by
-    # array operations (which wrap without a warning), the watch's in Python. The mixers are made once: building
+    # The rows' products by array operations (which wrap without a warning). The mixers are made once: building
     # five numpy scalars and entering np.errstate at every call cost more than the keys themselves.
     mixed = np.minimum.reduce(hashes, axis=0).astype(np.uint64).reshape(_BANDS, _ROWS) * rows
     keys = np.bitwise_xor.reduce(mixed, axis=1)
     keys ^= bands
-    keys ^= np.uint64((watch_id & _MASK) * _MIX[4] & _MASK)
-    return [exact, *keys.tolist()]
+    return tuple(keys.tolist())
 
 
 _MASK = 0xFFFFFFFFFFFFFFFF
