@@ -95,9 +95,28 @@ def _indexed(session) -> set[int]:
 
 
 def _integrity(session) -> None:
-    """SQLite: FTS5 checks its index against its content (raises if they disagree)."""
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(text("INSERT INTO items_fts(items_fts) VALUES ('integrity-check')"))
+    """SQLite: FTS5 checks its index (raises if it is damaged), and the index holds exactly what indexing the
+    indexed items' rows as they now read gives, word by word and position by position: the table keeps no copy of
+    what it indexed (migration 0013), so this compares it with a table that does, built here."""
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    session.execute(text("INSERT INTO items_fts(items_fts) VALUES ('integrity-check')"))
+    tokenizer = load_migration("0013_search_index_contentless").TOKENIZER
+    session.execute(text(f"CREATE VIRTUAL TABLE temp.fresh_fts USING fts5(title, text, {tokenizer})"))
+    session.execute(
+        text(
+            "INSERT INTO temp.fresh_fts(rowid, title, text) "
+            "SELECT id, title, text FROM items WHERE id IN (SELECT id FROM items_fts_docsize)"
+        )
+    )
+    words = []
+    for table in ("main.items_fts", "temp.fresh_fts"):
+        schema, name = table.split(".")
+        session.execute(text(f"CREATE VIRTUAL TABLE temp.vocab USING fts5vocab({schema}, {name}, instance)"))
+        words.append(session.execute(text("SELECT term, doc, col, offset FROM temp.vocab ORDER BY 1, 2, 3, 4")).all())
+        session.execute(text("DROP TABLE temp.vocab"))
+    session.execute(text("DROP TABLE temp.fresh_fts"))
+    assert words[0] == words[1]
 
 
 def test_only_mentioned_items_are_indexed_and_searches_find_the_same(sessions):
@@ -231,3 +250,40 @@ def _indexed_before(session) -> set[int]:
     if session.get_bind().dialect.name == "sqlite":
         return set(session.scalars(text("SELECT rowid FROM items_fts_docsize")))
     return set(session.scalars(text("SELECT id FROM items WHERE fts_document IS NOT NULL")))
+
+
+def test_the_contentless_index_finds_the_same_and_goes_back(db_url):
+    """Migration 0013 (SQLite: the index without its copy of the text): the same items indexed, word for word, the
+    same searches answered, before and after, both ways; PostgreSQL is untouched by it."""
+    engine = make_engine(db_url)
+    upgrade(engine, "0012_search_mentioned_items")
+    sessions = session_factory(engine)
+    with sessions.begin() as session:
+        source_id, (w0, w1) = _setup(session)
+        stored = store_items(session, [_draft(n, t, b) for n, (t, b) in enumerate(TEXTS)], source_id=source_id, now=NOW)
+        ids = [s.id for s in stored]
+        insert_mentions(session, [_row(w0, ids[i], NOW) for i in (0, 1, 3)] + [_row(w1, ids[0], NOW)])
+    with sessions.begin() as session:
+        indexed = _indexed(session)
+        before = {query: _found(session, query) for query in SEARCHES}
+        assert indexed == {ids[0], ids[1], ids[3]} and before["greve"]
+    upgrade(engine)
+    with sessions.begin() as session:
+        _integrity(session)
+        assert _indexed(session) == indexed
+        assert {query: _found(session, query) for query in SEARCHES} == before
+        # the triggers keep it whole: an indexed item rewritten, an indexed one deleted, a new mention
+        session.execute(update(Item).where(Item.id == ids[1]).values(title="Tempête"))
+        session.execute(text("DELETE FROM items WHERE id = :i"), {"i": ids[3]})
+        insert_mentions(session, [_row(w1, ids[5], NOW)])
+    with sessions.begin() as session:
+        _integrity(session)
+        assert _indexed(session) == {ids[0], ids[1], ids[5]}
+        after = {query: _found(session, query) for query in [*SEARCHES, "tempete"]}
+        assert after == {query: _expected(session, query) for query in [*SEARCHES, "tempete"]}
+    downgrade_to(engine, "0012_search_mentioned_items")
+    with sessions.begin() as session:
+        _integrity(session)
+        assert _indexed(session) == {ids[0], ids[1], ids[5]}
+        assert {query: _found(session, query) for query in [*SEARCHES, "tempete"]} == after
+    engine.dispose()

@@ -1,7 +1,8 @@
 """Clauses the mention reads share: what a person hid (irrelevant, muted publisher), tags, full-text search.
 
 Full-text search uses the database's own index: the FTS5 table ``items_fts`` on SQLite (migration
-``0005_web_acts_search``), the GIN-indexed column ``items.fts_document`` on PostgreSQL (``0010_watch_groups``;
+``0005_web_acts_search``; of the mentioned items since ``0012``, without a copy of their text since ``0013``: only
+rowids are ever read from it), the GIN-indexed column ``items.fts_document`` on PostgreSQL (``0010_watch_groups``;
 written with the item since ``0011_fts_document_written``, :func:`document_text`). Both fold accents, so
 "greve" finds "grève" and "cafe" finds "café": FTS5's tokenizer removes diacritics; on PostgreSQL the column and
 the searched words are folded by the same table (:data:`FOLD_FROM` → :data:`FOLD_TO`, frozen in the migrations).
