@@ -536,21 +536,28 @@ def _spaced_words(kept: str) -> tuple[list[str], list[int], list[int]]:
 
 
 def _spaced_words_long(kept: str) -> tuple[list[str], list[int], list[int]]:
-    """:func:`_spaced_words` for a long text: the words start where a space is followed by another character, found
-    by numpy over the text's code points, instead of an offset made for every piece ``split(" ")`` cuts (the empty
-    ones between two signs included)."""
+    """:func:`_spaced_words` for a long text: the words are the runs of characters between spaces, and their starts
+    and ends are where the text turns from space to word and back, found by numpy over the text's code points in one
+    pass (one list of both, sliced), instead of an offset made for every piece ``split(" ")`` cuts (the empty ones
+    between two signs included), or an end added to each start in Python."""
     import numpy as np
 
     found = kept.split()  # only spaces separate: the same words, without the empty pieces
+    if not found:
+        return found, [], []
     try:
         points = np.frombuffer(kept.encode("latin-1"), np.uint8)
     except UnicodeEncodeError:
         points = np.frombuffer(kept.encode("utf-32-le"), np.uint32)
     space = points == _SPACE
-    starts: list[int] = (np.flatnonzero(space[:-1] > space[1:]) + 1).tolist()
-    if len(space) and not space[0]:
-        starts.insert(0, 0)
-    return found, starts, list(map(add, starts, map(len, found)))
+    # Every turn, in order: a word's start, its end, the next word's start… (a text that begins or ends inside a word
+    # has no turn there: its first start and last end are the text's own bounds).
+    turns: list[int] = (np.flatnonzero(space[:-1] != space[1:]) + 1).tolist()
+    if not space[0]:
+        turns.insert(0, 0)
+    if not space[-1]:
+        turns.append(len(kept))
+    return found, turns[0::2], turns[1::2]
 
 
 _SPACE = ord(" ")
