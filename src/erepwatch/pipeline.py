@@ -356,7 +356,7 @@ def claim_sources(
         if limit:
             query = query.limit(limit * CLAIM_OVERFETCH if per_host else limit)
         # Rows, not ORM objects: loading and flushing 148 sources through the unit of work cost ~7.5 ms of CPU a
-        # poll, a sixth of an all-304 re-poll of the corpus (benchmarks/bench_poll.py).
+        # poll (now ~4), ~5 % of an all-304 re-poll of the corpus (~150 ms, benchmarks/bench_poll.py).
         candidates = session.execute(query.with_for_update(skip_locked=True)).all()
         if limit and per_host:
             gate = gate or shared_gate()
