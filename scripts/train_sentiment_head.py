@@ -6,7 +6,8 @@ embeddings and word-list features, one per language) and the crisis classifier (
 
 ``DIR`` holds the public training files listed in :data:`SOURCES` (fetch each from its URL; the script checks
 their SHA-256, so a different file is refused rather than silently trained on). Besides them, the ``tune`` split
-of every evaluation set in ``tests/data/sentiment/`` is trained on (and ``fr_news_train.tsv``, all tune); the
+of every evaluation set in ``tests/data/sentiment/`` is trained on (and ``fr_news_train.tsv``, all tune; the
+French Wikinews headlines of ``fr_news_wikinews.tsv`` only by the layouts that name them, :data:`OPTIONAL_SETS`); the
 ``test`` splits never are (they are what ``benchmarks/eval_sentiment.py`` and the tests report). Embeddings come
 from ``erepwatch.analyze.embedding.embed`` (the model the wheel runs), cached under ``--cache`` by model version
 and text hash.
@@ -273,24 +274,45 @@ def macro_f1(gold: Sequence[str], pred: Sequence[str]) -> float:
     return sum(f1s) / len(f1s)
 
 
-#: The tune side of every labelled set (fr_news_train.tsv: French headlines labelled for training only).
-TUNE_SETS = ("en_news", "en", "fr_reviews", "fr_news", "fr_news_train")
+#: The tune side of every labelled set (fr_news_train.tsv: French headlines labelled for training only;
+#: fr_news_wikinews.tsv: French Wikinews headlines, CC BY 2.5, see :data:`OPTIONAL_SETS`).
+TUNE_SETS = ("en_news", "en", "fr_reviews", "fr_news", "fr_news_train", "fr_news_wikinews")
+#: Sets trained on only by the layouts that name them (a layout's ``extra``), and then in their own language's head
+#: only, so that the other heads stay the same with or without them (session 10's trial of the Wikinews headlines:
+#: tests/data/sentiment/README.md).
+OPTIONAL_SETS = ("fr_news_wikinews",)
+#: Where each optional set comes from, as :data:`SOURCES` lists the public files: set → (the source at a fixed commit,
+#: which the set's build script in tests/data/sentiment/ reads; SHA-256 of the set's file as labelled; licence).
+OPTIONAL_SOURCES = {
+    "fr_news_wikinews": (
+        "https://github.com/YoannDupont/WiNER-fr/tree/0fe35f0d687f27f230b550a09fed1d641a4b1601 (the 36 "
+        "YEAR/YEAR-MONTH-urls.txt files: French Wikinews titles, 2016-2018; build_fr_wikinews.py)",
+        "bd74b66702fbf7e766eb8c99900ceb2fd7bd234740852f82c35f5c2b9d09b2f5",
+        "CC BY 2.5 (French Wikinews contributors, https://fr.wikinews.org); labels: this project (MIT)",
+    ),
+}
 #: Language of each set (public sources and tune sets).
 LANGUAGE = {"twitter": "en", "uci": "en", "allocine": "fr", "en_news": "en", "en": "en", "fr_reviews": "fr"}
 LANGUAGE |= {"allocine_check": "fr"}
-LANGUAGE |= {"fr_news": "fr", "fr_news_train": "fr"}
+LANGUAGE |= {"fr_news": "fr", "fr_news_train": "fr", "fr_news_wikinews": "fr"}
 #: Head layouts compared: one head for every language, or one per language (plus the shared one for the others)
 #: where the other language's texts still teach, at ``cross`` weight (the embedding space is shared); with
 #: ``balanced``, every set weighs the same in all (a few hundred French headlines against 1,400 film reviews); with
 #: ``boost`` (language → factor), a language's own in-domain sets (:data:`IN_DOMAIN`: news, what a mention window
-#: reads like) weigh that many times more in its head only.
-Layout = tuple[float | None, bool, dict[str, float]]
+#: reads like) weigh that many times more in its head only; ``extra`` (set → factor) names the :data:`OPTIONAL_SETS`
+#: trained on, at that weight in their language's head (the others leave them out).
+Layout = tuple[float | None, bool, dict[str, float], dict[str, float]]
+SHIPPED_BOOST = {"en": 8.0, "fr": 4.0}
 LAYOUTS: dict[str, Layout] = {
-    "shared": (None, False, {}),
-    "per language": (0.3, False, {}),
-    "per language, sets balanced": (0.3, True, {}),
-    "per language, news x8": (0.3, False, {"en": 8.0, "fr": 8.0}),
-    "per language, news x8 en, x4 fr": (0.3, False, {"en": 8.0, "fr": 4.0}),
+    "shared": (None, False, {}, {}),
+    "per language": (0.3, False, {}, {}),
+    "per language, sets balanced": (0.3, True, {}, {}),
+    "per language, news x8": (0.3, False, {"en": 8.0, "fr": 8.0}, {}),
+    "per language, news x8 en, x4 fr": (0.3, False, SHIPPED_BOOST, {}),
+    # Session 10: the shipped layout with the French Wikinews headlines in the French head.
+    "per language, news x8 en, x4 fr, wikinews x1": (0.3, False, SHIPPED_BOOST, {"fr_news_wikinews": 1.0}),
+    "per language, news x8 en, x4 fr, wikinews x2": (0.3, False, SHIPPED_BOOST, {"fr_news_wikinews": 2.0}),
+    "per language, news x8 en, x4 fr, wikinews x4": (0.3, False, SHIPPED_BOOST, {"fr_news_wikinews": 4.0}),
 }
 #: The news sets of each language, weighed up by a layout's ``boost`` in that language's head.
 IN_DOMAIN = {"en": ("en_news",), "fr": ("fr_news", "fr_news_train")}
@@ -306,6 +328,10 @@ CV_GROUPS = {
 
 
 def tune_sets() -> dict[str, list[tuple[str, str]]]:
+    for name, (source, digest, _licence) in OPTIONAL_SOURCES.items():
+        path = ROOT / "tests" / "data" / "sentiment" / f"{name}.tsv"
+        if sha256(path) != digest:
+            raise SystemExit(f"{path} differs from the set labelled from {source} (SHA-256 {digest})")
     return {name: load_set(name, "tune") for name in TUNE_SETS}
 
 
@@ -319,18 +345,28 @@ def lexical_features(lexicon: LexiconScorer, rows: Sequence[Example]) -> np.ndar
 def fit_heads(
     x: np.ndarray, y: np.ndarray, sets: Sequence[str], l2: float, layout: Layout
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """The heads of one layout: ``ANY_LANGUAGE`` on everything, and with ``cross`` one per language."""
-    cross, balanced, boost = layout
-    domains = [DOMAIN.get(name, name) for name in sets]
+    """The heads of one layout: ``ANY_LANGUAGE`` on everything but the :data:`OPTIONAL_SETS`, and with ``cross`` one
+    per language (with the optional sets of its language that the layout names)."""
+    cross, balanced, boost, extra = layout
+    names = np.array(sets)
+    base = ~np.isin(names, OPTIONAL_SETS)
+    domains = [DOMAIN.get(name, name) for name in names[base]]
     sizes = {d: domains.count(d) for d in set(domains)}
-    balance = np.array([len(sets) / (len(sizes) * sizes[d]) for d in domains]) if balanced else np.ones(len(sets))
-    heads = {ANY_LANGUAGE: fit(x, y, l2, sample=balance)}
+    balance = np.ones(len(sets))
+    if balanced:
+        balance[base] = [len(domains) / (len(sizes) * sizes[d]) for d in domains]
+    heads = {ANY_LANGUAGE: fit(x[base], y[base], l2, sample=balance[base])}
     if cross is not None:
         languages = np.array([LANGUAGE[name] for name in sets])
-        names = np.array(sets)
         for lang in ("en", "fr"):
             own = np.where(np.isin(names, IN_DOMAIN[lang]), boost.get(lang, 1.0), 1.0)
-            heads[lang] = fit(x, y, l2, sample=balance * own * np.where(languages == lang, 1.0, cross))
+            sample = balance * own * np.where(languages == lang, 1.0, cross)
+            use = base.copy()
+            for name, factor in extra.items():
+                if LANGUAGE[name] == lang:
+                    use |= names == name
+                    sample = np.where(names == name, factor, sample)
+            heads[lang] = fit(x[use], y[use], l2, sample=sample[use])
     return heads
 
 
@@ -386,9 +422,10 @@ def train_head(
     out: Path,
     layouts: Sequence[str] = tuple(LAYOUTS),
     penalties: Sequence[float] = L2_GRID,
-) -> HeadModel:
+    cv_only: bool = False,
+) -> HeadModel | None:
     """Choose layout and penalty by 2-fold cross-validation on the tune sides (public data always trained on),
-    then train on everything allowed and write the head."""
+    then train on everything allowed and write the head (``cv_only``: print the cross-validation only)."""
     lexicon = LexiconScorer.from_files()
     tunes = tune_sets()
     rows: list[Example] = list(public) + [(name, label, text) for name, r in tunes.items() for label, text in r]
@@ -436,9 +473,16 @@ def train_head(
         }
         shown = ", ".join(f"{g} {v:.3f}" for g, v in scores.items())
         print(f"{layout}, l2={l2:g}: {shown}")
+        # Each variant with offsets of its own (the protocol of the README's comparisons): a layout is compared at
+        # its best correction, not at the winner's.
+        for lang, (offset, with_offsets) in choose_offsets(golds, outs).items():
+            shown = ", ".join(f"{g} {v:.3f}" for g, v in with_offsets.items())
+            print(f"  with its offsets {lang} {offset.tolist()}: {shown}")
         if best is None or cv_score(scores) > best[2]:
             best = (layout, l2, cv_score(scores))
     assert best is not None
+    if cv_only:
+        return None
     layout, l2, _ = best
     offsets = choose_offsets(*oof[(layout, l2)])
     for lang, (offset, scores) in offsets.items():
@@ -476,6 +520,9 @@ def main(argv: Iterable[str] | None = None) -> None:
     parser.add_argument("--bow-out", type=Path, default=BOW_PATH, help="where the bag-of-words model goes")
     parser.add_argument("--bow-only", action="store_true", help="train the bag-of-words model only (no embedding)")
     parser.add_argument("--head-only", action="store_true", help="train the e5 head only")
+    parser.add_argument(
+        "--cv-only", action="store_true", help="print the head's cross-validation (each layout with its offsets) only"
+    )
     parser.add_argument("--crisis-out", type=Path, default=CRISIS_PATH, help="where the crisis model goes")
     parser.add_argument("--layouts", nargs="*", choices=tuple(LAYOUTS), help="head layouts compared (default: all)")
     parser.add_argument("--l2", nargs="*", type=float, help="penalties compared (default: L2_GRID)")
@@ -498,12 +545,15 @@ def main(argv: Iterable[str] | None = None) -> None:
         parser.error("--sources is required (the folder holding the files of SOURCES)")
 
     public = public_sets(args.sources)
-    tunes = tune_sets()
+    # The bag-of-words model never reads the optional sets (they are a trial of the e5 head's French part).
+    tunes = {name: rows for name, rows in tune_sets().items() if name not in OPTIONAL_SETS}
     if args.bow_only:
         train_bow([r for r in public if r[0] != CHECK], tunes, args.bow_out)
         return
     cache = EmbeddingCache(args.cache)
-    head = train_head(public, cache, args.out, args.layouts or tuple(LAYOUTS), args.l2 or L2_GRID)
+    head = train_head(public, cache, args.out, args.layouts or tuple(LAYOUTS), args.l2 or L2_GRID, args.cv_only)
+    if head is None:
+        return
     if not args.no_crisis:
         train_crisis(cache, head, args.crisis_out)
     if args.bow_out is not None and not args.head_only:
