@@ -52,6 +52,19 @@ def _setup(session, watches: int = 2) -> tuple[int, list[int]]:
     return source.id, ids
 
 
+def _stored_at(db_url: str, revision: str):
+    """A new database at ``revision`` holding :data:`TEXTS` as one source's items, with two watches and no mention:
+    the engine, its sessions, the items' ids and the watches' ids."""
+    engine = make_engine(db_url)
+    upgrade(engine, revision)
+    sessions = session_factory(engine)
+    with sessions.begin() as session:
+        source_id, watches = _setup(session)
+        stored = store_items(session, [_draft(n, t, b) for n, (t, b) in enumerate(TEXTS)], source_id=source_id, now=NOW)
+        ids = [s.id for s in stored]
+    return engine, sessions, ids, watches
+
+
 def _row(watch_id: int, item_id: int, published: datetime) -> dict:
     return {
         "watch_id": watch_id, "item_id": item_id, "created_at": NOW, "published_at": published, "snippet": "",
@@ -209,13 +222,8 @@ def test_deletes_keep_the_index_whole(sessions):
 
 
 def test_the_migration_indexes_mentioned_items_only_and_goes_back(db_url):
-    engine = make_engine(db_url)
-    upgrade(engine, "0011_fts_document_written")
-    sessions = session_factory(engine)
+    engine, sessions, ids, (w0, _w1) = _stored_at(db_url, "0011_fts_document_written")
     with sessions.begin() as session:
-        source_id, (w0, _w1) = _setup(session)
-        stored = store_items(session, [_draft(n, t, b) for n, (t, b) in enumerate(TEXTS)], source_id=source_id, now=NOW)
-        ids = [s.id for s in stored]
         session.add_all(Mention(watch_id=w0, item_id=ids[i], created_at=NOW, published_at=NOW) for i in (0, 1, 3))
     with sessions.begin() as session:
         assert _indexed_before(session) == set(ids)
@@ -255,13 +263,8 @@ def _indexed_before(session) -> set[int]:
 def test_the_contentless_index_finds_the_same_and_goes_back(db_url):
     """Migration 0013 (SQLite: the index without its copy of the text): the same items indexed, word for word, the
     same searches answered, before and after, both ways; PostgreSQL is untouched by it."""
-    engine = make_engine(db_url)
-    upgrade(engine, "0012_search_mentioned_items")
-    sessions = session_factory(engine)
+    engine, sessions, ids, (w0, w1) = _stored_at(db_url, "0012_search_mentioned_items")
     with sessions.begin() as session:
-        source_id, (w0, w1) = _setup(session)
-        stored = store_items(session, [_draft(n, t, b) for n, (t, b) in enumerate(TEXTS)], source_id=source_id, now=NOW)
-        ids = [s.id for s in stored]
         insert_mentions(session, [_row(w0, ids[i], NOW) for i in (0, 1, 3)] + [_row(w1, ids[0], NOW)])
     with sessions.begin() as session:
         indexed = _indexed(session)
