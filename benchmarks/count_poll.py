@@ -79,9 +79,14 @@ on today's main, so per instruction the poll runs slower than feedparser (its C 
 presumably; not measured), and the parse stage faster: the parse stage's 0.0516× in instructions sits above its 0.05
 target while its time ratio sits below. With ``--cache-sim`` on the first 5 feeds only (a trial, 160 entries: not
 the corpus), the cycle estimate moved the ratios a little, not to the time ratios: parse stage 0.063× (Ir) →
-0.057× (cycles), first poll 0.347× → 0.333×. What the counts are for: a change to the poll's code that moves its
-count by more than the spread above did change its work, which no timing on this machine can show for a few per
-cent.
+0.057× (cycles), first poll 0.347× → 0.333×. Again at 16:16–16:31 on main 6500d07 (store17's and cpu17's
+changes since, load ~2, 15 minutes): feedparser 55,099,682,218 / 55,102,361,746 (0.005 %), parse stage alone
+0.0518× / 0.0520× (0.36 %), first poll 12,932,404,452 / 12,925,747,254, 0.2347× / 0.2346× (0.052 %), re-poll
+475,199,920 / 469,563,098, 0.0086× / 0.0085× (1.2 %). Between the two invocations feedparser's count, whose code did
+not change, moved by 0.5 % (cause not traced: what the rest of the process holds, or the load through the wall
+clock), ten times the spread within one: compare commits by the ratios, each run's poll against its own
+feedparser, and read a change of under ~1 % as noise. What the counts are for: a change to the poll's code that
+moves its ratio by more than that did change its work, which no timing on this machine can show for a few per cent.
 """
 
 from __future__ import annotations
