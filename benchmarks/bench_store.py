@@ -54,7 +54,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 import bench_poll  # noqa: E402
 
 from erepwatch.db import engine as db_engine  # noqa: E402
-from erepwatch.db.migrate import _config, head_revision  # noqa: E402
+from erepwatch.db.migrate import downgrade, head_revision  # noqa: E402
 
 #: (kind, sql, values): kind "x" execute, "m" executemany, "c" commit, "r" rollback
 Statement = tuple[str, str, Any]
@@ -171,14 +171,10 @@ def at_revision(snapshot: Path, revision: str, folder: Path) -> Path:
     target = folder / f"{revision}.db"
     shutil.copy(snapshot, target)
     if revision != head_revision():
-        from alembic import command
         from sqlalchemy import create_engine
 
         engine = create_engine(f"sqlite:///{target}")
-        config = _config()
-        with engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.downgrade(config, revision)
+        downgrade(engine, revision)
         engine.dispose()
     return target
 

@@ -48,18 +48,6 @@ def load_migration(name: str) -> Any:
     return module
 
 
-def downgrade_to(engine: Any, revision: str) -> None:
-    """Alembic's downgrade of the database behind ``engine`` to ``revision``."""
-    from alembic import command
-
-    from erepwatch.db.migrate import _config
-
-    config = _config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, revision)
-
-
 def corpus_feeds() -> list[Path]:
     return sorted(p for p in FEEDS.iterdir() if p.suffix not in {".tsv", ".md"})
 

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import text, update
 
 from erepwatch.db.engine import make_engine, session_factory
-from erepwatch.db.migrate import upgrade
+from erepwatch.db.migrate import downgrade, upgrade
 from erepwatch.db.models import Item, Mention, Source, Watch
 from erepwatch.db.search import FOLD_FROM, FOLD_TO, document_text
 from erepwatch.db.store import indexing_for_search, insert_mentions, store_items
@@ -20,7 +20,7 @@ from erepwatch.errors import ErepwatchError, StorageError
 from erepwatch.ingest.items import items_from_feed
 from erepwatch.ingest.parse import parse_feed
 from erepwatch.records import ItemDraft
-from tests.conftest import corpus_feeds, downgrade_to, load_migration
+from tests.conftest import corpus_feeds, load_migration
 
 NOW = datetime(2026, 12, 7, tzinfo=UTC)
 ON_POSTGRES = pytest.mark.parametrize("db_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
@@ -159,7 +159,7 @@ def test_every_corpus_item_gets_0010s_document_and_keeps_it_across_a_downgrade(d
         assert session.execute(DIFFERENT).all() == []
         before = session.execute(text("SELECT key, fts_document::text FROM items ORDER BY key")).all()
         assert all(document is not None for _key, document in before)
-    downgrade_to(engine, "0010_watch_groups")  # the generated column again, computed by the server
+    downgrade(engine, "0010_watch_groups")  # the generated column again, computed by the server
     with sessions.begin() as session:
         assert session.execute(text("SELECT key, fts_document::text FROM items ORDER BY key")).all() == before
     upgrade(engine)

@@ -12,13 +12,13 @@ from erepwatch.analyze.matcher import MatchItem
 from erepwatch.backfill import match_stored_items
 from erepwatch.db.engine import make_engine, session_factory
 from erepwatch.db.mention_views import MentionFilter, mention_select
-from erepwatch.db.migrate import upgrade
+from erepwatch.db.migrate import downgrade, upgrade
 from erepwatch.db.models import Item, Mention, Source, Watch
 from erepwatch.db.store import insert_mentions, store_items
 from erepwatch.records import ItemDraft
 from erepwatch.retention import purge
 from erepwatch.settings import load_settings
-from tests.conftest import downgrade_to, load_migration
+from tests.conftest import load_migration
 
 NOW = datetime(2026, 12, 7, tzinfo=UTC)
 TEXTS = [
@@ -233,7 +233,7 @@ def test_the_migration_indexes_mentioned_items_only_and_goes_back(db_url):
         _integrity(session)
         assert _indexed(session) == {ids[0], ids[1], ids[3]}
         assert {query: _found(session, query) for query in SEARCHES} == before
-    downgrade_to(engine, "0011_fts_document_written")
+    downgrade(engine, "0011_fts_document_written")
     with sessions.begin() as session:
         assert _indexed_before(session) == set(ids)
         _integrity(session)
@@ -284,7 +284,7 @@ def test_the_contentless_index_finds_the_same_and_goes_back(db_url):
         assert _indexed(session) == {ids[0], ids[1], ids[5]}
         after = {query: _found(session, query) for query in [*SEARCHES, "tempete"]}
         assert after == {query: _expected(session, query) for query in [*SEARCHES, "tempete"]}
-    downgrade_to(engine, "0012_search_mentioned_items")
+    downgrade(engine, "0012_search_mentioned_items")
     with sessions.begin() as session:
         _integrity(session)
         assert _indexed(session) == {ids[0], ids[1], ids[5]}

@@ -83,6 +83,17 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
     return before, current_revision(engine) or ""
 
 
+def downgrade(engine: Engine, revision: str) -> None:
+    """Take the schema back to ``revision`` by the migrations' own downgrades (tests and benchmarks compare a
+    revision with the one before it; a person can go back after an upgrade)."""
+    from alembic import command
+
+    config = _config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+
 def ensure_schema(engine: Engine) -> None:
     """Create the schema of an empty database; refuse to work on an outdated one (``erepwatch init`` upgrades)."""
     if current_revision(engine) is None:
