@@ -16,7 +16,7 @@ import hashlib
 import re
 from pathlib import Path
 
-from corpus_items import corpus_items, words_of
+from corpus_items import corpus_items, shares_a_story, words_of
 
 from erepwatch.analyze.language import detect_language
 
@@ -54,7 +54,7 @@ def main() -> None:
         if (feed, entry) in test_keys or title in test_titles:
             continue
         bag = words_of(title)
-        if any(bag and other and len(bag & other) >= 0.3 * min(len(bag), len(other)) for other in test_bags):
+        if any(shares_a_story(bag, other) for other in test_bags):
             continue
         lead = lead_of(item.text)
         if len(lead) < MIN_CHARS or lead in out or lead in headlines or lead == title:

@@ -16,9 +16,10 @@ of fr_news_train.tsv). Prints them all (853) by SHA-1 of the title as ``tune<TAB
 from __future__ import annotations
 
 import hashlib
-import re
 import sys
 from pathlib import Path
+
+from corpus_items import shares_a_story, words_of
 
 from erepwatch.analyze.language import detect_language
 
@@ -27,11 +28,6 @@ HERE = Path(__file__).resolve().parent
 DIGEST = "bc4548fc71a4762d959d889f276ad98577f34bbd6e152800b9d91d9b3ea452f2"
 MIN_CHARS = 25
 LABELLED = ("fr_news.tsv", "fr_news_train.tsv", "fr_news_leads.tsv")
-
-
-def words_of(text: str) -> set[str]:
-    """The words of 3 letters or more, lower-cased (as ``corpus_items.words_of``, without the corpus reader)."""
-    return set(re.findall(r"\w{3,}", text.lower()))
 
 
 def url_files(root: Path) -> list[Path]:
@@ -68,7 +64,7 @@ def main(argv: list[str]) -> None:
         if len(title) < MIN_CHARS or title in labelled or detect_language(title) != "fr":
             continue
         bag = words_of(title)
-        if any(bag and other and len(bag & other) >= 0.3 * min(len(bag), len(other)) for other in news_bags):
+        if any(shares_a_story(bag, other) for other in news_bags):
             print(f"near-duplicate of a fr_news.tsv line: {title}", file=sys.stderr)
             continue
         kept[title] = where
