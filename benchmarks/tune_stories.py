@@ -1,7 +1,7 @@
 """Tune-split evaluation of semantic story folding (issue 16 point 2): figures and errors of the **tune** half only.
 
     .venv/bin/python benchmarks/tune_stories.py [--errors] [--cache /tmp/stories_vectors.npz] [--folds 5] [--merge]
-        [--neighbours]
+        [--neighbours] [--mutual 0.91]
 
 Runs the decisions of ``tests/unit/test_stories_quality.py`` (pairs decided alone, and the stories the stage makes of
 every labelled headline) with the code as it is, and prints precision / recall per language and level on the tune
@@ -13,6 +13,8 @@ read once, by the slow test, after a choice is frozen (see tests/data/stories/RE
 pairs move them. Vectors are cached (``--cache``, keyed by the texts and the model version) so a sweep over the
 constants of ``erepwatch.analyze.stories`` costs seconds: patch them in a copy of this script's ``main``.
 
+``--mutual C`` runs both levels with a second cut: two founders that are each other's nearest in their block when the
+later arrives are one story from cosine C, guards permitting (session 11's trial, not shipped).
 ``--neighbours`` measures (pair level, tune only) what the watch's block says besides the pair (session 11, not
 shipped): the ROC AUC of the block's features over the pairs the shipped rule leaves apart, and two rules — a second cut
 for mutual nearest neighbours, a third headline close to both ("bridge") — on the whole tune half and as a choice
@@ -36,13 +38,13 @@ sys.path.insert(0, str(ROOT / "tests" / "unit"))
 
 import test_stories_quality as q  # noqa: E402
 
+from erepwatch.analyze import stories  # noqa: E402
 from erepwatch.analyze.dedup import ClusterCandidate, ClusterIndex, prepare, prepared_near_duplicate  # noqa: E402
 from erepwatch.analyze.embedding import QUERY_VERSION  # noqa: E402
 from erepwatch.analyze.stories import (  # noqa: E402
     assign_lexical,
     lead_key,
     lead_text,
-    semantic_score,
     semantic_split,
     story_text,
     title_cosine,
@@ -84,7 +86,7 @@ def explain(r: dict[str, str], vectors: dict[str, Any]) -> str:
     shared = lead_key(r["lead_a"]) is not None and lead_key(r["lead_a"]) == lead_key(r["lead_b"])
     lead_cos = float(vectors[la] @ vectors[lb]) if la and lb and not shared else None
     languages = r["lang"].split("-") if "-" in r["lang"] else [r["lang"]] * 2
-    score = semantic_score(a, b, title_cos, lead_cos, *languages)
+    score = stories.semantic_score(a, b, title_cos, lead_cos, *languages)
     lexical = prepared_near_duplicate(prepare(a, r["lead_a"]), prepare(b, r["lead_b"]))
     lead = f" lead {lead_cos:.3f}" if lead_cos is not None else ""
     return (
@@ -96,16 +98,10 @@ def explain(r: dict[str, str], vectors: dict[str, Any]) -> str:
 NEIGHBOUR_FLOOR = 0.88  # the lowest pair cosine either rule below may fold
 
 
-def neighbour_features(
-    vectors: dict[str, Any], rows: list[Any], decided: list[q.Decided]
-) -> dict[int, tuple[float, ...]]:
-    """For each tune pair (English, French) the shipped pair rule leaves apart, whose headlines' cosine reaches
-    NEIGHBOUR_FLOOR and that no guard splits: (cosine, rank, bridge, margin, z), read in the pair's block as the stage
-    would see it when the later of the two arrives — the founders of the same watch (as ``q.decide_stories`` builds
-    them: one watch per source, the whole UCI stream in the English one) known by then, within 72 h of both.
-    ``rank``: the larger of the two sides' number of founders of other (lexical) stories closer to it than the other
-    side (0: mutual nearest neighbours); ``bridge``: the best min(cosine to a, cosine to b) over a third founder that
-    no guard splits from either; ``margin``, ``z``: see below."""
+def _blocks() -> tuple[dict[q.Node, Any], dict[q.Node, int], dict[int, int], dict[str, list[q.Node]]]:
+    """What the stage's blocks hold, as ``q.decide_stories`` builds them (one watch per source, the whole UCI stream in
+    the English one): every headline, its place in the arrival order, its lexical story (by place), and the founders
+    (the headlines the stage embeds) of each watch in arrival order."""
     nodes = q._stream()
     order = sorted(nodes, key=lambda n: (nodes[n][2] or q.T0, hashlib.sha256("\t".join(n).encode()).hexdigest()))
     at = {n: i for i, n in enumerate(order)}
@@ -116,6 +112,56 @@ def neighbour_features(
     for n in order:
         if story[at[n]] == at[n] + 1:
             founders.setdefault(n[0], []).append(n)
+    return nodes, at, story, founders
+
+
+def mutual_pairs(vectors: dict[str, Any]) -> set[tuple[str, str]]:
+    """(later, earlier) headlines of two founders of one watch that are each other's nearest founder (headline cosine)
+    when the later arrives, among the founders known then within 72 h — what the stage could read in its block."""
+    nodes, _, _, founders = _blocks()
+    window = timedelta(hours=72)
+    out = set()
+    for block in founders.values():
+        times = [nodes[n][2] or q.T0 for n in block]
+        matrix = np.vstack([vectors[story_text(n[2])] for n in block])
+        cosines = matrix @ matrix.T
+        for p in range(1, len(block)):
+            known = [j for j in range(p) if abs(times[j] - times[p]) <= window]
+            if not known:
+                continue
+            o = max(known, key=lambda j: cosines[p, j])
+            others = [j for j in range(p + 1) if j != o and abs(times[j] - times[o]) <= window]
+            if max(others, key=lambda j: cosines[o, j]) == p:
+                out.add((block[p][2], block[o][2]))
+    return out
+
+
+def with_mutual_cut(low: float, mutual: set[tuple[str, str]]) -> None:
+    """Patch the pair decision (for the stage and the pair level alike): two founders that are each other's nearest
+    (``mutual``) are one story from ``low``, guards permitting."""
+    shipped = stories.semantic_score
+
+    def score(a: str, b: str, cosine: float, *args: Any) -> float | None:
+        found = shipped(a, b, cosine, *args)
+        if found is None and cosine >= low and ((a, b) in mutual or (b, a) in mutual):
+            return cosine
+        return found
+
+    stories.semantic_score = score  # type: ignore[assignment]
+    q.semantic_score = score  # type: ignore[assignment]
+
+
+def neighbour_features(
+    vectors: dict[str, Any], rows: list[Any], decided: list[q.Decided]
+) -> dict[int, tuple[float, ...]]:
+    """For each tune pair (English, French) the shipped pair rule leaves apart, whose headlines' cosine reaches
+    NEIGHBOUR_FLOOR and that no guard splits: (cosine, rank, bridge, margin, z), read in the pair's block as the stage
+    would see it when the later of the two arrives — the founders of the same watch (:func:`_blocks`) known by then,
+    within 72 h of both.
+    ``rank``: the larger of the two sides' number of founders of other (lexical) stories closer to it than the other
+    side (0: mutual nearest neighbours); ``bridge``: the best min(cosine to a, cosine to b) over a third founder that
+    no guard splits from either; ``margin``, ``z``: see below."""
+    nodes, at, story, founders = _blocks()
     window = timedelta(hours=72)
 
     def vec(n: q.Node) -> Any:
@@ -227,12 +273,18 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=0)
     parser.add_argument("--neighbours", action="store_true", help="the block-reading rules of session 11 (pairs)")
     parser.add_argument(
+        "--mutual", type=float, default=None,
+        help="fold two founders that are each other's nearest from this cosine (session 11's trial, both levels)",
+    )  # fmt: skip
+    parser.add_argument(
         "--merge", action=argparse.BooleanOptionalAction, default=None,
         help="merge two stories a founder joins both of (default: the shipped setting, analysis.merge_stories)",
     )  # fmt: skip
     args = parser.parse_args()
     vectors = load_vectors(args.cache)
     rows = q._pairs()
+    if args.mutual is not None:
+        with_mutual_cut(args.mutual, mutual_pairs(vectors))
     levels = {
         "pairs": tune(rows, q.decide_pairs(vectors)),
         "stories": tune(rows, q.decide_stories(vectors, merge=args.merge)),
