@@ -1,0 +1,422 @@
+"""Tune-only trials of the French head for French news headlines (issue #15 point 4, session 11): each variant on
+``train_sentiment_head``'s 2-fold cross-validation of the tune sides (same folds, same features: the e5 embedding and
+the word lists' three features), French head only, scored on the two French groups (fr reviews: the tune reviews
+pooled with the ``allocine_check`` reviews; fr news: ``fr_news`` and ``fr_news_train``). Never reads a ``test``
+line; ``eval_sentiment.py`` reads held-out. Results and the decision: tests/data/sentiment/README.md (session 11).
+
+    .venv/bin/python scripts/fr_head_trials.py --sources DIR [--cache DIR] [TRIAL ...]
+
+Each line prints fr reviews / fr news: raw (no offsets); with class offsets chosen on the pooled out-of-fold logits
+(the protocol of the README's earlier rows); and **nested** (offsets, or any other choice, made on one fold's
+out-of-fold logits and scored on the other fold's), the figure session 11's decision rule compares.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import train_sentiment_head as T  # noqa: E402
+
+from erepwatch.analyze.embedding import embed  # noqa: E402
+
+Logits = Callable[[np.ndarray], np.ndarray]
+Fitter = Callable[[np.ndarray, np.ndarray, float, np.ndarray], Logits]
+#: One fold's out-of-fold logits: (news gold, news logits, reviews gold, reviews logits, check-review logits).
+Fold = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+GRID = np.array([(a, 0.0, c) for a in T.OFFSET_GRID for c in T.OFFSET_GRID])
+
+
+class Data:
+    """The training script's rows and features (public files and tune sides, in its order)."""
+
+    def __init__(self, sources: Path, cache: Path) -> None:
+        public = T.public_sets(sources)
+        tunes = T.tune_sets()
+        rows = list(public) + [(name, label, text) for name, r in tunes.items() for label, text in r]
+        lexicon = T.LexiconScorer.from_files()
+        self.x = np.hstack([T.EmbeddingCache(cache).embed([t for *_, t in rows]), T.lexical_features(lexicon, rows)])
+        self.y = np.array([T.CLASSES.index(label) for _, label, _ in rows])
+        self.texts = [t for *_, t in rows]
+        self.names = np.array([name for name, _, _ in rows])
+        self.position = np.zeros(len(rows), dtype=int)
+        for name in tunes:
+            idx = np.flatnonzero(self.names == name)
+            self.position[idx] = np.arange(len(idx))
+        self.is_tune = np.isin(self.names, list(tunes))
+        self.is_check = self.names == T.CHECK
+        self.lang = np.array([T.LANGUAGE[s] for s in self.names])
+        self.news = np.isin(self.names, T.IN_DOMAIN["fr"])
+        self.reviews = self.names == "fr_reviews"
+        self.base = ~np.isin(self.names, T.OPTIONAL_SETS)
+        #: the rows the fold being fitted trains on (what a fitter that picks rows by set reads)
+        self.train = self.base
+
+    def sample(self, mask: np.ndarray, boost: float = T.SHIPPED_BOOST["fr"], cross: float = 0.3) -> np.ndarray:
+        """The shipped French head's sample weights (``fit_heads``) for the rows of ``mask``."""
+        own = np.where(self.news, boost, 1.0)
+        return (own * np.where(self.lang == "fr", 1.0, cross))[mask]
+
+    def folds(
+        self,
+        fitter: Fitter,
+        l2: float = 1e-5,
+        extra: np.ndarray | None = None,
+        rows: np.ndarray | None = None,
+        sample: Callable[[np.ndarray], np.ndarray] | None = None,
+    ) -> list[Fold]:
+        """Out-of-fold logits of a French head (``fitter``) on the script's two folds; ``extra``: columns appended
+        to the inputs; ``rows``: the rows it may train on (default: those the shipped French head trains on)."""
+        x = self.x if extra is None else np.hstack([self.x, extra])
+        out = []
+        for fold in (0, 1):
+            held = self.is_tune & (self.position % 2 == fold)
+            train = ~held & ~self.is_check & (self.base if rows is None else rows)
+            self.train = train
+            logits = fitter(x[train], self.y[train], l2, (sample or self.sample)(train))
+            hn, hr = held & self.news, held & self.reviews
+            out.append((self.y[hn], logits(x[hn]), self.y[hr], logits(x[hr]), logits(x[self.is_check])))
+        return out
+
+
+def softmax_fit(x: np.ndarray, y: np.ndarray, l2: float, sample: np.ndarray, steps: int = 1000) -> Logits:
+    """The shipped fit (``train_sentiment_head.fit``)."""
+    w, b = T.fit(x, y, l2, sample=sample, steps=steps)
+    return lambda z: z @ w + b
+
+
+def _balanced(y: np.ndarray, sample: np.ndarray) -> np.ndarray:
+    counts = np.bincount(y, minlength=3).astype(np.float64)
+    weights = (len(y) / (3 * np.maximum(counts, 1)))[y] * sample
+    return np.asarray(weights / weights.sum())
+
+
+def adjacent_fit(x: np.ndarray, y: np.ndarray, l2: float, sample: np.ndarray, steps: int = 1000) -> Logits:
+    """Ordinal, adjacent categories: logits (0, s + c1, 2s + c2) with one score s = x.w (a softmax whose columns are
+    0, w, 2w: the shipped head's format)."""
+    weights, onehot, mult = _balanced(y, sample), np.eye(3)[y], np.array([0.0, 1.0, 2.0])
+    w, c, vw, vc = np.zeros(x.shape[1]), np.zeros(3), np.zeros(x.shape[1]), np.zeros(3)
+    xs = x.astype(np.float64)
+    for _ in range(steps):
+        logits = (xs @ w)[:, None] * mult + c
+        p = np.exp(logits - logits.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        g = (p - onehot) * weights[:, None]
+        gc = g.sum(axis=0)
+        gc[0] = 0.0
+        vw = 0.9 * vw - 0.5 * (xs.T @ (g @ mult) + l2 * w)
+        vc = 0.9 * vc - 0.5 * gc
+        w, c = w + vw, c + vc
+    return lambda z: (z @ w)[:, None] * mult + c
+
+
+def _sig(z: np.ndarray) -> np.ndarray:
+    return np.asarray(1 / (1 + np.exp(-z)))
+
+
+def cumulative_fit(
+    x: np.ndarray, y: np.ndarray, l2: float, sample: np.ndarray, steps: int = 1000, all_threshold: bool = False
+) -> Logits:
+    """Ordinal, one score s and two thresholds: proportional odds, P(y <= j) = sigma(t_j - s); with
+    ``all_threshold``, Rennie and Srebro's all-threshold logistic loss. Logits: the classes' log-probabilities."""
+    weights = _balanced(y, sample)
+    w, t, vw, vt = np.zeros(x.shape[1]), np.array([-0.5, 0.5]), np.zeros(x.shape[1]), np.zeros(2)
+    xs, eps = x.astype(np.float64), 1e-9
+    for _ in range(steps):
+        s = xs @ w
+        if all_threshold:
+            gs, gt = np.zeros(len(y)), np.zeros(2)
+            for j in (0, 1):
+                z = np.where(y > j, 1.0, -1.0)
+                dm = -_sig(-z * (s - t[j])) * weights
+                gs += dm * z
+                gt[j] = -float((dm * z).sum())
+        else:
+            a, bb = _sig(t[0] - s), _sig(t[1] - s)
+            da, db = a * (1 - a), bb * (1 - bb)
+            mid = bb - a + eps
+            gs = np.where(y == 0, da / (a + eps), np.where(y == 1, (db - da) / mid, -db / (1 - bb + eps))) * weights
+            g0 = np.where(y == 0, -da / (a + eps), np.where(y == 1, da / mid, 0.0))
+            g1 = np.where(y == 0, 0.0, np.where(y == 1, -db / mid, db / (1 - bb + eps)))
+            gt = np.array([float((g0 * weights).sum()), float((g1 * weights).sum())])
+        vw = 0.9 * vw - 0.5 * (xs.T @ gs + l2 * w)
+        vt = 0.9 * vt - 0.5 * gt
+        w, t = w + vw, np.sort(t + vt)
+
+    def logits(z: np.ndarray) -> np.ndarray:
+        s = z @ w
+        a, bb = _sig(t[0] - s), _sig(t[1] - s)
+        return np.log(np.maximum(np.stack([a, bb - a, 1 - bb], axis=1), 1e-9))
+
+    return logits
+
+
+def binary_fit(x: np.ndarray, yb: np.ndarray, l2: float, sample: np.ndarray, steps: int = 1000) -> Logits:
+    """Logistic regression, both sides weighing the same (times ``sample``)."""
+    pos, neg = max(float((yb * sample).sum()), 1e-9), max(float(((1 - yb) * sample).sum()), 1e-9)
+    weights = sample * np.where(yb > 0, 0.5 / pos, 0.5 / neg)
+    w, b, vw, vb = np.zeros(x.shape[1]), 0.0, np.zeros(x.shape[1]), 0.0
+    xs = x.astype(np.float64)
+    for _ in range(steps):
+        g = (_sig(xs @ w + b) - yb) * weights
+        vw = 0.9 * vw - 0.5 * (xs.T @ g + l2 * w)
+        vb = 0.9 * vb - 0.5 * float(g.sum())
+        w, b = w + vw, b + vb
+    return lambda z: z @ w + b
+
+
+def factored_fit(data: Data, tone_sets: Sequence[str]) -> Fitter:
+    """A tone model (neutral or not, trained on the rows of ``tone_sets``) times a polarity model (negative
+    or positive, on every toned row): logits log P(tone) + log P(polarity), log P(neutral)."""
+
+    def fitter(x: np.ndarray, y: np.ndarray, l2: float, sample: np.ndarray) -> Logits:
+        m = np.isin(data.names[data.train], tone_sets)
+        tone = binary_fit(x[m], (y[m] != 1).astype(float), l2, sample[m])
+        toned = y != 1
+        polarity = binary_fit(x[toned], (y[toned] == 2).astype(float), l2, sample[toned])
+
+        def logits(z: np.ndarray) -> np.ndarray:
+            t, q = tone(z), polarity(z)
+            lt, lnt, lq, lnq = -np.logaddexp(0, -t), -np.logaddexp(0, t), -np.logaddexp(0, -q), -np.logaddexp(0, q)
+            return np.stack([lt + lnq, lnt, lt + lq], axis=1)
+
+        return logits
+
+    return fitter
+
+
+def f1(gold: np.ndarray, logits: np.ndarray, offset: np.ndarray | None = None) -> float:
+    off = np.zeros((1, 3)) if offset is None else offset[None, :]
+    return float(T.group_scores(gold, logits, "f1", off)[0])
+
+
+def choose(golds: Sequence[np.ndarray], logits: Sequence[np.ndarray]) -> tuple[np.ndarray, list[float]]:
+    """The offsets with the best mean of the groups (ties: the smallest), as ``choose_offsets``."""
+    table = [T.group_scores(g, lg, "f1", GRID) for g, lg in zip(golds, logits, strict=True)]
+    total = sum(table)
+    best = min(np.flatnonzero(total >= total.max() - 1e-12), key=lambda i: float(np.abs(GRID[i]).sum()))
+    return GRID[best], [float(t[best]) for t in table]
+
+
+def report(data: Data, name: str, folds: list[Fold]) -> tuple[float, float]:
+    """Print raw, pooled-offset and nested-offset figures (fr reviews / fr news); returns the nested pair."""
+    check = data.y[data.is_check]
+    news_g = np.concatenate([f[0] for f in folds])
+    news_l = np.vstack([f[1] for f in folds])
+    rev_g = np.concatenate([folds[0][2], folds[1][2], check])
+    rev_l = np.vstack([folds[0][3], folds[1][3], (folds[0][4] + folds[1][4]) / 2])
+    off, pooled = choose([rev_g, news_g], [rev_l, news_l])
+    preds: dict[str, list[np.ndarray]] = {"rg": [], "rl": [], "ng": [], "nl": []}
+    for k in (0, 1):
+        a, b = folds[k], folds[1 - k]
+        o, _ = choose([np.concatenate([a[2], check]), a[0]], [np.vstack([a[3], a[4]]), a[1]])
+        preds["ng"].append(b[0])
+        preds["nl"].append(b[1] + o)
+        preds["rg"].append(np.concatenate([b[2], check]))
+        preds["rl"].append(np.vstack([b[3], b[4]]) + o)
+    nested = (
+        f1(np.concatenate(preds["rg"]), np.vstack(preds["rl"])),
+        f1(np.concatenate(preds["ng"]), np.vstack(preds["nl"])),
+    )
+    print(
+        f"{name:58s} raw {f1(rev_g, rev_l):.3f} / {f1(news_g, news_l):.3f}; offsets {off[0]:+.1f}/{off[2]:+.1f} "
+        f"{pooled[0]:.3f} / {pooled[1]:.3f}; nested {nested[0]:.3f} / {nested[1]:.3f}",
+        flush=True,
+    )
+    return nested
+
+
+def news_expert(data: Data, cands: dict[str, list[tuple[np.ndarray, np.ndarray]]]) -> None:
+    """fr news of a news expert (the head a register gate would hand headlines to; reviews keep the shipped head):
+    the candidate and its offsets chosen on one fold's headlines, scored on the other's; pooled figures beside."""
+    for name, folds in cands.items():
+        g, lg = np.concatenate([f[0] for f in folds]), np.vstack([f[1] for f in folds])
+        print(
+            f"  news expert {name:50s} raw {f1(g, lg):.3f}, best offsets {T.group_scores(g, lg, 'f1', GRID).max():.3f}"
+        )
+    golds, preds, picks = [], [], []
+    for k in (0, 1):
+        best: tuple[float, str, np.ndarray] | None = None
+        for name, folds in cands.items():
+            table = T.group_scores(folds[k][0], folds[k][1], "f1", GRID)
+            i = min(np.flatnonzero(table >= table.max() - 1e-12), key=lambda i: float(np.abs(GRID[i]).sum()))
+            if best is None or table[i] > best[0] + 1e-12:
+                best = (float(table[i]), name, GRID[i])
+        assert best is not None
+        _, name, off = best
+        picks.append(f"{name} {off[0]:+.1f}/{off[2]:+.1f}")
+        golds.append(cands[name][1 - k][0])
+        preds.append(cands[name][1 - k][1] + off)
+    print(
+        f"  news expert, candidate and offsets chosen on the other fold: fr news nested "
+        f"{f1(np.concatenate(golds), np.vstack(preds)):.3f} ({'; '.join(picks)})"
+    )
+
+
+_QUOTES = re.compile('[«»“”"]')
+
+
+def form(texts: Sequence[str]) -> np.ndarray:
+    """Headline-form features: a question mark, an exclamation mark, quotes, a colon in the first 60 % (a kicker),
+    an ellipsis."""
+    rows = []
+    for t in texts:
+        colon = t.find(":")
+        rows.append(("?" in t, "!" in t, bool(_QUOTES.search(t)), 0 <= colon <= 0.6 * len(t), "…" in t or "..." in t))
+    return np.array(rows, dtype=np.float32)
+
+
+#: Zero-shot directions (session 11's prompt trial): their cosines to the text as inputs.
+PROMPTS = (
+    "Une bonne nouvelle : succès, victoire, record, progrès, accord, hausse des ventes.",
+    "Une mauvaise nouvelle : échec, crise, accident, mort, conflit, baisse, scandale.",
+    "Une information neutre et factuelle : annonce, programme, calendrier, présentation.",
+)
+
+
+def knn_votes(data: Data, folds: list[Fold], k: int, weight: float, centred: bool, temp: float = 0.05) -> list[Fold]:
+    """The shipped head's logits plus ``weight`` times a similarity-weighted vote of the ``k`` nearest training
+    headlines of the fold (cosine, on embeddings centred on the headlines' mean when ``centred``)."""
+    e = data.x[:, :384].astype(np.float64)
+    if centred:
+        e = e - e[data.news].mean(0)
+    e /= np.linalg.norm(e, axis=1, keepdims=True)
+    out = []
+    for fold, f in zip((0, 1), folds, strict=True):
+        held = data.is_tune & (data.position % 2 == fold)
+        library, labels = e[data.news & ~held], data.y[data.news & ~held]
+
+        def vote(q: np.ndarray, library: np.ndarray = library, labels: np.ndarray = labels) -> np.ndarray:
+            s = q @ library.T
+            idx = np.argsort(-s, axis=1)[:, :k]
+            near = np.take_along_axis(s, idx, 1)
+            wv = np.exp((near - near[:, :1]) / temp)
+            return np.stack([(wv * (labels[idx] == c)).sum(1) / wv.sum(1) for c in range(3)], axis=1)
+
+        hn, hr = held & data.news, held & data.reviews
+        out.append(
+            (
+                f[0],
+                f[1] + weight * vote(e[hn]),
+                f[2],
+                f[3] + weight * vote(e[hr]),
+                f[4] + weight * vote(e[data.is_check]),
+            )
+        )
+    return out
+
+
+TRIALS = ("shipped", "ordinal", "form", "balance", "expert", "prompts", "knn", "factored", "ensemble")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sources", type=Path, required=True, help="folder holding the files of SOURCES")
+    parser.add_argument("--cache", type=Path, default=T.CACHE)
+    parser.add_argument("trials", nargs="*", help=f"the trials to run, of {', '.join(TRIALS)} (default: all)")
+    args = parser.parse_args(list(argv) if argv is not None else None)
+    args.trials = args.trials or list(TRIALS)
+    if unknown := set(args.trials) - set(TRIALS):
+        parser.error(f"unknown trials: {sorted(unknown)}")
+    data = Data(args.sources, args.cache)
+    shipped = data.folds(softmax_fit)
+    if "shipped" in args.trials:
+        report(data, "shipped (softmax, news x4)", shipped)
+    if "ordinal" in args.trials:
+        report(data, "ordinal: adjacent categories", data.folds(adjacent_fit))
+        report(data, "ordinal: cumulative (proportional odds)", data.folds(cumulative_fit))
+        report(
+            data,
+            "ordinal: all-threshold",
+            data.folds(lambda x, y, l2, s: cumulative_fit(x, y, l2, s, all_threshold=True)),
+        )
+    if "form" in args.trials:
+        report(
+            data,
+            "+ headline-form features (? ! quotes colon ellipsis)",
+            data.folds(softmax_fit, extra=form(data.texts)),
+        )
+    if "balance" in args.trials:
+        domain = np.array(
+            [{"fr_news_train": "fr_news", "allocine": "reviews", "fr_reviews": "reviews"}.get(s, s) for s in data.names]
+        )
+
+        def per_set(mask: np.ndarray) -> np.ndarray:
+            # fit() balances classes over all rows; undo that and balance them within each set (domain) instead.
+            y, dom = data.y[mask], domain[mask]
+            counts = np.bincount(y, minlength=3).astype(float)
+            out = data.sample(mask) / (len(y) / (3 * np.maximum(counts, 1)))[y]
+            for d in np.unique(dom):
+                m = dom == d
+                cnt = np.bincount(y[m], minlength=3).astype(float)
+                out[m] *= (m.sum() / (len(np.unique(y[m])) * np.maximum(cnt, 1)))[y[m]]
+            return out
+
+        report(data, "classes balanced within each set", data.folds(softmax_fit, sample=per_set))
+    if "expert" in args.trials:
+        wiki = data.names == "fr_news_wikinews"
+        en_news = np.isin(data.names, ("twitter", "en_news"))
+        trained = {
+            "news": np.where(data.news, 1.0, 0.0),
+            "news + wikinews x1": np.where(data.news | wiki, 1.0, 0.0),
+            "news + wikinews x0.5": np.where(data.news, 1.0, np.where(wiki, 0.5, 0.0)),
+            "news + English news x0.3": np.where(data.news, 1.0, np.where(en_news, 0.3, 0.0)),
+        }
+        cands: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
+        for name, weights in trained.items():
+            for l2 in (1e-5, 1e-4):
+                own = data.folds(softmax_fit, l2, rows=weights > 0, sample=lambda m, w=weights: w[m])
+                if name == "news" and l2 == 1e-5:
+                    for a in (0.25, 0.5, 0.75):
+                        blended: list[Fold] = [
+                            tuple(
+                                a * f + (1 - a) * g if i in (1, 3, 4) else f
+                                for i, (f, g) in enumerate(zip(s, o, strict=True))
+                            )
+                            for s, o in zip(shipped, own, strict=True)
+                        ]
+                        report(data, f"one head: {a:g} shipped + {1 - a:g} headline-only", blended)
+                for a in (0.0, 0.25, 0.5):
+                    cands[f"{a:g} shipped + {1 - a:g} {name} (l2 {l2:g})"] = [
+                        (s[0], a * s[1] + (1 - a) * o[1]) for s, o in zip(shipped, own, strict=True)
+                    ]
+        news_expert(data, cands)
+    if "prompts" in args.trials:
+        sims = data.x[:, :384] @ np.asarray(embed(list(PROMPTS)), dtype=np.float32).T
+        for scale in (1.0, 10.0, 30.0):
+            report(
+                data,
+                f"+ cosines to 3 French prompts, centred, x{scale:g}",
+                data.folds(softmax_fit, extra=(sims - sims.mean(0)) * scale),
+            )
+    if "knn" in args.trials:
+        for centred in (False, True):
+            for k in (10, 30):
+                for weight in (0.5, 1.0, 2.0):
+                    report(
+                        data,
+                        f"+ kNN vote, {'centred' if centred else 'raw'} cosine, k {k}, weight {weight:g}",
+                        knn_votes(data, shipped, k, weight, centred),
+                    )
+    if "factored" in args.trials:
+        tone_sets = ("fr_news", "fr_news_train", "twitter", "en_news")
+        report(data, "factored: tone (news rows) x polarity", data.folds(factored_fit(data, tone_sets)))
+    if "ensemble" in args.trials:
+        heads = [data.folds(softmax_fit, sample=lambda m, b=b: data.sample(m, boost=b)) for b in (2.0, 4.0, 8.0)]
+        mean: list[Fold] = [
+            tuple(np.mean([h[f][i] for h in heads], axis=0) if i in (1, 3, 4) else heads[0][f][i] for i in range(5))
+            for f in (0, 1)
+        ]
+        report(data, "mean of the x2, x4 and x8 heads' logits", mean)
+
+
+if __name__ == "__main__":
+    main()
