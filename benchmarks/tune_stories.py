@@ -291,11 +291,11 @@ def main() -> None:
     }
     print("tune half only (precision / recall)")
     for level, pairs in levels.items():
-        for lang in ("en", "fr"):
+        for lang in ("en", "fr", "en-fresh"):
             print(f"  {level:8} {lang}: {figures(pairs, lang)}")
     if args.folds:
         for level, pairs in levels.items():
-            for lang in ("en", "fr"):
+            for lang in ("en", "fr", "en-fresh"):
                 per = []
                 for k in range(args.folds):
                     fold = [
@@ -309,7 +309,7 @@ def main() -> None:
         neighbour_trials(vectors, rows, q.decide_pairs(vectors))
     if args.errors:
         for level, pairs in levels.items():
-            for lang in ("en", "fr"):
+            for lang in ("en", "fr", "en-fresh"):
                 for r, d in pairs:
                     if d[0] != lang or d[2] == d[4]:
                         continue

@@ -74,6 +74,15 @@ MERGED_FLOORS = {
     "en": (0.95, 0.83),
     "fr": (0.925, 0.80),
 }
+# The fresh English set (tests/data/stories/uci_fresh_pairs.tsv, session 11: 357 pairs of the 2,800 UCI rows after
+# uci_stream.tsv, in its own watch), reported apart from the older English pairs, per level. Set before its one
+# held-out read from the tune figures minus a margin (tune: pairs 0.972 / 0.580, stories 0.963 / 0.664, merged with
+# the session-11 merge rule 0.967 / 0.739); replaced by the held-out figures minus the margin after the read.
+FRESH_FLOORS = {
+    "pairs": (0.94, 0.55),
+    "stories": (0.93, 0.62),
+    "stories merged": (0.93, 0.69),
+}
 # French / English reports (tests/data/stories/xlang_pairs.tsv: 3 of one story, 17 of two; nothing was tuned on
 # them): measured 1 of 3 folded at both levels, no false merge.
 CROSS_LANGUAGE_FLOORS = {"pairs": (1.0, 0.33), "stories": (1.0, 0.33)}
@@ -89,6 +98,7 @@ def _pairs() -> list[dict[str, str]]:
         DATA / "dedup" / "xpub_pairs.tsv",
         DATA / "stories" / "xlang_pairs.tsv",
         DATA / "stories" / "cosine_pairs.tsv",
+        DATA / "stories" / "uci_fresh_pairs.tsv",
     ):
         with path.open(newline="", encoding="utf-8") as fh:
             rows.extend(r for r in csv.DictReader(fh, delimiter="\t") if r["kind"] == "real")
@@ -105,6 +115,16 @@ Node = tuple[str, str, str]  # the watch it is in (language and source), the fee
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
+FRESH = "uci-news-aggregator-fresh"  # the source of tests/data/stories/uci_fresh_pairs.tsv
+
+
+def group(r: dict[str, str]) -> str:
+    """What a pair's figures are reported under: its language (pairs, and French / English "fr-en"), or "en-fresh"
+    for the English pairs of the fresh UCI set (session 11), kept apart so the older English figures and floors
+    keep meaning what they meant."""
+    return "en-fresh" if r["source"].startswith(f"{FRESH}:") else r["lang"]
+
+
 def _nodes(r: dict[str, str]) -> tuple[Node, Node]:
     watch = f"{r['lang']}:{r['source'].split(':', 1)[0]}"
     feeds = r["source"].split(":", 1)[1].split("|") if r["source"].startswith("corpus:") else ["", ""]
@@ -116,10 +136,11 @@ def _stream() -> dict[Node, tuple[str, str, datetime | None]]:
     entries have their feed's date), and the whole UCI stream its English pairs were taken from, with the
     aggregator's times."""
     nodes: dict[Node, tuple[str, str, datetime | None]] = {}
-    with (DATA / "stories" / "uci_stream.tsv").open(newline="", encoding="utf-8") as fh:
-        for row in csv.DictReader(fh, delimiter="\t"):
-            at = datetime.fromtimestamp(int(row["timestamp_ms"]) / 1000, UTC)
-            nodes[("en:uci-news-aggregator", "", row["title"])] = ("", "en", at)
+    for name, source in (("uci_stream.tsv", "uci-news-aggregator"), ("uci_fresh_stream.tsv", FRESH)):
+        with (DATA / "stories" / name).open(newline="", encoding="utf-8") as fh:
+            for row in csv.DictReader(fh, delimiter="\t"):
+                at = datetime.fromtimestamp(int(row["timestamp_ms"]) / 1000, UTC)
+                nodes[(f"en:{source}", "", row["title"])] = ("", "en", at)
     for r in _pairs():
         languages = r["lang"].split("-") if "-" in r["lang"] else [r["lang"]] * 2
         for node, side, language in zip(_nodes(r), "ab", languages, strict=True):
@@ -176,7 +197,7 @@ def decide_pairs(vectors: Vectors) -> list[Decided]:
         score = semantic_score(a, b, cosine, lead_cosine, *languages)
         semantic = score is not None and not semantic_split(a, b)
         split = "tune" if zlib.crc32(f"{a}\t{b}".encode()) % 2 == 0 else "held-out"
-        out.append((r["lang"], split, r["label"] in ("duplicate", "same_story"), lexical, lexical or semantic))
+        out.append((group(r), split, r["label"] in ("duplicate", "same_story"), lexical, lexical or semantic))
     return out
 
 
@@ -233,7 +254,7 @@ def decide_stories(vectors: Vectors, *, merge: bool | None = None) -> list[Decid
         a, b = _nodes(r)
         split = "tune" if zlib.crc32(f"{r['title_a']}\t{r['title_b']}".encode()) % 2 == 0 else "held-out"
         one = r["label"] in ("duplicate", "same_story")
-        out.append((r["lang"], split, one, lexical[ids[a]] == lexical[ids[b]], story(a) == story(b)))
+        out.append((group(r), split, one, lexical[ids[a]] == lexical[ids[b]], story(a) == story(b)))
     return out
 
 
@@ -242,6 +263,14 @@ def _pr(rows: list[Decided], which: int) -> tuple[float, float]:
     fp = sum(1 for r in rows if not r[2] and r[which])
     positives = sum(1 for r in rows if r[2])
     return (tp / (tp + fp) if tp + fp else 1.0), tp / positives
+
+
+def _counts(rows: list[Decided]) -> str:
+    precision, recall = _pr(rows, 4)
+    tp = sum(1 for r in rows if r[2] and r[4])
+    fp = sum(1 for r in rows if not r[2] and r[4])
+    one = sum(1 for r in rows if r[2])
+    return f"{precision:.3f} / {recall:.3f} ({tp} of {one}, {fp} false merges of {len(rows) - one})"
 
 
 @pytest.mark.parametrize("level", ["pairs", "stories", "stories merged"])
@@ -255,9 +284,27 @@ def test_held_out_precision_and_recall(
     held = [r for r in rows if r[0] == lang and r[1] == "held-out"]
     precision, recall = _pr(held, 4)
     _, lexical_recall = _pr(held, 3)
+    print(f"{lang} {level} held-out: {_counts(held)}")
     min_p, min_r = {"pairs": FLOORS, "stories": CLUSTER_FLOORS, "stories merged": MERGED_FLOORS}[level][lang]
     assert precision >= min_p, f"{lang} held-out precision {precision:.3f}"
     assert recall >= min_r, f"{lang} held-out recall {recall:.3f}"
+    assert recall > lexical_recall + 0.15, "the semantic stage must fold what the lexical rule cannot"
+
+
+@pytest.mark.parametrize("level", ["pairs", "stories", "stories merged"])
+def test_fresh_english_set_held_out(
+    decided: list[Decided], clustered: list[Decided], merged: list[Decided], level: str
+) -> None:
+    """The fresh English set (its own watch of the UCI stream), held-out half, apart from the older English pairs."""
+    rows = {"pairs": decided, "stories": clustered, "stories merged": merged}[level]
+    held = [r for r in rows if r[0] == "en-fresh" and r[1] == "held-out"]
+    assert len(held) > 150
+    precision, recall = _pr(held, 4)
+    _, lexical_recall = _pr(held, 3)
+    print(f"en-fresh {level} held-out: {_counts(held)}")
+    min_p, min_r = FRESH_FLOORS[level]
+    assert precision >= min_p, f"fresh English held-out precision {precision:.3f}"
+    assert recall >= min_r, f"fresh English held-out recall {recall:.3f}"
     assert recall > lexical_recall + 0.15, "the semantic stage must fold what the lexical rule cannot"
 
 
