@@ -5,8 +5,10 @@
 
 Runs the decisions of ``tests/unit/test_stories_quality.py`` (pairs decided alone, and the stories the stage makes of
 every labelled headline) with the code as it is, and prints precision / recall per language and level on the tune
-half (``crc32(title_a + TAB + title_b) % 2 == 0``). Never prints a held-out figure or a held-out pair: held-out is
-read once, by the slow test, after a choice is frozen (see tests/data/stories/README.md).
+half (``crc32(title_a + TAB + title_b) % 2 == 0``); ``en-fresh`` is the fresh English set of session 11
+(``uci_fresh_pairs.tsv``, its own watch), reported apart from the older English pairs. Never prints a held-out
+figure or a held-out pair: held-out is read once, by the slow test, after a choice is frozen (see
+tests/data/stories/README.md).
 
 ``--errors`` lists the tune half's false merges and missed pairs with their cosines and the guard that split them.
 ``--folds K`` also prints the tune figures on K folds of the tune half (by another hash), to see how much one or two

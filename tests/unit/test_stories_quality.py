@@ -12,7 +12,8 @@ guards were chosen on tune only.
 The pair test leaves out what the stage adds: a story's other members. The cluster-level test runs the stage's own
 decisions (:func:`~erepwatch.analyze.stories.assign_lexical`, then
 :func:`~erepwatch.analyze.stories.assign_semantic` over the founders) on every labelled headline at once — one watch
-per source, with the 499 rows of the UCI News Aggregator file as the stream its English pairs come from — and
+per source, with the 499 rows of the UCI News Aggregator file as the stream its English pairs come from (and the
+2,800 rows after them as the stream of the fresh English set, ``uci_fresh_pairs.tsv``, its own watch) — and
 scores the same labelled pairs by whether they end in one story: what the user sees, transitivity included.
 """
 
@@ -42,7 +43,8 @@ from erepwatch.analyze.stories import (
     topic_rest,
 )
 
-# Embeds ~1,600 texts: 20-40 s on a quiet machine, over 300 s (the default timeout) on a loaded one.
+# Embeds ~4,600 texts (~1,700 before the fresh UCI set of session 11): 83 s on the shared 2-core machine, 256 s when
+# other jobs held both cores (session 11); over 300 s (the default timeout) on a busier one.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -74,14 +76,14 @@ MERGED_FLOORS = {
     "en": (0.95, 0.83),
     "fr": (0.925, 0.80),
 }
-# The fresh English set (tests/data/stories/uci_fresh_pairs.tsv, session 11: 357 pairs of the 2,800 UCI rows after
-# uci_stream.tsv, in its own watch), reported apart from the older English pairs, per level. Set before its one
-# held-out read from the tune figures minus a margin (tune: pairs 0.972 / 0.580, stories 0.963 / 0.664, merged with
-# the session-11 merge rule 0.967 / 0.739); replaced by the held-out figures minus the margin after the read.
+# The fresh English set (tests/data/stories/uci_fresh_pairs.tsv, session 11: 357 pairs drawn around the cut from the
+# 2,800 UCI rows after uci_stream.tsv, in its own watch), reported apart from the older English pairs. Its held-out
+# half was read once (session 11, shipped default, merges off): pairs 0.941 / 0.547, stories 0.948 / 0.624 (tune:
+# 0.972 / 0.580, 0.963 / 0.664). Drawn mostly at cosines 0.86-0.97, so its recall is that of the hard zone, not of a
+# whole stream. The setting's merges were not read on it (the variant read then was not kept: see the README).
 FRESH_FLOORS = {
-    "pairs": (0.94, 0.55),
-    "stories": (0.93, 0.62),
-    "stories merged": (0.93, 0.69),
+    "pairs": (0.935, 0.54),
+    "stories": (0.94, 0.615),
 }
 # French / English reports (tests/data/stories/xlang_pairs.tsv: 3 of one story, 17 of two; nothing was tuned on
 # them): measured 1 of 3 folded at both levels, no false merge.
@@ -291,12 +293,10 @@ def test_held_out_precision_and_recall(
     assert recall > lexical_recall + 0.15, "the semantic stage must fold what the lexical rule cannot"
 
 
-@pytest.mark.parametrize("level", ["pairs", "stories", "stories merged"])
-def test_fresh_english_set_held_out(
-    decided: list[Decided], clustered: list[Decided], merged: list[Decided], level: str
-) -> None:
+@pytest.mark.parametrize("level", ["pairs", "stories"])
+def test_fresh_english_set_held_out(decided: list[Decided], clustered: list[Decided], level: str) -> None:
     """The fresh English set (its own watch of the UCI stream), held-out half, apart from the older English pairs."""
-    rows = {"pairs": decided, "stories": clustered, "stories merged": merged}[level]
+    rows = {"pairs": decided, "stories": clustered}[level]
     held = [r for r in rows if r[0] == "en-fresh" and r[1] == "held-out"]
     assert len(held) > 150
     precision, recall = _pr(held, 4)

@@ -62,9 +62,7 @@ __all__ = [
     "LEAD_CHARS",
     "LEAD_CUT",
     "LEAD_TITLE_FLOOR",
-    "MERGE_CLOSEST",
     "MERGE_GAP",
-    "MERGE_MIN_MEMBERS",
     "SEMANTIC_CUT",
     "SHORT_CUT",
     "TOPIC_WORDS",
@@ -117,15 +115,6 @@ CROSS_LANGUAGE_DISCOUNT = 0.03
 #: and 69 % of French pairs, reports of two stories in 33 % and 9 %. Chosen on tune by 5-fold cross-validation (20 of
 #: 20 folds; every gap from 0.5 to 4 h scores the same there, 2 h is their middle; see tests/data/stories/README.md).
 MERGE_GAP = timedelta(hours=2)
-#: Two stories are merged only when their two closest embedded members (the linking report aside) have headlines at
-#: this cosine or more, and each story holds at least ``MERGE_MIN_MEMBERS`` embedded members (the linking report
-#: counting for the story it joined first). In a dense stream of one subject (the fresh UCI set: one TV finale, one
-#: software release, one talk), the time gap keeps nothing apart and a single report between two single headlines
-#: merged angles of one subject; a merge now asks for two stories that have each grown, and that already touch.
-#: Chosen (session 11) on the tune halves of the older pairs and of the fresh UCI set (grid 0.88-0.95 x 1-3 members;
-#: see tests/data/stories/README.md).
-MERGE_CLOSEST = 0.93
-MERGE_MIN_MEMBERS = 2
 
 
 class JoinReason(StrEnum):
@@ -694,13 +683,6 @@ def _stories_apart(
         return "marked"
     if not any(abs(x.published - y.published) <= MERGE_GAP for x in a if x is not bridge for y in b if y is not bridge):
         return "time"
-    if min(len(a), len(b)) < MERGE_MIN_MEMBERS:
-        return "small"
-    closest = max(
-        (float(x.vector @ y.vector) for x in a if x is not bridge for y in b if y is not bridge), default=-1.0
-    )
-    if closest < MERGE_CLOSEST:
-        return "far"
     for x in a:
         if x is bridge:
             continue
