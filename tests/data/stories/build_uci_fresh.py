@@ -11,9 +11,10 @@ short (no publisher, no time) and is never reached.
 from __future__ import annotations
 
 import csv
-import hashlib
 import sys
 from pathlib import Path
+
+from build_uci_stream import read_rows, write_rows  # the same columns as uci_stream.tsv
 
 SHA256 = "a5e7e39cffa3fdc02d561031d07792d02b91eba287fbbf3ea1f3e015b5d044a7"
 SKIP = 499  # the rows of uci_stream.tsv
@@ -22,21 +23,13 @@ OUT = Path(__file__).with_name("uci_fresh_stream.tsv")
 
 
 def main(source: Path) -> None:
-    if hashlib.sha256(source.read_bytes()).hexdigest() != SHA256:
-        raise SystemExit(f"{source}: not the stored copy this set was built from")
-    with source.open(newline="", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))[SKIP : SKIP + ROWS]
+    rows = read_rows(source, SHA256)[SKIP : SKIP + ROWS]
     old = Path(__file__).with_name("uci_stream.tsv")
     with old.open(newline="", encoding="utf-8") as fh:
         known = {r["id"] for r in csv.DictReader(fh, delimiter="\t")}
     if any(r["ID"] in known or not r["TIMESTAMP"] for r in rows):
         raise SystemExit("a row of uci_stream.tsv, or a row cut short, among the rows kept")
-    with OUT.open("w", newline="", encoding="utf-8") as fh:
-        out = csv.writer(fh, delimiter="\t", lineterminator="\n")
-        out.writerow(["id", "timestamp_ms", "publisher", "story", "title"])
-        for r in rows:
-            out.writerow([r["ID"], r["TIMESTAMP"], r["PUBLISHER"], r["STORY"], r["TITLE"]])
-    print(f"{len(rows)} rows -> {OUT}")
+    write_rows(rows, OUT)
 
 
 if __name__ == "__main__":

@@ -17,17 +17,26 @@ SHA256 = "a7cdd9d2aedc2e140e09183a12f0ee6b936d0d11d47ff9054cc2f6df68dc469f"
 OUT = Path(__file__).with_name("uci_stream.tsv")
 
 
-def main(source: Path) -> None:
-    if hashlib.sha256(source.read_bytes()).hexdigest() != SHA256:
+def read_rows(source: Path, sha256: str) -> list[dict[str, str]]:
+    """The rows of a stored copy of the aggregator's file, after checking it is the copy a set was built from."""
+    if hashlib.sha256(source.read_bytes()).hexdigest() != sha256:
         raise SystemExit(f"{source}: not the stored copy this set was built from")
     with source.open(newline="", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
-    with OUT.open("w", newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def write_rows(rows: list[dict[str, str]], out_path: Path) -> None:
+    """id, time, publisher, story id and headline of each row; URLs and host names are left out."""
+    with out_path.open("w", newline="", encoding="utf-8") as fh:
         out = csv.writer(fh, delimiter="\t", lineterminator="\n")
         out.writerow(["id", "timestamp_ms", "publisher", "story", "title"])
         for r in rows:
             out.writerow([r["ID"], r["TIMESTAMP"], r["PUBLISHER"], r["STORY"], r["TITLE"]])
-    print(f"{len(rows)} rows -> {OUT}")
+    print(f"{len(rows)} rows -> {out_path}")
+
+
+def main(source: Path) -> None:
+    write_rows(read_rows(source, SHA256), OUT)
 
 
 if __name__ == "__main__":
