@@ -26,7 +26,6 @@ cross-validated over 5 folds of tune, four fold assignments.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import sys
 import zlib
 from datetime import datetime, timedelta
@@ -41,10 +40,9 @@ sys.path.insert(0, str(ROOT / "tests" / "unit"))
 import test_stories_quality as q  # noqa: E402
 
 from erepwatch.analyze import stories  # noqa: E402
-from erepwatch.analyze.dedup import ClusterCandidate, ClusterIndex, prepare, prepared_near_duplicate  # noqa: E402
+from erepwatch.analyze.dedup import prepare, prepared_near_duplicate  # noqa: E402
 from erepwatch.analyze.embedding import QUERY_VERSION  # noqa: E402
 from erepwatch.analyze.stories import (  # noqa: E402
-    assign_lexical,
     lead_key,
     lead_text,
     semantic_split,
@@ -102,17 +100,13 @@ NEIGHBOUR_FLOOR = 0.88  # the lowest pair cosine either rule below may fold
 
 def _blocks() -> tuple[dict[q.Node, Any], dict[q.Node, int], dict[int, int], dict[str, list[q.Node]]]:
     """What the stage's blocks hold, as ``q.decide_stories`` builds them (one watch per source, the whole UCI stream in
-    the English one): every headline, its place in the arrival order, its lexical story (by place), and the founders
-    (the headlines the stage embeds) of each watch in arrival order."""
+    the English one): every headline, its mention id (its place in the arrival order), the lexical story of each
+    mention id, and the founders (the headlines the stage embeds) of each watch in arrival order."""
     nodes = q._stream()
-    order = sorted(nodes, key=lambda n: (nodes[n][2] or q.T0, hashlib.sha256("\t".join(n).encode()).hexdigest()))
-    at = {n: i for i, n in enumerate(order)}
-    watches = {w: i for i, w in enumerate(sorted({n[0] for n in order}), 1)}
-    candidates = [ClusterCandidate(at[n] + 1, watches[n[0]], n[2], nodes[n][0], nodes[n][2] or q.T0) for n in order]
-    story = {a.mention_id - 1: a.cluster_id for a in assign_lexical(candidates, ClusterIndex()).assignments}
+    order, at, _, story = q.lexical_stories(nodes)
     founders: dict[str, list[q.Node]] = {}
     for n in order:
-        if story[at[n]] == at[n] + 1:
+        if story[at[n]] == at[n]:
             founders.setdefault(n[0], []).append(n)
     return nodes, at, story, founders
 

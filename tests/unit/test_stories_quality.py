@@ -209,17 +209,26 @@ def _rest(vectors: Vectors, title: str) -> Any:
     return vectors[topic[1]] if topic is not None else None
 
 
-def decide_stories(vectors: Vectors, *, merge: bool | None = None) -> list[Decided]:
-    """The labelled pairs decided by the stories the stage makes of every headline (see the module docstring);
-    ``merge``: merge two stories a founder joins both of (None: the shipped default, analysis.merge_stories)."""
-    nodes = _stream()
-    # Arrival order: the feed's or aggregator's time where known (French-News-Clustering pairs carry none: one day,
-    # in the order of a fixed hash).
+def lexical_stories(
+    nodes: dict[Node, tuple[str, str, datetime | None]],
+) -> tuple[list[Node], dict[Node, int], dict[str, int], dict[int, int]]:
+    """(arrival order, each headline's mention id, each watch's id, each mention id's lexical story) — what the
+    stage's lexical rule makes of the stream before the semantic stage reads its founders (the mentions that are
+    their own lexical story). Arrival order: the feed's or aggregator's time where known (French-News-Clustering
+    pairs carry none: one day, in the order of a fixed hash)."""
     order = sorted(nodes, key=lambda n: (nodes[n][2] or T0, hashlib.sha256("\t".join(n).encode()).hexdigest()))
     ids = {n: i for i, n in enumerate(order, 1)}
     watches = {w: i for i, w in enumerate(sorted({n[0] for n in order}), 1)}
     candidates = [ClusterCandidate(ids[n], watches[n[0]], n[2], nodes[n][0], nodes[n][2] or T0) for n in order]
     lexical = {a.mention_id: a.cluster_id for a in assign_lexical(candidates, ClusterIndex()).assignments}
+    return order, ids, watches, lexical
+
+
+def decide_stories(vectors: Vectors, *, merge: bool | None = None) -> list[Decided]:
+    """The labelled pairs decided by the stories the stage makes of every headline (see the module docstring);
+    ``merge``: merge two stories a founder joins both of (None: the shipped default, analysis.merge_stories)."""
+    nodes = _stream()
+    order, ids, watches, lexical = lexical_stories(nodes)
     probes = []
     for n in order:
         if lexical[ids[n]] != ids[n]:
