@@ -51,16 +51,6 @@ def features(files: tuple[str, ...] | None = None) -> tuple[Rows, np.ndarray, np
     return rows, raw, gate, vectors, y
 
 
-def standard(raw: np.ndarray, gate: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    mean, std = raw[gate].mean(0), raw[gate].std(0)
-    std[std == 0] = 1.0
-    return (raw - mean) / std, mean, std
-
-
-def folds(rows: Rows, salt: str = "") -> np.ndarray:
-    return T.story_folds([w.text[: w.title_end] or w.text[:80] for _, w, _, _ in rows], rows, salt)
-
-
 def nested(p: np.ndarray, y: np.ndarray, fold: np.ndarray) -> tuple[float, float, int, int]:
     """(precision, recall, found, tagged) with each fold's threshold the F0.5-best on the other folds."""
     tagged = np.zeros(len(y), dtype=bool)
@@ -75,12 +65,12 @@ def nested(p: np.ndarray, y: np.ndarray, fold: np.ndarray) -> tuple[float, float
 def report(name: str, raw: np.ndarray, gate: np.ndarray, y: np.ndarray, rows: Rows) -> None:
     """The shipped layout's F0.5 (and its P, R), its nested P and R, and the nested P and R averaged over the
     three layouts of :data:`train_sentiment_head.CRISIS_SALTS`, for each penalty of :data:`L2`."""
-    x, _, _ = standard(raw, gate)
+    x, _, _ = T.standardised(raw, gate)
     terms = [term_of(w) for _, w, _, _ in rows]
     for l2 in L2:
         layouts = []
         for salt in T.CRISIS_SALTS:
-            fold = folds(rows, salt)
+            fold = T.story_folds(rows, salt)
             p = T.crisis_oof(x, y, gate, fold, terms, l2)
             layouts.append((T.best_threshold(p, y), nested(p, y, fold), T.recall_at(p, y, 0.8)))
         (t, f, pr, rc), (npr, nrc, found, n), r80 = layouts[0]
@@ -248,8 +238,8 @@ def expression_trial(rows: Rows, raw: np.ndarray, gate: np.ndarray, y: np.ndarra
             ("+expressions", np.c_[raw, e], np.c_[craw, ce], 0.1),
             ("+expressions", np.c_[raw, e], np.c_[craw, ce], 0.3),
         ):
-            x, mean, std = standard(train, gate)
-            threshold = T.best_threshold(T.crisis_oof(x, y, gate, folds(rows), terms, l2), y)[0]
+            x, mean, std = T.standardised(train, gate)
+            threshold = T.best_threshold(T.crisis_oof(x, y, gate, T.story_folds(rows), terms, l2), y)[0]
             w, b = T.fit_binary(x[gate], y[gate], l2)
             p = cgate / (1 + np.exp(-(((scored - mean) / std) @ w + b)))
             tagged = p >= threshold
@@ -269,9 +259,9 @@ def cascade_trial(rows: Rows, raw: np.ndarray, gate: np.ndarray, y: np.ndarray) 
     said = e[:, 0] > 0
     terms = [term_of(w) for _, w, _, _ in rows]
     grid = np.arange(0.3, 0.99, 0.02)
-    x, _, _ = standard(np.c_[raw, e], gate)
+    x, _, _ = T.standardised(np.c_[raw, e], gate)
     for salt in T.CRISIS_SALTS:
-        fold = folds(rows, salt)
+        fold = T.story_folds(rows, salt)
         p = T.crisis_oof(x, y, gate, fold, terms, 0.1)
         tagged = np.zeros(len(y), dtype=bool)
         for k in range(T.FOLDS):
@@ -293,9 +283,9 @@ def cascade_trial(rows: Rows, raw: np.ndarray, gate: np.ndarray, y: np.ndarray) 
         if line.split("\t")[0] == "tune"
     ]
     curated = np.array([name != "mentions_more.tsv" for name in sources])
-    x, _, _ = standard(raw, gate)
+    x, _, _ = T.standardised(raw, gate)
     for salt in T.CRISIS_SALTS:
-        fold = folds(rows, salt)
+        fold = T.story_folds(rows, salt)
         p = T.crisis_oof(x, y, gate, fold, terms, 0.1)
         tagged = np.zeros(len(y), dtype=bool)
         for k in range(T.FOLDS):

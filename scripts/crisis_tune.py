@@ -40,10 +40,8 @@ def main() -> None:
     rows = labelled_mentions("tune", (*MENTION_FILES, FRESH) if args.fresh else None)
     raw, gate, _ = features(rows)
     y = np.array([CRISIS in gold for gold, _, _, _ in rows], dtype=np.float64)
-    mean, std = raw[gate].mean(0), raw[gate].std(0)
-    std[std == 0] = 1.0
-    x = (raw - mean) / std
-    fold = T.story_folds([w.text[: w.title_end] or w.text[:80] for _, w, _, _ in rows], rows)
+    x = T.standardised(raw, gate)[0]
+    fold = T.story_folds(rows)
     terms = [term_of(w) for _, w, _, _ in rows]
     print(f"{len(rows)} tune windows, {int(y.sum())} crises, {int(gate.sum())} gated")
     for l2 in args.l2:

@@ -32,27 +32,17 @@ Logits = Callable[[np.ndarray], np.ndarray]
 Fitter = Callable[[np.ndarray, np.ndarray, float, np.ndarray], Logits]
 #: One fold's out-of-fold logits: (news gold, news logits, reviews gold, reviews logits, check-review logits).
 Fold = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
-GRID = np.array([(a, 0.0, c) for a in T.OFFSET_GRID for c in T.OFFSET_GRID])
 
 
 class Data:
     """The training script's rows and features (public files and tune sides, in its order)."""
 
     def __init__(self, sources: Path, cache: Path) -> None:
-        public = T.public_sets(sources)
-        tunes = T.tune_sets()
-        rows = list(public) + [(name, label, text) for name, r in tunes.items() for label, text in r]
-        lexicon = T.LexiconScorer.from_files()
-        self.x = np.hstack([T.EmbeddingCache(cache).embed([t for *_, t in rows]), T.lexical_features(lexicon, rows)])
-        self.y = np.array([T.CLASSES.index(label) for _, label, _ in rows])
+        rows, self.x, self.y, sets, self.position, self.is_tune, self.is_check = T.training_rows(
+            T.public_sets(sources), T.EmbeddingCache(cache)
+        )
         self.texts = [t for *_, t in rows]
-        self.names = np.array([name for name, _, _ in rows])
-        self.position = np.zeros(len(rows), dtype=int)
-        for name in tunes:
-            idx = np.flatnonzero(self.names == name)
-            self.position[idx] = np.arange(len(idx))
-        self.is_tune = np.isin(self.names, list(tunes))
-        self.is_check = self.names == T.CHECK
+        self.names = np.array(sets)
         self.lang = np.array([T.LANGUAGE[s] for s in self.names])
         self.news = np.isin(self.names, T.IN_DOMAIN["fr"])
         self.reviews = self.names == "fr_reviews"
@@ -94,8 +84,7 @@ def softmax_fit(x: np.ndarray, y: np.ndarray, l2: float, sample: np.ndarray, ste
 
 
 def _balanced(y: np.ndarray, sample: np.ndarray) -> np.ndarray:
-    counts = np.bincount(y, minlength=3).astype(np.float64)
-    weights = (len(y) / (3 * np.maximum(counts, 1)))[y] * sample
+    weights = T.balanced_weights(y, sample)
     return np.asarray(weights / weights.sum())
 
 
@@ -200,10 +189,10 @@ def f1(gold: np.ndarray, logits: np.ndarray, offset: np.ndarray | None = None) -
 
 def choose(golds: Sequence[np.ndarray], logits: Sequence[np.ndarray]) -> tuple[np.ndarray, list[float]]:
     """The offsets with the best mean of the groups (ties: the smallest), as ``choose_offsets``."""
-    table = [T.group_scores(g, lg, "f1", GRID) for g, lg in zip(golds, logits, strict=True)]
+    table = [T.group_scores(g, lg, "f1", T.OFFSET_PAIRS) for g, lg in zip(golds, logits, strict=True)]
     total = sum(table)
-    best = min(np.flatnonzero(total >= total.max() - 1e-12), key=lambda i: float(np.abs(GRID[i]).sum()))
-    return GRID[best], [float(t[best]) for t in table]
+    best = T.best_offset(total)
+    return T.OFFSET_PAIRS[best], [float(t[best]) for t in table]
 
 
 def report(data: Data, name: str, folds: list[Fold]) -> tuple[float, float]:
@@ -239,17 +228,16 @@ def news_expert(data: Data, cands: dict[str, list[tuple[np.ndarray, np.ndarray]]
     the candidate and its offsets chosen on one fold's headlines, scored on the other's; pooled figures beside."""
     for name, folds in cands.items():
         g, lg = np.concatenate([f[0] for f in folds]), np.vstack([f[1] for f in folds])
-        print(
-            f"  news expert {name:50s} raw {f1(g, lg):.3f}, best offsets {T.group_scores(g, lg, 'f1', GRID).max():.3f}"
-        )
+        best_pooled = T.group_scores(g, lg, "f1", T.OFFSET_PAIRS).max()
+        print(f"  news expert {name:50s} raw {f1(g, lg):.3f}, best offsets {best_pooled:.3f}")
     golds, preds, picks = [], [], []
     for k in (0, 1):
         best: tuple[float, str, np.ndarray] | None = None
         for name, folds in cands.items():
-            table = T.group_scores(folds[k][0], folds[k][1], "f1", GRID)
-            i = min(np.flatnonzero(table >= table.max() - 1e-12), key=lambda i: float(np.abs(GRID[i]).sum()))
+            table = T.group_scores(folds[k][0], folds[k][1], "f1", T.OFFSET_PAIRS)
+            i = T.best_offset(table)
             if best is None or table[i] > best[0] + 1e-12:
-                best = (float(table[i]), name, GRID[i])
+                best = (float(table[i]), name, T.OFFSET_PAIRS[i])
         assert best is not None
         _, name, off = best
         picks.append(f"{name} {off[0]:+.1f}/{off[2]:+.1f}")
@@ -352,8 +340,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         def per_set(mask: np.ndarray) -> np.ndarray:
             # fit() balances classes over all rows; undo that and balance them within each set (domain) instead.
             y, dom = data.y[mask], domain[mask]
-            counts = np.bincount(y, minlength=3).astype(float)
-            out = data.sample(mask) / (len(y) / (3 * np.maximum(counts, 1)))[y]
+            out = data.sample(mask) / T.balanced_weights(y)
             for d in np.unique(dom):
                 m = dom == d
                 cnt = np.bincount(y[m], minlength=3).astype(float)

@@ -30,6 +30,7 @@ import re
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -177,6 +178,13 @@ def public_sets(sources: Path) -> list[tuple[str, str, str]]:
 L2_GRID = (1e-5, 1e-4)
 
 
+def balanced_weights(y: np.ndarray, sample: np.ndarray | None = None) -> np.ndarray:
+    """Each row's weight when every class weighs the same in all (times ``sample``), not normalised."""
+    k = len(CLASSES)
+    counts = np.bincount(y, minlength=k).astype(np.float64)
+    return np.asarray((len(y) / (k * np.maximum(counts, 1)))[y] * (sample if sample is not None else 1.0))
+
+
 def fit(
     x: np.ndarray,
     y: np.ndarray,
@@ -187,10 +195,9 @@ def fit(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Multinomial logistic regression, class-balanced (times ``sample`` weights), by full-batch gradient descent
     with momentum."""
-    n, d = x.shape
+    d = x.shape[1]
     k = len(CLASSES)
-    counts = np.bincount(y, minlength=k).astype(np.float64)
-    weights = (n / (k * np.maximum(counts, 1)))[y] * (sample if sample is not None else 1.0)
+    weights = balanced_weights(y, sample)
     onehot = np.eye(k)[y]
     w = np.zeros((d, k))
     b = np.zeros(k)
@@ -379,6 +386,8 @@ def head_logits(heads: dict[str, tuple[np.ndarray, np.ndarray]], x: np.ndarray, 
 #: class-balanced on mostly other domains says too rarely what a news headline's tone is (it said *positive* for 4 of
 #: 32 positive French headlines), and a bias per class, chosen on the cross-validated tune predictions, corrects it.
 OFFSET_GRID = np.round(np.arange(-1.5, 1.51, 0.1), 2)
+#: Every (negative, neutral, positive) offset triple of the grid, neutral fixed at 0.
+OFFSET_PAIRS = np.array([(a, 0.0, c) for a in OFFSET_GRID for c in OFFSET_GRID])
 
 
 def group_scores(gold: np.ndarray, logits: np.ndarray, metric: str, offsets: np.ndarray) -> np.ndarray:
@@ -395,25 +404,58 @@ def group_scores(gold: np.ndarray, logits: np.ndarray, metric: str, offsets: np.
     return np.asarray(np.mean(f1s, axis=0))
 
 
+def best_offset(scores: np.ndarray) -> int:
+    """The row of :data:`OFFSET_PAIRS` with the best score (one per row); ties go to the smallest correction."""
+    tied = np.flatnonzero(scores >= scores.max() - 1e-12)
+    return int(min(tied, key=lambda i: float(np.abs(OFFSET_PAIRS[i]).sum())))
+
+
 def choose_offsets(
     gold: dict[str, np.ndarray], logits: dict[str, np.ndarray]
 ) -> dict[str, tuple[np.ndarray, dict[str, float]]]:
     """Per language, the (negative, 0, positive) logit offsets with the best mean over its cross-validation groups,
     and those groups' scores with them."""
-    grid = np.array([(a, 0.0, c) for a in OFFSET_GRID for c in OFFSET_GRID])
     out = {}
     for lang in ("en", "fr"):
         groups = [g for g, (names, _) in CV_GROUPS.items() if LANGUAGE[names[0]] == lang]
-        table = {g: group_scores(gold[g], logits[g], CV_GROUPS[g][1], grid) for g in groups}
+        table = {g: group_scores(gold[g], logits[g], CV_GROUPS[g][1], OFFSET_PAIRS) for g in groups}
         total = sum(table.values())
-        # Ties go to the smallest correction.
-        best = min(np.flatnonzero(total >= total.max() - 1e-12), key=lambda i: float(np.abs(grid[i]).sum()))
-        out[lang] = (grid[best].astype(np.float32), {g: float(table[g][best]) for g in groups})
+        best = best_offset(total)
+        out[lang] = (OFFSET_PAIRS[best].astype(np.float32), {g: float(table[g][best]) for g in groups})
     return out
 
 
 def cv_score(scores: dict[str, float]) -> float:
     return float(np.mean(list(scores.values())))
+
+
+class TrainingRows(NamedTuple):
+    """The head's rows (public files, then the tune sides) and what its cross-validation reads of them."""
+
+    rows: list[Example]
+    x: np.ndarray  # embedding and word-list features
+    y: np.ndarray  # index in CLASSES
+    sets: list[str]
+    position: np.ndarray  # a tune row's place in its set: fold = position % 2
+    is_tune: np.ndarray
+    is_check: np.ndarray  # scored in every fold, never trained on (logits averaged over the two folds' heads)
+
+
+def training_rows(public: list[Example], cache: EmbeddingCache) -> TrainingRows:
+    tunes = tune_sets()
+    rows: list[Example] = list(public) + [(name, label, text) for name, r in tunes.items() for label, text in r]
+    checks = sum(name == CHECK for name, _, _ in rows)
+    print(f"public training texts: {len(public) - checks} (+{checks} checks); tune texts: {len(rows) - len(public)}")
+    x = np.hstack([cache.embed([t for *_, t in rows]), lexical_features(LexiconScorer.from_files(), rows)])
+    y = np.array([CLASSES.index(label) for _, label, _ in rows])
+    sets = [name for name, _, _ in rows]
+    position = np.zeros(len(rows), dtype=int)
+    for name in tunes:
+        idx = [i for i, s in enumerate(sets) if s == name]
+        position[idx] = np.arange(len(idx))
+    is_tune = np.array([name in tunes for name in sets])
+    is_check = np.array([name == CHECK for name in sets])
+    return TrainingRows(rows, x, y, sets, position, is_tune, is_check)
 
 
 def train_head(
@@ -426,21 +468,7 @@ def train_head(
 ) -> HeadModel | None:
     """Choose layout and penalty by 2-fold cross-validation on the tune sides (public data always trained on),
     then train on everything allowed and write the head (``cv_only``: print the cross-validation only)."""
-    lexicon = LexiconScorer.from_files()
-    tunes = tune_sets()
-    rows: list[Example] = list(public) + [(name, label, text) for name, r in tunes.items() for label, text in r]
-    checks = sum(name == CHECK for name, _, _ in rows)
-    print(f"public training texts: {len(public) - checks} (+{checks} checks); tune texts: {len(rows) - len(public)}")
-    x = np.hstack([cache.embed([t for *_, t in rows]), lexical_features(lexicon, rows)])
-    y = np.array([CLASSES.index(label) for _, label, _ in rows])
-    sets = [name for name, _, _ in rows]
-    position = np.zeros(len(rows), dtype=int)
-    for name in tunes:
-        idx = [i for i, s in enumerate(sets) if s == name]
-        position[idx] = np.arange(len(idx))
-    is_tune = np.array([name in tunes for name in sets])
-    # Scored in every fold, never trained on (their logits are averaged over the two folds' heads).
-    is_check = np.array([name == CHECK for name in sets])
+    _, x, y, sets, position, is_tune, is_check = training_rows(public, cache)
     best: tuple[str, float, float] | None = None
     grid = [(layout, l2) for layout in layouts for l2 in penalties]
     # Out-of-fold logits of each group, per (layout, penalty): the offsets are chosen on the winner's.
@@ -605,7 +633,8 @@ def train_bow(public: list[tuple[str, str, str]], tunes: dict[str, list[tuple[st
 
 
 #: Penalties tried for the crisis model (its inputs standardised), and the weight of precision against recall when
-#: its threshold is chosen (F-beta with beta 0.5: an alert that wakes someone up for nothing costs more than one missed).
+#: its threshold is chosen (F-beta with beta 0.5: an alert that wakes someone up for nothing costs more than one
+#: missed).
 CRISIS_L2 = (1e-2, 3e-2, 1e-1)
 CRISIS_BETA = 0.5
 #: Folds of the cross-validation, by story (:func:`story_folds`).
@@ -664,13 +693,12 @@ def recall_at(p: np.ndarray, y: np.ndarray, precision: float) -> float:
     return best
 
 
-def story_folds(
-    titles: Sequence[str], rows: Sequence[tuple[object, object, object, dict[str, str]]], salt: str = ""
-) -> np.ndarray:
-    """Each window's cross-validation fold, by story: the windows of one item, and of items whose titles share
-    half their words (one story told by several outlets, "Spain to investigate X, Meta and TikTok"), stay in one
-    fold. By item alone, a story's other outlets taught the model the answer: cross-validation promised precision
-    0.83 / recall 0.65 and held-out windows gave 0.53 / 0.36."""
+def story_folds(rows: Sequence[tuple[object, Window, object, dict[str, str]]], salt: str = "") -> np.ndarray:
+    """Each window's cross-validation fold, by story: the windows of one item, and of items whose titles (the
+    window's title, or its first 80 characters) share half their words (one story told by several outlets, "Spain
+    to investigate X, Meta and TikTok"), stay in one fold. By item alone, a story's other outlets taught the model
+    the answer: cross-validation promised precision 0.83 / recall 0.65 and held-out windows gave 0.53 / 0.36."""
+    titles = [window.text[: window.title_end] or window.text[:80] for _, window, _, _ in rows]
     bags = [set(re.findall(r"\w{3,}", title.lower())) for title in titles]
     keys = [m["feed"] + m["entry"] for *_, m in rows]
     parent = list(range(len(rows)))
@@ -689,6 +717,14 @@ def story_folds(
     return np.array(
         [int(hashlib.sha1((salt + keys[root(i)]).encode()).hexdigest(), 16) % FOLDS for i in range(len(rows))]
     )
+
+
+def standardised(raw: np.ndarray, gate: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(inputs, mean, std): the raw crisis inputs standardised on the windows trained on (``gate``), so that one
+    penalty suits cosines (spread ~0.02) and counts alike; a constant input keeps std 1."""
+    mean, std = raw[gate].mean(0), raw[gate].std(0)
+    std[std == 0] = 1.0
+    return (raw - mean) / std, mean, std
 
 
 def crisis_oof(x: np.ndarray, y: np.ndarray, gate: np.ndarray, fold: np.ndarray, terms: Sequence[str], l2: float):
@@ -744,11 +780,8 @@ def crisis_choice(
     with the best F-beta averaged over the :data:`CRISIS_SALTS` layouts, its threshold the best on their out-of-fold
     probabilities pooled. The classifier is trained on every window holding a word of the lists (``gate``); a
     :data:`GATES` condition is applied after it."""
-    mean, std = raw[gate].mean(0), raw[gate].std(0)
-    std[std == 0] = 1.0
-    x = (raw - mean) / std
-    titles = [window.text[: window.title_end] or window.text[:80] for _, window, _, _ in rows]
-    layouts = [story_folds(titles, rows, salt) for salt in CRISIS_SALTS]
+    x = standardised(raw, gate)[0]
+    layouts = [story_folds(rows, salt) for salt in CRISIS_SALTS]
     terms = [term_of(w) for _, w, _, _ in rows]
     masks = gate_masks(raw)
     table: dict[tuple[str, float], list[tuple[float, float, float, float]]] = {}
@@ -771,10 +804,7 @@ def train_crisis(cache: EmbeddingCache, head: HeadModel, out: Path, gates: bool 
     rows = labelled_mentions("tune")
     raw, gate, _ = crisis_features(rows, cache, head)
     y = np.array([CRISIS in gold for gold, _, _, _ in rows], dtype=np.float64)
-    # Standardised on the windows trained on, so that one penalty suits cosines (spread ~0.02) and counts alike.
-    mean, std = raw[gate].mean(0), raw[gate].std(0)
-    std[std == 0] = 1.0
-    x = (raw - mean) / std
+    x, mean, std = standardised(raw, gate)
     print(f"crisis: {len(rows)} labelled windows, {int(y.sum())} crises, {int(gate.sum())} with a word of the lists")
     name = "none"
     if gates:
@@ -784,7 +814,7 @@ def train_crisis(cache: EmbeddingCache, head: HeadModel, out: Path, gates: bool 
             per = ", ".join(f"P {r[2]:.2f} R {r[3]:.2f} t {r[0]:.2f}" for r in results)
             print(f"crisis gate {g!r} l2={penalty:g}: F{GATES_BETA:g} {f:.3f} over {len(results)} layouts ({per})")
     else:
-        fold = story_folds([window.text[: window.title_end] or window.text[:80] for _, window, _, _ in rows], rows)
+        fold = story_folds(rows)
         terms = [term_of(w) for _, w, _, _ in rows]
         best: tuple[float, tuple[float, float, float, float]] | None = None
         for penalty in CRISIS_L2:
