@@ -564,7 +564,7 @@ class E5Torch(nn.Module):
 
 
 def _pad(rows: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
-    length = max(len(r) for r in rows)
+    length = max((len(r) for r in rows), default=0)
     ids = torch.zeros(len(rows), length, dtype=torch.long)
     mask = torch.zeros(len(rows), length, dtype=torch.bool)
     for i, r in enumerate(rows):
