@@ -140,6 +140,7 @@ def variant(args: argparse.Namespace, rows: C.Rows, raw: np.ndarray, gate: np.nd
     linears = [
         p for name, p in model.named_parameters() if p.requires_grad and name.endswith("weight") and p.dim() == 2
     ]
+    original_linears = [p.detach().clone() for p in linears]
     gated = np.flatnonzero(gate)
     cache = states(model, rows, gated, args.form)
     lengths = {i: cache[i]["n"] for i in cache}
@@ -150,8 +151,10 @@ def variant(args: argparse.Namespace, rows: C.Rows, raw: np.ndarray, gate: np.nd
     fold = T.story_folds(rows)
     terms = np.array([term_of(w) for _, w, _, _ in rows], dtype=object)
     oof = np.zeros((args.epochs + 1, len(y)))
+    fp32 = np.zeros((args.epochs + 1, len(y)))
     tag = f"{args.form}_k{args.k}_lr{args.lr:g}_hlr{args.head_lr:g}_l2{args.l2:g}_b{args.batch}_s{args.seed}"
     tag += "_nofeat" if args.no_features else ""
+    tag += "" if args.class_weights == "balanced" else f"_cw{args.class_weights}"
     print(f"variant {tag}: {len(gated)} gated windows", flush=True)
     for k in range(T.FOLDS):
         scored_terms = set(terms[fold == k])
@@ -165,7 +168,7 @@ def variant(args: argparse.Namespace, rows: C.Rows, raw: np.ndarray, gate: np.nd
         w0, b0 = T.fit_binary(x[train], y[train], args.l2)
         if args.no_features:
             w0, b0 = np.zeros_like(w0), 0.0
-        oof[0, scored] = 1 / (1 + np.exp(-(x[scored] @ w0 + b0)))
+        oof[0, scored] = fp32[0, scored] = 1 / (1 + np.exp(-(x[scored] @ w0 + b0)))
         head_f = torch.nn.Parameter(torch.tensor(w0, dtype=torch.float32))
         head_v = torch.nn.Parameter(torch.zeros(384))
         bias = torch.nn.Parameter(torch.tensor(float(b0)))
@@ -177,7 +180,8 @@ def variant(args: argparse.Namespace, rows: C.Rows, raw: np.ndarray, gate: np.nd
         xt = torch.tensor(x, dtype=torch.float32) * (0.0 if args.no_features else 1.0)
         yt = torch.tensor(y, dtype=torch.float32)
         positives = max(float(y[train].sum()), 1.0)
-        cw = torch.tensor(np.where(y > 0, (len(train) - positives) / positives, 1.0), dtype=torch.float32)
+        up = (len(train) - positives) / positives if args.class_weights == "balanced" else 1.0
+        cw = torch.tensor(np.where(y > 0, up, 1.0), dtype=torch.float32)
 
         for epoch in range(1, args.epochs + 1):
             began = time.time()
@@ -190,8 +194,14 @@ def variant(args: argparse.Namespace, rows: C.Rows, raw: np.ndarray, gate: np.nd
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
-                total += float(loss) * len(b)
+                total += float(loss.detach()) * len(b)
             spent = time.time() - began
+            with torch.no_grad():  # the fp32 model, for the record (not what ships)
+                for s in range(0, len(scored), 32):
+                    b = scored[s : s + 32]
+                    h, mask = padded(cache, b, start_layer)
+                    z = ((model.forward_from(h, mask, start_layer) - mu) / sd) @ head_v + xt[b] @ head_f + bias
+                    fp32[epoch, b] = torch.sigmoid(z).numpy()
             # what ships: the trained Linear weights rounded to Q4_0, the engine's int8 activations
             kept = [p.detach().clone() for p in linears]
             with torch.no_grad():
@@ -206,12 +216,17 @@ def variant(args: argparse.Namespace, rows: C.Rows, raw: np.ndarray, gate: np.nd
                 model.act_quant = False
                 for p, q in zip(linears, kept, strict=True):
                     p.copy_(q)
+            moved = np.mean(
+                [float((E.q4_values(p) != o).float().mean()) for p, o in zip(linears, original_linears, strict=True)]
+            )
             print(
                 f"  fold {k} epoch {epoch}: {len(train)} rows, loss {total / len(train):.4f}, "
-                f"train {spent:.0f} s, scored {len(scored)} in {time.time() - began - spent:.0f} s",
+                f"train {spent:.0f} s, scored {len(scored)} in {time.time() - began - spent:.0f} s; "
+                f"Q4 values changed {moved:.4f}",
                 flush=True,
             )
-    np.savez(SCRATCH / f"oof_{tag}.npz", oof=oof, y=y, fold=fold, gate=gate)
+    np.savez(SCRATCH / f"oof_{tag}.npz", oof=oof, fp32=fp32, y=y, fold=fold, gate=gate)
+    summary(tag + " fp32 (not shipped)", fp32, y, fold)
     summary(tag, oof, y, fold)
 
 
@@ -251,6 +266,9 @@ def main() -> None:
     parser.add_argument("--l2", type=float, default=SHIPPED_L2, help="penalty on the head's weights")
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--class-weights", choices=("balanced", "none"), default="balanced", help="crises weighed up (fit_binary's)"
+    )
     parser.add_argument("--no-features", action="store_true", help="the head reads the embedding alone")
     args = parser.parse_args()
     rows, raw, gate, _, y = C.features()
