@@ -155,6 +155,7 @@ def variant(args: argparse.Namespace, rows: C.Rows, raw: np.ndarray, gate: np.nd
     tag = f"{args.form}_k{args.k}_lr{args.lr:g}_hlr{args.head_lr:g}_l2{args.l2:g}_b{args.batch}_s{args.seed}"
     tag += "_nofeat" if args.no_features else ""
     tag += "" if args.class_weights == "balanced" else f"_cw{args.class_weights}"
+    tag += "_qat" if args.qat else ""
     print(f"variant {tag}: {len(gated)} gated windows", flush=True)
     for k in range(T.FOLDS):
         scored_terms = set(terms[fold == k])
@@ -186,6 +187,7 @@ def variant(args: argparse.Namespace, rows: C.Rows, raw: np.ndarray, gate: np.nd
         for epoch in range(1, args.epochs + 1):
             began = time.time()
             total = 0.0
+            model.weight_quant = args.qat  # QAT: the forward sees the Q4 values, straight-through gradient
             for b in batches(train, lengths, args.batch, rng):
                 h, mask = padded(cache, b, start_layer)
                 z = ((model.forward_from(h, mask, start_layer) - mu) / sd) @ head_v + xt[b] @ head_f + bias
@@ -196,6 +198,7 @@ def variant(args: argparse.Namespace, rows: C.Rows, raw: np.ndarray, gate: np.nd
                 opt.step()
                 total += float(loss.detach()) * len(b)
             spent = time.time() - began
+            model.weight_quant = False
             with torch.no_grad():  # the fp32 model, for the record (not what ships)
                 for s in range(0, len(scored), 32):
                     b = scored[s : s + 32]
@@ -272,6 +275,7 @@ def main() -> None:
     parser.add_argument(
         "--class-weights", choices=("balanced", "none"), default="balanced", help="crises weighed up (fit_binary's)"
     )
+    parser.add_argument("--qat", action="store_true", help="train through the Q4 rounding (weight_quant, STE)")
     parser.add_argument("--no-features", action="store_true", help="the head reads the embedding alone")
     args = parser.parse_args()
     rows, raw, gate, _, y = C.features()
