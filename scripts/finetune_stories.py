@@ -445,39 +445,28 @@ class TopLayers:
     layers are frozen, so their output for a text never changes."""
 
     def __init__(self, model: Any, texts: Sequence[str], k: int, cache: Path) -> None:
-        torch, _ = _torch_modules()
+        torch, e5_torch = _torch_modules()
         self.torch, self.model, self.k = torch, model, k
+        self.start = len(model.layers) - k
         self.index = {t: i for i, t in enumerate(texts)}
-        self.layers = model.layers[len(model.layers) - k :]
+        self.layers = model.layers[self.start :]
         if cache.exists():
             saved = torch.load(cache)
             if saved["texts"] == list(texts):
                 self.states = saved["states"]
                 return
         self.states = []
-        with torch.no_grad():
-            for start in range(0, len(texts), 32):
-                chunk = list(texts[start : start + 32])
-                windows = [model.tok.windows(t, True) for t in chunk]
-                assert all(len(w) == 1 for w in windows), "a text longer than one window"
-                ids, mask = self._pad([w[0] for w in windows])
-                x = model.eln(model.word(ids) + model.pos[torch.arange(ids.shape[1])][None] + model.tok_type[0])
-                for ly in model.layers[: len(model.layers) - k]:
-                    x = ly(x, mask[:, None, None, :], model.act_quant)
-                self.states.extend(x[i, : int(mask[i].sum())].clone() for i in range(len(chunk)))
+        for begin in range(0, len(texts), 32):
+            chunk = list(texts[begin : begin + 32])
+            windows = [model.tok.windows(t, True) for t in chunk]
+            assert all(len(w) == 1 for w in windows), "a text longer than one window"
+            ids, mask = e5_torch._pad([w[0] for w in windows])
+            x = model.hidden_at(ids, mask, self.start)
+            self.states.extend(x[i, : int(mask[i].sum())].clone() for i in range(len(chunk)))
         torch.save({"texts": list(texts), "states": self.states}, cache)
 
-    def _pad(self, rows: list[list[int]]) -> tuple[Any, Any]:
-        torch = self.torch
-        ids = torch.zeros(len(rows), max(len(r) for r in rows), dtype=torch.long)
-        mask = torch.zeros(ids.shape, dtype=torch.bool)
-        for i, r in enumerate(rows):
-            ids[i, : len(r)] = torch.tensor(r)
-            mask[i, : len(r)] = True
-        return ids, mask
-
     def embed(self, texts: Sequence[str]) -> Any:
-        """(n, 384) unit vectors, differentiable in the top layers (the engine's mean pooling over every token)."""
+        """(n, 384) unit vectors, differentiable in the top layers (the engine's pooling)."""
         torch = self.torch
         states = [self.states[self.index[t]] for t in texts]
         length = max(len(s) for s in states)
@@ -486,11 +475,7 @@ class TopLayers:
         for i, s in enumerate(states):
             x[i, : len(s)] = s
             mask[i, : len(s)] = True
-        for ly in self.layers:
-            x = ly(x, mask[:, None, None, :], self.model.act_quant)
-        m = mask.to(x.dtype)
-        pooled = (x * m[..., None]).sum(1) / m.sum(1, keepdim=True)
-        return torch.nn.functional.normalize(pooled, dim=-1, eps=1e-6)
+        return self.model.forward_from(x, mask, self.start)
 
     def vectors(self, texts: Sequence[str]) -> Vectors:
         with self.torch.no_grad():
