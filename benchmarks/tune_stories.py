@@ -41,7 +41,6 @@ import test_stories_quality as q  # noqa: E402
 
 from erepwatch.analyze import stories  # noqa: E402
 from erepwatch.analyze.dedup import prepare, prepared_near_duplicate  # noqa: E402
-from erepwatch.analyze.embedding import QUERY_VERSION  # noqa: E402
 from erepwatch.analyze.stories import (  # noqa: E402
     lead_key,
     lead_text,
@@ -52,18 +51,7 @@ from erepwatch.analyze.stories import (  # noqa: E402
 
 
 def load_vectors(cache: Path) -> dict[str, Any]:
-    texts = q.texts_to_embed()
-    if cache.exists():
-        data = np.load(cache, allow_pickle=False)
-        if str(data["version"]) == QUERY_VERSION:
-            known = dict(zip(data["texts"].tolist(), data["vectors"], strict=True))
-            if all(t in known for t in texts):
-                return {t: known[t] for t in texts}
-    from erepwatch.analyze.embedding import embed
-
-    vectors = embed(texts, query=True)
-    np.savez(cache, texts=np.array(texts), vectors=np.asarray(vectors), version=np.array(QUERY_VERSION))
-    return dict(zip(texts, vectors, strict=True))
+    return q.cached_vectors(q.texts_to_embed(), cache)
 
 
 def tune(rows: list[Any], decided: list[q.Decided]) -> list[tuple[dict[str, str], q.Decided]]:

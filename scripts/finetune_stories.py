@@ -174,18 +174,7 @@ def texts_of(rows: Sequence[Row]) -> list[str]:
 
 def engine_vectors(texts: Sequence[str], cache: Path) -> Vectors:
     """The engine's vectors (``erepwatch.analyze.embedding``, query side, as the stage embeds), cached."""
-    from erepwatch.analyze.embedding import QUERY_VERSION, embed
-
-    if cache.exists():
-        data = np.load(cache, allow_pickle=False)
-        if str(data["version"]) == QUERY_VERSION:
-            known = dict(zip(data["texts"].tolist(), data["vectors"], strict=True))
-            if all(t in known for t in texts):
-                return {t: known[t] for t in texts}
-    vectors = embed(list(texts), query=True)
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(cache, texts=np.array(list(texts)), vectors=vectors, version=np.array(QUERY_VERSION))
-    return dict(zip(texts, vectors, strict=True))
+    return q.cached_vectors(list(texts), cache)
 
 
 def memoise() -> None:

@@ -158,6 +158,26 @@ def texts_to_embed() -> list[str]:
     return sorted(({story_text(n[2]) for n in nodes} | leads | rests) - {""})
 
 
+def cached_vectors(texts: list[str], cache: Path) -> Vectors:
+    """The stage's query-side vectors of ``texts``, kept in ``cache`` (an ``.npz``) for the tuning scripts
+    (`benchmarks/tune_stories.py`, `scripts/finetune_stories.py`); made again when the model's version changed or a
+    text is new."""
+    import numpy as np
+
+    from erepwatch.analyze.embedding import QUERY_VERSION, embed
+
+    if cache.exists():
+        data = np.load(cache, allow_pickle=False)
+        if str(data["version"]) == QUERY_VERSION:
+            known = dict(zip(data["texts"].tolist(), data["vectors"], strict=True))
+            if all(t in known for t in texts):
+                return {t: known[t] for t in texts}
+    vectors = embed(texts, query=True)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(cache, texts=np.array(texts), vectors=np.asarray(vectors), version=np.array(QUERY_VERSION))
+    return dict(zip(texts, vectors, strict=True))
+
+
 @pytest.fixture(scope="module")
 def vectors() -> Vectors:
     from erepwatch.analyze.embedding import embed
