@@ -228,15 +228,379 @@ def _reviews(fold: FoldOut) -> tuple[np.ndarray, np.ndarray]:
     return gold, logits
 
 
+# ----------------------------------------------------------------------------- fine-tuning (torch, training only)
+
+#: Scratch for the cached lower-layer token states and the fine-tuned vectors (lost at the end of the session).
+SCRATCH = Path("/tmp/ftsent")
+#: The embedding clips a text at this many characters before the engine reads it (``embedding.MAX_CHARS``).
+MAX_CHARS = 1_000
+#: Depth of the cached token states: the output of the first ``CACHE_DEPTH`` layers (frozen); the top ``k`` layers,
+#: k <= 12 - CACHE_DEPTH, are run (and trained) from there.
+CACHE_DEPTH = 8
+
+
+def _torch():  # type: ignore[no-untyped-def]
+    import torch
+
+    torch.set_num_threads(1)
+    return torch
+
+
+def token_states(rows: Rows, model, depth: int = CACHE_DEPTH) -> list:  # type: ignore[no-untyped-def]
+    """Each row's token states after the first ``depth`` layers (float16, L x 384: the passage side, the text
+    clipped as ``embed`` clips it, the engine's first 512-token window), computed once and kept on disk (deeper
+    states from the ``CACHE_DEPTH`` ones)."""
+    torch = _torch()
+    path = SCRATCH / f"states_d{depth}.pt"
+    if path.exists():
+        return list(torch.load(path))
+    if depth > CACHE_DEPTH:
+        lower = token_states(rows, model, CACHE_DEPTH)
+        states = list(lower)
+        order = np.argsort([int(t.shape[0]) for t in lower], kind="stable")
+        with torch.no_grad():
+            for s in range(0, len(order), 64):
+                sel = list(order[s : s + 64])
+                x, mask = _stack(lower, sel)
+                for ly in model.layers[CACHE_DEPTH:depth]:
+                    x = ly(x, mask[:, None, None, :], False)
+                for j, i in enumerate(sel):
+                    states[i] = x[j, : int(lower[i].shape[0])].to(torch.float16).clone()
+    else:
+        from e5_torch import _pad
+
+        rows_ids = [model.tok.windows((t or " ")[:MAX_CHARS], False)[0] for t in rows.texts]
+        order = np.argsort([len(r) for r in rows_ids], kind="stable")
+        states = [None] * len(rows_ids)
+        with torch.no_grad():
+            for s in range(0, len(order), 64):
+                sel = order[s : s + 64]
+                ids, mask = _pad([rows_ids[i] for i in sel])
+                x = model.eln(model.word(ids) + model.pos[torch.arange(ids.shape[1])][None] + model.tok_type[0])
+                for ly in model.layers[:depth]:
+                    x = ly(x, mask[:, None, None, :], False)
+                for j, i in enumerate(sel):
+                    states[i] = x[j, : len(rows_ids[i])].to(torch.float16).clone()
+                if s % 1280 == 0:
+                    print(f"  states {s}/{len(order)}", flush=True)
+    SCRATCH.mkdir(parents=True, exist_ok=True)
+    torch.save(states, path)
+    return states
+
+
+def _stack(states: list, idx: Sequence[int]):  # type: ignore[no-untyped-def]
+    """Padded float32 states (n, L, 384) and their mask (n, L) of rows ``idx``."""
+    torch = _torch()
+    length = max(int(states[i].shape[0]) for i in idx)
+    x = torch.zeros(len(idx), length, DIM)
+    mask = torch.zeros(len(idx), length, dtype=torch.bool)
+    for j, i in enumerate(idx):
+        n = int(states[i].shape[0])
+        x[j, :n] = states[i].float()
+        mask[j, :n] = True
+    return x, mask
+
+
+def run_top(layers, states: list, idx: Sequence[int], act_quant: Sequence[bool] = ()):  # type: ignore[no-untyped-def]
+    """Vectors (len(idx) x 384, L2-normalised, differentiable) of rows ``idx`` from their cached states through
+    ``layers`` (the top of the encoder; ``act_quant[i]``: layer i mimics the engine's int8 activations): mean
+    pooling over the window's tokens, as the engine."""
+    torch = _torch()
+    x, mask = _stack(states, idx)
+    for i, ly in enumerate(layers):
+        x = ly(x, mask[:, None, None, :], bool(act_quant[i]) if act_quant else False)
+    m = mask.to(x.dtype)
+    pooled = (x * m[..., None]).sum(1) / m.sum(1, keepdim=True)
+    return torch.nn.functional.normalize(pooled, dim=-1, eps=1e-6)
+
+
+def encode_all(layers, states: list, act_quant: Sequence[bool] = (), batch: int = 64) -> np.ndarray:  # type: ignore[no-untyped-def]
+    torch = _torch()
+    order = np.argsort([int(s.shape[0]) for s in states], kind="stable")
+    out = np.zeros((len(states), DIM), dtype=np.float32)
+    with torch.no_grad():
+        for s in range(0, len(order), batch):
+            sel = order[s : s + batch]
+            out[sel] = run_top(layers, states, list(sel), act_quant).numpy()
+    return out
+
+
+def q4_roundtrip(layers) -> None:  # type: ignore[no-untyped-def]
+    """Every matrix of ``layers`` re-quantised to Q4_0 and back (what ``save_q4`` ships), in place."""
+    torch = _torch()
+    from e5_torch import dequant_q4, quant_q4
+
+    with torch.no_grad():
+        for ly in layers:
+            for name in ("q", "k", "v", "ao", "fi", "fo"):
+                w = getattr(ly, name).weight
+                back = dequant_q4(quant_q4(w.numpy()), w.shape[0], w.shape[1])
+                w.copy_(torch.from_numpy(back))
+
+
+def fake_q4(w):  # type: ignore[no-untyped-def]
+    """``w`` rounded to the Q4_0 grid as ``e5_torch.quant_q4`` rounds it (blocks of 32 along a row, scale the signed
+    max-abs value / -8 stored in fp16, q = min(15, trunc(x / d + 8.5))), with a straight-through gradient."""
+    torch = _torch()
+    x = w.reshape(-1, 32)
+    idx = x.detach().abs().argmax(dim=1, keepdim=True)
+    d = (torch.gather(x.detach(), 1, idx) / -8.0).half().float()
+    inv = torch.where(d != 0, 1.0 / d, torch.zeros_like(d))
+    q = torch.clamp(torch.trunc(x.detach() * inv + 8.5), max=15.0)
+    rounded = ((q - 8.0) * d).reshape(w.shape)
+    return w + (rounded - w).detach()
+
+
+def quantise_aware(layers) -> None:  # type: ignore[no-untyped-def]
+    """Every matrix of ``layers`` read through :func:`fake_q4` (a parametrisation: the float weights stay the ones
+    trained)."""
+    torch = _torch()
+    from torch.nn.utils import parametrize
+
+    class FakeQ4(torch.nn.Module):
+        def forward(self, w):  # type: ignore[no-untyped-def]
+            return fake_q4(w)
+
+    for ly in layers:
+        for name in ("q", "k", "v", "ao", "fi", "fo"):
+            parametrize.register_parametrization(getattr(ly, name), "weight", FakeQ4())
+
+
+def plain(layers):  # type: ignore[no-untyped-def]
+    """Copies of ``layers`` with plain float weights (a parametrised matrix replaced by a new linear layer holding
+    its float weights: removing a parametrisation from a deep copy would alter the original's shared class)."""
+    import copy
+
+    torch = _torch()
+    from torch.nn.utils import parametrize
+
+    out = []
+    for ly in layers:
+        swapped = {}
+        for name in ("q", "k", "v", "ao", "fi", "fo"):
+            lin = getattr(ly, name)
+            if parametrize.is_parametrized(lin, "weight"):
+                new = torch.nn.Linear(lin.in_features, lin.out_features)
+                with torch.no_grad():
+                    new.weight.copy_(lin.parametrizations.weight.original)
+                    new.bias.copy_(lin.bias)
+                swapped[name] = new
+        if swapped:
+            keep = {name: getattr(ly, name) for name in swapped}
+            for name in swapped:
+                setattr(ly, name, None)
+            twin = copy.deepcopy(ly)
+            for name, lin in keep.items():
+                setattr(ly, name, lin)
+            for name, new in swapped.items():
+                setattr(twin, name, new)
+            out.append(twin)
+        else:
+            out.append(copy.deepcopy(ly))
+    return out
+
+
+class Trial(NamedTuple):
+    k: int  # top layers trained
+    epochs: int
+    lr: float  # encoder learning rate (AdamW)
+    head_lr: float
+    fr_weight: float  # weight of the French head's loss (the English head's is 1)
+    batch: int
+    seed: int
+    qat: bool = False  # train through Q4_0-rounded weights and int8 activations (straight-through)
+
+    def tag(self) -> str:
+        shown = f"k{self.k}-e{self.epochs}-lr{self.lr:g}-hlr{self.head_lr:g}"
+        return f"{shown}-fr{self.fr_weight:g}-b{self.batch}-s{self.seed}" + ("-qat" if self.qat else "")
+
+
+def batches(rng: np.random.Generator, train_idx: np.ndarray, lengths: np.ndarray, size: int) -> list[np.ndarray]:
+    """Shuffled batches of rows of similar length (chunks of 50 batches sorted by length, then the batches
+    shuffled): less padding, same rows every epoch."""
+    perm = rng.permutation(train_idx)
+    out = []
+    chunk = size * 50
+    for s in range(0, len(perm), chunk):
+        part = perm[s : s + chunk]
+        part = part[np.argsort(lengths[part], kind="stable")]
+        out += [part[i : i + size] for i in range(0, len(part), size)]
+    return [out[i] for i in rng.permutation(len(out))]
+
+
+def finetune_fold(rows: Rows, states: list, base_layers, trial: Trial, fold: int, frozen: np.ndarray):  # type: ignore[no-untyped-def]
+    """Train copies of the top ``k`` layers with an English and a French linear head (on the vector and the word
+    lists' features, started from the shipped fit on the frozen vectors) on the fold's training rows, with the
+    shipped layout's sample weights and class balance per head; yields (epoch, vectors of every row, the joint
+    heads' weights) after each epoch."""
+    import copy
+
+    torch = _torch()
+    torch.manual_seed(trial.seed + fold)
+    rng = np.random.default_rng(trial.seed + fold)
+    layers = copy.deepcopy(base_layers[len(base_layers) - trial.k :]) if trial.k else []
+    for ly in layers:
+        for p in ly.parameters():
+            p.requires_grad_(True)
+    if trial.qat:
+        quantise_aware(layers)
+    aq = [trial.qat] * len(layers)
+    train = rows.train(fold)
+    train_idx = np.flatnonzero(train)
+    x0 = np.hstack([frozen, rows.lex]).astype(np.float32)
+    heads = fit_language_heads(rows, x0, train)
+    w = {lang: torch.tensor(heads[lang][0], requires_grad=True) for lang in heads}
+    b = {lang: torch.tensor(heads[lang][1], requires_grad=True) for lang in heads}
+    weight = {}
+    for lang in ("en", "fr"):
+        wl = np.zeros(len(rows.y))
+        wl[train] = T.balanced_weights(rows.y[train], rows.sample(lang)[train])
+        wl /= wl[train].mean()
+        weight[lang] = torch.tensor(wl, dtype=torch.float32) * (trial.fr_weight if lang == "fr" else 1.0)
+    lex = torch.tensor(rows.lex, dtype=torch.float32)
+    y = torch.tensor(rows.y)
+    groups = [{"params": [p for ly in layers for p in ly.parameters()], "lr": trial.lr}] if layers else []
+    groups.append({"params": [*w.values(), *b.values()], "lr": trial.head_lr, "weight_decay": 0.0})
+    opt = torch.optim.AdamW(groups, weight_decay=0.01)
+    lengths = np.array([int(s.shape[0]) for s in states])
+    plan = [batches(rng, train_idx, lengths, trial.batch) for _ in range(trial.epochs)]
+    total = sum(len(p) for p in plan)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda step: min(1.0, (step + 1) / max(1, total // 10)) * max(0.0, (total - step) / total)
+    )
+    import time
+
+    for epoch, plan_e in enumerate(plan, start=1):
+        t0 = time.time()
+        seen = 0.0
+        for n, idx in enumerate(plan_e):
+            sel = list(idx)
+            z = run_top(layers, states, sel, aq)
+            feats = torch.cat([z, lex[sel]], dim=1)
+            loss = torch.zeros(())
+            for lang in ("en", "fr"):
+                ce = torch.nn.functional.cross_entropy(feats @ w[lang] + b[lang], y[sel], reduction="none")
+                loss = loss + (ce * weight[lang][sel]).mean()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            seen += loss.item()
+            if n % 50 == 0:
+                print(
+                    f"    fold {fold} epoch {epoch} batch {n}/{len(plan_e)} loss {seen / (n + 1):.4f} "
+                    f"{time.time() - t0:.0f}s",
+                    flush=True,
+                )
+        print(f"    fold {fold} epoch {epoch}: {time.time() - t0:.0f}s, mean loss {seen / len(plan_e):.4f}", flush=True)
+        vectors = encode_all(plain(layers), states)
+        joint = {lang: (w[lang].detach().numpy().copy(), b[lang].detach().numpy().copy()) for lang in w}
+        yield epoch, vectors, joint, plain(layers)
+
+
+def joint_folds(rows: Rows, embs: Sequence[np.ndarray], joints: Sequence[dict]) -> list[FoldOut]:
+    """Out-of-fold logits of the heads trained jointly with the encoder (no refit)."""
+    out = []
+    for fold in (0, 1):
+        x = np.hstack([embs[fold], rows.lex]).astype(np.float32)
+        held = rows.held(fold)
+        groups = {}
+        for g, (names, _, lang) in GROUPS.items():
+            w, b = joints[fold][lang]
+            golds, logits = [], []
+            for name in names:
+                pick = held & (rows.names == name)
+                golds.append(rows.y[pick])
+                logits.append(x[pick] @ w + b)
+            groups[g] = (np.concatenate(golds), np.vstack(logits))
+        w, b = joints[fold]["fr"]
+        out.append(FoldOut(groups, x[rows.is_check] @ w + b))
+    return out
+
+
+def finetune(rows: Rows, trial: Trial, q4: bool) -> None:
+    """Both folds of one trial; after each epoch, the figures of the shipped head refitted on the fine-tuned vectors
+    (the protocol of the baseline), of the jointly trained heads, and (``q4``) of the refit on the vectors of the
+    layers re-quantised to Q4_0 with the engine's int8 activations."""
+    import json
+
+    import e5_torch
+
+    model = e5_torch.load()
+    model.eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    base_layers = list(model.layers)
+    depth = len(base_layers) - trial.k
+    states = token_states(rows, model, depth)
+    frozen = encode_all(base_layers[depth:], states)
+    cos = (frozen * rows.emb).sum(1)
+    print(f"frozen torch vs engine vectors: cos mean {cos.mean():.5f} min {cos.min():.5f}", flush=True)
+    per_epoch: dict[int, list] = {}
+    for fold in (0, 1):
+        for epoch, vectors, joint, layers in finetune_fold(rows, states, base_layers, trial, fold, frozen):
+            quantised = None
+            if q4:
+                import copy
+
+                ql = copy.deepcopy(layers)
+                q4_roundtrip(ql)
+                quantised = encode_all(ql, states, act_quant=[True] * len(ql))
+            per_epoch.setdefault(epoch, []).append((vectors, joint, quantised))
+            np.save(SCRATCH / f"vec-{trial.tag()}-f{fold}-e{epoch}.npy", vectors)
+    log = SCRATCH / "trials.jsonl"
+    for epoch, parts in sorted(per_epoch.items()):
+        embs = [p[0] for p in parts]
+        results = {"refit": figures(rows, cv_folds(rows, embs))}
+        results["joint"] = figures(rows, joint_folds(rows, embs, [p[1] for p in parts]))
+        if q4:
+            results["refit q4"] = figures(rows, cv_folds(rows, [p[2] for p in parts]))
+        for name, fig in results.items():
+            print(show(f"{trial.tag()} epoch {epoch} [{name}]", fig), flush=True)
+        with log.open("a") as f:
+            f.write(json.dumps({"trial": trial._asdict(), "epoch": epoch, "results": results}) + "\n")
+
+
+def control(rows: Rows) -> None:
+    """k = 0: the shipped head on the frozen torch port's vectors (how far the port alone moves the figures)."""
+    import e5_torch
+
+    model = e5_torch.load()
+    model.eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    states = token_states(rows, model)
+    frozen = encode_all(list(model.layers)[CACHE_DEPTH:], states)
+    cos = (frozen * rows.emb).sum(1)
+    print(f"frozen torch vs engine vectors: cos mean {cos.mean():.5f} min {cos.min():.5f}")
+    np.save(SCRATCH / "vec-frozen-torch.npy", frozen)
+    print(show("control: frozen torch port (float)", figures(rows, cv_folds(rows, [frozen, frozen]))), flush=True)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sources", type=Path, required=True, help="folder holding the files of SOURCES")
     parser.add_argument("--cache", type=Path, default=T.CACHE)
     parser.add_argument("--baseline", action="store_true", help="the shipped head on the frozen vectors")
+    parser.add_argument("--control", action="store_true", help="the shipped head on the frozen torch port's vectors")
+    parser.add_argument("--k", type=int, help="fine-tune the top K layers (a trial)")
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--lr", type=float, default=3e-5)
+    parser.add_argument("--head-lr", type=float, default=1e-3)
+    parser.add_argument("--fr-weight", type=float, default=1.0, help="weight of the French head's loss")
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--q4", action="store_true", help="also score the layers re-quantised to Q4_0")
+    parser.add_argument("--qat", action="store_true", help="train through Q4_0 weights and int8 activations")
     args = parser.parse_args(list(argv) if argv is not None else None)
     rows = load_rows(args.sources, args.cache)
     if args.baseline:
         baseline(rows)
+    if args.control:
+        control(rows)
+    if args.k is not None:
+        trial = Trial(args.k, args.epochs, args.lr, args.head_lr, args.fr_weight, args.batch, args.seed, args.qat)
+        finetune(rows, trial, args.q4)
 
 
 if __name__ == "__main__":
