@@ -263,7 +263,7 @@ def token_states(rows: Rows, model, depth: int = CACHE_DEPTH) -> list:  # type: 
                 sel = list(order[s : s + 64])
                 x, mask = _stack(lower, sel)
                 for ly in model.layers[CACHE_DEPTH:depth]:
-                    x = ly(x, mask[:, None, None, :], False)
+                    x = ly(x, mask[:, None, None, :], False, False)
                 for j, i in enumerate(sel):
                     states[i] = x[j, : int(lower[i].shape[0])].to(torch.float16).clone()
     else:
@@ -278,7 +278,7 @@ def token_states(rows: Rows, model, depth: int = CACHE_DEPTH) -> list:  # type: 
                 ids, mask = _pad([rows_ids[i] for i in sel])
                 x = model.eln(model.word(ids) + model.pos[torch.arange(ids.shape[1])][None] + model.tok_type[0])
                 for ly in model.layers[:depth]:
-                    x = ly(x, mask[:, None, None, :], False)
+                    x = ly(x, mask[:, None, None, :], False, False)
                 for j, i in enumerate(sel):
                     states[i] = x[j, : len(rows_ids[i])].to(torch.float16).clone()
                 if s % 1280 == 0:
@@ -308,7 +308,7 @@ def run_top(layers, states: list, idx: Sequence[int], act_quant: Sequence[bool] 
     torch = _torch()
     x, mask = _stack(states, idx)
     for i, ly in enumerate(layers):
-        x = ly(x, mask[:, None, None, :], bool(act_quant[i]) if act_quant else False)
+        x = ly(x, mask[:, None, None, :], bool(act_quant[i]) if act_quant else False, False)
     m = mask.to(x.dtype)
     pooled = (x * m[..., None]).sum(1) / m.sum(1, keepdim=True)
     return torch.nn.functional.normalize(pooled, dim=-1, eps=1e-6)
