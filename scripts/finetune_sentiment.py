@@ -339,16 +339,10 @@ def q4_roundtrip(layers) -> None:  # type: ignore[no-untyped-def]
 
 
 def fake_q4(w):  # type: ignore[no-untyped-def]
-    """``w`` rounded to the Q4_0 grid as ``e5_torch.quant_q4`` rounds it (blocks of 32 along a row, scale the signed
-    max-abs value / -8 stored in fp16, q = min(15, trunc(x / d + 8.5))), with a straight-through gradient."""
-    torch = _torch()
-    x = w.reshape(-1, 32)
-    idx = x.detach().abs().argmax(dim=1, keepdim=True)
-    d = (torch.gather(x.detach(), 1, idx) / -8.0).half().float()
-    inv = torch.where(d != 0, 1.0 / d, torch.zeros_like(d))
-    q = torch.clamp(torch.trunc(x.detach() * inv + 8.5), max=15.0)
-    rounded = ((q - 8.0) * d).reshape(w.shape)
-    return w + (rounded - w).detach()
+    """``w`` rounded to the Q4_0 grid the file holds (``e5_torch.q4_values``), with a straight-through gradient."""
+    from e5_torch import q4_values
+
+    return w + (q4_values(w) - w).detach()
 
 
 def quantise_aware(layers) -> None:  # type: ignore[no-untyped-def]
