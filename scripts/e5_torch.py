@@ -44,6 +44,7 @@ import struct
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -571,6 +572,33 @@ def _pad(rows: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
         ids[i, : len(r)] = torch.tensor(r)
         mask[i, : len(r)] = True
     return ids, mask
+
+
+def pad_states(states: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Cached hidden states of several texts (each L_i x H, any float dtype) as one padded float32 batch
+    (n, L, H) and its mask (n, L), for ``forward_from`` / ``run_layers``."""
+    length = max((int(s.shape[0]) for s in states), default=0)
+    hidden = int(states[0].shape[1]) if states else 0
+    x = torch.zeros(len(states), length, hidden)
+    mask = torch.zeros(len(states), length, dtype=torch.bool)
+    for i, s in enumerate(states):
+        n = int(s.shape[0])
+        x[i, :n] = s.float()
+        mask[i, :n] = True
+    return x, mask
+
+
+#: The Linear layers of an encoder layer, the matrices the file holds in Q4_0.
+Q4_LINEARS = ("q", "k", "v", "ao", "fi", "fo")
+
+
+@torch.no_grad()
+def snap_layers_q4_(layers: Iterable[nn.Module]) -> None:
+    """Every Q4_0 matrix of ``layers`` replaced by the values save_q4 writes (what the engine runs), in place."""
+    for ly in layers:
+        for name in Q4_LINEARS:
+            w = getattr(ly, name).weight
+            w.copy_(q4_values(w))
 
 
 def load(path: str | os.PathLike | None = None, act_quant: bool = False) -> E5Torch:

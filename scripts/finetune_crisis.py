@@ -114,16 +114,8 @@ def batches(index: np.ndarray, lengths: dict[int, int], size: int, rng: np.rando
 
 
 def padded(cache: dict[int, dict], index: np.ndarray, layer: int):  # type: ignore[no-untyped-def]
-    import torch
-
-    n = max(cache[int(i)]["n"] for i in index)
-    h = torch.zeros(len(index), n, 384)
-    mask = torch.zeros(len(index), n, dtype=torch.bool)
-    for j, i in enumerate(index):
-        m = cache[int(i)]["n"]
-        h[j, :m] = cache[int(i)][layer]
-        mask[j, :m] = True
-    return h, mask
+    """The cached states after ``layer`` of rows ``index``, padded, and their mask."""
+    return E.pad_states([cache[int(i)][layer] for i in index])
 
 
 def variant(args: argparse.Namespace, rows: C.Rows, raw: np.ndarray, gate: np.ndarray, y: np.ndarray) -> None:

@@ -251,6 +251,8 @@ def token_states(rows: Rows, model, depth: int = CACHE_DEPTH) -> list:  # type: 
     clipped as ``embed`` clips it, the engine's first 512-token window), computed once and kept on disk (deeper
     states from the ``CACHE_DEPTH`` ones)."""
     torch = _torch()
+    from e5_torch import _pad, pad_states
+
     path = SCRATCH / f"states_d{depth}.pt"
     if path.exists():
         return list(torch.load(path))
@@ -261,14 +263,11 @@ def token_states(rows: Rows, model, depth: int = CACHE_DEPTH) -> list:  # type: 
         with torch.no_grad():
             for s in range(0, len(order), 64):
                 sel = list(order[s : s + 64])
-                x, mask = _stack(lower, sel)
-                for ly in model.layers[CACHE_DEPTH:depth]:
-                    x = ly(x, mask[:, None, None, :], False, False)
+                x, mask = pad_states([lower[i] for i in sel])
+                x = model.run_layers(x, mask, CACHE_DEPTH, depth)
                 for j, i in enumerate(sel):
                     states[i] = x[j, : int(lower[i].shape[0])].to(torch.float16).clone()
     else:
-        from e5_torch import _pad
-
         rows_ids = [model.tok.windows((t or " ")[:MAX_CHARS], False)[0] for t in rows.texts]
         order = np.argsort([len(r) for r in rows_ids], kind="stable")
         states = [None] * len(rows_ids)
@@ -276,9 +275,7 @@ def token_states(rows: Rows, model, depth: int = CACHE_DEPTH) -> list:  # type: 
             for s in range(0, len(order), 64):
                 sel = order[s : s + 64]
                 ids, mask = _pad([rows_ids[i] for i in sel])
-                x = model.eln(model.word(ids) + model.pos[torch.arange(ids.shape[1])][None] + model.tok_type[0])
-                for ly in model.layers[:depth]:
-                    x = ly(x, mask[:, None, None, :], False, False)
+                x = model.hidden_at(ids, mask, depth)
                 for j, i in enumerate(sel):
                     states[i] = x[j, : len(rows_ids[i])].to(torch.float16).clone()
                 if s % 1280 == 0:
@@ -288,30 +285,16 @@ def token_states(rows: Rows, model, depth: int = CACHE_DEPTH) -> list:  # type: 
     return states
 
 
-def _stack(states: list, idx: Sequence[int]):  # type: ignore[no-untyped-def]
-    """Padded float32 states (n, L, 384) and their mask (n, L) of rows ``idx``."""
-    torch = _torch()
-    length = max(int(states[i].shape[0]) for i in idx)
-    x = torch.zeros(len(idx), length, DIM)
-    mask = torch.zeros(len(idx), length, dtype=torch.bool)
-    for j, i in enumerate(idx):
-        n = int(states[i].shape[0])
-        x[j, :n] = states[i].float()
-        mask[j, :n] = True
-    return x, mask
-
-
 def run_top(layers, states: list, idx: Sequence[int], act_quant: Sequence[bool] = ()):  # type: ignore[no-untyped-def]
     """Vectors (len(idx) x 384, L2-normalised, differentiable) of rows ``idx`` from their cached states through
     ``layers`` (the top of the encoder; ``act_quant[i]``: layer i mimics the engine's int8 activations): mean
     pooling over the window's tokens, as the engine."""
-    torch = _torch()
-    x, mask = _stack(states, idx)
+    from e5_torch import E5Torch, pad_states
+
+    x, mask = pad_states([states[i] for i in idx])
     for i, ly in enumerate(layers):
         x = ly(x, mask[:, None, None, :], bool(act_quant[i]) if act_quant else False, False)
-    m = mask.to(x.dtype)
-    pooled = (x * m[..., None]).sum(1) / m.sum(1, keepdim=True)
-    return torch.nn.functional.normalize(pooled, dim=-1, eps=1e-6)
+    return E5Torch.pool(x, mask)
 
 
 def encode_all(layers, states: list, act_quant: Sequence[bool] = (), batch: int = 64) -> np.ndarray:  # type: ignore[no-untyped-def]
@@ -323,19 +306,6 @@ def encode_all(layers, states: list, act_quant: Sequence[bool] = (), batch: int 
             sel = order[s : s + batch]
             out[sel] = run_top(layers, states, list(sel), act_quant).numpy()
     return out
-
-
-def q4_roundtrip(layers) -> None:  # type: ignore[no-untyped-def]
-    """Every matrix of ``layers`` re-quantised to Q4_0 and back (what ``save_q4`` ships), in place."""
-    torch = _torch()
-    from e5_torch import dequant_q4, quant_q4
-
-    with torch.no_grad():
-        for ly in layers:
-            for name in ("q", "k", "v", "ao", "fi", "fo"):
-                w = getattr(ly, name).weight
-                back = dequant_q4(quant_q4(w.numpy()), w.shape[0], w.shape[1])
-                w.copy_(torch.from_numpy(back))
 
 
 def fake_q4(w):  # type: ignore[no-untyped-def]
@@ -538,7 +508,7 @@ def finetune(rows: Rows, trial: Trial, q4: bool) -> None:
                 import copy
 
                 ql = copy.deepcopy(layers)
-                q4_roundtrip(ql)
+                e5_torch.snap_layers_q4_(ql)
                 quantised = encode_all(ql, states, act_quant=[True] * len(ql))
             per_epoch.setdefault(epoch, []).append((vectors, joint, quantised))
             np.save(SCRATCH / f"vec-{trial.tag()}-f{fold}-e{epoch}.npy", vectors)

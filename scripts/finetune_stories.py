@@ -435,7 +435,7 @@ class TopLayers:
 
     def __init__(self, model: Any, texts: Sequence[str], k: int, cache: Path) -> None:
         torch, e5_torch = _torch_modules()
-        self.torch, self.model, self.k = torch, model, k
+        self.torch, self.e5_torch, self.model, self.k = torch, e5_torch, model, k
         self.start = len(model.layers) - k
         self.index = {t: i for i, t in enumerate(texts)}
         self.layers = model.layers[self.start :]
@@ -456,14 +456,7 @@ class TopLayers:
 
     def embed(self, texts: Sequence[str]) -> Any:
         """(n, 384) unit vectors, differentiable in the top layers (the engine's pooling)."""
-        torch = self.torch
-        states = [self.states[self.index[t]] for t in texts]
-        length = max(len(s) for s in states)
-        x = torch.zeros(len(states), length, states[0].shape[1])
-        mask = torch.zeros(len(states), length, dtype=torch.bool)
-        for i, s in enumerate(states):
-            x[i, : len(s)] = s
-            mask[i, : len(s)] = True
+        x, mask = self.e5_torch.pad_states([self.states[self.index[t]] for t in texts])
         return self.model.forward_from(x, mask, self.start)
 
     def vectors(self, texts: Sequence[str]) -> Vectors:
