@@ -21,8 +21,8 @@ each epoch count is its own trial, and an epoch count chosen nested too (with th
 Never reads a ``test`` line (``labelled_mentions("tune")`` only). Figures: tests/data/sentiment/README.md, "Session
 12: fine-tuning the encoder for #crisis".
 
-    PYTHONPATH=src nice /work/torchvenv/bin/python scripts/finetune_crisis.py --baseline
-    PYTHONPATH=src nice /work/torchvenv/bin/python scripts/finetune_crisis.py --form prefix --k 2 --epochs 4
+    PYTHONPATH=src nice .venv-train/bin/python scripts/finetune_crisis.py --baseline
+    PYTHONPATH=src nice .venv-train/bin/python scripts/finetune_crisis.py --form prefix --k 2 --epochs 4
 """
 
 from __future__ import annotations

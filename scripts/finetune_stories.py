@@ -7,7 +7,7 @@ Tune halves only. Reads the labelled real pairs the quality test reads (``tests/
 dropped as read; the sealed ``uci_fresh2_pairs.tsv`` is never opened).
 
     .venv/bin/python scripts/finetune_stories.py baseline [--assignments 4]
-    PYTHONPATH=src nice /work/torchvenv/bin/python scripts/finetune_stories.py finetune --layers 2 --epochs 2 ...
+    PYTHONPATH=src nice .venv-train/bin/python scripts/finetune_stories.py finetune --layers 2 --epochs 2 ...
 
 Cross-validation folds never put one headline on both sides: pairs are grouped into connected components of their
 headlines (pairs share headlines), joined also when two headlines share half their words (the rule of
