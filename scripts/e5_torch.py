@@ -601,6 +601,19 @@ def snap_layers_q4_(layers: Iterable[nn.Module]) -> None:
             w.copy_(q4_values(w))
 
 
+def float_in_file(name: str) -> bool:
+    """Whether an encoder layer's parameter ``name`` ("q.bias", "aln.weight"…) is float32 in the file (every
+    bias, both LayerNorms): training it survives ``save_q4`` exactly, unlike the Q4_0 matrices."""
+    return name.endswith(".bias") or name.split(".")[0] in ("aln", "oln")
+
+
+def bitfit_(layers: Iterable[nn.Module]) -> None:
+    """Only the float32 tensors of ``layers`` left trainable (BitFit: biases and LayerNorms), in place."""
+    for ly in layers:
+        for name, p in ly.named_parameters():
+            p.requires_grad_(p.requires_grad and float_in_file(name))
+
+
 def load(path: str | os.PathLike | None = None, act_quant: bool = False) -> E5Torch:
     return E5Torch(read_bin(path), act_quant=act_quant)
 

@@ -373,10 +373,12 @@ class Trial(NamedTuple):
     batch: int
     seed: int
     qat: bool = False  # train through Q4_0-rounded weights and int8 activations (straight-through)
+    bitfit: bool = False  # train only the tensors the file holds as float32 (biases, LayerNorms)
 
     def tag(self) -> str:
         shown = f"k{self.k}-e{self.epochs}-lr{self.lr:g}-hlr{self.head_lr:g}"
-        return f"{shown}-fr{self.fr_weight:g}-b{self.batch}-s{self.seed}" + ("-qat" if self.qat else "")
+        flags = ("-qat" if self.qat else "") + ("-bitfit" if self.bitfit else "")
+        return f"{shown}-fr{self.fr_weight:g}-b{self.batch}-s{self.seed}" + flags
 
 
 def batches(rng: np.random.Generator, train_idx: np.ndarray, lengths: np.ndarray, size: int) -> list[np.ndarray]:
@@ -406,6 +408,10 @@ def finetune_fold(rows: Rows, states: list, base_layers, trial: Trial, fold: int
     for ly in layers:
         for p in ly.parameters():
             p.requires_grad_(True)
+    if trial.bitfit:
+        from e5_torch import bitfit_
+
+        bitfit_(layers)
     if trial.qat:
         quantise_aware(layers)
     aq = [trial.qat] * len(layers)
@@ -423,7 +429,10 @@ def finetune_fold(rows: Rows, states: list, base_layers, trial: Trial, fold: int
         weight[lang] = torch.tensor(wl, dtype=torch.float32) * (trial.fr_weight if lang == "fr" else 1.0)
     lex = torch.tensor(rows.lex, dtype=torch.float32)
     y = torch.tensor(rows.y)
-    groups = [{"params": [p for ly in layers for p in ly.parameters()], "lr": trial.lr}] if layers else []
+    trained = [p for ly in layers for p in ly.parameters() if p.requires_grad]
+    # No weight decay on BitFit's tensors: it would pull the LayerNorms' gains towards 0, not towards the file's.
+    decay = 0.0 if trial.bitfit else 0.01
+    groups = [{"params": trained, "lr": trial.lr, "weight_decay": decay}] if layers else []
     groups.append({"params": [*w.values(), *b.values()], "lr": trial.head_lr, "weight_decay": 0.0})
     opt = torch.optim.AdamW(groups, weight_decay=0.01)
     lengths = np.array([int(s.shape[0]) for s in states])
@@ -556,6 +565,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--q4", action="store_true", help="also score the layers re-quantised to Q4_0")
     parser.add_argument("--qat", action="store_true", help="train through Q4_0 weights and int8 activations")
+    parser.add_argument("--bitfit", action="store_true", help="train only biases and LayerNorms (float32 in the file)")
     args = parser.parse_args(list(argv) if argv is not None else None)
     rows = load_rows(args.sources, args.cache)
     if args.baseline:
@@ -563,7 +573,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.control:
         control(rows)
     if args.k is not None:
-        trial = Trial(args.k, args.epochs, args.lr, args.head_lr, args.fr_weight, args.batch, args.seed, args.qat)
+        trial = Trial(
+            args.k, args.epochs, args.lr, args.head_lr, args.fr_weight, args.batch, args.seed, args.qat, args.bitfit
+        )
         finetune(rows, trial, args.q4)
 
 

@@ -515,6 +515,8 @@ def finetune(args: argparse.Namespace) -> None:
     zone = in_zone(rows, frozen)
     model = e5_torch.load(act_quant=True)
     model.freeze(word_embeddings=True, trainable_top_layers=args.layers)
+    if args.bitfit:
+        e5_torch.bitfit_(model.layers)
     t0 = time.time()
     top = TopLayers(model, texts, args.layers, SCRATCH / f"lower_{len(model.layers) - args.layers}.pt")
     print(f"{len(rows)} tune pairs, {len(texts)} texts; lower states in {time.time() - t0:.1f} s")
@@ -542,7 +544,8 @@ def finetune(args: argparse.Namespace) -> None:
         torch.manual_seed(args.seed)
         rng = np.random.default_rng(args.seed)
         train = training_pairs([r for r, f in zip(rows, fold, strict=True) if f not in e])
-        opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
+        # No weight decay for BitFit: it would pull the LayerNorms' gains towards 0, not towards the file's.
+        opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.0 if args.bitfit else 0.01)
         subset = [r for r, w in zip(rows, where[e], strict=True) if w]
         subset_texts = texts_of(subset)
         for epoch in range(1, args.epochs + 1):
@@ -582,6 +585,7 @@ def finetune(args: argparse.Namespace) -> None:
             )
     label = (
         f"k={args.layers} {args.loss} lr {args.lr:g} batch {args.batch} seed {args.seed}, assignment {args.assignment}"
+        + (", bitfit" if args.bitfit else "")
     )
     for epoch in range(1, args.epochs + 1):
         for mode in modes:
@@ -634,6 +638,7 @@ def main() -> None:
         f.add_argument("--lr", type=float, default=2e-5)
         f.add_argument("--batch", type=int, default=16, help="text pairs per step")
         f.add_argument("--seed", type=int, default=0)
+        f.add_argument("--bitfit", action="store_true", help="train only biases and LayerNorms (float32 in the file)")
     args = parser.parse_args()
     {"baseline": baseline, "finetune": finetune, "torch-frozen": torch_frozen}[args.command](args)
 
