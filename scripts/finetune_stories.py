@@ -60,7 +60,7 @@ import test_stories_quality as q  # noqa: E402
 
 from erepwatch.analyze import stories  # noqa: E402
 from erepwatch.analyze.dedup import prepare, prepared_near_duplicate  # noqa: E402
-from erepwatch.analyze.stories import lead_text, semantic_split, story_text, title_cosine, topic_rest  # noqa: E402
+from erepwatch.analyze.stories import lead_text, semantic_split, story_text, title_cosine  # noqa: E402
 
 SCRATCH = Path("/tmp/ftstory")
 FOLDS = 5
@@ -160,16 +160,8 @@ def assign_folds(rows: Sequence[Row], seed: int) -> np.ndarray:
 
 
 def texts_of(rows: Sequence[Row]) -> list[str]:
-    """What the stage embeds for these pairs' headlines (``q.texts_to_embed``'s three kinds, for these rows only)."""
-    out = set()
-    for r in rows:
-        for s in "ab":
-            title = r[f"title_{s}"]
-            out.add(story_text(title))
-            out.add(lead_text(title, r[f"lead_{s}"]))
-            if (topic := topic_rest(title)) is not None:
-                out.add(topic[1])
-    return sorted(out - {""})
+    """What the stage embeds for these pairs' headlines (``q.stage_texts``, for these rows only)."""
+    return sorted(set().union(*(q.stage_texts(r[f"title_{s}"], r[f"lead_{s}"]) for r in rows for s in "ab")) - {""})
 
 
 def engine_vectors(texts: Sequence[str], cache: Path) -> Vectors:

@@ -151,11 +151,17 @@ def _stream() -> dict[Node, tuple[str, str, datetime | None]]:
     return nodes
 
 
+def stage_texts(title: str, lead: str) -> set[str]:
+    """What the stage embeds for one headline: its story text, its headline + lead text and, for a "Topic: rest"
+    headline, the rest."""
+    texts = {story_text(title), lead_text(title, lead)}
+    if (topic := topic_rest(title)) is not None:
+        texts.add(topic[1])
+    return texts
+
+
 def texts_to_embed() -> list[str]:
-    nodes = _stream()
-    rests = {topic[1] for n in nodes if (topic := topic_rest(n[2])) is not None}
-    leads = {lead_text(n[2], lead) for n, (lead, _, _) in nodes.items()}
-    return sorted(({story_text(n[2]) for n in nodes} | leads | rests) - {""})
+    return sorted(set().union(*(stage_texts(n[2], lead) for n, (lead, _, _) in _stream().items())) - {""})
 
 
 def cached_vectors(texts: list[str], cache: Path) -> Vectors:
