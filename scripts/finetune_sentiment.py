@@ -285,19 +285,20 @@ def token_states(rows: Rows, model, depth: int = CACHE_DEPTH) -> list:  # type: 
     return states
 
 
-def run_top(layers, states: list, idx: Sequence[int], act_quant: Sequence[bool] = ()):  # type: ignore[no-untyped-def]
+def run_top(layers, states: list, idx: Sequence[int], act_quant: bool = False, weight_quant: bool = False):  # type: ignore[no-untyped-def]
     """Vectors (len(idx) x 384, L2-normalised, differentiable) of rows ``idx`` from their cached states through
-    ``layers`` (the top of the encoder; ``act_quant[i]``: layer i mimics the engine's int8 activations): mean
-    pooling over the window's tokens, as the engine."""
+    ``layers`` (the top of the encoder), mean-pooled over the window's tokens as the engine does. ``act_quant``: the
+    engine's int8 activations; ``weight_quant``: the trainable matrices read as their Q4_0 values with a
+    straight-through gradient (e5_torch's ``Layer`` does both)."""
     from e5_torch import E5Torch, pad_states
 
     x, mask = pad_states([states[i] for i in idx])
-    for i, ly in enumerate(layers):
-        x = ly(x, mask[:, None, None, :], bool(act_quant[i]) if act_quant else False, False)
+    for ly in layers:
+        x = ly(x, mask[:, None, None, :], act_quant, weight_quant)
     return E5Torch.pool(x, mask)
 
 
-def encode_all(layers, states: list, act_quant: Sequence[bool] = (), batch: int = 64) -> np.ndarray:  # type: ignore[no-untyped-def]
+def encode_all(layers, states: list, act_quant: bool = False, batch: int = 64) -> np.ndarray:  # type: ignore[no-untyped-def]
     torch = _torch()
     order = np.argsort([int(s.shape[0]) for s in states], kind="stable")
     out = np.zeros((len(states), DIM), dtype=np.float32)
@@ -305,62 +306,6 @@ def encode_all(layers, states: list, act_quant: Sequence[bool] = (), batch: int 
         for s in range(0, len(order), batch):
             sel = order[s : s + batch]
             out[sel] = run_top(layers, states, list(sel), act_quant).numpy()
-    return out
-
-
-def fake_q4(w):  # type: ignore[no-untyped-def]
-    """``w`` rounded to the Q4_0 grid the file holds (``e5_torch.q4_values``), with a straight-through gradient."""
-    from e5_torch import q4_values
-
-    return w + (q4_values(w) - w).detach()
-
-
-def quantise_aware(layers) -> None:  # type: ignore[no-untyped-def]
-    """Every matrix of ``layers`` read through :func:`fake_q4` (a parametrisation: the float weights stay the ones
-    trained)."""
-    torch = _torch()
-    from torch.nn.utils import parametrize
-
-    class FakeQ4(torch.nn.Module):
-        def forward(self, w):  # type: ignore[no-untyped-def]
-            return fake_q4(w)
-
-    for ly in layers:
-        for name in ("q", "k", "v", "ao", "fi", "fo"):
-            parametrize.register_parametrization(getattr(ly, name), "weight", FakeQ4())
-
-
-def plain(layers):  # type: ignore[no-untyped-def]
-    """Copies of ``layers`` with plain float weights (a parametrised matrix replaced by a new linear layer holding
-    its float weights: removing a parametrisation from a deep copy would alter the original's shared class)."""
-    import copy
-
-    torch = _torch()
-    from torch.nn.utils import parametrize
-
-    out = []
-    for ly in layers:
-        swapped = {}
-        for name in ("q", "k", "v", "ao", "fi", "fo"):
-            lin = getattr(ly, name)
-            if parametrize.is_parametrized(lin, "weight"):
-                new = torch.nn.Linear(lin.in_features, lin.out_features)
-                with torch.no_grad():
-                    new.weight.copy_(lin.parametrizations.weight.original)
-                    new.bias.copy_(lin.bias)
-                swapped[name] = new
-        if swapped:
-            keep = {name: getattr(ly, name) for name in swapped}
-            for name in swapped:
-                setattr(ly, name, None)
-            twin = copy.deepcopy(ly)
-            for name, lin in keep.items():
-                setattr(ly, name, lin)
-            for name, new in swapped.items():
-                setattr(twin, name, new)
-            out.append(twin)
-        else:
-            out.append(copy.deepcopy(ly))
     return out
 
 
@@ -412,9 +357,6 @@ def finetune_fold(rows: Rows, states: list, base_layers, trial: Trial, fold: int
         from e5_torch import bitfit_
 
         bitfit_(layers)
-    if trial.qat:
-        quantise_aware(layers)
-    aq = [trial.qat] * len(layers)
     train = rows.train(fold)
     train_idx = np.flatnonzero(train)
     x0 = np.hstack([frozen, rows.lex]).astype(np.float32)
@@ -448,7 +390,7 @@ def finetune_fold(rows: Rows, states: list, base_layers, trial: Trial, fold: int
         seen = 0.0
         for n, idx in enumerate(plan_e):
             sel = list(idx)
-            z = run_top(layers, states, sel, aq)
+            z = run_top(layers, states, sel, act_quant=trial.qat, weight_quant=trial.qat)
             feats = torch.cat([z, lex[sel]], dim=1)
             loss = torch.zeros(())
             for lang in ("en", "fr"):
@@ -466,9 +408,9 @@ def finetune_fold(rows: Rows, states: list, base_layers, trial: Trial, fold: int
                     flush=True,
                 )
         print(f"    fold {fold} epoch {epoch}: {time.time() - t0:.0f}s, mean loss {seen / len(plan_e):.4f}", flush=True)
-        vectors = encode_all(plain(layers), states)
+        vectors = encode_all(layers, states)
         joint = {lang: (w[lang].detach().numpy().copy(), b[lang].detach().numpy().copy()) for lang in w}
-        yield epoch, vectors, joint, plain(layers)
+        yield epoch, vectors, joint, copy.deepcopy(layers)
 
 
 def joint_folds(rows: Rows, embs: Sequence[np.ndarray], joints: Sequence[dict]) -> list[FoldOut]:
@@ -518,7 +460,7 @@ def finetune(rows: Rows, trial: Trial, q4: bool) -> None:
 
                 ql = copy.deepcopy(layers)
                 e5_torch.snap_layers_q4_(ql)
-                quantised = encode_all(ql, states, act_quant=[True] * len(ql))
+                quantised = encode_all(ql, states, act_quant=True)
             per_epoch.setdefault(epoch, []).append((vectors, joint, quantised))
             np.save(SCRATCH / f"vec-{trial.tag()}-f{fold}-e{epoch}.npy", vectors)
     log = SCRATCH / "trials.jsonl"
