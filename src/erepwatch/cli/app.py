@@ -108,6 +108,15 @@ class App:
         with self.sessions() as session, session.begin():
             yield session
 
+    def close(self) -> None:
+        """Close the pooled connections, if any were made (called when the command's context closes). A process
+        that exits drops them anyway; a command run in-process, as the tests run them, would leave them to the
+        garbage collector, and psycopg warns of each one it finds open."""
+        engine = self.__dict__.pop("engine", None)
+        if engine is not None:
+            self.__dict__.pop("sessions", None)
+            engine.dispose()
+
 
 def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
     if value is not None:
@@ -179,6 +188,7 @@ def get_app(*, create: bool = False) -> App:
             create=create,
             utc=bool(root.meta.get("erepwatch.utc")),
         )
+        root.call_on_close(app.close)
     return app
 
 
