@@ -66,19 +66,20 @@ async def login(request: Request) -> Response:
     error = None
     status = 200
     if request.method == "POST":
-        form = await request.form()
+        async with request.form() as form:
+            fields = {k: str(v) for k, v in form.items()}
         wait = cfg.limiter.retry_after(client)
-        if not csrf_ok(request, form.get("csrf")):
+        if not csrf_ok(request, fields.get("csrf")):
             error, status = t("forbidden"), 403
         elif wait:
             return render(request, "login.html", 429, error=t("too_many", seconds=wait),
-                          next=local_path(str(form.get("next") or "/")))  # fmt: skip
-        elif same_secret(str(form.get("password") or ""), cfg.password):
+                          next=local_path(fields.get("next") or "/"))  # fmt: skip
+        elif same_secret(fields.get("password") or "", cfg.password):
             cfg.limiter.succeeded(client)
             request.session.clear()
             request.session["auth"] = True
-            request.session["user"] = str(form.get("name") or "").strip()[:60]
-            return redirect(local_path(str(form.get("next") or "/")))
+            request.session["user"] = (fields.get("name") or "").strip()[:60]
+            return redirect(local_path(fields.get("next") or "/"))
         else:
             cfg.limiter.failed(client)
             error, status = t("bad_password"), 401
@@ -100,9 +101,10 @@ def switch_lang(request: Request) -> Response:
 
 async def set_tz(request: Request) -> Response:
     """The browser's zone (sent once by app.js) or the one picked on the page."""
-    form = await request.form()
-    name = zone(str(form.get("tz") or ""))
-    response = redirect(local_path(str(form.get("next") or "/")))
+    async with request.form() as form:
+        fields = {k: str(v) for k, v in form.items()}
+    name = zone(fields.get("tz") or "")
+    response = redirect(local_path(fields.get("next") or "/"))
     response.set_cookie("tz", name, max_age=365 * 86400, httponly=True, samesite="lax")
     return response
 

@@ -22,14 +22,14 @@ from erepwatch.web.base import config, csrf_ok, flash, redirect, render, transla
 
 
 async def _form(request: Request) -> dict[str, Any]:
-    form = await request.form()
-    if not csrf_ok(request, form.get("csrf")):
-        raise HTTPException(403, translator(request)("forbidden"))
-    out: dict[str, Any] = {k: str(v) for k, v in form.items()}
-    for key in set(form.keys()):
-        values = form.getlist(key)
-        if len(values) > 1 or key in ("watches", "providers", "brand", "competitor"):
-            out[key] = [str(v) for v in values]
+    async with request.form() as form:  # closes whatever files a client sent to a form that takes none
+        if not csrf_ok(request, form.get("csrf")):
+            raise HTTPException(403, translator(request)("forbidden"))
+        out: dict[str, Any] = {k: str(v) for k, v in form.items()}
+        for key in set(form.keys()):
+            values = form.getlist(key)
+            if len(values) > 1 or key in ("watches", "providers", "brand", "competitor"):
+                out[key] = [str(v) for v in values]
     return out
 
 

@@ -26,14 +26,14 @@ MAX_UPLOAD = 5 * 1024 * 1024
 
 async def _upload(request: Request) -> tuple[str, bytes]:
     """(file name, content) of the form's ``file``, once its CSRF token is checked."""
-    form = await request.form()
-    if not csrf_ok(request, form.get("csrf")):
-        raise HTTPException(403, translator(request)("forbidden"))
-    upload = form.get("file")
-    if not isinstance(upload, UploadFile) or not upload.filename:
-        raise InvalidInputError(translator(request)("no_file"))
-    data = await upload.read(MAX_UPLOAD + 1)
-    await form.close()
+    # The form's context closes its spooled files on every way out (a refused token, no file), not only after a read.
+    async with request.form() as form:
+        if not csrf_ok(request, form.get("csrf")):
+            raise HTTPException(403, translator(request)("forbidden"))
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise InvalidInputError(translator(request)("no_file"))
+        data = await upload.read(MAX_UPLOAD + 1)
     if len(data) > MAX_UPLOAD:
         raise InvalidInputError(f"{upload.filename}: larger than {MAX_UPLOAD // (1024 * 1024)} MB")
     return upload.filename, data
