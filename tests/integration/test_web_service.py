@@ -278,6 +278,47 @@ def test_watches_come_in_from_json_lines_with_the_stored_items_matched(web, sess
     assert "choisissez un fichier" in _flashes(web.post("/watches/import", data={"csrf": token}).text)
 
 
+def test_a_body_over_the_limit_is_refused_with_413_and_leaves_nothing_behind(web):
+    """The web app runs in the daemon's process: a body over MAX_BODY is refused before it is read whole (told
+    by its length) or at the chunk that crosses the limit (sent chunked); the page says it in the reader's
+    language, the API in JSON; nothing is applied, the files the form parser had spooled are closed, and the app
+    answers the next request as before."""
+    import gc
+    import warnings
+
+    from erepwatch.web.security import MAX_BODY
+
+    token = _csrf(web, "/watches")
+    big = b'{"name": "huge", "query": "' + b"x" * MAX_BODY + b'"}'
+    told = web.post("/api/v1/watches", content=big, headers={"Content-Type": "application/json"})
+    assert told.status_code == 413 and told.json() == {"error": "request body larger than 6 MB"}
+
+    boundary = "erepwatch-limit"
+    head = (f'--{boundary}\r\nContent-Disposition: form-data; name="csrf"\r\n\r\n{token}\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="w.jsonl"\r\n'
+            "Content-Type: application/jsonl\r\n\r\n").encode()  # fmt: skip
+    line = b'{"name": "huge", "query": "huge"}\n' * 1000
+
+    def chunked():  # no Content-Length: the limit is found while reading
+        yield head
+        for _ in range(MAX_BODY // len(line) + 2):
+            yield line
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        page = web.post("/watches/import", content=chunked(),
+                        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})  # fmt: skip
+        gc.collect()
+    assert page.status_code == 413 and "Envoi trop gros (6 Mo au plus)" in _flashes(page.text)
+    assert "Traceback" not in page.text
+    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
+    assert "huge" not in [w["name"] for w in web.get("/api/v1/watches").json()]
+
+    # Under the limit, the same form still works.
+    small = {"file": ("w.jsonl", b'{"name": "small", "query": "small"}\n', "application/jsonl")}
+    assert "1 ajoutées" in _flashes(web.post("/watches/import", data={"csrf": token}, files=small).text)
+
+
 def test_sources_go_out_and_come_back_as_opml_and_a_backup_restores(web):
     token = _csrf(web, "/sources")
     created = web.post("/api/v1/sources", json={"url": "https://example.org/feed.xml", "name": "Exemple"}).json()

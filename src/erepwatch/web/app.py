@@ -144,7 +144,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if request.url.path.startswith("/api/"):
         return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
     t = translator(request)
-    message = t("not_found") if exc.status_code == 404 else str(exc.detail)
+    message = {404: t("not_found"), 413: t("too_large_body")}.get(exc.status_code, str(exc.detail))
     return render(request, "error.html", exc.status_code, message=message)
 
 

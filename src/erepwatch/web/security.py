@@ -10,6 +10,8 @@ carries.
   forms, must not come from another origin.
 - Every answer carries a strict Content-Security-Policy (no inline script or style: the app's own files only),
   and requests for another host name are refused (DNS rebinding of a loopback app).
+- A request body is read up to :data:`MAX_BODY` bytes and refused beyond (413): the web app runs in the daemon's
+  process, so one huge POST must not fill its memory (the API reads JSON whole) or the disk (uploads spool there).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from erepwatch.errors import ConfigError
@@ -41,6 +44,9 @@ HEADERS = [
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
 ]
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: The largest request body: the largest upload (``erepwatch.web.transfer.MAX_UPLOAD``, 5 MiB) with its form around
+#: it. Nothing the app takes comes near (a backup of thousands of feeds is a few hundred kB).
+MAX_BODY = 6 * 1024 * 1024
 
 
 def is_loopback(host: str) -> bool:
@@ -133,7 +139,30 @@ class GuardMiddleware:
                 message["headers"] = list(message.get("headers", [])) + [(k, v) for k, v in HEADERS if k not in present]
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        await self.app(scope, _limited(receive, headers), send_with_headers)
+
+
+def _limited(receive: Receive, headers: Headers) -> Receive:
+    """``receive`` that refuses a body over :data:`MAX_BODY`: at once when the client declares its length, else at
+    the chunk that crosses it. The refusal is raised where the handler reads (an HTTPException), so the app answers
+    413 in its own way (the page in the reader's language, JSON under /api/) and the form parser closes the files
+    it had spooled."""
+    declared = headers.get("content-length", "")
+    too_large = declared.isdigit() and int(declared) > MAX_BODY
+    received = 0
+
+    async def receive_limited() -> Message:
+        nonlocal received
+        if too_large:
+            raise HTTPException(413, f"request body larger than {MAX_BODY // (1024 * 1024)} MB")
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > MAX_BODY:
+                raise HTTPException(413, f"request body larger than {MAX_BODY // (1024 * 1024)} MB")
+        return message
+
+    return receive_limited
 
 
 def _same_origin(headers: Headers, host: str, scheme: str) -> bool:
