@@ -143,22 +143,20 @@ class GuardMiddleware:
 
 
 def _limited(receive: Receive, headers: Headers) -> Receive:
-    """``receive`` that refuses a body over :data:`MAX_BODY`: at once when the client declares its length, else at
-    the chunk that crosses it. The refusal is raised where the handler reads (an HTTPException), so the app answers
-    413 in its own way (the page in the reader's language, JSON under /api/) and the form parser closes the files
-    it had spooled."""
+    """``receive`` that refuses a body over :data:`MAX_BODY`: at its first chunk when the client declares a larger
+    length, else at the chunk that crosses it. The refusal is raised where the handler reads (an HTTPException), so
+    the app answers 413 in its own way (the page in the reader's language, JSON under /api/) and the form parser
+    closes the files it had spooled; a disconnect, which a streaming answer listens for, passes as it is."""
     declared = headers.get("content-length", "")
     too_large = declared.isdigit() and int(declared) > MAX_BODY
     received = 0
 
     async def receive_limited() -> Message:
         nonlocal received
-        if too_large:
-            raise HTTPException(413, f"request body larger than {MAX_BODY // (1024 * 1024)} MB")
         message = await receive()
         if message["type"] == "http.request":
             received += len(message.get("body", b""))
-            if received > MAX_BODY:
+            if too_large or received > MAX_BODY:
                 raise HTTPException(413, f"request body larger than {MAX_BODY // (1024 * 1024)} MB")
         return message
 
