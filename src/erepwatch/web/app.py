@@ -25,7 +25,7 @@ from erepwatch.errors import ErepwatchError
 from erepwatch.web import api, feeds, groups, manage, pages, transfer
 from erepwatch.web.base import WebConfig, config, csrf_ok, flash, local_path, redirect, render, translator
 from erepwatch.web.i18n import LOCALES, zone
-from erepwatch.web.security import GuardMiddleware, is_loopback, same_secret
+from erepwatch.web.security import MAX_BODY, GuardMiddleware, is_loopback, same_secret
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +144,9 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if request.url.path.startswith("/api/"):
         return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
     t = translator(request)
-    message = {404: t("not_found"), 413: t("too_large_body")}.get(exc.status_code, str(exc.detail))
+    message = {404: t("not_found"), 413: t("too_large_body", mb=MAX_BODY // (1024 * 1024))}.get(
+        exc.status_code, str(exc.detail)
+    )
     return render(request, "error.html", exc.status_code, message=message)
 
 
