@@ -402,23 +402,8 @@ def sparse_vectors(texts: Sequence[str], folder: Path = SPARSE_CACHE) -> Csr:
 def sparse_softmax_fit(
     x: Csr, y: np.ndarray, l2: float, sample: np.ndarray, steps: int = 1000, rate: float = 0.5
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``train_sentiment_head.fit`` step for step, on a :class:`Csr` (the same loss, weights and descent)."""
-    k = 3
-    weights = T.balanced_weights(y, sample)
-    onehot = np.eye(k)[y]
-    w, b = np.zeros((x.cols, k)), np.zeros(k)
-    vw, vb = np.zeros_like(w), np.zeros_like(b)
-    for _ in range(steps):
-        logits = x @ w + b
-        logits -= logits.max(axis=1, keepdims=True)
-        p = np.exp(logits)
-        p /= p.sum(axis=1, keepdims=True)
-        g = (p - onehot) * weights[:, None] / weights.sum()
-        vw = 0.9 * vw - rate * (x.tmul(g) + l2 * w)
-        vb = 0.9 * vb - rate * g.sum(axis=0)
-        w += vw
-        b += vb
-    return w, b
+    """``train_sentiment_head.fit`` (its descent, ``descend``) on a :class:`Csr`."""
+    return T.descend(x.__matmul__, x.tmul, x.cols, y, l2, steps, rate, sample)
 
 
 def fold_masks(data: Data, fold: int) -> tuple[np.ndarray, np.ndarray]:

@@ -28,7 +28,7 @@ import csv
 import hashlib
 import re
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -195,27 +195,42 @@ def fit(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Multinomial logistic regression, class-balanced (times ``sample`` weights), by full-batch gradient descent
     with momentum."""
-    d = x.shape[1]
+    xs = x.astype(np.float64)
+    w, b = descend(xs.__matmul__, xs.T.__matmul__, x.shape[1], y, l2, steps, rate, sample)
+    return w.astype(np.float32), b.astype(np.float32)
+
+
+def descend(
+    forward: Callable[[np.ndarray], np.ndarray],
+    backward: Callable[[np.ndarray], np.ndarray],
+    d: int,
+    y: np.ndarray,
+    l2: float,
+    steps: int = 1000,
+    rate: float = 0.5,
+    sample: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`fit`'s descent on any matrix given by its products: ``forward(w)`` is ``x @ w``, ``backward(g)`` is
+    ``x.T @ g`` (a sparse matrix's, in ``fr_head_trials.py``); float64 coefficients."""
     k = len(CLASSES)
     weights = balanced_weights(y, sample)
     onehot = np.eye(k)[y]
     w = np.zeros((d, k))
     b = np.zeros(k)
     vw, vb = np.zeros_like(w), np.zeros_like(b)
-    xs = x.astype(np.float64)
     for _ in range(steps):
-        logits = xs @ w + b
+        logits = forward(w) + b
         logits -= logits.max(axis=1, keepdims=True)
         p = np.exp(logits)
         p /= p.sum(axis=1, keepdims=True)
         g = (p - onehot) * weights[:, None] / weights.sum()
-        gw = xs.T @ g + l2 * w
+        gw = backward(g) + l2 * w
         gb = g.sum(axis=0)
         vw = 0.9 * vw - rate * gw
         vb = 0.9 * vb - rate * gb
         w += vw
         b += vb
-    return w.astype(np.float32), b.astype(np.float32)
+    return w, b
 
 
 #: A word or pair seen fewer times than this in the training texts is not a feature of the bag-of-words model.
