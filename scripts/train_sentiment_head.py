@@ -200,15 +200,19 @@ def fit(
     return w.astype(np.float32), b.astype(np.float32)
 
 
+#: A matrix's product with a dense array (``x @ w``, ``x.T @ g``), however the matrix is held.
+Product = Callable[[np.ndarray], np.ndarray]
+
+
 def descend(
-    forward: Callable[[np.ndarray], np.ndarray],
-    backward: Callable[[np.ndarray], np.ndarray],
+    forward: Product,
+    backward: Product,
     d: int,
     y: np.ndarray,
     l2: float,
-    steps: int = 1000,
-    rate: float = 0.5,
-    sample: np.ndarray | None = None,
+    steps: int,
+    rate: float,
+    sample: np.ndarray | None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`fit`'s descent on any matrix given by its products: ``forward(w)`` is ``x @ w``, ``backward(g)`` is
     ``x.T @ g`` (a sparse matrix's, in ``fr_head_trials.py``); float64 coefficients."""
