@@ -49,8 +49,12 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
-# Floors on the held-out half: the figures measured when the cuts were chosen, minus a small margin (see
-# tests/data/stories/README.md for the figures and for what stays below the issue's targets). Measured (session 8,
+# Floors on the held-out half: the figures measured when the cuts were chosen, minus one pair's worth (see
+# tests/data/stories/README.md for the figures and for what stays below the issue's targets): each floor lets one
+# more false merge and one fewer fold through than the counts measured, and no more. The engine's floats differ from
+# one CPU to another by enough to move a pair across the cut: session 14's machine, on the same code and packages,
+# gave the fresh set's pairs 5 false merges of 58 where session 11's gave 4 (0.928 against 0.941, above a floor then
+# at 0.935), every other count the same. Measured (session 8,
 # read once after the choice on tune) with e5's query side, cuts 0.92 / 0.92 / lead 0.92 with the headlines at 0.88
 # at least, what follows a shared topic label compared too, the place-label guard, names spelt two ways or given in
 # full read as one, and the half-of-the-members veto, on the pairs of tests/data/dedup and
@@ -58,23 +62,23 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 # 0.800).
 FLOORS = {
     # lang: (min precision, min recall) on held-out
-    "en": (0.97, 0.75),
-    "fr": (0.94, 0.79),
+    "en": (0.965, 0.75),  # 113 of 149, 3 false merges: one more 113 / 117, one fold fewer 112 / 149
+    "fr": (0.93, 0.785),  # 68 of 85, 4 false merges: 68 / 73, 67 / 85
 }
 # The same pairs decided by the stories the stage makes (the cluster-level test), held-out half, with the shipped
 # default (no merge of two existing stories: analysis.merge_stories off): measured (session 9, second read, after the
 # merge rule was frozen) en 0.975 / 0.792, fr 0.931 / 0.788, as session 8 (tune: en 1.000 / 0.757, fr 0.984 / 0.762).
 CLUSTER_FLOORS = {
-    "en": (0.97, 0.785),
-    "fr": (0.925, 0.78),
+    "en": (0.965, 0.785),  # 118 of 149, 3 false merges: 118 / 122, 117 / 149
+    "fr": (0.915, 0.775),  # 67 of 85, 5 false merges: 67 / 73, 66 / 85
 }
 # With merges on (the setting; two stories merged when a new report joins both and they are close in time,
 # MERGE_GAP): measured (session 9, second read) en 0.954 / 0.839, fr 0.932 / 0.812 (tune: en 1.000 / 0.814, fr 0.985
 # / 0.800). English precision is below the default's by more than the decision rule allowed (0.02), so merges are off
 # by default: see tests/data/stories/README.md, "Honest status".
 MERGED_FLOORS = {
-    "en": (0.95, 0.83),
-    "fr": (0.925, 0.80),
+    "en": (0.945, 0.83),  # 125 of 149, 6 false merges: 125 / 132, 124 / 149
+    "fr": (0.915, 0.795),  # 69 of 85, 5 false merges: 69 / 75 = 0.92, 68 / 85 = 0.80 (a hair under, for rounding)
 }
 # The fresh English set (tests/data/stories/uci_fresh_pairs.tsv, session 11: 357 pairs drawn around the cut from the
 # 2,800 UCI rows after uci_stream.tsv, in its own watch), reported apart from the older English pairs. Its held-out
@@ -82,11 +86,12 @@ MERGED_FLOORS = {
 # 0.972 / 0.580, 0.963 / 0.664). Drawn mostly at cosines 0.86-0.97, so its recall is that of the hard zone, not of a
 # whole stream. The setting's merges were not read on it (the variant read then was not kept: see the README).
 FRESH_FLOORS = {
-    "pairs": (0.935, 0.54),
-    "stories": (0.94, 0.615),
+    "pairs": (0.925, 0.535),  # 64 of 117, 4 false merges: 64 / 69, 63 / 117
+    "stories": (0.935, 0.615),  # 73 of 117, 4 false merges: 73 / 78, 72 / 117
 }
 # French / English reports (tests/data/stories/xlang_pairs.tsv: 3 of one story, 17 of two; nothing was tuned on
-# them): measured 1 of 3 folded at both levels, no false merge.
+# them): measured 1 of 3 folded at both levels, no false merge. Kept at what was measured, not one pair under: with
+# 3 pairs of one story, one pair is a third of the recall.
 CROSS_LANGUAGE_FLOORS = {"pairs": (1.0, 0.33), "stories": (1.0, 0.33)}
 
 Vectors = dict[str, Any]  # text -> its unit embedding
