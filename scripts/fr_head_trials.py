@@ -198,26 +198,46 @@ def choose(golds: Sequence[np.ndarray], logits: Sequence[np.ndarray]) -> tuple[n
     return T.OFFSET_PAIRS[best], [float(t[best]) for t in table]
 
 
-def report(data: Data, name: str, folds: list[Fold]) -> tuple[float, float]:
-    """Print raw, pooled-offset and nested-offset figures (fr reviews / fr news); returns the nested pair."""
+def _pooled(data: Data, folds: list[Fold]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(reviews gold, logits, news gold, logits) out of fold, the check reviews scored by both folds' mean."""
     check = data.y[data.is_check]
     news_g = np.concatenate([f[0] for f in folds])
     news_l = np.vstack([f[1] for f in folds])
     rev_g = np.concatenate([folds[0][2], folds[1][2], check])
     rev_l = np.vstack([folds[0][3], folds[1][3], (folds[0][4] + folds[1][4]) / 2])
-    off, pooled = choose([rev_g, news_g], [rev_l, news_l])
+    return rev_g, rev_l, news_g, news_l
+
+
+def _nested(data: Data, cands: dict[str, list[Fold]]) -> tuple[tuple[float, float], list[str], np.ndarray, np.ndarray]:
+    """Nested figures (fr reviews, fr news): on each fold's out-of-fold logits the candidate and its offsets with the
+    best mean of both French groups, scored on the other fold's; with the picks, and fr news' gold and logits."""
+    check = data.y[data.is_check]
     preds: dict[str, list[np.ndarray]] = {"rg": [], "rl": [], "ng": [], "nl": []}
+    picks = []
     for k in (0, 1):
-        a, b = folds[k], folds[1 - k]
-        o, _ = choose([np.concatenate([a[2], check]), a[0]], [np.vstack([a[3], a[4]]), a[1]])
+        best: tuple[float, str, np.ndarray] | None = None
+        for cname, folds in cands.items():
+            a = folds[k]
+            off, scores = choose([np.concatenate([a[2], check]), a[0]], [np.vstack([a[3], a[4]]), a[1]])
+            if best is None or np.mean(scores) > best[0] + 1e-12:
+                best = (float(np.mean(scores)), cname, off)
+        assert best is not None
+        _, cname, off = best
+        picks.append(f"{cname} {off[0]:+.1f}/{off[2]:+.1f}")
+        b = cands[cname][1 - k]
         preds["ng"].append(b[0])
-        preds["nl"].append(b[1] + o)
+        preds["nl"].append(b[1] + off)
         preds["rg"].append(np.concatenate([b[2], check]))
-        preds["rl"].append(np.vstack([b[3], b[4]]) + o)
-    nested = (
-        f1(np.concatenate(preds["rg"]), np.vstack(preds["rl"])),
-        f1(np.concatenate(preds["ng"]), np.vstack(preds["nl"])),
-    )
+        preds["rl"].append(np.vstack([b[3], b[4]]) + off)
+    ng, nl = np.concatenate(preds["ng"]), np.vstack(preds["nl"])
+    return (f1(np.concatenate(preds["rg"]), np.vstack(preds["rl"])), f1(ng, nl)), picks, ng, nl
+
+
+def report(data: Data, name: str, folds: list[Fold]) -> tuple[float, float]:
+    """Print raw, pooled-offset and nested-offset figures (fr reviews / fr news); returns the nested pair."""
+    rev_g, rev_l, news_g, news_l = _pooled(data, folds)
+    off, pooled = choose([rev_g, news_g], [rev_l, news_l])
+    nested = _nested(data, {name: folds})[0]
     print(
         f"{name:58s} raw {f1(rev_g, rev_l):.3f} / {f1(news_g, news_l):.3f}; offsets {off[0]:+.1f}/{off[2]:+.1f} "
         f"{pooled[0]:.3f} / {pooled[1]:.3f}; nested {nested[0]:.3f} / {nested[1]:.3f}",
@@ -456,35 +476,14 @@ def report_choice(data: Data, name: str, cands: dict[str, list[Fold]]) -> tuple[
     """Like :func:`report` for a variant with a choice among ``cands`` (a blend weight, a penalty): pooled, the
     candidate with the best pooled-offset mean; nested, the candidate and its offsets chosen together on one fold's
     out-of-fold logits (both French groups' mean, as the offsets alone), scored on the other fold's."""
-    check = data.y[data.is_check]
     pooled: tuple[float, str] | None = None
     for cname, folds in cands.items():
-        news_g, news_l = np.concatenate([f[0] for f in folds]), np.vstack([f[1] for f in folds])
-        rev_g = np.concatenate([folds[0][2], folds[1][2], check])
-        rev_l = np.vstack([folds[0][3], folds[1][3], (folds[0][4] + folds[1][4]) / 2])
+        rev_g, rev_l, news_g, news_l = _pooled(data, folds)
         _, scores = choose([rev_g, news_g], [rev_l, news_l])
         if pooled is None or np.mean(scores) > pooled[0] + 1e-12:
             pooled = (float(np.mean(scores)), cname)
     assert pooled is not None
-    preds: dict[str, list[np.ndarray]] = {"rg": [], "rl": [], "ng": [], "nl": []}
-    picks = []
-    for k in (0, 1):
-        best: tuple[float, str, np.ndarray] | None = None
-        for cname, folds in cands.items():
-            a = folds[k]
-            off, scores = choose([np.concatenate([a[2], check]), a[0]], [np.vstack([a[3], a[4]]), a[1]])
-            if best is None or np.mean(scores) > best[0] + 1e-12:
-                best = (float(np.mean(scores)), cname, off)
-        assert best is not None
-        _, cname, off = best
-        picks.append(f"{cname} {off[0]:+.1f}/{off[2]:+.1f}")
-        b = cands[cname][1 - k]
-        preds["ng"].append(b[0])
-        preds["nl"].append(b[1] + off)
-        preds["rg"].append(np.concatenate([b[2], check]))
-        preds["rl"].append(np.vstack([b[3], b[4]]) + off)
-    ng, nl = np.concatenate(preds["ng"]), np.vstack(preds["nl"])
-    nested = (f1(np.concatenate(preds["rg"]), np.vstack(preds["rl"])), f1(ng, nl))
+    nested, picks, ng, nl = _nested(data, cands)
     print(f"  {name}: pooled best {pooled[1]}; nested picks {'; '.join(picks)}")
     report(data, f"  {name}, pooled best ({pooled[1]})", cands[pooled[1]])
     classes = "/".join(f"{v:.3f}" for v in per_class_f1(ng, nl))

