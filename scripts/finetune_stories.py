@@ -261,16 +261,16 @@ def pr(decided: np.ndarray, labels: np.ndarray) -> tuple[float, float, int, int,
     return (tp / (tp + fp) if tp + fp else 1.0), (tp / positives if positives else 0.0), tp, fp, positives
 
 
-def choose_cut(decided: np.ndarray, labels: np.ndarray) -> float:
-    """The cut with the best recall among those reaching PRECISION on these pairs (tie: the middle of the tied
-    cuts; none: the highest cut). ``decided``: (cuts, pairs)."""
+def choose_option(decided: np.ndarray, labels: np.ndarray) -> int:
+    """The row of ``decided`` (options, pairs: here the cuts of CUTS) with the best recall among those reaching
+    PRECISION on these pairs (tie: the middle of the tied rows; none: the last row, the highest cut)."""
     figures = [pr(d, labels) for d in decided]
     ok = [i for i, f in enumerate(figures) if f[0] >= PRECISION]
     if not ok:
-        return CUTS[-1]
+        return len(decided) - 1
     best = max(figures[i][1] for i in ok)
     tied = [i for i in ok if figures[i][1] == best]
-    return CUTS[tied[len(tied) // 2]]
+    return tied[len(tied) // 2]
 
 
 def fmt(f: tuple[float, float, int, int, int]) -> str:
@@ -282,14 +282,17 @@ def nested(
     fold: np.ndarray,
     outer: Callable[[int], np.ndarray],
     inner: Callable[[int, int], np.ndarray],
-) -> tuple[np.ndarray, dict[int, dict[str, float]]]:
+    choose: Callable[[np.ndarray, np.ndarray], int] = choose_option,
+    describe: Callable[[int], Any] = CUTS.__getitem__,
+) -> tuple[np.ndarray, dict[int, dict[str, Any]]]:
     """Out-of-fold decisions with the cut chosen per language on the training folds. ``outer(k)``: (cuts, pairs)
     decisions for fold k's pairs by the model that did not see fold k; ``inner(k, j)``: for fold j's pairs by a model
-    that saw neither k nor j."""
+    that saw neither k nor j. ``choose`` picks the row (an option: a cut, or another script's cut and weight) on the
+    training folds' rows; ``describe`` names it in ``chosen`` (by default: the cut)."""
     labels = np.array([r["label"] in ("duplicate", "same_story") for r in rows])
     groups = np.array([q.group(r) for r in rows])
     oof = np.zeros(len(rows), dtype=bool)
-    chosen: dict[int, dict[str, float]] = {}
+    chosen: dict[int, dict[str, Any]] = {}
     for k in range(FOLDS):
         chosen[k] = {}
         test = fold == k
@@ -303,11 +306,11 @@ def nested(
                 sel = (fold == j) & in_lang
                 train_parts.append(inner(k, j)[:, sel[fold == j]])
                 train_labels.append(labels[sel])
-            cut = choose_cut(np.concatenate(train_parts, axis=1), np.concatenate(train_labels))
-            chosen[k][lang] = cut
+            option = choose(np.concatenate(train_parts, axis=1), np.concatenate(train_labels))
+            chosen[k][lang] = describe(option)
             sel = in_lang[test]
             oof_k = oof[test]
-            oof_k[sel] = out_k[CUTS.index(cut)][sel]
+            oof_k[sel] = out_k[option][sel]
             oof[test] = oof_k
     return oof, chosen
 

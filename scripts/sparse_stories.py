@@ -81,36 +81,27 @@ def boosted(rows: Sequence[Row], sparse: Sparse, weight: float, leads: bool) -> 
 
 
 def choose(decided: np.ndarray, labels: np.ndarray) -> int:
-    """The option (a (weight, cut) row of ``decided``) with the best recall among those reaching the precision; a tie
-    to the smallest weight, then the middle of its tied cuts (none: the last option, the highest cut)."""
-    figures = [ft.pr(d, labels) for d in decided]
-    ok = [i for i, f in enumerate(figures) if f[0] >= ft.PRECISION]
-    if not ok:
-        return len(decided) - 1
-    best = max(figures[i][1] for i in ok)
-    tied = [i for i in ok if figures[i][1] == best]
-    first_block = tied[0] // len(ft.CUTS)
-    tied = [i for i in tied if i // len(ft.CUTS) == first_block]
-    return tied[len(tied) // 2]
+    """``finetune_stories.choose_option`` within each weight's block of cuts, then the block with the best recall
+    at the precision (a tie: the smallest weight; none reaches it: the last option, the highest cut)."""
+    n = len(ft.CUTS)
+    picks = [b + ft.choose_option(decided[b : b + n], labels) for b in range(0, len(decided), n)]
+    ok = [(ft.pr(decided[i], labels)[1], -i, i) for i in picks if ft.pr(decided[i], labels)[0] >= ft.PRECISION]
+    return max(ok)[2] if ok else len(decided) - 1
 
 
 def nested(rows: Sequence[Row], fold: np.ndarray, options: np.ndarray) -> tuple[np.ndarray, dict[int, dict[str, str]]]:
-    """Out-of-fold decisions, the (weight, cut) option chosen per language on the four training folds."""
-    labels = np.array([r["label"] in ("duplicate", "same_story") for r in rows])
-    groups = np.array([q.group(r) for r in rows])
-    oof = np.zeros(len(rows), dtype=bool)
-    chosen: dict[int, dict[str, str]] = {}
-    for k in range(ft.FOLDS):
-        chosen[k] = {}
-        for lang, members in ft.LANGUAGES.items():
-            in_lang = np.isin(groups, members)
-            train = in_lang & (fold != k)
-            option = choose(options[:, train], labels[train])
-            test = in_lang & (fold == k)
-            oof[test] = options[option, test]
-            w, c = divmod(option, len(ft.CUTS))
-            chosen[k][lang] = f"{WEIGHTS[w] if options.shape[0] > len(ft.CUTS) else 0:.2f}@{ft.CUTS[c]:.4f}"
-    return oof, chosen
+    """``finetune_stories.nested`` over (weight, cut) options: one block of cuts per weight (one block: the shipped
+    rule, weight 0)."""
+    n = len(ft.CUTS)
+    weights = WEIGHTS if len(options) > n else (0.0,)
+    return ft.nested(
+        rows,
+        fold,
+        outer=lambda k: options[:, fold == k],
+        inner=lambda k, j: options[:, fold == j],
+        choose=choose,
+        describe=lambda i: f"{weights[i // n]:.2f}@{ft.CUTS[i % n]:.4f}",
+    )
 
 
 def summary(
